@@ -1,0 +1,155 @@
+"""Index articles in batches: validate, dedupe, upsert by id, commit durably.
+
+A crash loses at most the batch in flight; a failed batch is cancelled, never half-written.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+from whoosh.index import FileIndex
+
+from indexer.records import RawRecord
+from indexer.validate import RecordError, check_record
+from search.schema import Article, to_document
+from search.store import locked_writer, open_or_create
+
+Report = Callable[[str], None]
+# Below this many articles per process, starting processes costs more than it saves.
+MIN_ARTICLES_PER_PROC = 500
+
+
+def report_to_stderr(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+@dataclass
+class Summary:
+    added: int = 0
+    updated: int = 0
+    rejected: int = 0
+    warnings: int = 0
+    rejected_files: set[str] = field(default_factory=set)
+
+    def line(self) -> str:
+        return f"{self.added:,} added, {self.updated:,} updated, {self.rejected:,} rejected" + (
+            f", {self.warnings:,} warnings" if self.warnings else ""
+        )
+
+
+class IndexBuilder:
+    """Feed it raw records; it validates, batches and commits them."""
+
+    def __init__(
+        self,
+        index_dir: str,
+        batch_size: int = 2000,
+        writer_timeout: float = 60.0,
+        max_text_chars: int = 1_000_000,
+        report: Report = report_to_stderr,
+        defaults: dict[str, str] | None = None,
+        procs: int = 1,
+    ) -> None:
+        self.index = open_or_create(index_dir)
+        self.batch_size = batch_size
+        self.writer_timeout = writer_timeout
+        self.max_text_chars = max_text_chars
+        self.report = report
+        self.defaults = defaults or {}
+        self.procs = procs
+        self.summary = Summary()
+        self._batch: dict[str, Article] = {}
+
+    def add_records(
+        self, records: Iterable[RawRecord], on_record: Callable[[], None] | None = None
+    ) -> Summary:
+        """Index every good record, report every bad one as FILE:LINE: reason."""
+        for raw in records:
+            self.add_record(raw)
+            if on_record:
+                on_record()
+        self.flush()
+        return self.summary
+
+    def add_record(self, raw: RawRecord) -> None:
+        if raw.data is not None and self.defaults:
+            raw = RawRecord(raw.path, raw.line, {**self.defaults, **_present(raw.data)})
+        try:
+            checked = check_record(raw, self.max_text_chars)
+        except RecordError as error:
+            self.summary.rejected += 1
+            self.summary.rejected_files.add(raw.path)
+            self.report(f"{raw.where}: {error}")
+            return
+        for warning in checked.warnings:
+            self.summary.warnings += 1
+            self.report(f"{raw.where}: warning: {warning}")
+        article = checked.article
+        if article.id in self._batch:
+            self.summary.updated += 1  # repeated within the batch: the last one wins
+        self._batch[article.id] = article
+        if len(self._batch) >= self.batch_size:
+            self.flush()
+
+    def flush(self) -> None:
+        """Commit the current batch (upsert by id)."""
+        if not self._batch:
+            return
+        articles = list(self._batch.values())
+        self._batch.clear()
+        while articles:
+            try:
+                procs = self.procs if len(articles) >= MIN_ARTICLES_PER_PROC * 2 else 1
+                replaced = write_batch(
+                    self.index, articles, self.writer_timeout, self.report, procs
+                )
+            except DocumentError as error:
+                # The writer was cancelled: redo the batch without the document Whoosh refused.
+                self.summary.rejected += 1
+                self.report(f"id {error.article.id}: refused by the index: {error.__cause__}")
+                articles = [a for a in articles if a is not error.article]
+                continue
+            self.summary.updated += replaced
+            self.summary.added += len(articles) - replaced
+            return
+
+    def delete(self, ids: Iterable[str]) -> int:
+        """Delete articles by id; returns how many were found."""
+        with locked_writer(self.index, self.writer_timeout, self.report) as writer:
+            with writer.searcher() as searcher:
+                return sum(writer.delete_by_term("id", i, searcher=searcher) for i in ids)
+
+
+def write_batch(
+    index: FileIndex, articles: list[Article], timeout: float, report: Report, procs: int = 1
+) -> int:
+    """Upsert one batch in one commit; returns how many articles replaced an older version.
+
+    `delete_by_term` then `add_document` replaces every older copy (update_document deletes
+    only the first, whoosh-pitfalls I-11).
+    """
+    with locked_writer(index, timeout, report, procs) as writer:
+        replaced = 0
+        with writer.searcher() as searcher:
+            for article in articles:
+                replaced += min(1, writer.delete_by_term("id", article.id, searcher=searcher))
+        for article in articles:
+            try:
+                writer.add_document(**to_document(article))
+            except Exception as error:
+                raise DocumentError(article) from error
+    return replaced
+
+
+class DocumentError(Exception):
+    """add_document raised: the batch is poisoned and must be redone without this article."""
+
+    def __init__(self, article: Article) -> None:
+        super().__init__(article.id)
+        self.article = article
+
+
+def _present(data: dict[str, object]) -> dict[str, object]:
+    return {key: value for key, value in data.items() if value not in (None, "")}

@@ -1,0 +1,128 @@
+"""The `vnsearch` command: index, delete, stats, search, serve."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterable
+from typing import Any
+
+import click
+
+from search.settings import SETTINGS, get_setting
+
+_SETTING_HELP = {s.name: s.help for s in SETTINGS}
+
+
+def index_dir_option(func: Any) -> Any:
+    return click.option(
+        "--index-dir",
+        type=click.Path(file_okay=False),
+        default=lambda: str(get_setting("index_dir")),
+        show_default="index_data, or $VNSEARCH_INDEX_DIR",
+        help=_SETTING_HELP["index_dir"],
+    )(func)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+def main() -> None:
+    """vnsearch: full-text search for Vietnamese news archives."""
+
+
+@main.command("index")
+@index_dir_option
+@click.argument("paths", nargs=-1, required=True, type=click.Path())
+@click.option(
+    "--batch-size",
+    type=int,
+    default=lambda: int(get_setting("batch_size")),
+    show_default=True,
+    help=_SETTING_HELP["batch_size"],
+)
+@click.option("--source", "default_source", help="Source name for records that have none.")
+@click.option("--if-empty", is_flag=True, help="Do nothing when the index already has articles.")
+@click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
+def index_command(
+    index_dir: str,
+    paths: tuple[str, ...],
+    batch_size: int,
+    default_source: str | None,
+    if_empty: bool,
+    quiet: bool,
+) -> None:
+    """Index JSONL (plain or .gz), RSS/Atom feeds and saved pages; directories are walked."""
+    from indexer.build import IndexBuilder
+    from indexer.progress import progress_bar
+    from indexer.readers import read_paths
+    from search.store import index_exists, open_index
+
+    if if_empty and index_exists(index_dir) and open_index(index_dir).doc_count() > 0:
+        click.echo(f"{index_dir} already holds articles; not indexing (--if-empty)", err=True)
+        return
+    builder = IndexBuilder(
+        index_dir,
+        batch_size=batch_size,
+        writer_timeout=float(get_setting("writer_timeout")),
+        max_text_chars=int(get_setting("max_text_chars")),
+        report=lambda message: click.echo(message, err=True),
+        defaults={"source": default_source} if default_source else None,
+        procs=int(get_setting("index_procs")),
+    )
+    with progress_bar(paths, disable=quiet) as bar:
+        builder.report = lambda message: bar.write(message, file=sys.stderr)
+        summary = builder.add_records(read_paths(paths), on_record=bar.update)
+    click.echo(f"{index_dir}: {summary.line()}", err=True)
+    sys.exit(2 if summary.rejected else 0)
+
+
+@main.command("delete")
+@index_dir_option
+@click.argument("ids", nargs=-1, required=True)
+def delete_command(index_dir: str, ids: tuple[str, ...]) -> None:
+    """Delete articles by id."""
+    from indexer.build import IndexBuilder
+    from search.store import index_exists
+
+    if not index_exists(index_dir):
+        raise click.ClickException(f"no index in {index_dir}")
+    found = IndexBuilder(index_dir).delete(ids)
+    click.echo(f"deleted {found} of {len(ids)} ids", err=True)
+    sys.exit(0 if found == len(set(ids)) else 2)
+
+
+@main.command("stats")
+@index_dir_option
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def stats_command(index_dir: str, as_json: bool) -> None:
+    """Document count, date range, sources and size on disk."""
+    from search.stats import index_stats
+    from search.store import IndexMissingError
+
+    try:
+        stats = index_stats(index_dir)
+    except IndexMissingError as error:
+        raise click.ClickException(str(error)) from None
+    if as_json:
+        click.echo(json.dumps(stats, ensure_ascii=False, indent=2))
+        return
+    click.echo(f"index:      {index_dir}")
+    click.echo(f"documents:  {stats['documents']:,}")
+    click.echo(
+        f"dates:      {stats['oldest'] or '-'} .. {stats['newest'] or '-'}"
+        f" ({stats['undated']:,} undated)"
+    )
+    click.echo(f"size:       {stats['size_bytes'] / 1e6:,.1f} MB")
+    click.echo("sources:")
+    for source in stats["sources"]:
+        click.echo(f"  {source['count']:>9,}  {source['value']}")
+
+
+def _echo_lines(lines: Iterable[str]) -> None:
+    for line in lines:
+        click.echo(line)
+
+
+from indexer.cli_search import search_command, serve_command  # noqa: E402
+
+main.add_command(search_command)
+main.add_command(serve_command)

@@ -1,0 +1,310 @@
+"""The one search function behind the CLI, the pages and the JSON API.
+
+`SearchRequest.from_params` checks what a client sent (400 on anything wrong); `run_search`
+runs it on an open index or searcher and returns the result shape of the API.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from whoosh import query as wq
+from whoosh import sorting
+from whoosh.searching import Results, Searcher
+
+from search.dates import VIETNAM, from_index_value, iso_vietnam, parse_period
+from search.errors import InvalidParameter, SearchError
+from search.facets import count_facets, facet_list
+from search.filters import DateWindow, combine, values_query
+from search.highlight import MatchTerms, highlight, snippet
+from search.query import LEVELS, ParsedQuery, build_query, parse_query
+from search.ranking import weighting, with_recency
+from search.settings import get_setting
+from search.suggest import did_you_mean
+
+SORTS = ("relevance", "newest", "oldest")
+RERANK_WINDOW = 100
+
+
+@dataclass(frozen=True)
+class SearchRequest:
+    """A checked search request. Build it with `from_params`."""
+
+    q: str = ""
+    page: int = 1
+    per_page: int = 20
+    sort: str = "relevance"
+    dates: DateWindow = DateWindow()
+    category: tuple[str, ...] = ()
+    source: tuple[str, ...] = ()
+    author: tuple[str, ...] = ()
+    facets: bool = True
+    date_from: str | None = None
+    date_to: str | None = None
+
+    @property
+    def browse_sort(self) -> str:
+        """Browsing (no words) has no relevance: newest first unless asked otherwise."""
+        return "newest" if self.sort == "relevance" else self.sort
+
+    @classmethod
+    def from_params(
+        cls,
+        q: str | None = "",
+        page: int | str | None = 1,
+        per_page: int | str | None = None,
+        sort: str | None = "relevance",
+        date_from: str | None = None,
+        date_to: str | None = None,
+        category: Sequence[str] = (),
+        source: Sequence[str] = (),
+        author: Sequence[str] = (),
+        facets: bool = True,
+    ) -> SearchRequest:
+        """Validate request parameters; raises InvalidParameter (a 400) with the reason."""
+        q = (q or "").strip()
+        if len(q) > int(get_setting("max_query_chars")):
+            raise InvalidParameter(
+                f"q is longer than {get_setting('max_query_chars')} characters", "query_too_long"
+            )
+        page_number = _positive_int(page, "page", 1)
+        size = _positive_int(per_page, "per_page", int(get_setting("page_size")))
+        if size > int(get_setting("max_page_size")):
+            raise InvalidParameter(f"per_page must be at most {get_setting('max_page_size')}")
+        if page_number * size > int(get_setting("max_result_window")):
+            raise InvalidParameter(
+                f"results beyond the first {get_setting('max_result_window')} cannot be paged "
+                "to; narrow the search with filters",
+                "result_window_too_deep",
+            )
+        sort = sort or "relevance"
+        if sort not in SORTS:
+            raise InvalidParameter(f"sort must be one of {', '.join(SORTS)}", "invalid_sort")
+        return cls(
+            q,
+            page_number,
+            size,
+            sort,
+            DateWindow.parse(date_from, date_to),
+            _values(category),
+            _values(source),
+            _values(author),
+            facets,
+            date_from or None,
+            date_to or None,
+        )
+
+
+def _positive_int(value: int | str | None, name: str, default: int) -> int:
+    if value is None or value == "":
+        return default
+    if isinstance(value, str):
+        if not (value.isascii() and value.isdigit()) or len(value) > 9:
+            raise InvalidParameter(f"{name} must be a positive whole number")
+        value = int(value)
+    if value < 1:
+        raise InvalidParameter(f"{name} must be 1 or more")
+    return value
+
+
+def _values(values: Sequence[str] | str) -> tuple[str, ...]:
+    if isinstance(values, str):
+        values = [values]
+    return tuple(dict.fromkeys(v.strip() for v in values if v and v.strip()))
+
+
+@contextmanager
+def _searcher_for(index_or_searcher: Any) -> Iterator[Searcher]:
+    if isinstance(index_or_searcher, Searcher):
+        yield index_or_searcher
+    else:
+        with index_or_searcher.searcher(weighting=weighting()) as searcher:
+            yield searcher
+
+
+def build_request_query(request: SearchRequest, level: str = "all") -> wq.Query:
+    """The Whoosh query a request runs at a given strictness (for --explain and tests)."""
+    return build_query(parse_query(request.q), level)
+
+
+def run_search(index_or_searcher: Any, request: SearchRequest) -> dict[str, Any]:
+    """Run a request; returns the API's result shape."""
+    started = time.perf_counter()
+    parsed = parse_query(request.q)
+    with _searcher_for(index_or_searcher) as searcher:
+        filters = _filters(request)
+        query, results = _execute(searcher, parsed, request, combine(list(filters.values())))
+        total = len(results)
+        hits = _hits(searcher, results, parsed, request)
+        facets = _facets(searcher, query, request, filters, parsed) if request.facets else {}
+        suggestion = did_you_mean(searcher, request.q, total) if request.q else None
+    return {
+        "query": request.q,
+        "total": total,
+        "page": request.page,
+        "per_page": request.per_page,
+        "took_ms": round((time.perf_counter() - started) * 1000, 1),
+        "hits": hits,
+        "facets": facets,
+        "suggestion": suggestion,
+    }
+
+
+def _filters(request: SearchRequest) -> dict[str, wq.Query | None]:
+    return {
+        "date": request.dates.query() if request.dates else None,
+        "category": values_query("category", request.category),
+        "source": values_query("source", request.source),
+        "author": values_query("author", request.author),
+    }
+
+
+def _execute(
+    searcher: Searcher, parsed: ParsedQuery, request: SearchRequest, filter_query: wq.Query | None
+) -> tuple[wq.Query, Results]:
+    """Run the query, relaxing from all words to most to any when a level finds nothing."""
+    window = request.page * request.per_page
+    if request.sort == "relevance" and not parsed.is_empty:
+        window = max(window, RERANK_WINDOW)
+    sortedby = _sort_facet(request.sort if not parsed.is_empty else request.browse_sort)
+    levels = LEVELS if len(parsed.groups) > 1 else LEVELS[:1]
+    for level in levels:
+        query = build_query(parsed, level)
+        try:
+            results = searcher.search(
+                query,
+                filter=filter_query,
+                limit=window,
+                sortedby=sortedby,
+                optimize=False,
+                terms=False,
+            )
+        except (RecursionError, ValueError) as error:
+            raise SearchError(f"the query could not be run: {error}") from None
+        if len(results) or level == levels[-1]:
+            return query, results
+    raise AssertionError("unreachable")
+
+
+def _sort_facet(sort: str) -> Any:
+    if sort == "newest":
+        return sorting.FieldFacet("published", reverse=True)
+    if sort == "oldest":
+        # Undated articles have no date: after the dated ones, not before.
+        return sorting.MultiFacet([sorting.FieldFacet("year"), sorting.FieldFacet("published")])
+    return None
+
+
+def _hits(
+    searcher: Searcher, results: Results, parsed: ParsedQuery, request: SearchRequest
+) -> list[dict[str, Any]]:
+    ranked = [(hit.docnum, hit.score or 0.0, hit.fields()) for hit in results]
+    if request.sort == "relevance" and not parsed.is_empty:
+        newest = _newest(searcher)
+        ranked = [(d, with_recency(s, f.get("published"), newest), f) for d, s, f in ranked]
+        ranked.sort(key=lambda item: -item[1])
+    first = (request.page - 1) * request.per_page
+    terms = MatchTerms.from_query(parsed)
+    return [
+        _hit(fields, score, terms) for _, score, fields in ranked[first : first + request.per_page]
+    ]
+
+
+def _newest(searcher: Searcher) -> datetime | None:
+    from search.facets import column_values  # the cached per-generation year column
+
+    years = [y for y in set(column_values(searcher, "year")) if y.isdigit()]
+    if not years:
+        return None
+    results = searcher.search(
+        wq.Term("year", max(years)), sortedby="published", reverse=True, limit=1
+    )
+    return results[0].get("published") if results else None
+
+
+def _hit(fields: dict[str, Any], score: float, terms: MatchTerms) -> dict[str, Any]:
+    title = fields.get("title", "")
+    summary = fields.get("summary", "")
+    body = fields.get("body", "")
+    source_text = body if body and (not summary or _more_matches(body, summary, terms)) else summary
+    return {
+        "id": fields["id"],
+        "url": fields.get("url"),
+        "title": title,
+        "title_highlight": highlight(title, terms),
+        "summary": summary,
+        "snippet": snippet(source_text or title, terms),
+        "published": iso_vietnam(fields.get("published")),
+        "source": fields.get("source"),
+        "category": fields.get("category"),
+        "author": fields.get("author"),
+        "score": round(score, 4),
+    }
+
+
+def _more_matches(body: str, summary: str, terms: MatchTerms) -> bool:
+    from search.highlight import count_matches
+
+    return count_matches(body[:20_000], terms) > count_matches(summary, terms)
+
+
+def _facets(
+    searcher: Searcher,
+    query: wq.Query,
+    request: SearchRequest,
+    filters: dict[str, wq.Query | None],
+    parsed: ParsedQuery,
+) -> dict[str, Any]:
+    own = {
+        "year": filters["date"],
+        "month": filters["date"],
+        "category": filters["category"],
+        "source": filters["source"],
+        "author": filters["author"],
+    }
+    chosen_year = _single_year(request.dates)
+    month_scope = wq.Term("year", str(chosen_year)) if chosen_year else None
+    cache_key = ("browse", repr(own), chosen_year) if parsed.is_empty else None
+    counts = count_facets(
+        searcher,
+        None if parsed.is_empty else query,
+        {k: v for k, v in own.items() if k != "month"},
+        month_scope,
+        cache_key,
+    )
+    limit = int(get_setting("facet_size"))
+    return {
+        "year": facet_list(counts["year"], lambda v: _period_selected(request, v), None, True),
+        "month": facet_list(counts["month"], lambda v: _period_selected(request, v), None, True),
+        "category": facet_list(counts["category"], lambda v: v in request.category, limit, False),
+        "source": facet_list(counts["source"], lambda v: v in request.source, limit, False),
+        "author": facet_list(counts["author"], lambda v: v in request.author, limit, False),
+    }
+
+
+def _single_year(dates: DateWindow) -> int | None:
+    if dates.start and dates.end:
+        start, end = dates.start.astimezone(VIETNAM), dates.end.astimezone(VIETNAM)
+        if start.year == end.year:
+            return start.year
+    return None
+
+
+def _period_selected(request: SearchRequest, value: str) -> bool:
+    if not request.dates or not value[:4].isdigit():
+        return False
+    start, end = parse_period(value)
+    return request.dates.covers_exactly(start, end)
+
+
+def published_iso(stored: datetime | None) -> str | None:
+    return iso_vietnam(stored)
+
+
+def local_date(stored: datetime | None) -> datetime | None:
+    return from_index_value(stored) if stored else None

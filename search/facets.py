@@ -1,0 +1,114 @@
+"""Facet counts: year, month, category, source, author, exact for the current query.
+
+Each facet is counted over the documents that match the query and every filter except its own,
+so a reader can switch from one month or section to another. Counting reads per-document
+values from Whoosh's columns, copied once per index generation into plain lists; match-all
+counts (the browse page) are cached per generation too.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from whoosh import query as wq
+from whoosh.searching import Searcher
+
+from search.schema import UNDATED
+
+FACET_NAMES = ("year", "month", "category", "source", "author")
+_CACHE_LOCK = threading.Lock()
+_COLUMN_CACHE: dict[tuple[str, int, str], list[str]] = {}
+_RESULT_CACHE: dict[tuple[Any, ...], dict[str, Counter[str]]] = {}
+_MAX_RESULT_CACHE = 256
+
+
+def reader_key(searcher: Searcher) -> tuple[str, int]:
+    """What identifies the documents a searcher sees: index folder and commit generation."""
+    reader = searcher.reader()
+    folder = getattr(getattr(reader, "storage", None), "folder", "") or str(id(reader))
+    return folder, int(reader.generation())
+
+
+def column_values(searcher: Searcher, fieldname: str) -> list[str]:
+    """The field's value for every document number (deleted ones included), cached."""
+    key = (*reader_key(searcher), fieldname)
+    values = _COLUMN_CACHE.get(key)
+    if values is None:
+        reader = searcher.reader()
+        values = [v if isinstance(v, str) else "" for v in reader.column_reader(fieldname)]
+        with _CACHE_LOCK:
+            for old in [k for k in _COLUMN_CACHE if k[0] == key[0] and k[1] != key[1]]:
+                del _COLUMN_CACHE[old]  # an older generation of the same index
+            _COLUMN_CACHE[key] = values
+    return values
+
+
+def matching_docs(searcher: Searcher, q: wq.Query | None) -> set[int]:
+    """Document numbers matching a query (all live documents for None or match-all)."""
+    if q is None or isinstance(q, wq.Every):
+        return set(searcher.reader().all_doc_ids())
+    return set(searcher.docs_for_query(q))
+
+
+def count_facets(
+    searcher: Searcher,
+    base: wq.Query | None,
+    filters: dict[str, wq.Query | None],
+    month_scope: wq.Query | None = None,
+    cache_key: tuple[Any, ...] | None = None,
+) -> dict[str, Counter[str]]:
+    """Counts per facet value. `filters` maps a facet to its own filter (dates for year and
+    month); `month_scope` narrows the month facet to the chosen year."""
+    key = (*reader_key(searcher), cache_key) if cache_key is not None else None
+    if key is not None and key in _RESULT_CACHE:
+        return _RESULT_CACHE[key]
+    docs = matching_docs(searcher, base)
+    filter_docs = {name: matching_docs(searcher, q) for name, q in filters.items() if q is not None}
+
+    def narrowed(*skip: str, extra: set[int] | None = None) -> Iterable[int]:
+        result = docs
+        for name, subset in filter_docs.items():
+            if name not in skip:
+                result = result & subset
+        return result & extra if extra is not None else result
+
+    scope_docs = matching_docs(searcher, month_scope) if month_scope is not None else None
+    counts = {
+        "year": _count(searcher, "year", narrowed("year", "month")),
+        "month": _count(searcher, "month", narrowed("year", "month", extra=scope_docs)),
+    }
+    for name in ("category", "source", "author"):
+        counts[name] = _count(searcher, name, narrowed(name))
+    if key is not None:
+        with _CACHE_LOCK:
+            if len(_RESULT_CACHE) >= _MAX_RESULT_CACHE:
+                _RESULT_CACHE.clear()
+            _RESULT_CACHE[key] = counts
+    return counts
+
+
+def _count(searcher: Searcher, fieldname: str, docs: Iterable[int]) -> Counter[str]:
+    values = column_values(searcher, fieldname)
+    counter: Counter[str] = Counter(values[d] for d in docs)
+    counter.pop("", None)  # no value (e.g. no author): not a facet value
+    return counter
+
+
+def facet_list(
+    counts: Counter[str], selected: Callable[[str], bool], limit: int | None, by_value: bool
+) -> list[dict[str, Any]]:
+    """Ordered facet entries: dates newest first (undated last), others by count."""
+    if by_value:
+        items = sorted(counts.items(), key=lambda kv: (kv[0] == UNDATED, kv[0]), reverse=False)
+        items = [kv for kv in items if kv[0] != UNDATED][::-1] + [
+            kv for kv in items if kv[0] == UNDATED
+        ]
+    else:
+        items = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
+    chosen = [kv for kv in items if selected(kv[0])]
+    shown = items[:limit] if limit else items
+    shown += [kv for kv in chosen if kv not in shown]  # a selected value is always listed
+    return [{"value": v, "count": c, "selected": selected(v)} for v, c in shown]

@@ -1,0 +1,236 @@
+"""The query language: parse what a user typed, then build a Whoosh query from it.
+
+Both steps are pure functions (no index needed), so `str(build_query(parse_query(q)))` is tested
+against tables of expected strings. Running the query lives in `search.engine`.
+
+Forgiving by design: plain words, "phrases", -excluded, OR, field:word for title, author,
+source and category, word* (3+ letters) and word~N (N <= 2). Anything else is read as words;
+only constructs that would be expensive (leading or inner wildcards) are refused.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from whoosh import query as wq
+
+from search.analysis import BIGRAM_SEPARATOR, exact_terms, fold_term, normalize_text
+from search.errors import QueryTooExpensive
+from search.ranking import BIGRAM_WEIGHT, EXACT_BOOST, FIELD_WEIGHTS
+from search.schema import BIGRAM_FIELDS
+
+MAX_CLAUSES = 32
+MIN_PREFIX_CHARS = 3
+MAX_FUZZY_DISTANCE = 2
+SCOPES = ("title", "author", "source", "category")
+LEVELS = ("all", "most", "any")
+
+_QUOTES = str.maketrans({"“": '"', "”": '"', "„": '"', "«": '"', "»": '"', "＂": '"'})
+_CHUNK = re.compile(r'(?P<neg>-)?(?:(?P<scope>[A-Za-z]+):)?"(?P<phrase>[^"]*)"|(?P<bare>[^\s"]+)')
+_FUZZY = re.compile(r"(?P<word>.+?)~(?P<dist>\d*)(?:/\d*)?")
+
+
+@dataclass(frozen=True)
+class Clause:
+    """One thing a document must (or, excluded, must not) contain."""
+
+    kind: str  # "terms" (each term required), "phrase", "prefix" or "fuzzy"
+    terms: tuple[str, ...]  # exact-form terms
+    scope: str | None = None  # None: title, summary and body
+    distance: int = 0
+
+
+@dataclass(frozen=True)
+class ParsedQuery:
+    """AND of groups, each group an OR of clauses; minus the excluded clauses."""
+
+    groups: tuple[tuple[Clause, ...], ...] = ()
+    excluded: tuple[Clause, ...] = ()
+    words: tuple[str, ...] = field(default=())  # positive free-text terms in typed order
+
+    @property
+    def is_empty(self) -> bool:
+        return not self.groups
+
+
+def parse_query(text: str) -> ParsedQuery:
+    """Read a user's query. Never raises, except QueryTooExpensive for costly wildcards."""
+    text = normalize_text(text).translate(_QUOTES).replace("\x00", " ")
+    groups: list[list[Clause]] = []
+    excluded: list[Clause] = []
+    words: list[str] = []
+    join_next = False
+    for match in _CHUNK.finditer(text):
+        if len(groups) + len(excluded) >= MAX_CLAUSES:
+            break
+        if match.group("bare") in ("OR", "|") and groups:
+            join_next = True
+            continue
+        negative, clauses = _read_chunk(match)
+        if not clauses:
+            continue
+        if negative:
+            excluded.extend(clauses)
+            continue
+        words.extend(t for c in clauses if c.scope is None for t in c.terms)
+        if join_next:
+            groups[-1].extend(clauses[:1])
+            clauses = clauses[1:]
+        groups.extend([c] for c in clauses)
+        join_next = False
+    return ParsedQuery(tuple(tuple(g) for g in groups), tuple(excluded), tuple(words))
+
+
+def _read_chunk(match: re.Match[str]) -> tuple[bool, list[Clause]]:
+    """The clauses of one chunk, and whether they are excluded."""
+    if match.group("phrase") is not None:
+        scope = _scope(match.group("scope"))
+        terms = tuple(exact_terms(match.group("phrase")))
+        if match.group("scope") and scope is None:
+            terms = tuple(exact_terms(match.group("scope"))) + terms
+        kind = "phrase" if len(terms) > 1 else "terms"
+        return bool(match.group("neg")), [Clause(kind, terms, scope)] if terms else []
+    bare = match.group("bare")
+    negative = bare.startswith("-") and len(bare) > 1
+    if negative:
+        bare = bare[1:]
+    elif bare.upper() == "NOT":
+        return False, []
+    scope_name, _, rest = bare.partition(":")
+    scope = _scope(scope_name) if rest else None
+    if scope is not None:
+        bare = rest
+    return negative, _word_clauses(bare, scope)
+
+
+def _scope(name: str | None) -> str | None:
+    return name.lower() if name and name.lower() in SCOPES else None
+
+
+def _word_clauses(chunk: str, scope: str | None) -> list[Clause]:
+    """Plain words, a prefix (nguy*) or a fuzzy word (nguyen~1) from one bare chunk."""
+    if "*" in chunk:
+        return _prefix_clause(chunk, scope)
+    fuzzy = _FUZZY.fullmatch(chunk)
+    if fuzzy:
+        terms = exact_terms(fuzzy.group("word"))
+        distance = min(int(fuzzy.group("dist") or 1), MAX_FUZZY_DISTANCE)
+        if len(terms) == 1 and len(terms[0]) >= MIN_PREFIX_CHARS and distance > 0:
+            return [Clause("fuzzy", (terms[0],), scope, distance)]
+        chunk = fuzzy.group("word")
+    terms = exact_terms(chunk)
+    if scope in ("author", "source", "category") and len(terms) > 1:
+        return [Clause("phrase", tuple(terms), scope)]
+    return [Clause("terms", (term,), scope) for term in terms]
+
+
+def _prefix_clause(chunk: str, scope: str | None) -> list[Clause]:
+    stem = chunk.rstrip("*")
+    if not stem.strip("*?"):
+        return []  # a bare "*": matches everything, i.e. adds nothing
+    terms = exact_terms(stem)
+    if "*" in stem or len(terms) != 1 or not chunk.endswith("*") or not stem[:1].isalnum():
+        raise QueryTooExpensive(f"“{chunk[:40]}”: a wildcard may only end a word, as in nguy*")
+    if len(fold_term(terms[0])) < MIN_PREFIX_CHARS:
+        raise QueryTooExpensive(
+            f"“{chunk[:40]}”: a wildcard needs at least {MIN_PREFIX_CHARS} letters before it"
+        )
+    return [Clause("prefix", (terms[0],), scope)]
+
+
+def build_query(parsed: ParsedQuery, level: str = "all") -> wq.Query:
+    """The Whoosh query for a parsed query.
+
+    `level` says how many groups a document must match: "all", "most" (all but one, for 3 to
+    8 groups) or "any"; the engine relaxes it when a stricter level finds nothing. Adjacent
+    typed words are rewarded through the syllable-pair fields, never required.
+    """
+    if parsed.is_empty:
+        required: wq.Query = wq.Every()
+    else:
+        units = [_group_query(group) for group in parsed.groups]
+        required = _combine(units, level)
+        bonus = bigram_bonus(parsed.words)
+        if bonus is not None:
+            required = wq.AndMaybe(required, bonus)
+    if parsed.excluded:
+        required = wq.AndNot(
+            required, _or([_clause_query(c, ranked=False) for c in parsed.excluded])
+        )
+    return required
+
+
+def _combine(units: list[wq.Query], level: str) -> wq.Query:
+    if len(units) == 1:
+        return units[0]
+    if level == "any":
+        return wq.Or(units)
+    if level == "most" and 3 <= len(units) <= 8:
+        return wq.Or([wq.And(units[:i] + units[i + 1 :]) for i in range(len(units))])
+    return wq.And(units)
+
+
+def _group_query(group: tuple[Clause, ...]) -> wq.Query:
+    return _or([_clause_query(clause) for clause in group])
+
+
+def _or(queries: list[wq.Query]) -> wq.Query:
+    return queries[0] if len(queries) == 1 else wq.Or(queries)
+
+
+def _clause_query(clause: Clause, ranked: bool = True) -> wq.Query:
+    """One clause over the fields of its scope; `ranked` adds the exact-accent fields."""
+    if clause.scope in ("author", "source", "category"):
+        return _leaf(clause, clause.scope + "_folded", 1.0)
+    names = ("title",) if clause.scope == "title" else tuple(FIELD_WEIGHTS)
+    if clause.kind == "terms" and len(clause.terms) > 1:
+        return wq.And(
+            [_clause_query(Clause("terms", (t,), clause.scope), ranked) for t in clause.terms]
+        )
+    subqueries: list[wq.Query] = []
+    for name in names:
+        weight = FIELD_WEIGHTS[name]
+        if ranked and clause.kind == "terms":
+            subqueries.append(wq.Term(name, clause.terms[0], boost=weight * EXACT_BOOST))
+        subqueries.append(_leaf(clause, name + "_folded", weight))
+    return _or(subqueries)
+
+
+def _leaf(clause: Clause, fieldname: str, weight: float) -> wq.Query:
+    folded = [fold_term(term) for term in clause.terms]
+    if clause.kind == "phrase":
+        return wq.Phrase(fieldname, folded, boost=weight)
+    if clause.kind == "prefix":
+        return wq.Prefix(fieldname, folded[0], boost=weight)
+    if clause.kind == "fuzzy":
+        return wq.FuzzyTerm(
+            fieldname, folded[0], boost=weight, maxdist=clause.distance, prefixlength=1
+        )
+    if len(folded) > 1:
+        return wq.And([wq.Term(fieldname, term, boost=weight) for term in folded])
+    return wq.Term(fieldname, folded[0], boost=weight)
+
+
+def bigram_bonus(words: tuple[str, ...]) -> wq.Query | None:
+    """Reward for typed words found side by side: exact pairs above folded pairs.
+
+    Title and summary have syllable-pair fields; bodies have none (see search.schema), so a
+    body pair is a two-word phrase on positions.
+    """
+    pairs = list(dict.fromkeys(zip(words, words[1:], strict=False)))
+    if not pairs:
+        return None
+    subqueries: list[wq.Query] = []
+    for first, second in pairs:
+        exact = first + BIGRAM_SEPARATOR + second
+        folded_pair = (fold_term(first), fold_term(second))
+        folded = BIGRAM_SEPARATOR.join(folded_pair)
+        for name in BIGRAM_FIELDS:
+            boost = FIELD_WEIGHTS[name] * BIGRAM_WEIGHT
+            if exact != folded:
+                subqueries.append(wq.Term(name + "_bigram", exact, boost=boost * EXACT_BOOST))
+            subqueries.append(wq.Term(name + "_bigram_folded", folded, boost=boost))
+        body_boost = FIELD_WEIGHTS["body"] * BIGRAM_WEIGHT
+        subqueries.append(wq.Phrase("body_folded", list(folded_pair), boost=body_boost))
+    return wq.Or(subqueries)

@@ -1,0 +1,36 @@
+"""Ranking knobs in one place: field weights, accent and adjacency rewards, recency.
+
+Tuned with `bench/relevance.py` (known-item search on the public corpus); change them there
+first and keep the numbers in the closing note of the change.
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import datetime
+
+from whoosh import scoring
+
+# Title above summary above body.
+FIELD_WEIGHTS = {"title": 3.0, "summary": 1.5, "body": 1.0}
+# A match on the accented form counts this much more than an accent-free one.
+EXACT_BOOST = 2.0
+# Weight of a typed word pair found side by side, relative to a single syllable.
+BIGRAM_WEIGHT = 1.0
+# At most this share of extra score for the newest articles (among near-equal scores).
+RECENCY_SHARE = 0.04
+# Age, in days, at which the recency reward has halved.
+RECENCY_HALF_LIFE_DAYS = 365.0
+
+
+def weighting() -> scoring.WeightingModel:
+    """BM25F; titles are short, so their length normalisation is softened."""
+    return scoring.BM25F(B=0.75, K1=1.2, title_B=0.5, title_folded_B=0.5)
+
+
+def with_recency(score: float, published: datetime | None, newest: datetime | None) -> float:
+    """A score nudged up for articles close to the newest one in the index."""
+    if published is None or newest is None:
+        return score
+    age_days = max(0.0, (newest - published).total_seconds() / 86400.0)
+    return score * (1.0 + RECENCY_SHARE * math.pow(0.5, age_days / RECENCY_HALF_LIFE_DAYS))

@@ -1,0 +1,128 @@
+"""Opening, creating and writing the index on disk: the only place that touches Whoosh storage.
+
+Whoosh never fsyncs and keeps a failed writer's lock (whoosh-pitfalls I-06, I-08); the helpers
+here cancel failed writers, wait for a busy lock with a message, and make commits durable.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from whoosh import index as whoosh_index
+from whoosh.codec import whoosh3
+from whoosh.index import FileIndex, LockError
+from whoosh.writing import SegmentWriter
+
+from search.schema import ArticleSchema
+
+# whoosh-reloaded 2.7.5 calls `W3TermInfo.set_inline`, which does not exist (the method is
+# `set_inlined`), so its "inline rare postings into the term table" path never ran. Syllable
+# pairs are mostly rare terms: inlining them skips a pickled, compressed block per term
+# (+38% indexing speed on news, measured with bench/indexing.py). The reading side already
+# handles inlined postings; tests/test_index.py checks that every article is found again.
+if not hasattr(whoosh3.W3TermInfo, "set_inline"):
+    whoosh3.W3TermInfo.set_inline = whoosh3.W3TermInfo.set_inlined
+INLINE_LIMIT = 8  # posting lists shorter than this live in the term table
+
+
+def codec() -> whoosh3.W3Codec:
+    """The codec every writer uses (segments remember it, readers need nothing)."""
+    return whoosh3.W3Codec(inlinelimit=INLINE_LIMIT)
+
+
+class IndexMissingError(Exception):
+    """The index directory holds no index yet."""
+
+
+def index_exists(index_dir: str | os.PathLike[str]) -> bool:
+    return os.path.isdir(index_dir) and whoosh_index.exists_in(str(index_dir))
+
+
+def open_index(index_dir: str | os.PathLike[str]) -> FileIndex:
+    """Open an existing index for reading; raises IndexMissingError when there is none."""
+    if not index_exists(index_dir):
+        raise IndexMissingError(f"no index in {index_dir} (build one with `vnsearch index`)")
+    return whoosh_index.open_dir(str(index_dir))
+
+
+def open_or_create(index_dir: str | os.PathLike[str]) -> FileIndex:
+    """Open the index for writing, creating the directory and an empty index when needed."""
+    os.makedirs(index_dir, exist_ok=True)
+    if index_exists(index_dir):
+        return whoosh_index.open_dir(str(index_dir))
+    index = whoosh_index.create_in(str(index_dir), ArticleSchema())
+    fsync_directory(index_dir)
+    return index
+
+
+@contextmanager
+def locked_writer(
+    index: FileIndex,
+    timeout: float,
+    on_wait: Callable[[str], None] | None = None,
+    procs: int = 1,
+) -> Iterator[SegmentWriter]:
+    """A writer that is committed durably on success and always cancelled on failure.
+
+    `with index.writer()` keeps the lock when commit() raises (I-06); this does not. When
+    another process holds the lock, `on_wait` hears about it and we wait up to `timeout` s.
+    With `procs` > 1, documents are analysed and written by that many processes.
+    """
+    options: dict[str, Any] = {"codec": codec(), "limitmb": 256}
+    if procs > 1:
+        options.update(procs=procs, multisegment=True)
+    try:
+        writer = index.writer(timeout=0.0, **options)
+    except LockError:
+        if on_wait:
+            on_wait(f"another indexer is writing to {index.storage.folder}; waiting {timeout:g} s")
+        try:
+            writer = index.writer(timeout=timeout, **options)
+        except LockError:
+            raise LockError(
+                f"the index in {index.storage.folder} stayed locked for {timeout:g} s "
+                "by another indexer; try again when it has finished"
+            ) from None
+    started = time.time()
+    try:
+        yield writer
+        writer.commit()
+    except BaseException:
+        writer.cancel()
+        raise
+    fsync_new_files(index.storage.folder, since=started)
+
+
+def fsync_new_files(index_dir: str, since: float) -> None:
+    """Flush the files a commit wrote, then the directory, so the commit survives power loss."""
+    for entry in os.scandir(index_dir):
+        if entry.is_file() and entry.stat().st_mtime >= since - 1:
+            fd = os.open(entry.path, os.O_RDONLY)
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+    fsync_directory(index_dir)
+
+
+def fsync_directory(index_dir: str | os.PathLike[str]) -> None:
+    fd = os.open(index_dir, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def size_on_disk(index_dir: str | os.PathLike[str]) -> int:
+    """Bytes used by the index files."""
+    return sum(p.stat().st_size for p in Path(index_dir).iterdir() if p.is_file())
+
+
+def index_generation(index: Any) -> int:
+    """The generation number of the latest commit: a cache key for per-commit results."""
+    return int(index.latest_generation())
