@@ -14,26 +14,10 @@ from pathlib import Path
 from typing import Any
 
 from whoosh import index as whoosh_index
-from whoosh.codec import whoosh3
 from whoosh.index import FileIndex, LockError
 from whoosh.writing import SegmentWriter
 
 from search.schema import ArticleSchema
-
-# whoosh-reloaded 2.7.5 calls `W3TermInfo.set_inline`, which does not exist (the method is
-# `set_inlined`), so its "inline rare postings into the term table" path never ran. Syllable
-# pairs are mostly rare terms: inlining them skips a pickled, compressed block per term
-# (+38% indexing speed on news, measured with bench/indexing.py). The reading side already
-# handles inlined postings; tests/test_index.py checks that every article is found again.
-if not hasattr(whoosh3.W3TermInfo, "set_inline"):
-    whoosh3.W3TermInfo.set_inline = whoosh3.W3TermInfo.set_inlined
-INLINE_LIMIT = 8  # posting lists shorter than this live in the term table
-
-
-def codec() -> whoosh3.W3Codec:
-    """The codec every writer uses (segments remember it, readers need nothing)."""
-    return whoosh3.W3Codec(inlinelimit=INLINE_LIMIT)
-
 
 class IndexMissingError(Exception):
     """The index directory holds no index yet."""
@@ -73,7 +57,7 @@ def locked_writer(
     another process holds the lock, `on_wait` hears about it and we wait up to `timeout` s.
     With `procs` > 1, documents are analysed and written by that many processes.
     """
-    options: dict[str, Any] = {"codec": codec(), "limitmb": 256}
+    options: dict[str, Any] = {"limitmb": 256}
     if procs > 1:
         options.update(procs=procs, multisegment=True)
     try:

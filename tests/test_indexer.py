@@ -1,0 +1,232 @@
+"""The indexer CLI on real files and a real index: bad input, upserts, dates, stats."""
+
+from __future__ import annotations
+
+import gzip
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+
+from indexer.cli import main
+from search.articles import get_article
+from search.store import open_index
+
+
+def jsonl(path: Path, records: list[Any], raw_lines: dict[int, str] | None = None) -> Path:
+    """Write records as JSONL; raw_lines puts literal text at given 0-based line numbers."""
+    lines = [json.dumps(r) for r in records]  # ASCII escapes keep lone surrogates writable
+    for at, text in sorted((raw_lines or {}).items()):
+        lines.insert(at, text)
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def article(n: int, **fields: Any) -> dict[str, Any]:
+    record = {
+        "id": f"a{n}",
+        "url": f"https://bao.example.vn/bai-{n}.html",
+        "title": f"Bài số {n} về giao thông",
+        "summary": "Tóm tắt ngắn.",
+        "body": f"Nội dung bài {n}.",
+        "published": "2019-10-24T13:27:00+07:00",
+        "source": "Báo Thử",
+        "category": "Thời sự",
+        "author": None,
+    }
+    record.update(fields)
+    return record
+
+
+def run(*args: str) -> Any:
+    return CliRunner().invoke(main, list(args), catch_exceptions=False)
+
+
+def live_count(searcher: Any, article_id: str) -> int:
+    """Live documents with this id (doc_frequency also counts deleted, unmerged ones)."""
+    return len(list(searcher.document_numbers(id=article_id)))
+
+
+def stats(index_dir: Path) -> dict[str, Any]:
+    result = run("stats", "--index-dir", str(index_dir), "--json")
+    assert result.exit_code == 0, result.output
+    return json.loads(result.stdout)
+
+
+def test_bad_records_are_reported_with_file_and_line_and_skipped(tmp_path: Path) -> None:
+    source = jsonl(
+        tmp_path / "mixed.jsonl",
+        [
+            article(1),
+            {"id": "notitle", "title": "  ", "body": "x"},
+            article(3, published="31/02/2021"),
+            article(4, id=123),
+            article(5, title=["a", "list"]),
+            article(6, id="\ud800"),
+            article(7),
+        ],
+        raw_lines={1: '{"id": "broken", "title": ', 2: '{"title": "x", "n": NaN}',
+                   3: '{"title": "a", "title": "b"}', 4: "[1, 2]"},
+    )
+    result = run("index", "--index-dir", str(tmp_path / "ix"), "-q", str(source))
+    assert result.exit_code == 2
+    expected = [
+        "mixed.jsonl:2: not valid JSON",
+        "mixed.jsonl:3: not valid JSON: NaN is not allowed",
+        "mixed.jsonl:4: not valid JSON: duplicate key 'title'",
+        "mixed.jsonl:5: line is JSON but not an object",
+        "mixed.jsonl:6: record has no title",
+        "mixed.jsonl:7: bad 'published'",
+        "mixed.jsonl:8: field 'id' must be a string",
+        "mixed.jsonl:9: field 'title' must be a string",
+        "mixed.jsonl:10: field 'id' holds invalid Unicode",
+    ]
+    for message in expected:
+        assert message in result.stderr
+    assert "2 added, 0 updated, 9 rejected" in result.stderr
+    assert stats(tmp_path / "ix")["documents"] == 2
+
+
+def test_reindexing_an_id_replaces_it(tmp_path: Path) -> None:
+    index_dir = tmp_path / "ix"
+    first = jsonl(tmp_path / "v1.jsonl", [article(1), article(2)])
+    second = jsonl(tmp_path / "v2.jsonl", [article(1, title="Tiêu đề đã sửa")])
+    assert run("index", "--index-dir", str(index_dir), "-q", str(first)).exit_code == 0
+    result = run("index", "--index-dir", str(index_dir), "-q", str(second))
+    assert "0 added, 1 updated, 0 rejected" in result.stderr
+    assert stats(index_dir)["documents"] == 2
+    with open_index(index_dir).searcher() as searcher:
+        assert get_article(searcher, "a1")["title"] == "Tiêu đề đã sửa"  # type: ignore[index]
+        assert live_count(searcher, "a1") == 1
+
+
+def test_repeated_id_in_one_batch_keeps_the_last(tmp_path: Path) -> None:
+    source = jsonl(tmp_path / "dup.jsonl", [article(1), article(1, title="Bản cuối"), article(2)])
+    result = run("index", "--index-dir", str(tmp_path / "ix"), "-q", str(source))
+    assert "2 added, 1 updated" in result.stderr
+    with open_index(tmp_path / "ix").searcher() as searcher:
+        assert live_count(searcher, "a1") == 1
+        assert get_article(searcher, "a1")["title"] == "Bản cuối"  # type: ignore[index]
+
+
+def test_same_file_twice_in_batches_gives_exact_count(tmp_path: Path) -> None:
+    source = jsonl(tmp_path / "many.jsonl", [article(n) for n in range(25)])
+    index_dir = str(tmp_path / "ix")
+    for _ in range(2):
+        run("index", "--index-dir", index_dir, "--batch-size", "7", "-q", str(source))
+    assert stats(tmp_path / "ix")["documents"] == 25
+
+
+PUBLISHED_CASES = [
+    ("2019-10-24T13:27:00+07:00", "2019-10-24T13:27:00+07:00"),
+    ("2019-10-24T06:27:00Z", "2019-10-24T13:27:00+07:00"),
+    ("2019-10-24T13:27:00", "2019-10-24T13:27:00+07:00"),  # naive = Vietnam time
+    ("24/10/2019 13:27", "2019-10-24T13:27:00+07:00"),
+    ("24/10/2019", "2019-10-24T00:00:00+07:00"),
+    ("Thứ Năm, ngày 24/10/2019 | 13:27", "2019-10-24T13:27:00+07:00"),
+    ("09:15 21/11/2024", "2024-11-21T09:15:00+07:00"),
+    (None, None),
+]
+
+
+def test_published_forms(tmp_path: Path) -> None:
+    records = [article(n, published=value) for n, (value, _) in enumerate(PUBLISHED_CASES)]
+    source = jsonl(tmp_path / "dates.jsonl", records)
+    assert run("index", "--index-dir", str(tmp_path / "ix"), "-q", str(source)).exit_code == 0
+    with open_index(tmp_path / "ix").searcher() as searcher:
+        for n, (_, expected) in enumerate(PUBLISHED_CASES):
+            assert get_article(searcher, f"a{n}")["published"] == expected  # type: ignore[index]
+
+
+def test_missing_ids_are_derived_stably(tmp_path: Path) -> None:
+    records = [article(1, id=None), article(2, id=None, url=None)]
+    source = jsonl(tmp_path / "noid.jsonl", records)
+    index_dir = str(tmp_path / "ix")
+    run("index", "--index-dir", index_dir, "-q", str(source))
+    result = run("index", "--index-dir", index_dir, "-q", str(source))
+    assert "0 added, 2 updated" in result.stderr
+    assert stats(tmp_path / "ix")["documents"] == 2
+
+
+def test_gzip_crlf_bom_and_line_separators(tmp_path: Path) -> None:
+    lines = [json.dumps(article(1, summary="dòng một\u2028dòng hai"), ensure_ascii=False),
+             json.dumps(article(2), ensure_ascii=False)]
+    data = ("\ufeff" + "\r\n".join(lines) + "\r\n\r\n").encode("utf-8")
+    (tmp_path / "a.jsonl.gz").write_bytes(gzip.compress(data))
+    result = run("index", "--index-dir", str(tmp_path / "ix"), "-q", str(tmp_path / "a.jsonl.gz"))
+    assert result.exit_code == 0, result.stderr
+    assert stats(tmp_path / "ix")["documents"] == 2
+
+
+def test_truncated_gzip_keeps_what_was_read(tmp_path: Path) -> None:
+    data = "\n".join(json.dumps(article(n)) for n in range(200)).encode()
+    packed = gzip.compress(data)
+    (tmp_path / "cut.jsonl.gz").write_bytes(packed[: len(packed) * 2 // 3])
+    result = run("index", "--index-dir", str(tmp_path / "ix"), "-q", str(tmp_path / "cut.jsonl.gz"))
+    assert result.exit_code == 2
+    assert "file ends early or is damaged" in result.stderr
+    assert 0 < stats(tmp_path / "ix")["documents"] < 200
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "reason"),
+    [
+        ("empty.txt", b"", "file is empty"),
+        ("binary.bin", bytes(range(256)) * 4, "not a supported format"),
+        ("notes.txt", "Chỉ là ghi chú.\nKhông phải bài báo.".encode(), "not a supported format"),
+    ],
+)
+def test_unreadable_files_are_reported(tmp_path: Path, name: str, content: bytes,
+                                       reason: str) -> None:
+    (tmp_path / name).write_bytes(content)
+    good = jsonl(tmp_path / "good.jsonl", [article(1)])
+    result = run("index", "--index-dir", str(tmp_path / "ix"), "-q", str(tmp_path / name),
+                 str(good))
+    assert result.exit_code == 2
+    assert f"{tmp_path / name}: {reason}" in result.stderr
+    assert stats(tmp_path / "ix")["documents"] == 1
+
+
+def test_html_and_unsafe_urls_are_cleaned(tmp_path: Path) -> None:
+    record = article(1, title="Giá &quot;vé&quot; <b>tăng</b>", url="javascript:alert(1)",
+                     body="<p>Đoạn một &amp; hai</p><script>x()</script><p>Đoạn ba</p>")
+    source = jsonl(tmp_path / "html.jsonl", [record])
+    run("index", "--index-dir", str(tmp_path / "ix"), "-q", str(source))
+    with open_index(tmp_path / "ix").searcher() as searcher:
+        stored = get_article(searcher, "a1")
+    assert stored is not None
+    assert stored["title"] == 'Giá "vé" tăng'
+    assert stored["url"] is None
+    assert "<" not in stored["body"] and "x()" not in stored["body"]
+    assert "Đoạn một & hai" in stored["body"]
+
+
+def test_delete(tmp_path: Path) -> None:
+    source = jsonl(tmp_path / "d.jsonl", [article(1), article(2)])
+    index_dir = str(tmp_path / "ix")
+    run("index", "--index-dir", index_dir, "-q", str(source))
+    assert run("delete", "--index-dir", index_dir, "a1").exit_code == 0
+    assert run("delete", "--index-dir", index_dir, "nosuch").exit_code == 2
+    assert stats(tmp_path / "ix")["documents"] == 1
+
+
+def test_if_empty_and_index_dir_from_environment(tmp_path: Path,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("VNSEARCH_INDEX_DIR", str(tmp_path / "env-ix"))
+    first = jsonl(tmp_path / "one.jsonl", [article(1)])
+    second = jsonl(tmp_path / "two.jsonl", [article(2)])
+    assert run("index", "-q", str(first)).exit_code == 0
+    result = run("index", "--if-empty", "-q", str(second))
+    assert "already holds articles" in result.stderr
+    assert stats(tmp_path / "env-ix")["documents"] == 1
+
+
+def test_stats_reports_dates_sources_and_size(demo_index_dir: Path) -> None:
+    report = stats(demo_index_dir)
+    assert report["documents"] >= 76
+    assert report["oldest"].startswith("2011-") and report["newest"].endswith("+07:00")
+    assert report["undated"] == 3
+    assert {"value": "Đài Phát thanh Sông Hậu", "count": 15} in report["sources"]
+    assert report["size_bytes"] > 0
