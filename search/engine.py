@@ -203,16 +203,21 @@ def _sort_facet(sort: str) -> Any:
 def _hits(
     searcher: Searcher, results: Results, parsed: ParsedQuery, request: SearchRequest
 ) -> list[dict[str, Any]]:
-    ranked = [(hit.docnum, hit.score or 0.0, hit.fields()) for hit in results]
+    # Date-sorted results carry the sort key in `score`: they have no relevance score.
+    ranked = [(hit.docnum, _score(hit.score), hit.fields()) for hit in results]
     if request.sort == "relevance" and not parsed.is_empty:
         newest = _newest(searcher)
-        ranked = [(d, with_recency(s, f.get("published"), newest), f) for d, s, f in ranked]
-        ranked.sort(key=lambda item: -item[1])
+        ranked = [(d, with_recency(s or 0.0, f.get("published"), newest), f) for d, s, f in ranked]
+        ranked.sort(key=lambda item: -(item[1] or 0.0))
     first = (request.page - 1) * request.per_page
     terms = MatchTerms.from_query(parsed)
     return [
         _hit(fields, score, terms) for _, score, fields in ranked[first : first + request.per_page]
     ]
+
+
+def _score(value: Any) -> float | None:
+    return float(value) if isinstance(value, int | float) else None
 
 
 def _newest(searcher: Searcher) -> datetime | None:
@@ -227,7 +232,7 @@ def _newest(searcher: Searcher) -> datetime | None:
     return results[0].get("published") if results else None
 
 
-def _hit(fields: dict[str, Any], score: float, terms: MatchTerms) -> dict[str, Any]:
+def _hit(fields: dict[str, Any], score: float | None, terms: MatchTerms) -> dict[str, Any]:
     title = fields.get("title", "")
     summary = fields.get("summary", "")
     body = fields.get("body", "")
@@ -243,7 +248,7 @@ def _hit(fields: dict[str, Any], score: float, terms: MatchTerms) -> dict[str, A
         "source": fields.get("source"),
         "category": fields.get("category"),
         "author": fields.get("author"),
-        "score": round(score, 4),
+        "score": None if score is None else round(score, 4),
     }
 
 

@@ -17,7 +17,13 @@ from whoosh import query as wq
 
 from search.analysis import BIGRAM_SEPARATOR, exact_terms, fold_term, normalize_text
 from search.errors import QueryTooExpensive
-from search.ranking import BIGRAM_WEIGHT, EXACT_BOOST, FIELD_WEIGHTS
+from search.ranking import (
+    ACCENTED_FOLDED_WEIGHT,
+    BIGRAM_WEIGHT,
+    BODY_PAIR_WEIGHT,
+    EXACT_BOOST,
+    FIELD_WEIGHTS,
+)
 from search.schema import BIGRAM_FIELDS
 
 MAX_CLAUSES = 32
@@ -189,11 +195,13 @@ def _clause_query(clause: Clause, ranked: bool = True) -> wq.Query:
             [_clause_query(Clause("terms", (t,), clause.scope), ranked) for t in clause.terms]
         )
     subqueries: list[wq.Query] = []
+    accented = any(term != fold_term(term) for term in clause.terms)
     for name in names:
         weight = FIELD_WEIGHTS[name]
         if ranked and clause.kind == "terms":
             subqueries.append(wq.Term(name, clause.terms[0], boost=weight * EXACT_BOOST))
-        subqueries.append(_leaf(clause, name + "_folded", weight))
+        folded_weight = weight * ACCENTED_FOLDED_WEIGHT if accented and ranked else weight
+        subqueries.append(_leaf(clause, name + "_folded", folded_weight))
     return _or(subqueries)
 
 
@@ -231,6 +239,6 @@ def bigram_bonus(words: tuple[str, ...]) -> wq.Query | None:
             if exact != folded:
                 subqueries.append(wq.Term(name + "_bigram", exact, boost=boost * EXACT_BOOST))
             subqueries.append(wq.Term(name + "_bigram_folded", folded, boost=boost))
-        body_boost = FIELD_WEIGHTS["body"] * BIGRAM_WEIGHT
+        body_boost = FIELD_WEIGHTS["body"] * BODY_PAIR_WEIGHT
         subqueries.append(wq.Phrase("body_folded", list(folded_pair), boost=body_boost))
     return wq.Or(subqueries)

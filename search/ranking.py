@@ -15,8 +15,14 @@ from whoosh import scoring
 FIELD_WEIGHTS = {"title": 3.0, "summary": 1.5, "body": 1.0}
 # A match on the accented form counts this much more than an accent-free one.
 EXACT_BOOST = 2.0
+# When the reader typed accents, a document that matches only without them ("Dương" for
+# "đường") is most likely another word: its match counts this much of a normal one.
+ACCENTED_FOLDED_WEIGHT = 0.25
 # Weight of a typed word pair found side by side, relative to a single syllable.
-BIGRAM_WEIGHT = 1.0
+BIGRAM_WEIGHT = 3.0
+# Bodies have no pair fields; a body pair is a two-word phrase, scored as the sum of its two
+# (common, low-idf) syllables, so it needs a larger weight to count like a pair term.
+BODY_PAIR_WEIGHT = 8.0
 # At most this share of extra score for the newest articles (among near-equal scores).
 RECENCY_SHARE = 0.04
 # Age, in days, at which the recency reward has halved.

@@ -19,6 +19,7 @@ from whoosh.writing import SegmentWriter
 
 from search.schema import ArticleSchema
 
+
 class IndexMissingError(Exception):
     """The index directory holds no index yet."""
 

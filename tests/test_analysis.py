@@ -107,7 +107,9 @@ def test_offsets_point_into_the_stored_text() -> None:
 
 def test_bigram_offsets_cover_both_syllables() -> None:
     text = "về Đà Nẵng"
-    spans = [(t.text, text[t.startchar : t.endchar]) for t in FoldedBigramAnalyzer()(text, chars=True)]
+    spans = [
+        (t.text, text[t.startchar : t.endchar]) for t in FoldedBigramAnalyzer()(text, chars=True)
+    ]
     assert spans == [("ve_da", "về Đà"), ("da_nang", "Đà Nẵng")]
 
 
@@ -118,8 +120,17 @@ def test_positions_are_consecutive() -> None:
 
 @pytest.mark.parametrize(
     ("syllable", "expected"),
-    [("hoà", "hòa"), ("thuỷ", "thủy"), ("quý", "quý"), ("gìn", "gìn"), ("giữ", "giữ"),
-     ("coffee", "coffee"), ("mưa", "mưa"), ("thuở", "thuở"), ("khuya", "khuya")],
+    [
+        ("hoà", "hòa"),
+        ("thuỷ", "thủy"),
+        ("quý", "quý"),
+        ("gìn", "gìn"),
+        ("giữ", "giữ"),
+        ("coffee", "coffee"),
+        ("mưa", "mưa"),
+        ("thuở", "thuở"),
+        ("khuya", "khuya"),
+    ],
 )
 def test_place_tone(syllable: str, expected: str) -> None:
     assert place_tone(syllable) == expected

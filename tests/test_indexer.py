@@ -67,8 +67,12 @@ def test_bad_records_are_reported_with_file_and_line_and_skipped(tmp_path: Path)
             article(6, id="\ud800"),
             article(7),
         ],
-        raw_lines={1: '{"id": "broken", "title": ', 2: '{"title": "x", "n": NaN}',
-                   3: '{"title": "a", "title": "b"}', 4: "[1, 2]"},
+        raw_lines={
+            1: '{"id": "broken", "title": ',
+            2: '{"title": "x", "n": NaN}',
+            3: '{"title": "a", "title": "b"}',
+            4: "[1, 2]",
+        },
     )
     result = run("index", "--index-dir", str(tmp_path / "ix"), "-q", str(source))
     assert result.exit_code == 2
@@ -151,8 +155,10 @@ def test_missing_ids_are_derived_stably(tmp_path: Path) -> None:
 
 
 def test_gzip_crlf_bom_and_line_separators(tmp_path: Path) -> None:
-    lines = [json.dumps(article(1, summary="dòng một\u2028dòng hai"), ensure_ascii=False),
-             json.dumps(article(2), ensure_ascii=False)]
+    lines = [
+        json.dumps(article(1, summary="dòng một\u2028dòng hai"), ensure_ascii=False),
+        json.dumps(article(2), ensure_ascii=False),
+    ]
     data = ("\ufeff" + "\r\n".join(lines) + "\r\n\r\n").encode("utf-8")
     (tmp_path / "a.jsonl.gz").write_bytes(gzip.compress(data))
     result = run("index", "--index-dir", str(tmp_path / "ix"), "-q", str(tmp_path / "a.jsonl.gz"))
@@ -178,20 +184,26 @@ def test_truncated_gzip_keeps_what_was_read(tmp_path: Path) -> None:
         ("notes.txt", "Chỉ là ghi chú.\nKhông phải bài báo.".encode(), "not a supported format"),
     ],
 )
-def test_unreadable_files_are_reported(tmp_path: Path, name: str, content: bytes,
-                                       reason: str) -> None:
+def test_unreadable_files_are_reported(
+    tmp_path: Path, name: str, content: bytes, reason: str
+) -> None:
     (tmp_path / name).write_bytes(content)
     good = jsonl(tmp_path / "good.jsonl", [article(1)])
-    result = run("index", "--index-dir", str(tmp_path / "ix"), "-q", str(tmp_path / name),
-                 str(good))
+    result = run(
+        "index", "--index-dir", str(tmp_path / "ix"), "-q", str(tmp_path / name), str(good)
+    )
     assert result.exit_code == 2
     assert f"{tmp_path / name}: {reason}" in result.stderr
     assert stats(tmp_path / "ix")["documents"] == 1
 
 
 def test_html_and_unsafe_urls_are_cleaned(tmp_path: Path) -> None:
-    record = article(1, title="Giá &quot;vé&quot; <b>tăng</b>", url="javascript:alert(1)",
-                     body="<p>Đoạn một &amp; hai</p><script>x()</script><p>Đoạn ba</p>")
+    record = article(
+        1,
+        title="Giá &quot;vé&quot; <b>tăng</b>",
+        url="javascript:alert(1)",
+        body="<p>Đoạn một &amp; hai</p><script>x()</script><p>Đoạn ba</p>",
+    )
     source = jsonl(tmp_path / "html.jsonl", [record])
     run("index", "--index-dir", str(tmp_path / "ix"), "-q", str(source))
     with open_index(tmp_path / "ix").searcher() as searcher:
@@ -212,8 +224,9 @@ def test_delete(tmp_path: Path) -> None:
     assert stats(tmp_path / "ix")["documents"] == 1
 
 
-def test_if_empty_and_index_dir_from_environment(tmp_path: Path,
-                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+def test_if_empty_and_index_dir_from_environment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("VNSEARCH_INDEX_DIR", str(tmp_path / "env-ix"))
     first = jsonl(tmp_path / "one.jsonl", [article(1)])
     second = jsonl(tmp_path / "two.jsonl", [article(2)])

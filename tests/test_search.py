@@ -1,0 +1,238 @@
+"""The search core on the real demo index: ranking, filters, facets, sort, highlights."""
+
+from __future__ import annotations
+
+import json
+import unicodedata
+from collections import Counter
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from indexer.readers import read_paths
+from indexer.validate import check_record
+from search.engine import SearchRequest, run_search
+from search.errors import InvalidParameter, QueryTooExpensive
+from search.highlight import MatchTerms, highlight, snippet
+from search.query import parse_query
+from tests.conftest import DEMO_PATHS
+
+DEMO = Path(__file__).resolve().parent.parent / "demo" / "articles.jsonl"
+DEMO_ARTICLES = [json.loads(line) for line in DEMO.read_text(encoding="utf-8").splitlines()]
+# Everything the demo index holds (articles, saved pages, feed), as the readers see it.
+INDEXED = [check_record(raw).article for raw in read_paths(str(p) for p in DEMO_PATHS)]
+
+
+def search(searcher: Any, q: str = "", **params: Any) -> dict[str, Any]:
+    return run_search(searcher, SearchRequest.from_params(q=q, **params))
+
+
+def ids(result: dict[str, Any]) -> list[str]:
+    return [hit["id"] for hit in result["hits"]]
+
+
+def rank_of(result: dict[str, Any], article_id: str) -> int:
+    return ids(result).index(article_id) if article_id in ids(result) else 10**6
+
+
+def with_word(word: str) -> list[str]:
+    """Demo ids whose title, summary or body contain a word (NFC, case-insensitive)."""
+    found = []
+    for article in DEMO_ARTICLES:
+        text = " ".join(article[k] or "" for k in ("title", "summary", "body"))
+        if word in unicodedata.normalize("NFC", text).lower():
+            found.append(article["id"])
+    return found
+
+
+def test_exact_accents_rank_above_folded_matches(searcher: Any) -> None:
+    duong = "demo-028"  # "ông Dương Văn Minh", no "đường"
+    assert duong not in with_word("đường")
+    road = search(searcher, "đường", per_page=50)
+    assert rank_of(road, duong) > max(
+        rank_of(road, i) for i in with_word("đường") if i in ids(road)
+    )
+    assert ids(search(searcher, "dương"))[0] == duong
+
+
+def test_adjacent_syllables_rank_above_scattered_ones(searcher: Any) -> None:
+    result = search(searcher, "ha noi", per_page=50)
+    ha_nam = "demo-010"  # "Hà Nam" ... "nội đồng", no "Hà Nội"
+    for article_id in with_word("hà nội"):
+        assert rank_of(result, article_id) < rank_of(result, ha_nam)
+
+
+@pytest.mark.parametrize(
+    ("first", "second"),
+    [
+        ("hoà bình", "hòa bình"),
+        ("thuỷ lợi", "thủy lợi"),
+        ("đà nẵng", unicodedata.normalize("NFD", "Đà Nẵng")),
+        ("đà nẵng", "ÐÀ NẴNG"),
+    ],
+)
+def test_spelling_variants_give_the_same_results(searcher: Any, first: str, second: str) -> None:
+    a, b = search(searcher, first), search(searcher, second)
+    assert [(h["id"], h["score"]) for h in a["hits"]] == [(h["id"], h["score"]) for h in b["hits"]]
+    assert a["total"] > 0
+
+
+@pytest.mark.parametrize("article_id", ["demo-nfd-1", "demo-nfd-2", "demo-newtone-1", "demo-eth-1"])
+def test_odd_spellings_in_documents_are_found_by_plain_queries(
+    searcher: Any, article_id: str
+) -> None:
+    article = next(a for a in DEMO_ARTICLES if a["id"] == article_id)
+    title = unicodedata.normalize("NFC", article["title"])
+    assert ids(search(searcher, title))[0] == article_id
+
+
+def test_an_extra_unknown_word_still_finds_articles(searcher: Any) -> None:
+    strict = search(searcher, "giá vàng")
+    relaxed = search(searcher, "giá vàng xyzzyq")
+    assert relaxed["total"] > 0
+    assert set(ids(relaxed)) >= set(ids(strict)[:3])
+
+
+def test_highlights_show_the_accented_original(searcher: Any) -> None:
+    hit = search(searcher, "da nang")["hits"][0]
+    assert "Nẵng</mark>" in hit["title_highlight"]
+    assert "<mark>Đà Nẵng</mark>" in hit["snippet"] or "<mark>Ðà Nẵng</mark>" in hit["snippet"]
+
+
+@pytest.mark.parametrize(
+    ("text", "query", "expected"),
+    [
+        ('Giá "vé" tăng & nhanh', "ve", "Giá &quot;<mark>vé</mark>&quot; tăng &amp; nhanh"),
+        (
+            "<script>alert(1)</script> Hà Nội",
+            "ha noi",
+            "&lt;script&gt;alert(1)&lt;/script&gt; <mark>Hà Nội</mark>",
+        ),
+        ("' onmouseover='x' Đà", "da", "&#x27; onmouseover=&#x27;x&#x27; <mark>Đà</mark>"),
+        ("Không khớp gì", "xyz", "Không khớp gì"),
+    ],
+)
+def test_highlights_escape_everything_else(text: str, query: str, expected: str) -> None:
+    terms = MatchTerms.from_query(parse_query(query))
+    assert highlight(text, terms) == expected
+    assert snippet(text, terms) == expected
+
+
+def test_search_hits_are_escaped(searcher: Any) -> None:
+    hit = next(h for h in search(searcher, "nhanh", per_page=100)["hits"] if h["id"] == "demo-009")
+    assert "&quot;" in hit["snippet"] + hit["title_highlight"] or '"' not in hit["summary"]
+    for fragment in (hit["snippet"], hit["title_highlight"]):
+        assert "<b>" not in fragment and '"' not in fragment
+
+
+def test_browse_is_newest_first_and_counts_match_the_corpus(searcher: Any) -> None:
+    result = search(searcher, per_page=100)
+    dates = [h["published"] for h in result["hits"] if h["published"]]
+    assert dates == sorted(dates, key=datetime.fromisoformat, reverse=True)
+    expected = Counter(a.category for a in INDEXED if a.category)
+    got = {f["value"]: f["count"] for f in result["facets"]["category"]}
+    assert got == dict(expected.most_common(10))
+    assert result["total"] == len({a.id for a in INDEXED})
+
+
+def test_month_facet_uses_vietnam_time(searcher: Any) -> None:
+    months = {f["value"]: f["count"] for f in search(searcher, per_page=1)["facets"]["month"]}
+    expected = Counter(
+        a["published"][:7] if a["published"] else "undated" for a in DEMO_ARTICLES
+    )  # the demo corpus writes +07:00 offsets, so its local month is the text's
+    assert months["2025-08"] >= expected["2025-08"]  # 2025-08-01T03:00+07:00 (31 July in UTC)
+    assert months["undated"] >= expected["undated"] == 3
+
+
+def test_category_filter_gives_exact_totals(searcher: Any) -> None:
+    result = search(searcher, category=["Y tế"])
+    assert result["total"] == sum(1 for a in INDEXED if a.category == "Y tế")
+    assert {h["category"] for h in result["hits"]} == {"Y tế"}
+
+
+def test_date_filters_are_inclusive_and_exclude_undated(searcher: Any) -> None:
+    expected = [a for a in DEMO_ARTICLES if a["published"] and a["published"][:4] == "2019"]
+    result = search(searcher, date_from="1/1/2019", date_to="2019-12-31", per_page=100)
+    demo_hits = [h for h in result["hits"] if h["id"].startswith("demo-")]
+    assert len(demo_hits) == len(expected)  # includes 2019-12-31T23:30+07:00
+    assert all(h["published"] for h in result["hits"])
+
+
+def test_a_facets_own_filter_does_not_narrow_it(searcher: Any) -> None:
+    everything = search(searcher, per_page=1)["facets"]["category"]
+    filtered = search(searcher, category=["Y tế"], per_page=1)["facets"]["category"]
+    assert [(f["value"], f["count"]) for f in filtered] == [
+        (f["value"], f["count"]) for f in everything
+    ]
+    assert [f["value"] for f in filtered if f["selected"]] == ["Y tế"]
+
+
+def test_year_selection_scopes_months(searcher: Any) -> None:
+    facets = search(searcher, date_from="2019-01-01", date_to="2019-12-31")["facets"]
+    assert {f["value"][:4] for f in facets["month"]} == {"2019"}
+    assert [f["value"] for f in facets["year"] if f["selected"]] == ["2019"]
+
+
+@pytest.mark.parametrize("sort", ["newest", "oldest"])
+def test_sorting_by_date(searcher: Any, sort: str) -> None:
+    result = search(searcher, "giao thông", sort=sort, per_page=100)
+    dates = [h["published"] for h in result["hits"]]
+    dated = [d for d in dates if d]
+    assert dated == sorted(dated, key=datetime.fromisoformat, reverse=sort == "newest")
+    assert dates[: len(dated)] == dated  # undated ones come last either way
+
+
+@pytest.mark.parametrize(
+    ("params", "code"),
+    [
+        ({"page": 0}, "invalid_parameter"),
+        ({"page": "abc"}, "invalid_parameter"),
+        ({"page": "１"}, "invalid_parameter"),
+        ({"per_page": 1000}, "invalid_parameter"),
+        ({"sort": "body"}, "invalid_sort"),
+        ({"date_from": "31/02/2021"}, "invalid_date"),
+        ({"date_from": "2021-01-02", "date_to": "2021-01-01"}, "invalid_date"),
+        ({"q": "x" * 501}, "query_too_long"),
+        ({"page": 101, "per_page": 100}, "result_window_too_deep"),
+    ],
+)
+def test_bad_parameters_are_refused(params: dict[str, Any], code: str) -> None:
+    with pytest.raises(InvalidParameter) as error:
+        SearchRequest.from_params(**params)
+    assert error.value.code == code and error.value.status == 400
+
+
+def test_expensive_queries_are_refused(searcher: Any) -> None:
+    with pytest.raises(QueryTooExpensive):
+        search(searcher, "*ong")
+
+
+def test_result_shape(searcher: Any) -> None:
+    result = search(searcher, "bệnh viện")
+    assert set(result) == {
+        "query",
+        "total",
+        "page",
+        "per_page",
+        "took_ms",
+        "hits",
+        "facets",
+        "suggestion",
+    }
+    assert set(result["hits"][0]) == {
+        "id",
+        "url",
+        "title",
+        "title_highlight",
+        "summary",
+        "snippet",
+        "published",
+        "source",
+        "category",
+        "author",
+        "score",
+    }
+    assert set(result["facets"]) == {"year", "month", "category", "source", "author"}
+    assert result["hits"][0]["published"].endswith("+07:00")
