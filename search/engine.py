@@ -13,10 +13,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from whoosh import collectors
 from whoosh import query as wq
 from whoosh import sorting
 from whoosh.searching import Results, Searcher
 
+from search.budget import DeadlineCollector
 from search.dates import VIETNAM, from_index_value, iso_vietnam, parse_period
 from search.errors import InvalidParameter, SearchError
 from search.facets import count_facets, facet_list
@@ -138,10 +140,15 @@ def run_search(index_or_searcher: Any, request: SearchRequest) -> dict[str, Any]
     parsed = parse_query(request.q)
     with _searcher_for(index_or_searcher) as searcher:
         filters = _filters(request)
-        query, results = _execute(searcher, parsed, request, combine(list(filters.values())))
+        deadline = started + int(get_setting("search_time_limit_ms")) / 1000
+        query, results, partial = _execute(
+            searcher, parsed, request, combine(list(filters.values())), deadline
+        )
         total = len(results)
         hits = _hits(searcher, results, parsed, request)
-        facets = _facets(searcher, query, request, filters, parsed) if request.facets else {}
+        # Counting facets means matching every document again: not when time is already up.
+        want_facets = request.facets and not partial
+        facets = _facets(searcher, query, request, filters, parsed) if want_facets else {}
         suggestion = did_you_mean(searcher, request.q, total) if request.q else None
     return {
         "query": request.q,
@@ -152,6 +159,7 @@ def run_search(index_or_searcher: Any, request: SearchRequest) -> dict[str, Any]
         "hits": hits,
         "facets": facets,
         "suggestion": suggestion,
+        "partial": partial,
     }
 
 
@@ -165,9 +173,17 @@ def _filters(request: SearchRequest) -> dict[str, wq.Query | None]:
 
 
 def _execute(
-    searcher: Searcher, parsed: ParsedQuery, request: SearchRequest, filter_query: wq.Query | None
-) -> tuple[wq.Query, Results]:
-    """Run the query, relaxing from all words to most to any when a level finds nothing."""
+    searcher: Searcher,
+    parsed: ParsedQuery,
+    request: SearchRequest,
+    filter_query: wq.Query | None,
+    deadline: float,
+) -> tuple[wq.Query, Results, bool]:
+    """Run the query, relaxing from all words to most to any when a level finds nothing.
+
+    Each run stops at the deadline and returns what it has collected, flagged as partial:
+    waitress never interrupts a request, so a slow query must stop itself.
+    """
     window = request.page * request.per_page
     if request.sort == "relevance" and not parsed.is_empty:
         window = max(window, RERANK_WINDOW)
@@ -175,19 +191,20 @@ def _execute(
     levels = LEVELS if len(parsed.groups) > 1 else LEVELS[:1]
     for level in levels:
         query = build_query(parsed, level)
+        timed = DeadlineCollector(
+            searcher.collector(limit=window, sortedby=sortedby, optimize=False), deadline
+        )
+        collector = collectors.FilterCollector(timed, filter_query) if filter_query else timed
+        partial = False
         try:
-            results = searcher.search(
-                query,
-                filter=filter_query,
-                limit=window,
-                sortedby=sortedby,
-                optimize=False,
-                terms=False,
-            )
+            searcher.search_with_collector(query, collector)
+        except collectors.TimeLimit:
+            partial = True
         except (RecursionError, ValueError) as error:
             raise SearchError(f"the query could not be run: {error}") from None
-        if len(results) or level == levels[-1]:
-            return query, results
+        results = collector.results()
+        if len(results) or partial or level == levels[-1]:
+            return query, results, partial
     raise AssertionError("unreachable")
 
 

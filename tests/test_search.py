@@ -220,6 +220,7 @@ def test_result_shape(searcher: Any) -> None:
         "hits",
         "facets",
         "suggestion",
+        "partial",
     }
     assert set(result["hits"][0]) == {
         "id",
@@ -236,3 +237,19 @@ def test_result_shape(searcher: Any) -> None:
     }
     assert set(result["facets"]) == {"year", "month", "category", "source", "author"}
     assert result["hits"][0]["published"].endswith("+07:00")
+
+
+def test_a_search_past_its_time_budget_returns_what_it_has(
+    searcher: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("VNSEARCH_SEARCH_TIME_LIMIT_MS", "0")
+    result = search(searcher, "giao thông")
+    assert result["partial"] is True
+    assert result["total"] < search_unbounded(searcher, monkeypatch)["total"]
+
+
+def search_unbounded(searcher: Any, monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
+    monkeypatch.setenv("VNSEARCH_SEARCH_TIME_LIMIT_MS", "60000")
+    result = search(searcher, "giao thông")
+    assert result["partial"] is False
+    return result
