@@ -13,9 +13,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from whoosh import collectors
+from whoosh import collectors, sorting
 from whoosh import query as wq
-from whoosh import sorting
 from whoosh.searching import Results, Searcher
 
 from search.budget import DeadlineCollector
