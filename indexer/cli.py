@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Iterable
 from typing import Any
 
 import click
@@ -41,6 +40,11 @@ def main() -> None:
 )
 @click.option("--source", "default_source", help="Source name for records that have none.")
 @click.option("--if-empty", is_flag=True, help="Do nothing when the index already has articles.")
+@click.option(
+    "--rebuild",
+    is_flag=True,
+    help="Build a new index from PATHS beside the live one and switch to it atomically.",
+)
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
 def index_command(
     index_dir: str,
@@ -48,19 +52,22 @@ def index_command(
     batch_size: int,
     default_source: str | None,
     if_empty: bool,
+    rebuild: bool,
     quiet: bool,
 ) -> None:
     """Index JSONL (plain or .gz), RSS/Atom feeds and saved pages; directories are walked."""
     from indexer.build import IndexBuilder
     from indexer.progress import progress_bar
     from indexer.readers import read_paths
+    from search.durability import new_build_dir, switch_to
     from search.store import index_exists, open_index
 
     if if_empty and index_exists(index_dir) and open_index(index_dir).doc_count() > 0:
         click.echo(f"{index_dir} already holds articles; not indexing (--if-empty)", err=True)
         return
+    target = new_build_dir(index_dir) if rebuild else index_dir
     builder = IndexBuilder(
-        index_dir,
+        target,
         batch_size=batch_size,
         writer_timeout=float(get_setting("writer_timeout")),
         max_text_chars=int(get_setting("max_text_chars")),
@@ -71,6 +78,9 @@ def index_command(
     with progress_bar(paths, disable=quiet) as bar:
         builder.report = lambda message: bar.write(message, file=sys.stderr)
         summary = builder.add_records(read_paths(paths), on_record=bar.update)
+    if rebuild:
+        switch_to(index_dir, target)
+        click.echo(f"{index_dir}: now serving the rebuilt index {target}", err=True)
     click.echo(f"{index_dir}: {summary.line()}", err=True)
     sys.exit(2 if summary.rejected else 0)
 
@@ -117,9 +127,31 @@ def stats_command(index_dir: str, as_json: bool) -> None:
         click.echo(f"  {source['count']:>9,}  {source['value']}")
 
 
-def _echo_lines(lines: Iterable[str]) -> None:
-    for line in lines:
-        click.echo(line)
+@main.command("check")
+@index_dir_option
+def check_command(index_dir: str) -> None:
+    """Verify the index files against the checksum manifest of the last commit."""
+    from search.durability import live_dir, verify
+    from search.store import IndexMissingError, open_index
+
+    try:
+        index = open_index(index_dir)
+        generation = index.latest_generation()
+        with index.searcher() as searcher:
+            documents = searcher.doc_count()
+    except IndexMissingError as error:
+        raise click.ClickException(str(error)) from None
+    except Exception as error:  # any damage Whoosh trips on: that is the finding
+        click.echo(f"{index_dir}: the index cannot be read: {error!r}", err=True)
+        sys.exit(1)
+    problems, warnings = verify(live_dir(index_dir), generation)
+    for warning in warnings:
+        click.echo(f"warning: {warning}", err=True)
+    for problem in problems:
+        click.echo(f"damaged: {problem}", err=True)
+    state = "DAMAGED" if problems else "ok"
+    click.echo(f"{index_dir}: {state}, commit {generation}, {documents:,} documents")
+    sys.exit(1 if problems else 0)
 
 
 from indexer.cli_search import search_command, serve_command  # noqa: E402

@@ -1,7 +1,9 @@
 """Opening, creating and writing the index on disk: the only place that touches Whoosh storage.
 
 Whoosh never fsyncs and keeps a failed writer's lock (whoosh-pitfalls I-06, I-08); the helpers
-here cancel failed writers, wait for a busy lock with a message, and make commits durable.
+here cancel failed writers, wait for a busy lock with a message, make commits durable and
+leave a checksum manifest after each (search.durability). `index_dir` is always the directory
+users name; the live index inside it is found with `live_dir` (blue/green rebuilds).
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from whoosh import index as whoosh_index
 from whoosh.index import FileIndex, LockError
 from whoosh.writing import SegmentWriter
 
+from search.durability import live_dir, write_manifest
 from search.schema import ArticleSchema
 
 
@@ -25,23 +28,26 @@ class IndexMissingError(Exception):
 
 
 def index_exists(index_dir: str | os.PathLike[str]) -> bool:
-    return os.path.isdir(index_dir) and whoosh_index.exists_in(str(index_dir))
+    directory = live_dir(index_dir)
+    return os.path.isdir(directory) and whoosh_index.exists_in(directory)
 
 
 def open_index(index_dir: str | os.PathLike[str]) -> FileIndex:
-    """Open an existing index for reading; raises IndexMissingError when there is none."""
+    """Open the live index for reading; raises IndexMissingError when there is none."""
     if not index_exists(index_dir):
         raise IndexMissingError(f"no index in {index_dir} (build one with `vnsearch index`)")
-    return whoosh_index.open_dir(str(index_dir))
+    return whoosh_index.open_dir(live_dir(index_dir))
 
 
 def open_or_create(index_dir: str | os.PathLike[str]) -> FileIndex:
-    """Open the index for writing, creating the directory and an empty index when needed."""
-    os.makedirs(index_dir, exist_ok=True)
-    if index_exists(index_dir):
-        return whoosh_index.open_dir(str(index_dir))
-    index = whoosh_index.create_in(str(index_dir), ArticleSchema())
-    fsync_directory(index_dir)
+    """Open the live index for writing, creating the directory and an empty index if needed."""
+    directory = live_dir(index_dir)
+    os.makedirs(directory, exist_ok=True)
+    if whoosh_index.exists_in(directory):
+        return whoosh_index.open_dir(directory)
+    index = whoosh_index.create_in(directory, ArticleSchema())
+    fsync_directory(directory)
+    write_manifest(directory, index.latest_generation())
     return index
 
 
@@ -81,6 +87,7 @@ def locked_writer(
         writer.cancel()
         raise
     fsync_new_files(index.storage.folder, since=started)
+    write_manifest(index.storage.folder, index.latest_generation())
 
 
 def fsync_new_files(index_dir: str, since: float) -> None:
@@ -104,8 +111,8 @@ def fsync_directory(index_dir: str | os.PathLike[str]) -> None:
 
 
 def size_on_disk(index_dir: str | os.PathLike[str]) -> int:
-    """Bytes used by the index files."""
-    return sum(p.stat().st_size for p in Path(index_dir).iterdir() if p.is_file())
+    """Bytes used by the live index's files."""
+    return sum(p.stat().st_size for p in Path(live_dir(index_dir)).iterdir() if p.is_file())
 
 
 def index_generation(index: Any) -> int:
