@@ -1,0 +1,248 @@
+"""The JSON API through Flask's test client, over the demo index built by the real indexer."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+
+from search.engine import SearchRequest, run_search
+from tests.conftest import build_index
+from tests.test_web_support import (  # noqa: F401 (fixtures)
+    NEW_ARTICLE,
+    app_fixture,
+    assert_error,
+    assert_security_headers,
+    client_fixture,
+    make_app,
+    write_jsonl,
+)
+from web.params import SEARCH_PARAMS
+
+OK_PATHS = [
+    "/api/search?q=da+nang",
+    "/api/search",
+    "/api/search?q=%C4%91%C3%A0+n%E1%BA%B5ng&sort=newest&facets=false",
+    "/api/search?q=b%E1%BB%87nh+vi%E1%BB%87n&category=Y+t%E1%BA%BF&from=2020&to=2024-12-31",
+    "/api/articles/demo-001",
+    "/api/articles/demo-001/related",
+    "/api/suggest?q=benh+vi",
+    "/api/suggest",
+    "/api/openapi.json",
+    "/healthz",
+]
+
+
+@pytest.mark.parametrize("path", OK_PATHS)
+def test_api_paths_answer_json_with_cors(client: FlaskClient, path: str) -> None:
+    resp = client.get(path)
+    assert resp.status_code == 200
+    assert resp.mimetype == "application/json"
+    assert resp.headers["Access-Control-Allow-Origin"] == "*"
+    assert_security_headers(resp)
+    assert isinstance(resp.get_json(), dict)
+
+
+def test_search_returns_the_search_core_shape_unchanged(app: Flask, client: FlaskClient) -> None:
+    body = client.get("/api/search?q=da+nang&per_page=5").get_json()
+    from web.index import get_searcher
+
+    with app.test_request_context():
+        expected = run_search(get_searcher(), SearchRequest.from_params(q="da nang", per_page=5))
+    assert list(body) == list(expected)
+    body.pop("took_ms"), expected.pop("took_ms")
+    assert body == expected
+    assert body["total"] > 5 and len(body["hits"]) == 5
+    assert any("<mark>" in hit["title_highlight"] for hit in body["hits"])
+
+
+BAD_REQUESTS = [
+    ("page=0", "invalid_parameter"),
+    ("per_page=1000", "invalid_parameter"),
+    ("from=2020-13-45", "invalid_date"),
+    ("sort=best", "invalid_sort"),
+    ("q=" + "a" * 501, "query_too_long"),
+    ("page=101&per_page=100", "result_window_too_deep"),
+    ("page=abc", "invalid_parameter"),
+    ("page=1&page=2", "invalid_parameter"),
+    ("per_page=-1", "invalid_parameter"),
+    ("from=2021-01-01&to=2020-01-01", "invalid_date"),
+    ("format=xml", "invalid_format"),
+    ("facets=year,nosuch", "invalid_facet"),
+]
+
+
+@pytest.mark.parametrize(("query", "code"), BAD_REQUESTS)
+def test_bad_search_parameters_are_400_json(client: FlaskClient, query: str, code: str) -> None:
+    assert_error(client.get("/api/search?" + query), 400, code)
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "kwargs", "status"),
+    [
+        ("get", "/api/nope", {}, 404),
+        ("get", "/api/nope", {"headers": {"Accept": "text/html"}}, 404),
+        ("get", "/api/articles/no-such-id", {}, 404),
+        ("get", "/api/articles/no-such-id/related", {}, 404),
+        ("post", "/api/search", {}, 405),
+        ("delete", "/api/articles/demo-001", {}, 405),
+        ("post", "/api/search", {"data": b"x" * 20_000}, 413),
+        ("get", "/api/search?q=" + "x" * 9000, {}, 414),
+        ("get", "/api/search", {"headers": {"X-Big": "y" * 20_000}}, 431),
+        ("get", "/api/suggest?limit=500", {}, 400),
+        ("get", "/api/articles/demo-001/related?limit=0", {}, 400),
+    ],
+)
+def test_http_errors_under_api_are_json(
+    client: FlaskClient, method: str, path: str, kwargs: dict, status: int
+) -> None:
+    resp = getattr(client, method)(path, **kwargs)
+    assert_error(resp, status)
+    assert_security_headers(resp)
+    if status == 405:
+        assert "GET" in resp.headers["Allow"]
+
+
+def test_unknown_article_is_a_json_404(client: FlaskClient) -> None:
+    assert_error(client.get("/api/articles/no-such-id"), 404, "article_not_found")
+
+
+def test_article_has_its_body(client: FlaskClient) -> None:
+    article = client.get("/api/articles/demo-001").get_json()
+    assert article["id"] == "demo-001"
+    assert article["title"].startswith("Khởi công tuyến đường")
+    assert len(article["body"]) > 500 and article["published"].endswith("+07:00")
+
+
+def test_unexpected_error_is_500_json_without_traceback(
+    client: FlaskClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("secret internals /etc/passwd")
+
+    monkeypatch.setattr("web.api.run_search", broken)
+    resp = client.get("/api/search?q=x")
+    error = assert_error(resp, 500, "internal_error")
+    assert "secret" not in error["message"] and b"RuntimeError" not in resp.data
+
+
+def test_missing_index_is_503_json_with_retry_after(tmp_path: Path) -> None:
+    app = make_app(tmp_path / "missing")
+    for path in ("/api/search?q=x", "/healthz", "/api/suggest?q=ab"):
+        resp = app.test_client().get(path)
+        assert_error(resp, 503, "index_unavailable")
+        assert resp.headers["Retry-After"].isdigit()
+
+
+def test_suggest_shape(client: FlaskClient) -> None:
+    body = client.get("/api/suggest?q=benh+vi").get_json()
+    assert list(body) == ["suggestions"]
+    assert all(isinstance(s, str) for s in body["suggestions"])
+    assert client.get("/api/suggest?q=").get_json() == {"suggestions": []}
+    if not body["suggestions"]:
+        pytest.skip("search.suggest.autocomplete is still a placeholder")
+    assert "bệnh viện" in body["suggestions"]
+
+
+def test_openapi_describes_every_endpoint_and_search_parameter(
+    app: Flask, client: FlaskClient
+) -> None:
+    spec = client.get("/api/openapi.json").get_json()
+    assert spec["openapi"].startswith("3.1")
+    documented = {p["name"] for p in spec["paths"]["/api/search"]["get"]["parameters"]}
+    assert documented == {p.name for p in SEARCH_PARAMS}
+    routes = {
+        rule.rule.replace("<path:article_id>", "{id}")
+        for rule in app.url_map.iter_rules()
+        if rule.rule.startswith("/api") or rule.rule == "/healthz"
+    }
+    assert routes == set(spec["paths"])
+    json.dumps(spec)  # serialisable as is
+
+
+def test_csv_export_has_a_header_row_and_every_hit(client: FlaskClient) -> None:
+    total = client.get("/api/search?q=da+nang").get_json()["total"]
+    resp = client.get("/api/search?q=da+nang&format=csv&per_page=2&page=3")
+    assert resp.status_code == 200 and resp.mimetype == "text/csv"
+    assert "attachment" in resp.headers["Content-Disposition"]
+    assert resp.headers["Access-Control-Allow-Origin"] == "*"
+    rows = list(csv.DictReader(io.StringIO(resp.data.decode("utf-8-sig"))))
+    assert "title" in rows[0] and len(rows) == total
+    assert any("Đà Nẵng" in row["title"] or "Ðà Nẵng" in row["title"] for row in rows)
+    assert not any("<mark>" in value for row in rows for value in row.values())
+
+
+def test_jsonl_export_is_capped_by_export_limit(demo_index_dir: Path) -> None:
+    app = make_app(demo_index_dir, EXPORT_LIMIT=3)
+    resp = app.test_client().get("/api/search?format=jsonl")
+    lines = resp.get_data(as_text=True).splitlines()
+    assert resp.mimetype == "application/x-ndjson" and len(lines) == 3
+    assert {"id", "title", "published", "url"} <= set(json.loads(lines[0]))
+    assert int(resp.headers["X-Total-Count"]) > 3
+
+
+def test_csv_cells_never_start_a_formula() -> None:
+    from web.export import to_csv
+
+    text = to_csv(
+        [
+            {
+                "id": "1",
+                "url": None,
+                "title": "=HYPERLINK(1)",
+                "published": None,
+                "source": "@x",
+                "category": "+1",
+                "author": "-2",
+                "summary": "ok",
+                "score": 1,
+            }
+        ]
+    )
+    row = list(csv.reader(io.StringIO(text.lstrip("\ufeff"))))[1]
+    assert row[2:7] == ["'=HYPERLINK(1)", "", "'@x", "'+1", "'-2"]
+
+
+def test_etag_answers_304_and_changes_with_parameters(client: FlaskClient) -> None:
+    first = client.get("/api/search?q=da+nang&sort=newest")
+    etag = first.headers["ETag"]
+    assert first.headers["Cache-Control"] == "public, max-age=30"
+    again = client.get("/api/search?sort=newest&q=da+nang&utm=x", headers={"If-None-Match": etag})
+    assert again.status_code == 304 and again.data == b""
+    assert again.headers["ETag"] == etag
+    assert again.headers["Access-Control-Allow-Origin"] == "*"
+    assert client.get("/api/search?q=da+nang&sort=oldest").headers["ETag"] != etag
+    assert client.get("/api/search?q=da+nang&sort=newest&format=csv").headers["ETag"] != etag
+
+
+def test_link_header_pages(client: FlaskClient) -> None:
+    first = client.get("/api/search?q=da+nang&per_page=5")
+    assert 'rel="next"' in first.headers["Link"] and "page=2" in first.headers["Link"]
+    second = client.get("/api/search?q=da+nang&per_page=5&page=2")
+    assert 'rel="prev"' in second.headers["Link"] and "page=3" in second.headers["Link"]
+
+
+def test_facets_parameter_selects_facets(client: FlaskClient) -> None:
+    assert client.get("/api/search?q=da+nang&facets=false").get_json()["facets"] == {}
+    chosen = client.get("/api/search?q=da+nang&facets=year,category").get_json()["facets"]
+    assert sorted(chosen) == ["category", "year"]
+
+
+def test_new_commit_is_visible_and_changes_the_etag(demo_index_dir: Path, tmp_path: Path) -> None:
+    live = tmp_path / "index"
+    shutil.copytree(demo_index_dir, live)
+    app = make_app(live)
+    client = app.test_client()
+    before = client.get("/api/search?q=xanhquyt")
+    assert before.get_json()["total"] == 0
+    build_index(live, [write_jsonl(tmp_path / "new.jsonl", [NEW_ARTICLE])])
+    after = client.get("/api/search?q=xanhquyt", headers={"If-None-Match": before.headers["ETag"]})
+    assert after.status_code == 200 and after.get_json()["total"] == 1
+    assert client.get("/healthz").get_json()["documents"] == 87
+    app.extensions["vnsearch_index"].close()

@@ -1,0 +1,140 @@
+"""Request parameters shared by the pages and the API, declared once.
+
+The same names mean the same thing everywhere (`/search`, `/api/search`, `/search.atom`), so
+any page is a permalink and its API twin is the same query string under /api. The table below
+also feeds the OpenAPI description and the canonical form used for ETags.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlencode
+
+from werkzeug.datastructures import MultiDict
+
+from search.engine import SORTS, SearchRequest
+from search.errors import InvalidParameter
+from search.facets import FACET_NAMES
+
+FORMATS = ("json", "csv", "jsonl")
+_TRUE = ("", "1", "true", "yes", "on")
+_FALSE = ("0", "false", "no", "off", "none")
+
+
+@dataclass(frozen=True)
+class Param:
+    """One query-string parameter of the search endpoints."""
+
+    name: str
+    type: str  # JSON Schema type
+    help: str
+    repeat: bool = False
+    enum: tuple[str, ...] = ()
+    api_only: bool = False
+
+
+SEARCH_PARAMS = (
+    Param("q", "string", 'Words to find. Supports "phrases", -excluded, OR, title:word.'),
+    Param("page", "integer", "Page number, from 1. page * per_page may not exceed 10,000."),
+    Param("per_page", "integer", "Results per page, 1 to 100 (default 20)."),
+    Param("sort", "string", "Order of results.", enum=SORTS),
+    Param("from", "string", "First day (YYYY-MM-DD, YYYY-MM, YYYY or d/m/yyyy), Vietnam time."),
+    Param("to", "string", "Last day, inclusive, in the same forms as `from`."),
+    Param("category", "string", "Only this section; repeat for any of several.", repeat=True),
+    Param("source", "string", "Only this source; repeat for any of several.", repeat=True),
+    Param("author", "string", "Only this author; repeat for any of several.", repeat=True),
+    Param(
+        "facets",
+        "string",
+        "true (default), false, or a comma list of: " + ", ".join(FACET_NAMES) + ".",
+        api_only=True,
+    ),
+    Param(
+        "format",
+        "string",
+        "json (default); csv or jsonl export the whole result set (capped).",
+        enum=FORMATS,
+        api_only=True,
+    ),
+)
+PARAMS_BY_NAME = {param.name: param for param in SEARCH_PARAMS}
+# Parameters that define what a results page shows (everything but the page number).
+STATE_PARAMS = ("q", "sort", "per_page", "from", "to", "category", "source", "author")
+
+
+def single(args: MultiDict[str, str], name: str, default: str | None = None) -> str | None:
+    """The value of a parameter that may be given once; a repeated one is a 400."""
+    values = args.getlist(name)
+    if len(values) > 1:
+        raise InvalidParameter(f"{name} may be given only once")
+    return values[0] if values else default
+
+
+def search_request(args: MultiDict[str, str], facets: bool = True) -> SearchRequest:
+    """A checked SearchRequest from a query string.
+
+    :raise InvalidParameter: (a 400) for any value search.engine or this module refuses.
+    """
+    return SearchRequest.from_params(
+        q=single(args, "q", ""),
+        page=single(args, "page"),
+        per_page=single(args, "per_page"),
+        sort=single(args, "sort") or "relevance",
+        date_from=single(args, "from"),
+        date_to=single(args, "to"),
+        category=args.getlist("category"),
+        source=args.getlist("source"),
+        author=args.getlist("author"),
+        facets=facets,
+    )
+
+
+def output_format(args: MultiDict[str, str]) -> str:
+    """json, csv or jsonl."""
+    value = (single(args, "format") or "json").strip().lower()
+    if value not in FORMATS:
+        raise InvalidParameter(f"format must be one of {', '.join(FORMATS)}", "invalid_format")
+    return value
+
+
+def facet_names(args: MultiDict[str, str]) -> tuple[str, ...]:
+    """Which facets to count: all (default or true), none (false) or the listed ones."""
+    value = (single(args, "facets") or "").strip().lower()
+    if value in _TRUE:
+        return FACET_NAMES
+    if value in _FALSE:
+        return ()
+    names = tuple(dict.fromkeys(name.strip() for name in value.split(",") if name.strip()))
+    unknown = [name for name in names if name not in FACET_NAMES]
+    if unknown:
+        raise InvalidParameter(
+            f"unknown facet {unknown[0]!r}; facets are {', '.join(FACET_NAMES)}", "invalid_facet"
+        )
+    return names
+
+
+def canonical_query(args: MultiDict[str, str]) -> str:
+    """The known parameters, sorted, empty ones dropped: equal requests give equal strings."""
+    pairs: list[tuple[str, str]] = []
+    for name in sorted(PARAMS_BY_NAME):
+        values = sorted(v.strip() for v in args.getlist(name) if v.strip())
+        pairs.extend((name, value) for value in values)
+    return urlencode(pairs)
+
+
+def state_params(args: MultiDict[str, str], **changes: str | list[str] | None) -> dict[str, Any]:
+    """The parameters of the current view with some changed (None removes one).
+
+    The page number is dropped unless given, so a new filter or sort starts at page 1.
+    """
+    params = {name: [v for v in args.getlist(name) if v] for name in STATE_PARAMS}
+    for name, value in changes.items():
+        name = name.rstrip("_")  # from_= for the reserved word
+        if value is None:
+            params[name] = []
+        elif isinstance(value, list):
+            params[name] = value
+        else:
+            params[name] = [value]
+    return {name: values for name, values in params.items() if values}

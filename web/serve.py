@@ -1,0 +1,202 @@
+"""`vnsearch serve`: the app under waitress, in one process or in N worker processes.
+
+Searching is CPU-bound and the GIL serialises threads, so one slow query would hold up every
+request of a process (whoosh-pitfalls Q-04). With workers > 1 the parent binds the socket
+once and forks N waitress processes that all accept on it: a slow query occupies one worker,
+not the site. The parent replaces a worker that dies, and on SIGTERM or Ctrl-C asks each
+worker to stop accepting, finish its requests in progress (up to GRACE_SECONDS) and exit.
+
+waitress's defaults are generous (1 GB bodies, 256 KB headers, 120 s idle channels); the
+limits below are the contract (H-06, H-07), and tests assert them.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import socket
+import threading
+import time
+from typing import Any
+
+log = logging.getLogger("vnsearch.serve")
+
+WAITRESS_LIMITS: dict[str, Any] = {
+    "max_request_body_size": 16384,
+    "max_request_header_size": 32768,
+    "channel_timeout": 30,
+    "ident": "vnsearch",
+    "clear_untrusted_proxy_headers": True,
+}
+GRACE_SECONDS = 20.0  # longest a stopping worker waits for requests in progress
+RESPAWN_PAUSE = 1.0  # a worker that died this young is restarted after a pause
+
+
+def server_options(threads: int) -> dict[str, Any]:
+    """Keyword arguments for waitress: the limits plus the thread count."""
+    return {**WAITRESS_LIMITS, "threads": max(1, threads)}
+
+
+def _configure_logging() -> None:
+    if not logging.getLogger().handlers:
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+
+
+def serve(
+    index_dir: str, host: str = "127.0.0.1", port: int = 8000, threads: int = 4, workers: int = 1
+) -> None:
+    """Serve the pages and API until stopped; logs the URL it listens on (port 0: any free).
+
+    :param workers: processes sharing the socket; 0 means one per CPU core.
+    """
+    _configure_logging()
+    workers = workers if workers > 0 else (os.cpu_count() or 1)
+    sock = bind_socket(host, port)
+    address = sock.getsockname()
+    shown_host = f"[{address[0]}]" if ":" in address[0] else address[0]
+    url = f"http://{shown_host}:{address[1]}/"
+    log.info(
+        "vnsearch serving %s on %s (index %s)", _plural(workers), url, os.path.abspath(index_dir)
+    )
+    if workers == 1:
+        _install_stop_handlers(stop := threading.Event())
+        run_worker(sock, index_dir, threads, stop)
+    else:
+        Supervisor(sock, index_dir, threads, workers).run()
+    sock.close()
+
+
+def _plural(workers: int) -> str:
+    return "1 worker" if workers == 1 else f"{workers} workers"
+
+
+def bind_socket(host: str, port: int) -> socket.socket:
+    """A listening TCP socket, bound before any worker starts so all of them share it."""
+    family, kind, proto, _, address = socket.getaddrinfo(
+        host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+    )[0]
+    sock = socket.socket(family, kind, proto)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(address)
+    sock.listen(1024)
+    return sock
+
+
+def _install_stop_handlers(stop: threading.Event) -> None:
+    def request_stop(signum: int, frame: Any) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGTERM, request_stop)
+    signal.signal(signal.SIGINT, request_stop)
+
+
+def run_worker(sock: socket.socket, index_dir: str, threads: int, stop: threading.Event) -> None:
+    """Serve on `sock` until `stop` is set, then drain requests in progress and return."""
+    import waitress
+    from waitress import wasyncore
+
+    from web import create_app
+
+    app = create_app({"INDEX_DIR": index_dir})
+    server: Any = waitress.create_server(app, sockets=[sock], **server_options(threads))
+    use_poll = server.adj.asyncore_use_poll
+    try:
+        while not stop.is_set():
+            wasyncore.loop(timeout=0.5, map=server._map, use_poll=use_poll, count=1)
+        server.accepting = False  # siblings take new connections from the shared socket
+        deadline = time.monotonic() + GRACE_SECONDS
+        while server.active_channels and time.monotonic() < deadline:
+            # Idle keep-alive connections are closed now; busy ones finish their request.
+            server.maintenance(time.time() + server.adj.channel_timeout + 1)
+            wasyncore.loop(timeout=0.2, map=server._map, use_poll=use_poll, count=1)
+    finally:
+        server.task_dispatcher.shutdown(timeout=GRACE_SECONDS)
+        wasyncore.close_all(server._map)
+        app.extensions["vnsearch_index"].close()
+
+
+class Supervisor:
+    """Forks the workers, replaces any that die, stops them all on SIGTERM or SIGINT."""
+
+    def __init__(self, sock: socket.socket, index_dir: str, threads: int, workers: int) -> None:
+        self.sock, self.index_dir, self.threads, self.workers = sock, index_dir, threads, workers
+        self.children: dict[int, float] = {}  # pid -> monotonic start time
+        self.stopping = threading.Event()
+
+    def run(self) -> None:
+        """Keep `workers` processes alive until asked to stop, then stop them gracefully."""
+        _install_stop_handlers(self.stopping)
+        for _ in range(self.workers):
+            self._spawn()
+        while not self.stopping.is_set():
+            pid, status = self._reap()
+            if pid:
+                self._replace(pid, status)
+            else:
+                self.stopping.wait(0.2)
+        self._stop_all()
+
+    def _spawn(self) -> None:
+        pid = os.fork()
+        if pid == 0:  # the worker
+            code = 0
+            try:
+                stop = threading.Event()
+                _install_stop_handlers(stop)
+                signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the parent too
+                run_worker(self.sock, self.index_dir, self.threads, stop)
+            except BaseException:
+                log.exception("worker %d failed", os.getpid())
+                code = 1
+            finally:
+                logging.shutdown()
+                os._exit(code)
+        self.children[pid] = time.monotonic()
+        log.info("worker %d started", pid)
+
+    def _reap(self) -> tuple[int, int]:
+        try:
+            return os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return 0, 0
+
+    def _replace(self, pid: int, status: int) -> None:
+        started = self.children.pop(pid, None)
+        if started is None:
+            return
+        log.warning("worker %d exited (%s); starting another", pid, _describe(status))
+        if time.monotonic() - started < RESPAWN_PAUSE:
+            self.stopping.wait(RESPAWN_PAUSE)  # do not spin on a worker that cannot start
+        if not self.stopping.is_set():
+            self._spawn()
+
+    def _stop_all(self) -> None:
+        log.info("stopping %s", _plural(len(self.children)))
+        for pid in self.children:
+            _signal(pid, signal.SIGTERM)
+        deadline = time.monotonic() + GRACE_SECONDS + 5
+        while self.children and time.monotonic() < deadline:
+            pid, _ = self._reap()
+            if pid:
+                self.children.pop(pid, None)
+            else:
+                time.sleep(0.05)
+        for pid in self.children:
+            log.warning("worker %d did not stop in time; killing it", pid)
+            _signal(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+        self.children.clear()
+
+
+def _signal(pid: int, signum: int) -> None:
+    try:
+        os.kill(pid, signum)
+    except ProcessLookupError:
+        pass
+
+
+def _describe(status: int) -> str:
+    if os.WIFSIGNALED(status):
+        return f"killed by signal {os.WTERMSIG(status)}"
+    return f"exit status {os.waitstatus_to_exitcode(status)}"
