@@ -7,11 +7,14 @@ import io
 import json
 import shutil
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
+from click.testing import CliRunner
 from flask import Flask
 from flask.testing import FlaskClient
 
+from indexer.cli import main as cli
 from search.engine import SearchRequest, run_search
 from tests.conftest import build_index
 from tests.test_web_support import (  # noqa: F401 (fixtures)
@@ -245,4 +248,25 @@ def test_new_commit_is_visible_and_changes_the_etag(demo_index_dir: Path, tmp_pa
     after = client.get("/api/search?q=xanhquyt", headers={"If-None-Match": before.headers["ETag"]})
     assert after.status_code == 200 and after.get_json()["total"] == 1
     assert client.get("/healthz").get_json()["documents"] == 87
+    found = client.get("/api/articles/" + quote(NEW_ARTICLE["id"], safe=""))
+    assert found.status_code == 200 and found.get_json()["id"] == NEW_ARTICLE["id"]
+    page = client.get("/search?q=xanhquyt").get_data(as_text=True)
+    assert 'href="/article/web/live-1%3Fx=1%20%232"' in page  # "?" and "#" stay in the path
+    assert client.get("/article/web/live-1%3Fx=1%20%232").status_code == 200
+    app.extensions["vnsearch_index"].close()
+
+
+def test_a_rebuild_switch_is_followed(demo_index_dir: Path, tmp_path: Path) -> None:
+    live = tmp_path / "index"
+    shutil.copytree(demo_index_dir, live)
+    app = make_app(live)
+    client = app.test_client()
+    assert client.get("/healthz").get_json()["documents"] == 86
+    new = write_jsonl(tmp_path / "new.jsonl", [NEW_ARTICLE])
+    result = CliRunner().invoke(
+        cli, ["index", "--rebuild", "-q", "--index-dir", str(live), str(new)]
+    )
+    assert result.exit_code == 0, result.output
+    assert client.get("/healthz").get_json()["documents"] == 1
+    assert client.get("/api/search?q=xanhquyt").get_json()["total"] == 1
     app.extensions["vnsearch_index"].close()

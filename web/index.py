@@ -8,9 +8,9 @@ is only ever used by the thread that opened it (Whoosh needs that). `Searcher.re
 deliberately not used: in whoosh-reloaded 2.7.5 it keeps merged-away segments and counts
 their documents twice.
 
-The FileIndex is reopened when the directory is replaced (a rebuild swapping a symlink or the
-folder), and when a new generation cannot be read the thread keeps its last good searcher
-(whoosh-pitfalls Q-08). No writer is ever opened here (H-08).
+The FileIndex is reopened when the live directory is replaced (a rebuild switching the
+`current` link, or the folder swapped), and when a new generation cannot be read the thread
+keeps its last good searcher (whoosh-pitfalls Q-08). No writer is ever opened here (H-08).
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from flask import Flask, current_app, g
 from whoosh.index import FileIndex
 from whoosh.searching import Searcher
 
+from search.durability import live_dir
 from search.errors import IndexUnavailable
 from search.ranking import weighting
 from search.store import open_index
@@ -60,7 +61,9 @@ class IndexHandle:
         self._open: set[Searcher] = set()
 
     def _current_identity(self) -> tuple[str, int, int]:
-        real = os.path.realpath(self.index_dir)
+        # The live index: INDEX_DIR itself, or what its `current` link points to after a
+        # blue/green rebuild (search.durability); a switch changes the identity.
+        real = os.path.realpath(live_dir(self.index_dir))
         info = os.stat(real)
         return real, info.st_dev, info.st_ino
 
