@@ -7,6 +7,7 @@ import sys
 from typing import Any
 
 import click
+from whoosh.index import LockError
 
 from search.settings import SETTINGS, get_setting
 
@@ -77,7 +78,10 @@ def index_command(
     )
     with progress_bar(paths, disable=quiet) as bar:
         builder.report = lambda message: bar.write(message, file=sys.stderr)
-        summary = builder.add_records(read_paths(paths), on_record=bar.update)
+        try:
+            summary = builder.add_records(read_paths(paths), on_record=bar.update)
+        except LockError as error:
+            raise click.ClickException(str(error)) from None
     if rebuild:
         switch_to(index_dir, target)
         click.echo(f"{index_dir}: now serving the rebuilt index {target}", err=True)
@@ -95,7 +99,10 @@ def delete_command(index_dir: str, ids: tuple[str, ...]) -> None:
 
     if not index_exists(index_dir):
         raise click.ClickException(f"no index in {index_dir}")
-    found = IndexBuilder(index_dir).delete(ids)
+    try:
+        found = IndexBuilder(index_dir).delete(ids)
+    except LockError as error:
+        raise click.ClickException(str(error)) from None
     click.echo(f"deleted {found} of {len(ids)} ids", err=True)
     sys.exit(0 if found == len(set(ids)) else 2)
 

@@ -8,10 +8,14 @@ users name; the live index inside it is found with `live_dir` (blue/green rebuil
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import os
+import signal
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from multiprocessing.util import register_after_fork
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +25,31 @@ from whoosh.writing import SegmentWriter
 
 from search.durability import live_dir, write_manifest
 from search.schema import ArticleSchema
+
+
+class _ForkHook:
+    """Anchor for the after-fork hook below (multiprocessing keeps it by weak reference)."""
+
+
+def _die_with_parent(_: object) -> None:
+    """In a writer's helper process: be killed when the indexer dies.
+
+    Whoosh's multi-process writer forks helpers that inherit the index lock (an flock on a
+    shared file description). If the indexer is killed with -9, orphaned helpers would wait on
+    their queue forever and keep the index locked; PR_SET_PDEATHSIG ends them with it.
+    """
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+    except (OSError, AttributeError):
+        return  # not Linux: no such guard
+    if os.getppid() == 1:  # the parent died before the guard was set
+        os._exit(1)
+
+
+_PR_SET_PDEATHSIG = 1
+_FORK_HOOK = _ForkHook()
+register_after_fork(_FORK_HOOK, _die_with_parent)
 
 
 class IndexMissingError(Exception):

@@ -1,0 +1,136 @@
+"""Crashes, concurrent writers and damaged files, with real processes and a real index."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from search.store import open_index
+
+VNSEARCH = [sys.executable, "-m", "indexer"]
+
+
+def make_articles(path: Path, count: int) -> Path:
+    with path.open("w", encoding="utf-8") as out:
+        for n in range(count):
+            record = {
+                "id": f"k{n}",
+                "url": f"https://bao.example.vn/tin-{n}.html",
+                "title": f"Tin số {n}: mưa lớn ở Đà Nẵng và Hà Nội",
+                "summary": f"Bản tin thứ {n} về thời tiết, giao thông và đời sống.",
+                "body": "Nội dung dài. " * 20,
+                "published": f"2020-0{1 + n % 9}-1{n % 10}T08:00:00+07:00",
+                "source": "Báo Thử",
+                "category": ["Thời sự", "Xã hội", "Kinh tế"][n % 3],
+            }
+            out.write(json.dumps(record, ensure_ascii=False) + "\n")
+    return path
+
+
+def vnsearch(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+    result = subprocess.run([*VNSEARCH, *args], capture_output=True, text=True, timeout=300)
+    if check:
+        assert result.returncode == 0, result.stderr
+    return result
+
+
+def documents(index_dir: Path) -> int:
+    return json.loads(vnsearch("stats", "--json", "--index-dir", str(index_dir)).stdout)[
+        "documents"
+    ]
+
+
+@pytest.mark.serial
+@pytest.mark.parametrize("procs", ["1", "2"])
+def test_kill_9_during_indexing_then_rerun_reaches_the_exact_count(
+    tmp_path: Path, procs: str
+) -> None:
+    source = make_articles(tmp_path / "many.jsonl", 3000)
+    index_dir = tmp_path / "ix"
+    env = {**os.environ, "VNSEARCH_INDEX_PROCS": procs}
+    args = [*VNSEARCH, "index", "-q", "--batch-size", "1000", "--index-dir", str(index_dir)]
+    child = subprocess.Popen([*args, str(source)], env=env, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and child.poll() is None:
+        if (index_dir / "_MAIN_2.toc").exists():  # the first batch has committed
+            break
+        time.sleep(0.05)
+    time.sleep(0.3)  # into the next batch
+    child.send_signal(signal.SIGKILL)
+    child.wait()
+    survived = documents(index_dir)  # opens, and is not locked
+    assert survived % 1000 == 0 and survived <= 3000
+    check = vnsearch("check", "--index-dir", str(index_dir), check=False)
+    assert check.returncode == 0, check.stderr
+    rerun = subprocess.run(
+        [*args, str(source)], env=env, capture_output=True, text=True, timeout=300
+    )
+    assert rerun.returncode == 0, rerun.stderr
+    assert documents(index_dir) == 3000
+
+
+def test_a_second_indexer_waits_for_the_lock(tmp_path: Path) -> None:
+    index_dir = tmp_path / "ix"
+    vnsearch("index", "-q", "--index-dir", str(index_dir), str(make_articles(tmp_path / "a", 5)))
+    index = open_index(index_dir)
+    holder = index.writer()  # another indexer, mid-write
+    try:
+        env = {**os.environ, "VNSEARCH_WRITER_TIMEOUT": "1"}
+        more = make_articles(tmp_path / "b.jsonl", 8)
+        blocked = subprocess.run(
+            [*VNSEARCH, "index", "-q", "--index-dir", str(index_dir), str(more)],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    finally:
+        holder.cancel()
+    assert blocked.returncode != 0
+    assert "another indexer is writing" in blocked.stderr
+    assert "Traceback" not in blocked.stderr
+    assert "stayed locked" in blocked.stderr
+    assert documents(index_dir) == 5
+
+
+def test_check_finds_a_flipped_byte_and_a_missing_file(tmp_path: Path) -> None:
+    index_dir = tmp_path / "ix"
+    vnsearch("index", "-q", "--index-dir", str(index_dir), str(make_articles(tmp_path / "a", 50)))
+    assert vnsearch("check", "--index-dir", str(index_dir)).returncode == 0
+    segment = next(index_dir.glob("*.seg"))
+    data = bytearray(segment.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    segment.write_bytes(bytes(data))
+    damaged = vnsearch("check", "--index-dir", str(index_dir), check=False)
+    assert damaged.returncode == 1
+    assert f"{segment.name}: checksum mismatch" in damaged.stderr
+    segment.unlink()
+    gone = vnsearch("check", "--index-dir", str(index_dir), check=False)
+    assert gone.returncode == 1 and "Traceback" not in gone.stderr
+
+
+def test_rebuild_switches_atomically_and_keeps_readers_working(tmp_path: Path) -> None:
+    index_dir = tmp_path / "ix"
+    vnsearch("index", "-q", "--index-dir", str(index_dir), str(make_articles(tmp_path / "a", 30)))
+    old = open_index(index_dir)
+    with old.searcher() as before:
+        vnsearch(
+            "index",
+            "-q",
+            "--rebuild",
+            "--index-dir",
+            str(index_dir),
+            str(make_articles(tmp_path / "b", 12)),
+        )
+        assert before.doc_count() == 30  # an open reader keeps its files
+    assert documents(index_dir) == 12
+    assert (index_dir / "current").is_symlink()
+    assert not list(index_dir.glob("*.seg"))  # the pre-rebuild files are gone
+    assert vnsearch("check", "--index-dir", str(index_dir)).returncode == 0
