@@ -243,3 +243,28 @@ def test_stats_reports_dates_sources_and_size(demo_index_dir: Path) -> None:
     assert report["undated"] == 3
     assert {"value": "Đài Phát thanh Sông Hậu", "count": 15} in report["sources"]
     assert report["size_bytes"] > 0
+
+
+def test_the_schema_reloads_from_disk_in_a_new_process(demo_index_dir: Path) -> None:
+    """Whoosh pickles the analyzers into the index: a fresh process must rebuild them (ICU)."""
+    import subprocess
+    import sys
+
+    sample = "Ðà Nẵng hoà bình, 1.268 người ở Thi\u0323 trươ\u0300ng"
+    script = (
+        "import json, sys; from search.store import open_index\n"
+        "schema = open_index(sys.argv[1]).schema\n"
+        "print(json.dumps({name: [t.text for t in schema[name].analyzer(sys.argv[2])]"
+        " for name in ('title', 'title_folded', 'title_bigram', 'title_bigram_folded')}))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", script, str(demo_index_dir), sample],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    reloaded = json.loads(out)
+    assert reloaded["title"] == ["đà", "nẵng", "hòa", "bình", "1268", "người", "ở", "thị", "trường"]
+    assert reloaded["title_folded"][:4] == ["da", "nang", "hoa", "binh"]
+    assert reloaded["title_bigram_folded"][0] == "da_nang"
+    assert reloaded["title_bigram"][-1] == "thị_trường"
