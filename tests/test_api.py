@@ -6,6 +6,7 @@ import csv
 import io
 import json
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import quote
 
@@ -13,6 +14,8 @@ import pytest
 from click.testing import CliRunner
 from flask import Flask
 from flask.testing import FlaskClient
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from indexer.cli import main as cli
 from search.engine import SearchRequest, run_search
@@ -270,3 +273,35 @@ def test_a_rebuild_switch_is_followed(demo_index_dir: Path, tmp_path: Path) -> N
     assert client.get("/healthz").get_json()["documents"] == 1
     assert client.get("/api/search?q=xanhquyt").get_json()["total"] == 1
     app.extensions["vnsearch_index"].close()
+
+
+@pytest.fixture(scope="module")
+def fuzz_app(demo_index_dir: Path) -> Iterator[Flask]:
+    """One app for every Hypothesis example (function-scoped fixtures are not reset per example)."""
+    application = make_app(demo_index_dir)
+    yield application
+    application.extensions["vnsearch_index"].close()
+
+
+HOSTILE = st.sampled_from(
+    ["*", "*a*", "a*", "[a TO zzzz]", "n~9/0", 'r"(a+)+b"', "(" * 50, "\x00", "\u202e", "１", "OR"]
+)
+PARAM_VALUES = st.one_of(st.text(max_size=40), HOSTILE, st.integers(-5, 10**6).map(str))
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    params=st.dictionaries(
+        st.sampled_from([p.name for p in SEARCH_PARAMS] + ["limit", "x"]),
+        st.lists(PARAM_VALUES, min_size=1, max_size=2),
+        max_size=5,
+    )
+)
+def test_any_search_parameters_give_200_or_a_400_json_error(
+    fuzz_app: Flask, params: dict[str, list[str]]
+) -> None:
+    resp = fuzz_app.test_client().get("/api/search", query_string=params)
+    if resp.status_code != 200:
+        assert_error(resp, 400)
+    elif resp.mimetype == "application/json":
+        assert {"query", "total", "hits", "facets"} <= set(resp.get_json())

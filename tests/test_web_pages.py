@@ -189,6 +189,7 @@ def test_atom_feed_is_newest_first(client: FlaskClient) -> None:
         ("2019-10-24T13:27:00+07:00", "Thứ Năm, 24/10/2019 13:27"),
         ("2019-10-24T23:30:00+00:00", "Thứ Sáu, 25/10/2019 06:30"),
         ("2020-03-01T08:00:00+07:00", "Chủ Nhật, 01/03/2020 08:00"),
+        ("2021-04-25T00:00:00+07:00", "Chủ Nhật, 25/04/2021"),  # day precision only
         (None, "Không rõ ngày"),
         ("garbage", "Không rõ ngày"),
     ],

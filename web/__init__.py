@@ -108,7 +108,7 @@ def _add_headers(response: Response) -> Response:
         response.headers["Access-Control-Allow-Origin"] = "*"
         response.headers["Access-Control-Allow-Methods"] = "GET, HEAD, OPTIONS"
         response.headers["Access-Control-Allow-Headers"] = "If-None-Match"
-        response.headers["Access-Control-Expose-Headers"] = "ETag, Link, X-Total-Count"
+        response.headers["Access-Control-Expose-Headers"] = "ETag, Link, X-Total-Count, X-Partial"
     return response
 
 

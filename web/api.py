@@ -78,6 +78,8 @@ def _export(search_req: Any, fmt: str, etag: str) -> Response:
         f'attachment; filename="{export.filename(search_req.q, fmt)}"'
     )
     response.headers["X-Total-Count"] = str(result["total"])
+    if result.get("partial"):
+        response.headers["X-Partial"] = "true"  # the search hit its time budget
     response.headers["Cache-Control"] = "public, max-age=30"
     response.set_etag(etag)
     return response

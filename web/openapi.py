@@ -61,6 +61,10 @@ SCHEMAS: dict[str, Any] = {
             "hits": {"type": "array", "items": {"$ref": "#/components/schemas/Hit"}},
             "facets": {"type": "object", "additionalProperties": _FACET},
             "suggestion": _STRING_OR_NULL,
+            "partial": {
+                "type": "boolean",
+                "description": "true when the search stopped at its time budget",
+            },
         },
     },
     "Article": {

@@ -37,7 +37,11 @@ def vn_datetime(iso: str | None) -> str:
         return UNDATED_LABEL
     if moment.tzinfo is not None:
         moment = moment.astimezone(VIETNAM)
-    return f"{WEEKDAYS[moment.weekday()]}, {moment:%d/%m/%Y %H:%M}"
+    day = f"{WEEKDAYS[moment.weekday()]}, {moment:%d/%m/%Y}"
+    # Sources that give only the day are stored at local midnight: no made-up "00:00".
+    return (
+        day if (moment.hour, moment.minute, moment.second) == (0, 0, 0) else f"{day} {moment:%H:%M}"
+    )
 
 
 def vn_date(moment: datetime) -> str:
