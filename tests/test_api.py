@@ -115,6 +115,13 @@ def test_http_errors_under_api_are_json(
         assert "GET" in resp.headers["Allow"]
 
 
+def test_cors_preflight(client: FlaskClient) -> None:
+    resp = client.options("/api/search", headers={"Origin": "https://example.org"})
+    assert resp.status_code == 200
+    assert resp.headers["Access-Control-Allow-Origin"] == "*"
+    assert "GET" in resp.headers["Access-Control-Allow-Methods"]
+
+
 def test_unknown_article_is_a_json_404(client: FlaskClient) -> None:
     assert_error(client.get("/api/articles/no-such-id"), 404, "article_not_found")
 

@@ -5,6 +5,8 @@ Skipped cleanly when Chromium or its driver is not installed (`make install-test
 
 from __future__ import annotations
 
+import json
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -62,6 +64,15 @@ def test_search_highlights_and_facet_filter_in_chromium(
     with running_server(demo_index_dir, tmp_path / "serve.log") as server:
         browser.get(server.url)
         box = browser.find_element(By.NAME, "q")
+        box.send_keys("benh vi")  # autocomplete: app.js fills a <datalist> from /api/suggest
+        with urllib.request.urlopen(server.url + "api/suggest?q=benh+vi", timeout=10) as resp:
+            expected = json.load(resp)["suggestions"]
+        if expected:
+            options = (By.CSS_SELECTOR, "#q-goi-y option")
+            wait.until(ec.presence_of_all_elements_located(options))
+            shown = [o.get_attribute("value") for o in browser.find_elements(*options)]
+            assert shown == expected
+        box.clear()
         box.send_keys("da nang" + Keys.ENTER)
         wait.until(ec.presence_of_element_located((By.CSS_SELECTOR, ".hit-title mark")))
         marks = [m.text for m in browser.find_elements(By.CSS_SELECTOR, ".hit-title mark")]

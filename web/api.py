@@ -14,6 +14,7 @@ from search.articles import get_article
 from search.engine import run_search
 from search.errors import InvalidParameter, NotFound
 from search.related import related_articles
+from search.settings import get_setting
 from search.suggest import autocomplete
 from web import export
 from web.index import get_searcher, index_generation, index_version
@@ -58,7 +59,7 @@ def search() -> Response:
 def _paging_links(result: dict[str, Any]) -> list[tuple[str, str]]:
     """A Link header with rel=next/prev, as GitHub's API pages."""
     args = request.args.to_dict(flat=False)
-    reachable = min(result["total"], int(current_app.config["MAX_RESULT_WINDOW"]))
+    reachable = min(result["total"], int(get_setting("max_result_window")))
     links = []
     if result["page"] * result["per_page"] < reachable:
         links.append((result["page"] + 1, "next"))
@@ -117,7 +118,7 @@ def related(article_id: str) -> Response:
 def suggest() -> Response:
     """Completions of what was typed: {"suggestions": [...]}."""
     prefix = (single(request.args, "q") or "").strip()
-    if len(prefix) > int(current_app.config["MAX_QUERY_CHARS"]):
+    if len(prefix) > int(get_setting("max_query_chars")):
         raise InvalidParameter("q is too long", "query_too_long")
     limit = _limit(8)
     etag = _etag(prefix, str(limit))
