@@ -67,6 +67,25 @@ SCHEMAS: dict[str, Any] = {
             },
         },
     },
+    "Related": {
+        "type": "object",
+        "properties": {
+            "id": {"type": "string"},
+            "hits": {"type": "array", "items": {"$ref": "#/components/schemas/Hit"}},
+        },
+    },
+    "Suggestions": {
+        "type": "object",
+        "properties": {"suggestions": {"type": "array", "items": {"type": "string"}}},
+    },
+    "Health": {
+        "type": "object",
+        "properties": {
+            "status": {"type": "string"},
+            "documents": {"type": "integer"},
+            "generation": {"type": "integer"},
+        },
+    },
     "Article": {
         "type": "object",
         "properties": {
@@ -116,73 +135,58 @@ def _operation(summary: str, ok: dict[str, Any], params: list[Any], *errors: str
     }
 
 
-def openapi_spec(server_url: str) -> dict[str, Any]:
-    """The document served at /api/openapi.json."""
-    article_id = {"name": "id", "in": "path", "required": True, "schema": {"type": "string"}}
+_ARTICLE_ID = {"name": "id", "in": "path", "required": True, "schema": {"type": "string"}}
+_LIMIT = {
+    "name": "limit",
+    "in": "query",
+    "description": "At most this many (1-20).",
+    "schema": {"type": "integer"},
+}
+_PREFIX = {
+    "name": "q",
+    "in": "query",
+    "description": "What was typed so far.",
+    "schema": {"type": "string"},
+}
+
+
+def _paths() -> dict[str, Any]:
     search_ok = _json("SearchResult", "Results; csv or jsonl bodies when format asks for them")
     search_ok["content"]["text/csv"] = {"schema": {"type": "string"}}
     search_ok["content"]["application/x-ndjson"] = {"schema": {"type": "string"}}
-    suggestions = {
-        "type": "object",
-        "properties": {"suggestions": {"type": "array", "items": {"type": "string"}}},
-    }
-    prefix = {
-        "name": "q",
-        "in": "query",
-        "description": "What was typed so far.",
-        "schema": {"type": "string"},
-    }
-    limit = {
-        "name": "limit",
-        "in": "query",
-        "description": "At most this many (1-20).",
-        "schema": {"type": "integer"},
-    }
-    paths = {
+    return {
         "/api/search": _operation(
             "Search articles", search_ok, [_parameter(p) for p in SEARCH_PARAMS], "400", "503"
         ),
         "/api/articles/{id}": _operation(
-            "One article with its body", _json("Article", "The article"), [article_id], "404", "503"
+            "One article with its body",
+            _json("Article", "The article"),
+            [_ARTICLE_ID],
+            "404",
+            "503",
         ),
         "/api/articles/{id}/related": _operation(
             "Articles about the same thing",
-            {
-                "description": "Related articles",
-                "content": {
-                    "application/json": {
-                        "schema": {
-                            "type": "object",
-                            "properties": {
-                                "id": {"type": "string"},
-                                "hits": {
-                                    "type": "array",
-                                    "items": {"$ref": "#/components/schemas/Hit"},
-                                },
-                            },
-                        }
-                    }
-                },
-            },
-            [article_id, limit],
+            _json("Related", "Related articles"),
+            [_ARTICLE_ID, _LIMIT],
+            "400",
             "404",
             "503",
         ),
         "/api/suggest": _operation(
             "Completions of a partly typed query",
-            {
-                "description": "Suggestions",
-                "content": {"application/json": {"schema": suggestions}},
-            },
-            [prefix, limit],
+            _json("Suggestions", "Suggestions"),
+            [_PREFIX, _LIMIT],
             "400",
             "503",
         ),
         "/api/openapi.json": _operation("This document", {"description": "OpenAPI 3.1"}, []),
-        "/healthz": _operation(
-            "Liveness and index status", {"description": "Index readable"}, [], "503"
-        ),
+        "/healthz": _operation("Liveness and index status", _json("Health", "Readable"), [], "503"),
     }
+
+
+def openapi_spec(server_url: str) -> dict[str, Any]:
+    """The document served at /api/openapi.json."""
     return {
         "openapi": "3.1.0",
         "info": {
@@ -191,7 +195,7 @@ def openapi_spec(server_url: str) -> dict[str, Any]:
             "description": 'Search Vietnamese news. Errors are {"error": {"code", "message"}}.',
         },
         "servers": [{"url": server_url}],
-        "paths": paths,
+        "paths": _paths(),
         "components": {
             "schemas": SCHEMAS,
             "responses": {"Error": _json("Error", "An error, in the one error shape")},
