@@ -20,10 +20,10 @@ from whoosh.searching import Results, Searcher
 from search.budget import DeadlineCollector
 from search.dates import VIETNAM, from_index_value, iso_vietnam, parse_period
 from search.errors import InvalidParameter, SearchError
-from search.facets import count_facets, facet_list
+from search.facets import MatchSets, count_facets, facet_list, match_sets
 from search.filters import DateWindow, combine, values_query
 from search.highlight import MatchTerms, highlight, snippet
-from search.query import LEVELS, ParsedQuery, build_query, parse_query
+from search.query import LEVELS, ParsedQuery, build_query, matching_part, parse_query
 from search.ranking import weighting, with_recency
 from search.settings import get_setting
 from search.suggest import did_you_mean
@@ -143,11 +143,16 @@ def run_search(index_or_searcher: Any, request: SearchRequest) -> dict[str, Any]
         query, results, partial = _execute(
             searcher, parsed, request, combine(list(filters.values())), deadline
         )
-        total = len(results)
         hits = _hits(searcher, results, parsed, request)
-        # Counting facets means matching every document again: not when time is already up.
-        want_facets = request.facets and not partial
-        facets = _facets(searcher, query, request, filters, parsed) if want_facets else {}
+        facets: dict[str, Any] = {}
+        if partial:  # counting means matching every document again: not when time is up
+            total = len(results)
+        else:
+            base = None if parsed.is_empty else matching_part(query)
+            sets = match_sets(searcher, base, filters)
+            total = len(sets.narrowed())
+            if request.facets:
+                facets = _facets(searcher, sets, request, parsed)
         suggestion = did_you_mean(searcher, request.q, total) if request.q else None
     return {
         "query": request.q,
@@ -275,29 +280,14 @@ def _more_matches(body: str, summary: str, terms: MatchTerms) -> bool:
 
 
 def _facets(
-    searcher: Searcher,
-    query: wq.Query,
-    request: SearchRequest,
-    filters: dict[str, wq.Query | None],
-    parsed: ParsedQuery,
+    searcher: Searcher, sets: MatchSets, request: SearchRequest, parsed: ParsedQuery
 ) -> dict[str, Any]:
-    own = {
-        "year": filters["date"],
-        "month": filters["date"],
-        "category": filters["category"],
-        "source": filters["source"],
-        "author": filters["author"],
-    }
     chosen_year = _single_year(request.dates)
     month_scope = wq.Term("year", str(chosen_year)) if chosen_year else None
-    cache_key = ("browse", repr(own), chosen_year) if parsed.is_empty else None
-    counts = count_facets(
-        searcher,
-        None if parsed.is_empty else query,
-        {k: v for k, v in own.items() if k != "month"},
-        month_scope,
-        cache_key,
-    )
+    cache_key = None
+    if parsed.is_empty:  # browse pages repeat: cache their counts per index generation
+        cache_key = ("browse", request.dates, request.category, request.source, request.author)
+    counts = count_facets(searcher, sets, month_scope, cache_key)
     limit = int(get_setting("facet_size"))
     return {
         "year": facet_list(counts["year"], lambda v: _period_selected(request, v), None, True),

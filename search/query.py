@@ -167,6 +167,18 @@ def build_query(parsed: ParsedQuery, level: str = "all") -> wq.Query:
     return required
 
 
+def matching_part(query: wq.Query) -> wq.Query:
+    """The part of a built query that decides which documents match, without the rewards.
+
+    Counting (facets) needs only this, and it is cheaper than the full query.
+    """
+    if isinstance(query, wq.AndMaybe):
+        return matching_part(query.a)
+    if isinstance(query, wq.AndNot):
+        return wq.AndNot(matching_part(query.a), query.b)
+    return query
+
+
 def _combine(units: list[wq.Query], level: str) -> wq.Query:
     if len(units) == 1:
         return units[0]
