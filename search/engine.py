@@ -20,11 +20,12 @@ from whoosh.searching import Results, Searcher
 from search.budget import DeadlineCollector
 from search.dates import VIETNAM, from_index_value, iso_vietnam, parse_period
 from search.errors import InvalidParameter, SearchError
-from search.facets import MatchSets, count_facets, facet_list, match_sets
+from search.facets import MatchSets, count_facets, facet_list, match_sets, reader_key
 from search.filters import DateWindow, combine, values_query
 from search.highlight import MatchTerms, highlight, snippet
 from search.query import LEVELS, ParsedQuery, build_query, matching_part, parse_query
 from search.ranking import weighting, with_recency
+from search.schema import UNDATED
 from search.settings import get_setting
 from search.suggest import did_you_mean
 
@@ -47,6 +48,7 @@ class SearchRequest:
     facets: bool = True
     date_from: str | None = None
     date_to: str | None = None
+    highlight: bool = True  # exports skip it: marking snippets is most of their cost
 
     @property
     def browse_sort(self) -> str:
@@ -231,7 +233,7 @@ def _hits(
         ranked = [(d, with_recency(s or 0.0, f.get("published"), newest), f) for d, s, f in ranked]
         ranked.sort(key=lambda item: -(item[1] or 0.0))
     first = (request.page - 1) * request.per_page
-    terms = MatchTerms.from_query(parsed)
+    terms = MatchTerms.from_query(parsed) if request.highlight else MatchTerms()
     return [
         _hit(fields, score, terms) for _, score, fields in ranked[first : first + request.per_page]
     ]
@@ -241,16 +243,18 @@ def _score(value: Any) -> float | None:
     return float(value) if isinstance(value, int | float) else None
 
 
-def _newest(searcher: Searcher) -> datetime | None:
-    from search.facets import column_values  # the cached per-generation year column
+_NEWEST: dict[tuple[str, int], datetime | None] = {}
 
-    years = [y for y in set(column_values(searcher, "year")) if y.isdigit()]
-    if not years:
-        return None
-    results = searcher.search(
-        wq.Term("year", max(years)), sortedby="published", reverse=True, limit=1
-    )
-    return results[0].get("published") if results else None
+
+def _newest(searcher: Searcher) -> datetime | None:
+    """The newest publication time in the index (cached per generation): recency's origin."""
+    key = reader_key(searcher)
+    if key not in _NEWEST:
+        dated = wq.Not(wq.Term("year", UNDATED))
+        results = searcher.search(dated, sortedby="published", reverse=True, limit=1)
+        _NEWEST.clear()
+        _NEWEST[key] = results[0].get("published") if results else None
+    return _NEWEST[key]
 
 
 def _hit(fields: dict[str, Any], score: float | None, terms: MatchTerms) -> dict[str, Any]:

@@ -21,7 +21,7 @@ _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 def export_request(request: SearchRequest, limit: int) -> SearchRequest:
     """The same search from its first result, up to `limit` rows, without facets."""
-    return replace(request, page=1, per_page=limit, facets=False)
+    return replace(request, page=1, per_page=limit, facets=False, highlight=False)
 
 
 def rows(result: dict[str, Any]) -> list[dict[str, Any]]:
