@@ -31,8 +31,8 @@ run: install
 test: install-test lint typecheck pytest
 
 lint:
-	$(BIN)/ruff check search indexer web tests bench
-	$(BIN)/ruff format --check search indexer web tests bench
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 
 typecheck:
 	$(BIN)/mypy search indexer web
