@@ -13,24 +13,22 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from whoosh import collectors, sorting
 from whoosh import query as wq
-from whoosh.searching import Results, Searcher
+from whoosh.searching import Searcher
+from whoosh.util.times import long_to_datetime
 
-from search.budget import DeadlineCollector
 from search.dates import VIETNAM, from_index_value, iso_vietnam, parse_period
-from search.errors import InvalidParameter, SearchError
-from search.facets import MatchSets, count_facets, facet_list, match_sets, reader_key
-from search.filters import DateWindow, combine, values_query
+from search.errors import InvalidParameter
+from search.facets import MatchSets, count_facets, date_values, facet_list, reader_key
+from search.filters import DateWindow, values_query
 from search.highlight import MatchTerms, highlight, snippet
-from search.query import LEVELS, ParsedQuery, build_query, matching_part, parse_query
+from search.plan import execute
+from search.query import ParsedQuery, build_query, parse_query
 from search.ranking import weighting, with_recency
-from search.schema import UNDATED
 from search.settings import get_setting
 from search.suggest import did_you_mean
 
 SORTS = ("relevance", "newest", "oldest")
-RERANK_WINDOW = 100
 
 
 @dataclass(frozen=True)
@@ -140,21 +138,15 @@ def run_search(index_or_searcher: Any, request: SearchRequest) -> dict[str, Any]
     started = time.perf_counter()
     parsed = parse_query(request.q)
     with _searcher_for(index_or_searcher) as searcher:
-        filters = _filters(request)
         deadline = started + int(get_setting("search_time_limit_ms")) / 1000
-        query, results, partial = _execute(
-            searcher, parsed, request, combine(list(filters.values())), deadline
-        )
-        hits = _hits(searcher, results, parsed, request)
+        sort = request.sort if not parsed.is_empty else request.browse_sort
+        window = request.page * request.per_page
+        outcome = execute(searcher, parsed, _filters(request), sort, window, deadline)
+        hits = _hits(searcher, outcome.ranked, parsed, request, sort)
         facets: dict[str, Any] = {}
-        if partial:  # counting means matching every document again: not when time is up
-            total = len(results)
-        else:
-            base = None if parsed.is_empty else matching_part(query)
-            sets = match_sets(searcher, base, filters)
-            total = len(sets.narrowed())
-            if request.facets:
-                facets = _facets(searcher, sets, request, parsed)
+        if request.facets and not outcome.partial:
+            facets = _facets(searcher, outcome.sets, request, parsed)
+        total = len(outcome.ranked) if outcome.partial else outcome.total
         suggestion = did_you_mean(searcher, request.q, total) if request.q else None
     return {
         "query": request.q,
@@ -165,7 +157,7 @@ def run_search(index_or_searcher: Any, request: SearchRequest) -> dict[str, Any]
         "hits": hits,
         "facets": facets,
         "suggestion": suggestion,
-        "partial": partial,
+        "partial": outcome.partial,
     }
 
 
@@ -178,69 +170,28 @@ def _filters(request: SearchRequest) -> dict[str, wq.Query | None]:
     }
 
 
-def _execute(
+def _hits(
     searcher: Searcher,
+    ranked: list[tuple[int, float | None]],
     parsed: ParsedQuery,
     request: SearchRequest,
-    filter_query: wq.Query | None,
-    deadline: float,
-) -> tuple[wq.Query, Results, bool]:
-    """Run the query, relaxing from all words to most to any when a level finds nothing.
-
-    Each run stops at the deadline and returns what it has collected, flagged as partial:
-    waitress never interrupts a request, so a slow query must stop itself.
-    """
-    window = request.page * request.per_page
-    if request.sort == "relevance" and not parsed.is_empty:
-        window = max(window, RERANK_WINDOW)
-    sortedby = _sort_facet(request.sort if not parsed.is_empty else request.browse_sort)
-    levels = LEVELS if len(parsed.groups) > 1 else LEVELS[:1]
-    for level in levels:
-        query = build_query(parsed, level)
-        timed = DeadlineCollector(
-            searcher.collector(limit=window, sortedby=sortedby, optimize=False), deadline
-        )
-        collector = collectors.FilterCollector(timed, filter_query) if filter_query else timed
-        partial = False
-        try:
-            searcher.search_with_collector(query, collector)
-        except collectors.TimeLimit:
-            partial = True
-        except (RecursionError, ValueError) as error:
-            raise SearchError(f"the query could not be run: {error}") from None
-        results = collector.results()
-        if len(results) or partial or level == levels[-1]:
-            return query, results, partial
-    raise AssertionError("unreachable")
-
-
-def _sort_facet(sort: str) -> Any:
-    if sort == "newest":
-        return sorting.FieldFacet("published", reverse=True)
-    if sort == "oldest":
-        # Undated articles have no date: after the dated ones, not before.
-        return sorting.MultiFacet([sorting.FieldFacet("year"), sorting.FieldFacet("published")])
-    return None
-
-
-def _hits(
-    searcher: Searcher, results: Results, parsed: ParsedQuery, request: SearchRequest
+    sort: str,
 ) -> list[dict[str, Any]]:
-    # Date-sorted results carry the sort key in `score`: they have no relevance score.
-    ranked = [(hit.docnum, _score(hit.score), hit.fields()) for hit in results]
-    if request.sort == "relevance" and not parsed.is_empty:
+    if sort == "relevance":
         newest = _newest(searcher)
-        ranked = [(d, with_recency(s or 0.0, f.get("published"), newest), f) for d, s, f in ranked]
-        ranked.sort(key=lambda item: -(item[1] or 0.0))
+        published = date_values(searcher)
+        ranked = sorted(
+            ((d, with_recency(s or 0.0, _when(published[d]), newest)) for d, s in ranked),
+            key=lambda item: -(item[1] or 0.0),
+        )
     first = (request.page - 1) * request.per_page
     terms = MatchTerms.from_query(parsed) if request.highlight else MatchTerms()
-    return [
-        _hit(fields, score, terms) for _, score, fields in ranked[first : first + request.per_page]
-    ]
+    page = ranked[first : first + request.per_page]
+    return [_hit(searcher.stored_fields(docnum), score, terms) for docnum, score in page]
 
 
-def _score(value: Any) -> float | None:
-    return float(value) if isinstance(value, int | float) else None
+def _when(value: int | None) -> datetime | None:
+    return None if value is None else long_to_datetime(value)
 
 
 _NEWEST: dict[tuple[str, int], datetime | None] = {}
@@ -250,10 +201,9 @@ def _newest(searcher: Searcher) -> datetime | None:
     """The newest publication time in the index (cached per generation): recency's origin."""
     key = reader_key(searcher)
     if key not in _NEWEST:
-        dated = wq.Not(wq.Term("year", UNDATED))
-        results = searcher.search(dated, sortedby="published", reverse=True, limit=1)
+        dated = [v for v in date_values(searcher) if v is not None]
         _NEWEST.clear()
-        _NEWEST[key] = results[0].get("published") if results else None
+        _NEWEST[key] = long_to_datetime(max(dated)) if dated else None
     return _NEWEST[key]
 
 

@@ -58,6 +58,31 @@ def column_values(searcher: Searcher, fieldname: str) -> list[str]:
     return values
 
 
+_DATES: dict[tuple[str, int], list[int | None]] = {}
+
+
+def date_values(searcher: Searcher) -> list[int | None]:
+    """Per document number, its publication time as Whoosh's sortable number, or None when
+    undated (cached per generation): date sorts need no scoring and no Whoosh sorting."""
+    key = reader_key(searcher)
+    values = _DATES.get(key)
+    if values is None:
+        years = column_values(searcher, "year")
+        values = []
+        for leaf, _offset in searcher.reader().leaf_readers():
+            count = leaf.doc_count_all()
+            if leaf.has_column("published"):
+                raw = list(leaf.column_reader("published", translate=False))
+                values.extend((raw + [None] * count)[:count])
+            else:
+                values.extend([None] * count)
+        values = [None if years[d] in ("", UNDATED) else v for d, v in enumerate(values)]
+        with _CACHE_LOCK:
+            _DATES.clear()
+            _DATES[key] = values
+    return values
+
+
 _ALL_DOCS: dict[tuple[str, int], frozenset[int]] = {}
 
 

@@ -167,6 +167,30 @@ def build_query(parsed: ParsedQuery, level: str = "all") -> wq.Query:
     return required
 
 
+def scoring_query(parsed: ParsedQuery) -> wq.Query:
+    """Every scoring clause of `build_query` in one flat OR, nothing required.
+
+    Used on documents already known to match (search.plan ANDs it with their set): the sum
+    of scores is the same, but Whoosh no longer intersects the long posting lists of common
+    syllables on its own before it meets that short set (1.3 s -> ms for a 12-word title).
+    """
+    leaves: list[wq.Query] = []
+    for group in parsed.groups:
+        for clause in group:
+            built = _clause_query(clause)
+            leaves.extend(built.subqueries if isinstance(built, wq.Or) else [built])
+    bonus = bigram_bonus(parsed.words)
+    if bonus is not None:
+        leaves.extend(bonus.subqueries)
+    if not leaves:
+        return wq.Every()
+    flat = wq.Or(leaves)
+    # Whoosh's automatic choice preloads every posting of every clause into arrays on small
+    # segments (all 116 clauses of a 12-word query); the tree of unions only skips through.
+    flat.matcher_type = wq.Or.DEFAULT_MATCHER
+    return flat
+
+
 def matching_part(query: wq.Query) -> wq.Query:
     """The part of a built query that decides which documents match, without the rewards.
 
@@ -195,6 +219,19 @@ def _group_query(group: tuple[Clause, ...]) -> wq.Query:
 
 def _or(queries: list[wq.Query]) -> wq.Query:
     return queries[0] if len(queries) == 1 else wq.Or(queries)
+
+
+def clause_fields(clause: Clause) -> tuple[str, ...]:
+    """The folded fields a clause is matched in (its scope's fields)."""
+    if clause.scope in ("author", "source", "category"):
+        return (clause.scope + "_folded",)
+    names = ("title",) if clause.scope == "title" else tuple(FIELD_WEIGHTS)
+    return tuple(name + "_folded" for name in names)
+
+
+def leaf_query(clause: Clause, fieldname: str) -> wq.Query:
+    """The clause as a query on one folded field (unweighted)."""
+    return _leaf(clause, fieldname, 1.0)
 
 
 def _clause_query(clause: Clause, ranked: bool = True) -> wq.Query:

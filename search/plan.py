@@ -1,0 +1,120 @@
+"""How a request is run: match with sets, then score only what can reach the page.
+
+1. The matching documents come from set algebra on posting lists (search.postings), strict
+   first: every word, else all words but one, else any word. They give the exact total and
+   the facet counts.
+2. Date sorts order those documents by the cached `published` column: no scoring at all.
+3. Relevance: Whoosh scores the matches with the full ranking query (BM25F over exact and
+   folded fields, syllable-pair rewards). When the matches are many, only the "champions"
+   are scored: the documents whose title holds every word, if there are enough of them to
+   fill the rerank window; a title match outweighs any body match in this ranking.
+"""
+
+from __future__ import annotations
+
+import heapq
+from dataclasses import dataclass
+
+from whoosh import collectors
+from whoosh import query as wq
+from whoosh.searching import Searcher
+
+from search.analysis import BIGRAM_SEPARATOR, fold_term
+from search.budget import DeadlineCollector
+from search.errors import SearchError
+from search.facets import MatchSets, date_values, matching_docs
+from search.postings import DocSetQuery, query_docs, term_docs
+from search.query import LEVELS, ParsedQuery, scoring_query
+
+RERANK_WINDOW = 100  # relevance hits scored and reranked for recency, at least
+CHAMPION_MIN_MATCHES = 500  # below this many matches, score them all
+
+
+@dataclass(frozen=True)
+class Outcome:
+    ranked: list[tuple[int, float | None]]  # (docnum, score) from the first hit to the window
+    sets: MatchSets
+    total: int
+    partial: bool
+
+
+def execute(
+    searcher: Searcher,
+    parsed: ParsedQuery,
+    filters: dict[str, wq.Query | None],
+    sort: str,
+    window: int,
+    deadline: float,
+) -> Outcome:
+    """Match, count and rank one request (see the module docstring)."""
+    by_filter = {name: matching_docs(searcher, q) for name, q in filters.items() if q is not None}
+    levels = LEVELS if len(parsed.groups) > 1 else LEVELS[:1]
+    for level in levels:
+        base = query_docs(searcher, parsed, level)
+        sets = MatchSets(base if base is not None else matching_docs(searcher, None), by_filter)
+        matched = sets.narrowed()
+        if matched or level == levels[-1]:
+            break
+    if sort != "relevance" or parsed.is_empty:
+        newest_first = sort != "oldest"
+        return Outcome(by_date(searcher, matched, window, newest_first), sets, len(matched), False)
+    candidates = _champions(searcher, parsed, matched, max(window, RERANK_WINDOW))
+    ranked, partial = _score(searcher, scoring_query(parsed), candidates, window, deadline)
+    return Outcome(ranked, sets, len(matched), partial)
+
+
+def by_date(
+    searcher: Searcher, docs: frozenset[int], window: int, newest_first: bool
+) -> list[tuple[int, float | None]]:
+    """The first `window` documents by publication time; undated ones last either way."""
+    published = date_values(searcher)
+    dated = [d for d in docs if published[d] is not None]
+    pick = heapq.nlargest if newest_first else heapq.nsmallest
+    top = pick(window, dated, key=lambda d: (published[d], -d if newest_first else d))
+    if len(top) < window:
+        top += sorted(d for d in docs if published[d] is None)[: window - len(top)]
+    return [(d, None) for d in top]
+
+
+def _champions(
+    searcher: Searcher, parsed: ParsedQuery, matched: frozenset[int], needed: int
+) -> frozenset[int]:
+    """The matches worth scoring: those with the typed words side by side in the title, else
+    with every word in the title, else all of them; the first tier big enough to fill the
+    window wins. A title match outweighs any body match in this ranking, so the top of the
+    list is the same and Whoosh scores tens of documents instead of thousands."""
+    if len(matched) < CHAMPION_MIN_MATCHES or parsed.excluded:
+        return matched
+    if any(c.kind != "terms" or c.scope not in (None, "title") for g in parsed.groups for c in g):
+        return matched
+    in_title = matched
+    for group in parsed.groups:
+        in_title = in_title & frozenset().union(
+            *(term_docs(searcher, "title_folded", fold_term(t)) for c in group for t in c.terms)
+        )
+    words = [fold_term(w) for w in parsed.words]
+    side_by_side = in_title
+    for first, second in zip(words, words[1:], strict=False):
+        side_by_side = side_by_side & term_docs(
+            searcher, "title_bigram_folded", f"{first}{BIGRAM_SEPARATOR}{second}"
+        )
+    for tier in (side_by_side, in_title):
+        if len(tier) >= needed:
+            return tier
+    return matched
+
+
+def _score(
+    searcher: Searcher, query: wq.Query, candidates: frozenset[int], window: int, deadline: float
+) -> tuple[list[tuple[int, float | None]], bool]:
+    """Whoosh scores the candidates only: the ranking query ANDed with the candidate set."""
+    limit = max(window, RERANK_WINDOW)
+    collector = DeadlineCollector(searcher.collector(limit=limit, optimize=False), deadline)
+    partial = False
+    try:
+        searcher.search_with_collector(wq.And([DocSetQuery(candidates), query]), collector)
+    except collectors.TimeLimit:
+        partial = True
+    except (RecursionError, ValueError) as error:
+        raise SearchError(f"the query could not be run: {error}") from None
+    return [(hit.docnum, float(hit.score or 0.0)) for hit in collector.results()], partial
