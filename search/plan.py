@@ -19,15 +19,17 @@ from whoosh import collectors
 from whoosh import query as wq
 from whoosh.searching import Searcher
 
-from search.analysis import BIGRAM_SEPARATOR, fold_term
+from search.analysis import BIGRAM_SEPARATOR, fold_term, folded_terms
 from search.budget import DeadlineCollector
 from search.errors import SearchError
 from search.facets import MatchSets, date_values, matching_docs
 from search.postings import DocSetQuery, query_docs, term_docs
 from search.query import LEVELS, ParsedQuery, scoring_query
+from search.ranking import BODY_PAIR_CHARS, body_pair_bonus
 
 RERANK_WINDOW = 100  # relevance hits scored and reranked for recency, at least
 CHAMPION_MIN_MATCHES = 500  # below this many matches, score them all
+MAX_SCORED = 400  # champions scored at most (Whoosh scores ~2,000 documents a second)
 
 
 @dataclass(frozen=True)
@@ -60,7 +62,7 @@ def execute(
         return Outcome(by_date(searcher, matched, window, newest_first), sets, len(matched), False)
     candidates = _champions(searcher, parsed, matched, max(window, RERANK_WINDOW))
     ranked, partial = _score(searcher, scoring_query(parsed), candidates, window, deadline)
-    return Outcome(ranked, sets, len(matched), partial)
+    return Outcome(_reward_body_pairs(searcher, ranked, parsed), sets, len(matched), partial)
 
 
 def by_date(
@@ -100,8 +102,37 @@ def _champions(
         )
     for tier in (side_by_side, in_title):
         if len(tier) >= needed:
-            return tier
+            return _shortest_titles(searcher, tier, max(needed, MAX_SCORED))
     return matched
+
+
+def _shortest_titles(searcher: Searcher, docs: frozenset[int], keep: int) -> frozenset[int]:
+    """At most `keep` documents, those with the shortest titles (newest first among equals):
+    every one holds all the words in its title, and BM25 ranks shorter such titles higher."""
+    if len(docs) <= keep:
+        return docs
+    length = searcher.reader().doc_field_length
+    return frozenset(heapq.nsmallest(keep, docs, key=lambda d: (length(d, "title_folded"), -d)))
+
+
+def _reward_body_pairs(
+    searcher: Searcher, ranked: list[tuple[int, float | None]], parsed: ParsedQuery
+) -> list[tuple[int, float | None]]:
+    """Add the pair reward to bodies holding typed words side by side (on the stored text)."""
+    words = [fold_term(w) for w in parsed.words]
+    pairs = set(zip(words, words[1:], strict=False))
+    if not pairs:
+        return ranked
+    idf = {p: searcher.idf("summary_bigram_folded", BIGRAM_SEPARATOR.join(p)) for p in pairs}
+    rewarded = []
+    for docnum, score in ranked:
+        body = searcher.stored_fields(docnum).get("body", "")[:BODY_PAIR_CHARS]
+        if body and score is not None:
+            found = folded_terms(body)
+            found_pairs = pairs & set(zip(found, found[1:], strict=False))
+            score += body_pair_bonus([idf[p] for p in found_pairs])
+        rewarded.append((docnum, score))
+    return sorted(rewarded, key=lambda item: -(item[1] or 0.0))
 
 
 def _score(

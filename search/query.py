@@ -20,7 +20,6 @@ from search.errors import QueryTooExpensive
 from search.ranking import (
     ACCENTED_FOLDED_WEIGHT,
     BIGRAM_WEIGHT,
-    BODY_PAIR_WEIGHT,
     EXACT_BOOST,
     FIELD_WEIGHTS,
 )
@@ -272,8 +271,8 @@ def _leaf(clause: Clause, fieldname: str, weight: float) -> wq.Query:
 def bigram_bonus(words: tuple[str, ...]) -> wq.Query | None:
     """Reward for typed words found side by side: exact pairs above folded pairs.
 
-    Title and summary have syllable-pair fields; bodies have none (see search.schema), so a
-    body pair is a two-word phrase on positions.
+    Title and summary have syllable-pair fields; bodies have none (see search.schema): pairs
+    in bodies are rewarded after scoring, on the stored text (search.plan).
     """
     pairs = list(dict.fromkeys(zip(words, words[1:], strict=False)))
     if not pairs:
@@ -288,6 +287,4 @@ def bigram_bonus(words: tuple[str, ...]) -> wq.Query | None:
             if exact != folded:
                 subqueries.append(wq.Term(name + "_bigram", exact, boost=boost * EXACT_BOOST))
             subqueries.append(wq.Term(name + "_bigram_folded", folded, boost=boost))
-        body_boost = FIELD_WEIGHTS["body"] * BODY_PAIR_WEIGHT
-        subqueries.append(wq.Phrase("body_folded", list(folded_pair), boost=body_boost))
     return wq.Or(subqueries)

@@ -20,9 +20,12 @@ EXACT_BOOST = 2.0
 ACCENTED_FOLDED_WEIGHT = 0.25
 # Weight of a typed word pair found side by side, relative to a single syllable.
 BIGRAM_WEIGHT = 3.0
-# Bodies have no pair fields; a body pair is a two-word phrase, scored as the sum of its two
-# (common, low-idf) syllables, so it needs a larger weight to count like a pair term.
+# Bodies have no pair fields. A typed pair found side by side in the first BODY_PAIR_CHARS of
+# a body adds BODY_PAIR_WEIGHT times the pair's rarity (its idf among summary pairs), like a
+# pair term would. Whoosh's phrase matcher was the alternative: it scans every body holding
+# both syllables (180 ms for a 12-word query on dantri bodies).
 BODY_PAIR_WEIGHT = 8.0
+BODY_PAIR_CHARS = 4000
 # At most this share of extra score for the newest articles (among near-equal scores).
 RECENCY_SHARE = 0.04
 # Age, in days, at which the recency reward has halved.
@@ -40,3 +43,8 @@ def with_recency(score: float, published: datetime | None, newest: datetime | No
         return score
     age_days = max(0.0, (newest - published).total_seconds() / 86400.0)
     return score * (1.0 + RECENCY_SHARE * math.pow(0.5, age_days / RECENCY_HALF_LIFE_DAYS))
+
+
+def body_pair_bonus(pair_idfs: list[float]) -> float:
+    """What the typed pairs found side by side in a body add to its score."""
+    return BODY_PAIR_WEIGHT * sum(pair_idfs)

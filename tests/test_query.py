@@ -60,10 +60,7 @@ def test_golden_query_strings(text: str, expected: str) -> None:
     assert str(build_query(parse_query(text))) == expected
 
 
-ADJACENCY = (
-    "ANDMAYBE (title_bigram_folded:ha_noi^9.0 OR summary_bigram_folded:ha_noi^4.5 "
-    'OR body_folded:"ha noi"))'
-)
+ADJACENCY = "ANDMAYBE (title_bigram_folded:ha_noi^9.0 OR summary_bigram_folded:ha_noi^4.5))"
 
 
 def test_adjacent_words_are_rewarded_not_required() -> None:
