@@ -1,15 +1,358 @@
-"""Did-you-mean and autocomplete (placeholders until the suggestion work lands)."""
+"""Did-you-mean and autocomplete, from the index's own statistics.
+
+No engine we compete with restores diacritics; Whoosh's corrector only knows edit distance
+("duong" -> "dương", while "đường" is 3 edits away). Here every query syllable gets as
+candidates the accented spellings the archive uses for its folded form (`search.lexicon`), and
+the reading of the whole query is chosen by how often neighbouring spellings stand side by
+side in titles and summaries (syllable-pair fields), falling back on how often each spelling
+occurs alone. A syllable is changed only when its best spelling clearly dominates every other
+(`DOMINANCE`) with non-trivial evidence; otherwise it is left as typed. So "gia vang" becomes
+"giá vàng" and "bao lu mien trung" "bão lũ miền trung", while "duong" alone (đường, dương)
+gets no suggestion. A syllable the index never saw is read as a Telex leftover ("vieejt" ->
+"việt") when that spelling exists, else as a typo of the known syllables one edit away, among
+which its neighbours choose.
+
+Autocomplete reads the accented title fields directly: syllables for the first word, syllable
+pairs after the (restored) previous word for the next ones.
+"""
 
 from __future__ import annotations
 
+import math
+import threading
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from whoosh.reading import IndexReader
 from whoosh.searching import Searcher
+
+from search.analysis import BIGRAM_SEPARATOR, ExactAnalyzer, exact_terms, normalize_text
+from search.facets import reader_key
+from search.lexicon import (
+    Lexicon,
+    accented_counts,
+    get_lexicon,
+    quick_fold,
+    telex_decode,
+    typo_candidates,
+)
+
+# A spelling is suggested when its evidence is at least this many times the runner-up's.
+DOMINANCE = 3.0
+# Pseudo-count added to pair frequencies, so that "seen once" beats "never seen" by 1.3/0.3.
+PAIR_SMOOTHING = 0.3
+# Weight of single-syllable frequency, used only where no pair of spellings was ever seen:
+# with 0.5, frequency alone must dominate 9x (3 squared).
+UNIGRAM_WEIGHT = 0.5
+# Without pair evidence, a spelling also needs this many titles/summaries to be suggested.
+MIN_UNIGRAM_DOCS = 5
+# Spellings considered per syllable (the most frequent ones).
+MAX_OPTIONS = 12
+# Accented pairs looked up between two neighbouring words, at most.
+MAX_PAIR_LOOKUPS = 32
+# Pair lookups stop once all but this share of the folded pair's documents are explained.
+UNEXPLAINED_SHARE = 0.05
+# Query words considered (a longer query keeps the rest as typed): bounds the work.
+MAX_WORDS = 16
+# Term entries (summed over index segments) read from the index for one autocomplete call.
+MAX_SCAN = 6000
+
+_ANALYZER = ExactAnalyzer()
+_OPERATORS = frozenset(("OR", "AND", "NOT"))
+_SCOPES = frozenset(("title", "author", "source", "category"))
+
+
+@dataclass(frozen=True)
+class _Word:
+    """A word of the query: its exact term, where it was typed, and whether to leave it alone."""
+
+    term: str
+    start: int
+    end: int
+    protected: bool
+
+
+@dataclass
+class _Slot:
+    """The spellings considered for one query word, with their frequencies and log-evidence."""
+
+    typed: str
+    options: list[str]
+    freqs: list[int]
+    local: list[float]
+
+    @property
+    def folds(self) -> set[str]:
+        return {quick_fold(option) for option in self.options}
 
 
 def did_you_mean(searcher: Searcher, q: str, total: int) -> str | None:
-    """A better spelling of `q` (accents restored, typos fixed), or None."""
-    return None
+    """A better spelling of `q` (accents restored, typos fixed), or None.
+
+    Syllables the user accented are kept unless unknown to the index (a typo) or the query
+    found nothing (`total == 0`), when their accents may be wrong too.
+    """
+    text = normalize_text(q)
+    words = _query_words(text)[:MAX_WORDS]
+    if not words:
+        return None
+    lexicon = get_lexicon(searcher)
+    reader = searcher.reader()
+    chosen = [w.term for w in words]
+    for chain in _chains(words):
+        terms = [words[i].term for i in chain]
+        for i, term in zip(chain, restore(reader, lexicon, terms, free=total == 0), strict=True):
+            chosen[i] = term
+    if chosen == [w.term for w in words]:
+        return None
+    return _render(text, words, chosen)
+
+
+def _query_words(text: str) -> list[_Word]:
+    """The words of a query; operators, field names, -excluded, prefix* and fuzzy~ are kept."""
+    words = []
+    for token in _ANALYZER(text, chars=True):
+        start, end = token.startchar, token.endchar
+        typed, after = text[start:end], text[end : end + 1]
+        protected = (
+            typed in _OPERATORS
+            or (after == ":" and token.text in _SCOPES)
+            or after in ("*", "~")
+            or (text[start - 1 : start] == "-" and not text[start - 2 : start - 1].strip())
+        )
+        words.append(_Word(token.text, start, end, protected))
+    return words
+
+
+def _chains(words: list[_Word]) -> list[list[int]]:
+    """Runs of neighbouring unprotected words: a pair is only evidence inside a run."""
+    chains: list[list[int]] = [[]]
+    for i, word in enumerate(words):
+        if word.protected:
+            chains.append([])
+        else:
+            chains[-1].append(i)
+    return [chain for chain in chains if chain]
+
+
+def _render(text: str, words: list[_Word], chosen: list[str]) -> str:
+    """The query as typed (quotes, operators, punctuation) with its words replaced, lowercase."""
+    out, cursor = [], 0
+    for word, term in zip(words, chosen, strict=True):
+        out.append(text[cursor : word.start].lower())
+        typed = text[word.start : word.end]
+        out.append(typed if typed in _OPERATORS else term if term != word.term else typed.lower())
+        cursor = word.end
+    out.append(text[cursor:].lower())
+    return " ".join("".join(out).split())
+
+
+def restore(
+    reader: IndexReader, lexicon: Lexicon, terms: list[str], free: bool = False
+) -> list[str]:
+    """The confident reading of a run of exact terms; unsure syllables stay as typed.
+
+    :param free: accented syllables may be re-accented too (the query found nothing).
+    """
+    slots = [_slot(reader, lexicon, term, free) for term in terms]
+    pairs = [_pair_counts(reader, lexicon, a, b) for a, b in zip(slots, slots[1:], strict=False)]
+    for i, slot in enumerate(slots):
+        if (i > 0 and pairs[i - 1] is not None) or (i < len(pairs) and pairs[i] is not None):
+            slot.local = [0.0] * len(slot.options)  # pairs decide; frequency alone would not
+    links = [_log_links(p) for p in pairs]
+    marginals = _max_marginals(slots, links)
+    return [_decide(slot, marginals[i], _pair_support(pairs, i)) for i, slot in enumerate(slots)]
+
+
+def _slot(reader: IndexReader, lexicon: Lexicon, term: str, free: bool = False) -> _Slot:
+    """Candidate spellings for one word, most frequent first."""
+    folded = quick_fold(term)
+    if not term.isalpha() or (term != folded and not free and lexicon.has_spelling(term)):
+        return _Slot(term, [term], [1], [0.0])
+    folds = [folded]
+    if folded not in lexicon:
+        decoded = telex_decode(term) if term.isascii() else None
+        if decoded is not None and lexicon.has_spelling(decoded):
+            return _Slot(term, [decoded], [1], [0.0])
+        folds = typo_candidates(reader, lexicon, folded)  # the neighbours decide among them
+    spellings = [spelling for fold in folds for spelling in lexicon.spellings(fold)]
+    return _ranked_slot(reader, lexicon, term, spellings)
+
+
+def _ranked_slot(
+    reader: IndexReader, lexicon: Lexicon, typed: str, spellings: Iterable[str]
+) -> _Slot:
+    """A slot of the most frequent spellings, with their log share as local evidence."""
+    counted = [(lexicon.syllable_frequency(reader, spelling), spelling) for spelling in spellings]
+    ranked = sorted(counted, reverse=True)[:MAX_OPTIONS]
+    if not ranked:
+        return _Slot(typed, [typed], [1], [0.0])
+    total = max(1, sum(freq for freq, _ in ranked))
+    local = [UNIGRAM_WEIGHT * math.log(max(freq, 1) / total) for freq, _ in ranked]
+    return _Slot(typed, [s for _, s in ranked], [f for f, _ in ranked], local)
+
+
+def _pair_counts(
+    reader: IndexReader, lexicon: Lexicon, left: _Slot, right: _Slot
+) -> list[list[int]] | None:
+    """How often each left spelling precedes each right one; None when no folded pair of the
+    two slots was ever seen (then no accented pair exists, and nothing needs looking up).
+
+    Each lookup costs a hash probe per segment and field, so pairs are looked up most likely
+    first (by the product of the two spellings' frequencies) and only until the folded pair's
+    documents are accounted for: the accented pairs split the folded pair's count (a document
+    rarely holds two spellings of one folded pair), so the pairs left over have none.
+    """
+    if len(left.options) == 1 and len(right.options) == 1:
+        return None  # nothing to choose between
+    unexplained = {
+        (a, b): count
+        for a in left.folds
+        for b in right.folds
+        if (count := lexicon.folded_pair_frequency(reader, a, b))
+    }
+    if not unexplained:
+        return None
+    slack = {folds: count * UNEXPLAINED_SHARE for folds, count in unexplained.items()}
+    counts = [[0] * len(right.options) for _ in left.options]
+    order = sorted(
+        ((fa * fb, k, m) for k, fa in enumerate(left.freqs) for m, fb in enumerate(right.freqs)),
+        reverse=True,
+    )
+    for _, k, m in order[:MAX_PAIR_LOOKUPS]:
+        a, b = left.options[k], right.options[m]
+        folds = (quick_fold(a), quick_fold(b))
+        if unexplained.get(folds, 0) > slack.get(folds, 0):
+            counts[k][m] = lexicon.pair_frequency(reader, a, b)
+            unexplained[folds] -= counts[k][m]
+    return counts
+
+
+def _log_links(counts: list[list[int]] | None) -> list[list[float]] | None:
+    if counts is None:
+        return None
+    return [[math.log(c + PAIR_SMOOTHING) for c in row] for row in counts]
+
+
+def _max_marginals(slots: list[_Slot], links: list[list[list[float]] | None]) -> list[list[float]]:
+    """For every slot and spelling, the score of the best reading using that spelling.
+
+    Viterbi forwards and backwards over the chain of slots; the score of a reading is the sum
+    of its weighted log unigram shares and its log pair frequencies.
+    """
+
+    def link(i: int, k: int, m: int) -> float:
+        table = links[i]
+        return 0.0 if table is None else table[k][m]
+
+    forward = [list(slots[0].local)]
+    for i in range(1, len(slots)):
+        prev = forward[-1]
+        forward.append(
+            [
+                local + max(prev[k] + link(i - 1, k, m) for k in range(len(prev)))
+                for m, local in enumerate(slots[i].local)
+            ]
+        )
+    backward = [[0.0] * len(slots[-1].options)]
+    for i in range(len(slots) - 2, -1, -1):
+        after, right = backward[0], slots[i + 1].local
+        backward.insert(
+            0,
+            [
+                max(link(i, k, m) + right[m] + after[m] for m in range(len(after)))
+                for k in range(len(slots[i].options))
+            ],
+        )
+    return [
+        [f + b for f, b in zip(fw, bw, strict=True)]
+        for fw, bw in zip(forward, backward, strict=True)
+    ]
+
+
+def _pair_support(pairs: list[list[list[int]] | None], i: int) -> list[int]:
+    """For each spelling of slot i, its largest pair frequency with a neighbour's spelling."""
+    support: list[int] = []
+    left = pairs[i - 1] if i > 0 else None
+    right = pairs[i] if i < len(pairs) else None
+    width = len(left[0]) if left else len(right) if right else 0
+    for k in range(width):
+        best = max((row[k] for row in left), default=0) if left else 0
+        if right:
+            best = max(best, max(right[k], default=0))
+        support.append(best)
+    return support
+
+
+def _decide(slot: _Slot, marginals: list[float], support: list[int]) -> str:
+    """The dominant spelling of a slot, or what was typed when none dominates."""
+    order = sorted(range(len(marginals)), key=lambda k: -marginals[k])
+    best = order[0]
+    if len(order) > 1 and marginals[best] - marginals[order[1]] < math.log(DOMINANCE):
+        return slot.typed
+    paired = bool(support) and support[best] > 0
+    if not paired and len(order) > 1 and slot.freqs[best] < MIN_UNIGRAM_DOCS:
+        return slot.typed
+    return slot.options[best]
+
+
+_COMPLETIONS: dict[tuple[str, int, str, int], list[str]] = {}
+_COMPLETIONS_LOCK = threading.Lock()
+_MAX_COMPLETIONS = 4096
 
 
 def autocomplete(searcher: Searcher, prefix: str, limit: int = 8) -> list[str]:
-    """Accent-insensitive completions of what was typed: "ha n" -> ["hà nội", "hà nam"]."""
-    return []
+    """Accent-insensitive completions of what was typed: "ha n" -> ["hà nội", "hà nam", ...].
+
+    The last word is completed from title syllables (one word) or from title syllable pairs
+    starting with the previous word (more words), most frequent first; earlier words get their
+    accents restored when that is clear. Results are cached per index generation.
+    """
+    text = normalize_text(prefix).lower().lstrip()
+    if not text or limit < 1:
+        return []
+    key = (*reader_key(searcher), text, limit)
+    found = _COMPLETIONS.get(key)
+    if found is None:
+        found = _complete(searcher, text, limit)
+        with _COMPLETIONS_LOCK:
+            if len(_COMPLETIONS) >= _MAX_COMPLETIONS:
+                _COMPLETIONS.clear()
+            _COMPLETIONS[key] = found
+    return list(found)
+
+
+def _complete(searcher: Searcher, text: str, limit: int) -> list[str]:
+    words = exact_terms(text)
+    if not words:
+        return []
+    finished = not text[-1].isalnum()  # "ha " asks for the next word
+    head, last = (words, "") if finished else (words[:-1], words[-1])
+    lexicon = get_lexicon(searcher)
+    reader = searcher.reader()
+    if not head:
+        return _word_completions(reader, last, limit)
+    head = restore(reader, lexicon, head)  # "tong bi thu" -> "tổng bí thư": then "thư t..."
+    pairs = _pair_completions(reader, lexicon, head[-1], last, limit)
+    return [" ".join([*head[:-1], first, second]) for first, second in pairs]
+
+
+def _word_completions(reader: IndexReader, partial: str, limit: int) -> list[str]:
+    """Title syllables starting like `partial` (accents ignored), most frequent first."""
+    counts = accented_counts(reader, "title", [""], partial, MAX_SCAN)
+    return sorted(counts, key=lambda term: (-counts[term], term))[:limit]
+
+
+def _pair_completions(
+    reader: IndexReader, lexicon: Lexicon, previous: str, partial: str, limit: int
+) -> list[tuple[str, str]]:
+    """Accented title pairs: a spelling of `previous`, then a syllable starting like `partial`,
+    most frequent first. An unaccented, unsure previous word brings all its spellings."""
+    firsts = _slot(reader, lexicon, previous).options
+    heads = [first + BIGRAM_SEPARATOR for first in firsts]
+    counts = accented_counts(reader, "title_bigram", heads, partial, MAX_SCAN)
+    ranked = sorted(counts, key=lambda term: (-counts[term], term))[:limit]
+    return [
+        (pair.partition(BIGRAM_SEPARATOR)[0], pair.partition(BIGRAM_SEPARATOR)[2])
+        for pair in ranked
+    ]
