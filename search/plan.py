@@ -23,12 +23,15 @@ from search.analysis import BIGRAM_SEPARATOR, fold_term, folded_terms
 from search.budget import DeadlineCollector
 from search.errors import SearchError
 from search.facets import MatchSets, date_values, matching_docs
+from search.lexicon import get_lexicon
 from search.postings import DocSetQuery, query_docs, term_docs
-from search.query import LEVELS, ParsedQuery, scoring_query
+from search.query import LEVELS, ParsedQuery, restoration_bonus, scoring_query
 from search.ranking import BODY_PAIR_CHARS, body_pair_bonus
+from search.suggest import restore
 
 RERANK_WINDOW = 100  # relevance hits scored and reranked for recency, at least
 CHAMPION_MIN_MATCHES = 500  # below this many matches, score them all
+MAX_RESTORED_WORDS = 16
 MAX_SCORED = 400  # champions scored at most (Whoosh scores ~2,000 documents a second)
 
 
@@ -61,7 +64,10 @@ def execute(
         newest_first = sort != "oldest"
         return Outcome(by_date(searcher, matched, window, newest_first), sets, len(matched), False)
     candidates = _champions(searcher, parsed, matched, max(window, RERANK_WINDOW))
-    ranked, partial = _score(searcher, scoring_query(parsed), candidates, window, deadline)
+    restored = restoration_bonus(parsed.words, restored_words(searcher, parsed.words))
+    ranked, partial = _score(
+        searcher, scoring_query(parsed, restored), candidates, window, deadline
+    )
     return Outcome(_reward_body_pairs(searcher, ranked, parsed), sets, len(matched), partial)
 
 
@@ -76,6 +82,17 @@ def by_date(
     if len(top) < window:
         top += sorted(d for d in docs if published[d] is None)[: window - len(top)]
     return [(d, None) for d in top]
+
+
+def restored_words(searcher: Searcher, words: tuple[str, ...]) -> list[str]:
+    """Each typed word, or its dominant accented reading when typed without accents."""
+    if all(word != fold_term(word) for word in words):
+        return list(words)
+    head = list(words[:MAX_RESTORED_WORDS])
+    readings = restore(searcher.reader(), get_lexicon(searcher), head)
+    # Accent restoration only: typo corrections belong to the suggestion, not the ranking.
+    kept = [r if fold_term(r) == fold_term(w) else w for r, w in zip(readings, head, strict=True)]
+    return kept + list(words[MAX_RESTORED_WORDS:])
 
 
 def _champions(

@@ -22,6 +22,7 @@ from search.ranking import (
     BIGRAM_WEIGHT,
     EXACT_BOOST,
     FIELD_WEIGHTS,
+    RESTORED_WEIGHT,
 )
 from search.schema import BIGRAM_FIELDS
 
@@ -166,7 +167,29 @@ def build_query(parsed: ParsedQuery, level: str = "all") -> wq.Query:
     return required
 
 
-def scoring_query(parsed: ParsedQuery) -> wq.Query:
+def restoration_bonus(words: tuple[str, ...], restored: list[str]) -> list[wq.Query]:
+    """Reward the accented reading the index makes dominant for words typed without accents.
+
+    "da nang" restored to "đà nẵng" lifts Đà Nẵng above the rarer "đa nang"; a guess, so it
+    counts RESTORED_WEIGHT of a typed accent. `restored` aligns with `words`.
+    """
+    leaves: list[wq.Query] = []
+    for typed, reading in zip(words, restored, strict=True):
+        if reading != typed:
+            for name, weight in FIELD_WEIGHTS.items():
+                leaves.append(wq.Term(name, reading, boost=weight * EXACT_BOOST * RESTORED_WEIGHT))
+    typed_pairs = zip(words, words[1:], strict=False)
+    pairs = zip(typed_pairs, zip(restored, restored[1:], strict=False), strict=False)
+    for typed_pair, reading_pair in pairs:
+        if reading_pair != typed_pair:
+            term = BIGRAM_SEPARATOR.join(reading_pair)
+            for name in BIGRAM_FIELDS:
+                boost = FIELD_WEIGHTS[name] * BIGRAM_WEIGHT * EXACT_BOOST * RESTORED_WEIGHT
+                leaves.append(wq.Term(name + "_bigram", term, boost=boost))
+    return leaves
+
+
+def scoring_query(parsed: ParsedQuery, extra: list[wq.Query] | None = None) -> wq.Query:
     """Every scoring clause of `build_query` in one flat OR, nothing required.
 
     Used on documents already known to match (search.plan ANDs it with their set): the sum
@@ -181,6 +204,7 @@ def scoring_query(parsed: ParsedQuery) -> wq.Query:
     bonus = bigram_bonus(parsed.words)
     if bonus is not None:
         leaves.extend(bonus.subqueries)
+    leaves.extend(extra or [])
     if not leaves:
         return wq.Every()
     flat = wq.Or(leaves)

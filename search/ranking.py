@@ -18,13 +18,16 @@ EXACT_BOOST = 2.0
 # When the reader typed accents, a document that matches only without them ("Dương" for
 # "đường") is most likely another word: its match counts this much of a normal one.
 ACCENTED_FOLDED_WEIGHT = 0.25
+# Words typed without accents: the reading the index makes dominant (search.suggest.restore)
+# is rewarded like a typed accent, times this (it is a guess).
+RESTORED_WEIGHT = 0.5
 # Weight of a typed word pair found side by side, relative to a single syllable.
 BIGRAM_WEIGHT = 3.0
 # Bodies have no pair fields. A typed pair found side by side in the first BODY_PAIR_CHARS of
 # a body adds BODY_PAIR_WEIGHT times the pair's rarity (its idf among summary pairs), like a
 # pair term would. Whoosh's phrase matcher was the alternative: it scans every body holding
 # both syllables (180 ms for a 12-word query on dantri bodies).
-BODY_PAIR_WEIGHT = 8.0
+BODY_PAIR_WEIGHT = 12.0
 BODY_PAIR_CHARS = 4000
 # At most this share of extra score for the newest articles (among near-equal scores).
 RECENCY_SHARE = 0.04
