@@ -61,7 +61,7 @@ def index_command(
     from indexer.progress import progress_bar
     from indexer.readers import read_paths
     from search.durability import new_build_dir, switch_to
-    from search.store import index_exists, open_index
+    from search.store import index_exists, open_index, optimize
 
     if if_empty and index_exists(index_dir) and open_index(index_dir).doc_count() > 0:
         click.echo(f"{index_dir} already holds articles; not indexing (--if-empty)", err=True)
@@ -83,6 +83,7 @@ def index_command(
         except LockError as error:
             raise click.ClickException(str(error)) from None
     if rebuild:
+        optimize(target, float(get_setting("writer_timeout")))
         switch_to(index_dir, target)
         click.echo(f"{index_dir}: now serving the rebuilt index {target}", err=True)
     click.echo(f"{index_dir}: {summary.line()}", err=True)
@@ -132,6 +133,19 @@ def stats_command(index_dir: str, as_json: bool) -> None:
     click.echo("sources:")
     for source in stats["sources"]:
         click.echo(f"  {source['count']:>9,}  {source['value']}")
+
+
+@main.command("optimize")
+@index_dir_option
+def optimize_command(index_dir: str) -> None:
+    """Merge the index into one segment (faster searches; slow, holds the write lock)."""
+    from search.store import IndexMissingError, optimize
+
+    try:
+        before = optimize(index_dir, float(get_setting("writer_timeout")))
+    except (IndexMissingError, LockError) as error:
+        raise click.ClickException(str(error)) from None
+    click.echo(f"{index_dir}: {before} segment(s) merged into one", err=True)
 
 
 @main.command("check")

@@ -134,3 +134,15 @@ def test_rebuild_switches_atomically_and_keeps_readers_working(tmp_path: Path) -
     assert (index_dir / "current").is_symlink()
     assert not list(index_dir.glob("*.seg"))  # the pre-rebuild files are gone
     assert vnsearch("check", "--index-dir", str(index_dir)).returncode == 0
+
+
+def test_optimize_merges_segments_and_keeps_every_article(tmp_path: Path) -> None:
+    index_dir = tmp_path / "ix"
+    source = make_articles(tmp_path / "a.jsonl", 40)
+    vnsearch("index", "-q", "--batch-size", "10", "--index-dir", str(index_dir), str(source))
+    assert len(list(index_dir.glob("*.seg"))) > 1
+    result = vnsearch("optimize", "--index-dir", str(index_dir))
+    assert "merged into one" in result.stderr
+    assert len(list(index_dir.glob("*.seg"))) == 1
+    assert documents(index_dir) == 40
+    assert vnsearch("check", "--index-dir", str(index_dir)).returncode == 0
