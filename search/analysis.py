@@ -30,11 +30,14 @@ from whoosh.analysis import Filter, LowercaseFilter, Token, Tokenizer
 BIGRAM_SEPARATOR = "_"
 
 # Digits grouped by "." or "," are one number, written without separators: "1.268" -> "1268",
-# the way URL slugs and readers write it. Words may carry invisible joiners or soft hyphens
-# inside them (copied from the web); they are kept inside the match and removed from the term.
+# the way readers write it; documents also index the groups ("1", "268"), the way URL slugs
+# and punctuation-stripped text write it. Queries keep the whole number only.
+# Words may carry invisible joiners or soft hyphens inside them (copied from the web); they are
+# kept inside the match and removed from the term.
 _INVISIBLE = "\u00ad\u200b\u200c\u200d\u2060\ufeff"
 _TOKEN_PATTERN = re.compile(rf"\d+(?:[.,]\d+)+|[^\W_]+(?:[{_INVISIBLE}]+[^\W_]+)*")
 _NUMBER_SEPARATORS = str.maketrans("", "", ".," + _INVISIBLE)
+_DIGITS = re.compile(r"\d+")
 
 # Combining tone marks (huyền, sắc, ngã, hỏi, nặng); the other marks (^, breve, horn) make letters.
 _TONE_MARKS = frozenset("\u0300\u0301\u0303\u0309\u0323")
@@ -140,18 +143,35 @@ class NfcTokenizer(Tokenizer):
             yield _whole_value_token(token, text, positions, chars, start_pos, start_char)
             return
         for pos, match in enumerate(_TOKEN_PATTERN.finditer(text), start_pos):
-            word = match.group()
-            token.text = word.translate(_NUMBER_SEPARATORS) if not word.isalnum() else word
-            token.boost = 1.0
-            token.stopped = False
-            if keeporiginal:
-                token.original = token.text
-            if positions:
-                token.pos = pos
-            if chars:
-                token.startchar = start_char + match.start()
-                token.endchar = start_char + match.end()
-            yield token
+            for piece, begin, end in _pieces(match, mode):
+                token.text = piece
+                token.boost = 1.0
+                token.stopped = False
+                if keeporiginal:
+                    token.original = piece
+                if positions:
+                    token.pos = pos
+                if chars:
+                    token.startchar = start_char + begin
+                    token.endchar = start_char + end
+                yield token
+
+
+def _pieces(match: re.Match[str], mode: str) -> list[tuple[str, int, int]]:
+    """The terms of one matched word, with their character spans.
+
+    "50.000" is the whole number "50000"; in documents also its digit groups "50", "000"
+    (the way slugs and punctuation-stripped text write it). The groups come first and share
+    the word's position, so syllable pairs read on from the whole number: 50000_đồng.
+    """
+    word, start, end = match.group(), match.start(), match.end()
+    if word.isalnum():
+        return [(word, start, end)]
+    whole = (word.translate(_NUMBER_SEPARATORS), start, end)
+    if mode == "query" or not word[0].isdigit():
+        return [whole]
+    groups = [(g.group(), start + g.start(), start + g.end()) for g in _DIGITS.finditer(word)]
+    return [*groups, whole]
 
 
 def _whole_value_token(
@@ -288,8 +308,8 @@ _FOLD = VietFoldFilter()
 
 
 def exact_terms(text: str) -> list[str]:
-    """The exact-form terms of a text, in order (query building, suggestions)."""
-    return [token.text for token in _EXACT(text)]
+    """The exact-form terms of a query text, in order (numbers whole: "1.268" -> "1268")."""
+    return [token.text for token in _EXACT(text, mode="query")]
 
 
 def fold_term(term: str) -> str:

@@ -58,6 +58,8 @@ def match_spans(text: str, terms: MatchTerms) -> list[tuple[int, int]]:
     for token in _ANALYZER(text, chars=True):
         if terms.matches(token.text):
             start, end = token.startchar, token.endchar
+            if spans and start < spans[-1][1]:
+                continue  # a number's digit group inside the whole number already marked
             if spans and not text[spans[-1][1] : start].strip():
                 spans[-1] = (spans[-1][0], end)
             else:
