@@ -17,11 +17,11 @@ from whoosh import query as wq
 from whoosh.searching import Searcher
 from whoosh.util.times import long_to_datetime
 
-from search.dates import VIETNAM, from_index_value, iso_vietnam, parse_period
+from search.dates import VIETNAM, iso_vietnam, parse_period
 from search.errors import InvalidParameter
 from search.facets import MatchSets, count_facets, date_values, facet_list, reader_key
 from search.filters import DateWindow, values_query
-from search.highlight import MatchTerms, highlight, snippet
+from search.highlight import MatchTerms, count_matches, highlight, snippet
 from search.plan import execute
 from search.query import ParsedQuery, build_query, parse_query
 from search.ranking import weighting, with_recency
@@ -228,8 +228,6 @@ def _hit(fields: dict[str, Any], score: float | None, terms: MatchTerms) -> dict
 
 
 def _more_matches(body: str, summary: str, terms: MatchTerms) -> bool:
-    from search.highlight import count_matches
-
     return count_matches(body[:20_000], terms) > count_matches(summary, terms)
 
 
@@ -265,11 +263,3 @@ def _period_selected(request: SearchRequest, value: str) -> bool:
         return False
     start, end = parse_period(value)
     return request.dates.covers_exactly(start, end)
-
-
-def published_iso(stored: datetime | None) -> str | None:
-    return iso_vietnam(stored)
-
-
-def local_date(stored: datetime | None) -> datetime | None:
-    return from_index_value(stored) if stored else None

@@ -119,15 +119,6 @@ class MatchSets:
         return result & extra if extra is not None else result
 
 
-def match_sets(
-    searcher: Searcher, base: wq.Query | None, filters: dict[str, wq.Query | None]
-) -> MatchSets:
-    return MatchSets(
-        matching_docs(searcher, base),
-        {name: matching_docs(searcher, q) for name, q in filters.items() if q is not None},
-    )
-
-
 def count_facets(
     searcher: Searcher,
     sets: MatchSets,

@@ -215,10 +215,8 @@ def scoring_query(parsed: ParsedQuery, extra: list[wq.Query] | None = None) -> w
 
 
 def matching_part(query: wq.Query) -> wq.Query:
-    """The part of a built query that decides which documents match, without the rewards.
-
-    Counting (facets) needs only this, and it is cheaper than the full query.
-    """
+    """The part of a built query that decides which documents match, without the rewards:
+    what search.postings computes as sets (tests hold the two against each other)."""
     if isinstance(query, wq.AndMaybe):
         return matching_part(query.a)
     if isinstance(query, wq.AndNot):

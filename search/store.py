@@ -144,11 +144,6 @@ def size_on_disk(index_dir: str | os.PathLike[str]) -> int:
     return sum(p.stat().st_size for p in Path(live_dir(index_dir)).iterdir() if p.is_file())
 
 
-def index_generation(index: Any) -> int:
-    """The generation number of the latest commit: a cache key for per-commit results."""
-    return int(index.latest_generation())
-
-
 def optimize(index_dir: str | os.PathLike[str], timeout: float) -> int:
     """Merge the live index into one segment; returns how many segments there were.
 
