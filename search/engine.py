@@ -20,7 +20,7 @@ from whoosh.util.times import long_to_datetime
 from search.dates import VIETNAM, iso_vietnam, parse_period
 from search.errors import InvalidParameter
 from search.facets import MatchSets, count_facets, date_values, facet_list, reader_key
-from search.filters import DateWindow, values_query
+from search.filters import DateWindow, filter_sets
 from search.highlight import MatchTerms, count_matches, highlight, snippet
 from search.plan import execute
 from search.query import ParsedQuery, build_query, parse_query
@@ -141,7 +141,9 @@ def run_search(index_or_searcher: Any, request: SearchRequest) -> dict[str, Any]
         deadline = started + int(get_setting("search_time_limit_ms")) / 1000
         sort = request.sort if not parsed.is_empty else request.browse_sort
         window = request.page * request.per_page
-        outcome = execute(searcher, parsed, _filters(request), sort, window, deadline)
+        values = {"category": request.category, "source": request.source, "author": request.author}
+        by_filter = filter_sets(searcher, request.dates, values)
+        outcome = execute(searcher, parsed, by_filter, sort, window, deadline)
         hits = _hits(searcher, outcome.ranked, parsed, request, sort)
         facets: dict[str, Any] = {}
         if request.facets and not outcome.partial:
@@ -158,15 +160,6 @@ def run_search(index_or_searcher: Any, request: SearchRequest) -> dict[str, Any]
         "facets": facets,
         "suggestion": suggestion,
         "partial": outcome.partial,
-    }
-
-
-def _filters(request: SearchRequest) -> dict[str, wq.Query | None]:
-    return {
-        "date": request.dates.query() if request.dates else None,
-        "category": values_query("category", request.category),
-        "source": values_query("source", request.source),
-        "author": values_query("author", request.author),
     }
 
 

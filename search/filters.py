@@ -1,4 +1,4 @@
-"""Request filters (dates, section, source, author) as Whoosh queries, one per facet dimension.
+"""Request filters (dates, section, source, author) as sets of documents, one per dimension.
 
 Kept per dimension so that each facet can be counted with every filter but its own.
 """
@@ -8,12 +8,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from whoosh import query as wq
+from whoosh.searching import Searcher
+from whoosh.util.times import datetime_to_long
 
 from search.dates import parse_period, to_index_value
 from search.errors import InvalidParameter
+from search.facets import date_values
+from search.postings import term_docs
 
-VALUE_FIELDS = ("category", "source", "author")
 
 
 @dataclass(frozen=True)
@@ -34,11 +36,6 @@ class DateWindow:
     def __bool__(self) -> bool:
         return self.start is not None or self.end is not None
 
-    def query(self) -> wq.Query:
-        start = to_index_value(self.start) if self.start else None
-        end = to_index_value(self.end) if self.end else None
-        return wq.DateRange("published", start, end)
-
     def covers_exactly(self, start: datetime, end: datetime) -> bool:
         return self.start == start and self.end == end
 
@@ -53,16 +50,28 @@ def _bound(value: str | None, name: str, first: bool) -> datetime | None:
     return period_start if first else period_end
 
 
-def values_query(fieldname: str, values: tuple[str, ...]) -> wq.Query | None:
-    """Documents whose field holds any of the values (facet values are matched exactly)."""
-    if not values:
-        return None
-    terms: list[wq.Query] = [wq.Term(fieldname, value) for value in values]
-    return terms[0] if len(terms) == 1 else wq.Or(terms)
+def window_docs(searcher: Searcher, dates: DateWindow) -> frozenset[int]:
+    """Documents published inside the window, read from the cached date column (Whoosh's
+    DateRange walks every matching document: 150 ms for a month of news)."""
+    low = datetime_to_long(to_index_value(dates.start)) if dates.start else None
+    high = datetime_to_long(to_index_value(dates.end)) if dates.end else None
+    return frozenset(
+        docnum
+        for docnum, value in enumerate(date_values(searcher))
+        if value is not None and (low is None or value >= low) and (high is None or value <= high)
+    )
 
 
-def combine(filters: list[wq.Query | None]) -> wq.Query | None:
-    present = [f for f in filters if f is not None]
-    if not present:
-        return None
-    return present[0] if len(present) == 1 else wq.And(present)
+def value_docs(searcher: Searcher, fieldname: str, values: tuple[str, ...]) -> frozenset[int]:
+    """Documents whose field holds any of the values, from posting lists."""
+    return frozenset().union(*(term_docs(searcher, fieldname, value) for value in values))
+
+
+def filter_sets(
+    searcher: Searcher, dates: DateWindow, values: dict[str, tuple[str, ...]]
+) -> dict[str, frozenset[int]]:
+    """The documents each active filter lets through, by facet dimension ("date", ...)."""
+    sets = {name: value_docs(searcher, name, chosen) for name, chosen in values.items() if chosen}
+    if dates:
+        sets["date"] = window_docs(searcher, dates)
+    return sets

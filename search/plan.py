@@ -46,13 +46,13 @@ class Outcome:
 def execute(
     searcher: Searcher,
     parsed: ParsedQuery,
-    filters: dict[str, wq.Query | None],
+    by_filter: dict[str, frozenset[int]],
     sort: str,
     window: int,
     deadline: float,
 ) -> Outcome:
-    """Match, count and rank one request (see the module docstring)."""
-    by_filter = {name: matching_docs(searcher, q) for name, q in filters.items() if q is not None}
+    """Match, count and rank one request (see the module docstring); `by_filter` holds the
+    documents each active filter lets through (search.filters.filter_sets)."""
     levels = LEVELS if len(parsed.groups) > 1 else LEVELS[:1]
     for level in levels:
         base = query_docs(searcher, parsed, level)
