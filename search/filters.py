@@ -17,7 +17,6 @@ from search.facets import date_values
 from search.postings import term_docs
 
 
-
 @dataclass(frozen=True)
 class DateWindow:
     """An inclusive range of instants, either end open."""
