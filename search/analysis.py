@@ -30,14 +30,19 @@ from whoosh.analysis import Filter, LowercaseFilter, Token, Tokenizer
 BIGRAM_SEPARATOR = "_"
 
 # Digits grouped by "." or "," are one number, written without separators: "1.268" -> "1268",
-# the way readers write it; documents also index the groups ("1", "268"), the way URL slugs
-# and punctuation-stripped text write it. Queries keep the whole number only.
+# the way readers write it; abbreviations with dots likewise ("TP.HCM" -> "tphcm"). Documents
+# also index the groups ("1", "268"; "tp", "hcm"), the way URL slugs and punctuation-stripped
+# text write them. Queries keep numbers whole and read dotted words by their groups.
 # Words may carry invisible joiners or soft hyphens inside them (copied from the web); they are
 # kept inside the match and removed from the term.
 _INVISIBLE = "\u00ad\u200b\u200c\u200d\u2060\ufeff"
-_TOKEN_PATTERN = re.compile(rf"\d+(?:[.,]\d+)+|[^\W_]+(?:[{_INVISIBLE}]+[^\W_]+)*")
+_TOKEN_PATTERN = re.compile(
+    rf"\d+(?:[.,]\d+)+"  # 1.268, 17,8
+    r"|(?:[^\W\d_]{1,3}\.)+[^\W\d_]+"  # TP.HCM, U.S.A: abbreviations written with dots
+    rf"|[^\W_]+(?:[{_INVISIBLE}]+[^\W_]+)*"
+)
 _NUMBER_SEPARATORS = str.maketrans("", "", ".," + _INVISIBLE)
-_DIGITS = re.compile(r"\d+")
+_GROUPS = re.compile(r"[^\W_]+")
 
 # Combining tone marks (huyền, sắc, ngã, hỏi, nặng); the other marks (^, breve, horn) make letters.
 _TONE_MARKS = frozenset("\u0300\u0301\u0303\u0309\u0323")
@@ -160,17 +165,18 @@ class NfcTokenizer(Tokenizer):
 def _pieces(match: re.Match[str], mode: str) -> list[tuple[str, int, int]]:
     """The terms of one matched word, with their character spans.
 
-    "50.000" is the whole number "50000"; in documents also its digit groups "50", "000"
-    (the way slugs and punctuation-stripped text write it). The groups come first and share
-    the word's position, so syllable pairs read on from the whole number: 50000_đồng.
+    "50.000" is the whole number "50000" and "TP.HCM" the word "tphcm"; in documents also
+    their groups "50", "000" and "tp", "hcm" (the way slugs and punctuation-stripped text
+    write them). The groups come first and share the word's position, so syllable pairs read
+    on from the whole: 50000_đồng, tphcm_mở.
     """
     word, start, end = match.group(), match.start(), match.end()
     if word.isalnum():
         return [(word, start, end)]
     whole = (word.translate(_NUMBER_SEPARATORS), start, end)
-    if mode == "query" or not word[0].isdigit():
-        return [whole]
-    groups = [(g.group(), start + g.start(), start + g.end()) for g in _DIGITS.finditer(word)]
+    groups = [(g.group(), start + g.start(), start + g.end()) for g in _GROUPS.finditer(word)]
+    if mode == "query":  # a typed number is one number; typed "TP.HCM" is found as tp, hcm
+        return [whole] if word[0].isdigit() else groups
     return [*groups, whole]
 
 

@@ -46,9 +46,13 @@ EXACT_CASES = [
     ("2.000.000đ", ["2", "000", "000", "2000000", "đ"]),
     ("«Hà Nội» — (mưa) lớn!!!", ["hà", "nội", "mưa", "lớn"]),
     ("Mưa 🌧️ to 😀", ["mưa", "to"]),
-    ("COVID-19 Smart City TP.HCM", ["covid", "19", "smart", "city", "tp", "hcm"]),
+    ("COVID-19 Smart City TP.HCM", ["covid", "19", "smart", "city", "tp", "hcm", "tphcm"]),
+    ("TP. HCM", ["tp", "hcm"]),
     ("cafe coffee running", ["cafe", "coffee", "running"]),  # English untouched, not stemmed
-    ("zero\u200bwidth soft\u00adhyphen", ["zerowidth", "softhyphen"]),
+    (
+        "zero\u200bwidth soft\u00adhyphen",
+        ["zero", "width", "zerowidth", "soft", "hyphen", "softhyphen"],
+    ),
     ("snake_case", ["snake", "case"]),
     ("", []),
 ]
@@ -127,7 +131,13 @@ def test_a_number_and_its_digit_groups_share_a_position() -> None:
 
 @pytest.mark.parametrize(
     ("query", "expected"),
-    [("1.268 tỷ", ["1268", "tỷ"]), ("50 000", ["50", "000"]), ("17,8%", ["178"])],
+    [
+        ("1.268 tỷ", ["1268", "tỷ"]),
+        ("50 000", ["50", "000"]),
+        ("17,8%", ["178"]),
+        ("TP.HCM", ["tp", "hcm"]),
+        ("tphcm", ["tphcm"]),
+    ],
 )
 def test_queries_keep_numbers_whole(query: str, expected: list[str]) -> None:
     from search.analysis import exact_terms

@@ -282,3 +282,9 @@ def test_facets_survive_segments_without_a_field(tmp_path: Path) -> None:
         facets = search(s)["facets"]
     assert {f["value"]: f["count"] for f in facets["author"]} == {"An": 1, "Bình": 1}
     assert {f["value"]: f["count"] for f in facets["category"]} == {"Y tế": 1}
+
+
+@pytest.mark.parametrize("q", ["tphcm", "tp hcm", "TP.HCM", "110 000 đồng", "110.000 đồng"])
+def test_slug_and_stripped_spellings_find_dotted_words_and_numbers(searcher: Any, q: str) -> None:
+    """demo-009's body writes "Vĩnh Hậu – TP.HCM từ 110.000 đồng"."""
+    assert "demo-009" in ids(search(searcher, q, per_page=100))
