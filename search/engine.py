@@ -17,6 +17,7 @@ from whoosh import query as wq
 from whoosh.searching import Searcher
 from whoosh.util.times import long_to_datetime
 
+from search.analysis import normalize_text
 from search.dates import VIETNAM, iso_vietnam, parse_period
 from search.errors import InvalidParameter
 from search.facets import MatchSets, count_facets, date_values, facet_list, reader_key
@@ -68,7 +69,7 @@ class SearchRequest:
         facets: bool = True,
     ) -> SearchRequest:
         """Validate request parameters; raises InvalidParameter (a 400) with the reason."""
-        q = (q or "").strip()
+        q = normalize_text(q or "").strip()  # NFD text is longer: measure it composed
         if len(q) > int(get_setting("max_query_chars")):
             raise InvalidParameter(
                 f"q is longer than {get_setting('max_query_chars')} characters", "query_too_long"

@@ -17,6 +17,7 @@ from typing import Any
 from whoosh import query as wq
 from whoosh.searching import Searcher
 
+from search.postings import reader_key
 from search.schema import UNDATED
 
 FACET_NAMES = ("year", "month", "category", "source", "author")
@@ -24,13 +25,6 @@ _CACHE_LOCK = threading.Lock()
 _COLUMN_CACHE: dict[tuple[str, int, str], list[str]] = {}
 _RESULT_CACHE: dict[tuple[Any, ...], dict[str, Counter[str]]] = {}
 _MAX_RESULT_CACHE = 256
-
-
-def reader_key(searcher: Searcher) -> tuple[str, int]:
-    """What identifies the documents a searcher sees: index folder and commit generation."""
-    reader = searcher.reader()
-    folder = getattr(getattr(reader, "storage", None), "folder", "") or str(id(reader))
-    return folder, int(reader.generation())
 
 
 def column_values(searcher: Searcher, fieldname: str) -> list[str]:

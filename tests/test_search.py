@@ -288,3 +288,17 @@ def test_facets_survive_segments_without_a_field(tmp_path: Path) -> None:
 def test_slug_and_stripped_spellings_find_dotted_words_and_numbers(searcher: Any, q: str) -> None:
     """demo-009's body writes "Vĩnh Hậu – TP.HCM từ 110.000 đồng"."""
     assert "demo-009" in ids(search(searcher, q, per_page=100))
+
+
+def test_query_length_is_measured_composed() -> None:
+    text = "trường học " * 40  # 440 characters composed, about 530 decomposed
+    decomposed = unicodedata.normalize("NFD", text)
+    assert len(decomposed) > 500
+    assert SearchRequest.from_params(q=decomposed).q == text.strip()
+
+
+def test_every_searcher_of_a_generation_shares_the_caches(demo_index: Any) -> None:
+    from search.postings import reader_key
+
+    with demo_index.searcher() as first, demo_index.searcher() as second:
+        assert reader_key(first) == reader_key(second)
