@@ -26,7 +26,7 @@ from search.facets import MatchSets, date_values, matching_docs
 from search.lexicon import get_lexicon
 from search.postings import DocSetQuery, query_docs, term_docs
 from search.query import LEVELS, ParsedQuery, restoration_bonus, scoring_query
-from search.ranking import BODY_PAIR_CHARS, body_pair_bonus
+from search.ranking import BODY_PAIR_CHARS, TITLE_PREFIX_SHARE, body_pair_bonus
 from search.suggest import restore
 
 RERANK_WINDOW = 100  # relevance hits scored and reranked for recency, at least
@@ -68,7 +68,7 @@ def execute(
     ranked, partial = _score(
         searcher, scoring_query(parsed, restored), candidates, window, deadline
     )
-    return Outcome(_reward_body_pairs(searcher, ranked, parsed), sets, len(matched), partial)
+    return Outcome(_rerank_window(searcher, ranked, parsed), sets, len(matched), partial)
 
 
 def by_date(
@@ -132,10 +132,11 @@ def _shortest_titles(searcher: Searcher, docs: frozenset[int], keep: int) -> fro
     return frozenset(heapq.nsmallest(keep, docs, key=lambda d: (length(d, "title_folded"), -d)))
 
 
-def _reward_body_pairs(
+def _rerank_window(
     searcher: Searcher, ranked: list[tuple[int, float | None]], parsed: ParsedQuery
 ) -> list[tuple[int, float | None]]:
-    """Add the pair reward to bodies holding typed words side by side (on the stored text)."""
+    """Rewards read off the stored text of the scored window: typed pairs side by side in the
+    body (bodies have no pair fields), and titles that start with the typed words."""
     words = [fold_term(w) for w in parsed.words]
     pairs = set(zip(words, words[1:], strict=False))
     if not pairs:
@@ -143,11 +144,15 @@ def _reward_body_pairs(
     idf = {p: searcher.idf("summary_bigram_folded", BIGRAM_SEPARATOR.join(p)) for p in pairs}
     rewarded = []
     for docnum, score in ranked:
-        body = searcher.stored_fields(docnum).get("body", "")[:BODY_PAIR_CHARS]
-        if body and score is not None:
-            found = folded_terms(body)
-            found_pairs = pairs & set(zip(found, found[1:], strict=False))
-            score += body_pair_bonus([idf[p] for p in found_pairs])
+        if score is not None:
+            fields = searcher.stored_fields(docnum)
+            body = fields.get("body", "")[:BODY_PAIR_CHARS]
+            if body:
+                found = folded_terms(body)
+                found_pairs = pairs & set(zip(found, found[1:], strict=False))
+                score += body_pair_bonus([idf[p] for p in found_pairs])
+            if folded_terms(fields.get("title", ""))[: len(words)] == words:
+                score *= 1.0 + TITLE_PREFIX_SHARE
         rewarded.append((docnum, score))
     return sorted(rewarded, key=lambda item: -(item[1] or 0.0))
 

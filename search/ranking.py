@@ -28,6 +28,9 @@ BIGRAM_WEIGHT = 3.0
 # pair term would. Whoosh's phrase matcher was the alternative: it scans every body holding
 # both syllables (180 ms for a 12-word query on dantri bodies).
 BODY_PAIR_WEIGHT = 12.0
+# A title that starts with the typed words (as a slug or a remembered headline does) scores
+# this share more.
+TITLE_PREFIX_SHARE = 0.3
 BODY_PAIR_CHARS = 4000
 # At most this share of extra score for the newest articles (among near-equal scores).
 RECENCY_SHARE = 0.04
