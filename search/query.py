@@ -29,6 +29,8 @@ from search.schema import BIGRAM_FIELDS
 MAX_CLAUSES = 32
 MIN_PREFIX_CHARS = 3
 MAX_FUZZY_DISTANCE = 2
+MAX_EXPANDING = 3  # words with * or ~ in one query
+MAX_PHRASES = 6
 SCOPES = ("title", "author", "source", "category")
 LEVELS = ("all", "most", "any")
 
@@ -85,7 +87,23 @@ def parse_query(text: str) -> ParsedQuery:
             clauses = clauses[1:]
         groups.extend([c] for c in clauses)
         join_next = False
-    return ParsedQuery(tuple(tuple(g) for g in groups), tuple(excluded), tuple(words))
+    parsed = ParsedQuery(tuple(tuple(g) for g in groups), tuple(excluded), tuple(words))
+    _check_cost(parsed)
+    return parsed
+
+
+def _check_cost(parsed: ParsedQuery) -> None:
+    """Refuse queries whose clauses must each scan a lexicon or positions: 32 fuzzy words took
+    over 15 s on 156k articles (bench/hostile.py)."""
+    clauses = [c for g in parsed.groups for c in g] + list(parsed.excluded)
+    expanding = sum(1 for c in clauses if c.kind in ("fuzzy", "prefix"))
+    phrases = sum(1 for c in clauses if c.kind == "phrase")
+    if expanding > MAX_EXPANDING:
+        raise QueryTooExpensive(
+            f"at most {MAX_EXPANDING} words with * or ~ in one query (found {expanding})"
+        )
+    if phrases > MAX_PHRASES:
+        raise QueryTooExpensive(f"at most {MAX_PHRASES} quoted phrases in one query")
 
 
 def _read_chunk(match: re.Match[str]) -> tuple[bool, list[Clause]]:

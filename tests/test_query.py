@@ -139,3 +139,11 @@ def test_expensive_wildcards_are_refused(text: str) -> None:
 def test_deep_nesting_is_just_punctuation() -> None:
     parsed = parse_query("(" * 1000 + "bão" + ")" * 1000)
     assert str(build_query(parsed)) == BAO
+
+
+@pytest.mark.parametrize(
+    "text", [" ".join(f"nguyen{n}~2" for n in range(4)), " ".join(f'"a{n} b"' for n in range(7))]
+)
+def test_many_expanding_clauses_are_refused(text: str) -> None:
+    with pytest.raises(QueryTooExpensive):
+        parse_query(text)
