@@ -21,14 +21,22 @@ warm-up with a differently seeded mix precedes each measurement (searchers opene
 columns loaded), so the figures are the steady state.
 
 An error is an exception (refused, reset, timeout) or a status other than 2xx and 4xx; the
-mix sends only valid requests, so a 4xx is listed too (as "unexpected 4xx").
+mix sends only valid requests, so a 4xx is listed too (as "unexpected 4xx"). "partial" counts
+200s flagged partial (the search hit its time budget). "client CPU" is this process's CPU
+time over the wall time (the load generator's own cost, to show it is not the bottleneck);
+the server's memory (PSS of all its processes, and peak RSS) is read from /proc at the end.
+Server and import logs go to <json stem>-logs/ beside the JSON details (bench/out/).
 
 --during-import FILE (or --during-import-sample N: N news articles with new ids, written to a
-temp JSONL) copies the live index to a temp directory, serves the copy, and runs
+temp JSONL) copies the live index (the `current` build after a rebuild, else the folder
+itself; shutil.copytree with symlinks=True, other build-* folders left out) to a temp
+directory, serves the copy, and runs
 `vnsearch index` of FILE into it while the clients run; the load lasts at least T seconds and
-until the import has finished (bounded by --import-timeout). A monitor polls /healthz to see
-the commits land; the run checks that no request failed and that the new articles became
-visible. Each server gets its own fresh copy and import.
+until the import has finished (bounded by --import-timeout). A monitor polls /healthz every
+0.5 s (10 s timeout) to see the commits land; the run checks that no request failed, that
+every probe was answered and that the new articles became visible, and reports latency while
+the import ran. Each server gets its own fresh copy and import (--import-batch articles per
+commit, default 1,000: several commits under load). Exit status 1 on any failure.
 
     .venv/bin/python bench/load.py                      # 8 clients x 20 s, N = cores, and 1
     .venv/bin/python bench/load.py --during-import-sample 5000
@@ -179,6 +187,29 @@ class Server:
         answer: dict[str, Any] = json.loads(body)
         return answer
 
+    def memory_mb(self) -> dict[str, int]:
+        """Memory (MB) of the server's processes (its process group: the supervisor and its
+        workers), from /proc: PSS (shared pages such as the mmapped index split between the
+        processes that map them: what the processes really cost) and the peak RSS."""
+        pss = peak = count = 0
+        if self.process is None:
+            return {}
+        for entry in Path("/proc").iterdir():
+            if not entry.name.isdigit():
+                continue
+            try:
+                stat = (entry / "stat").read_text()
+                if int(stat.rsplit(")", 1)[1].split()[2]) != self.process.pid:
+                    continue
+                status = (entry / "status").read_text()
+                rollup = (entry / "smaps_rollup").read_text()
+            except (OSError, ValueError, IndexError):
+                continue
+            peak += _kb(status, "VmHWM:") // 1024
+            pss += _kb(rollup, "Pss:") // 1024
+            count += 1
+        return {"processes": count, "pss_mb": pss, "peak_rss_mb": peak}
+
     def stop(self) -> int | None:
         """SIGTERM, wait; SIGKILL the process group if it has not exited. The exit status."""
         process = self.process
@@ -219,6 +250,14 @@ def exit_on_sigterm() -> None:
         raise SystemExit(128 + signum)
 
     signal.signal(signal.SIGTERM, stop)
+
+
+def _kb(text: str, label: str) -> int:
+    """The kB figure of a /proc status or smaps_rollup line ("Pss:   1234 kB")."""
+    for line in text.splitlines():
+        if line.startswith(label):
+            return int(line.split()[1])
+    return 0
 
 
 def get(
@@ -333,6 +372,7 @@ class Measurement:
     extra: dict[str, Any] = field(default_factory=dict)
     t0: float = 0.0  # time.perf_counter() when the measurement began
     client_cpu_s: float = 0.0  # CPU time of this process (the clients) while measuring
+    memory: dict[str, int] = field(default_factory=dict)  # the server's, at the end
 
     def latencies(self, kind: str | None = None) -> list[float]:
         return [s.ms for s in self.samples if s.status and (kind is None or s.kind == kind)]
@@ -572,6 +612,7 @@ def measure_during_import(
             seen_at = [t for t, _, docs in monitor.seen if docs >= wanted]
             visible_after = max(0.0, seen_at[0] - ended) if seen_at else None
             after = srv.health()
+            result.memory = srv.memory_mb()
             result.samples, result.seconds, result.t0 = samples, wall, t0
             result.client_cpu_s = cpu_seconds() - cpu
             window = (outcome.get("began", t0), outcome.get("ended", t0))
@@ -625,6 +666,7 @@ def measure(
         samples, wall, t0 = drive(srv, mix, args.clients, args.seconds, args.keepalive)
         result = Measurement(label, workers, wall, samples, t0=t0)
         result.client_cpu_s = cpu_seconds() - cpu
+        result.memory = srv.memory_mb()
         result.extra = {"documents": health["documents"], "generation": health["generation"]}
     return result
 
@@ -808,6 +850,14 @@ def main(argv: list[str] | None = None) -> int:
             if x.get("import_problem") or x["import_rc"] not in (0,) or x["health_failures"]:
                 failed = True
                 print(f"  PROBLEM: {x.get('import_problem') or x['health_failures'][:3]}")
+    print(
+        "\nserver memory at the end (all processes): "
+        + "; ".join(
+            f"{r.label} PSS {r.memory.get('pss_mb', 0):,} MB, peak RSS "
+            f"{r.memory.get('peak_rss_mb', 0):,} MB ({r.memory.get('processes', 0)} processes)"
+            for r in results
+        )
+    )
     slowest = sorted((s for r in results for s in r.samples), key=lambda s: -s.ms)[:5]
     print("\nslowest: " + "; ".join(f"{s.ms:.0f} ms {s.kind}" for s in slowest))
 
@@ -828,6 +878,7 @@ def main(argv: list[str] | None = None) -> int:
                 "p99": percentile(r.latencies(), 99),
                 "errors": len(r.errors),
                 "client_cpu_s": r.client_cpu_s,
+                "server_memory": r.memory,
                 "statuses": dict(r.statuses()),
                 "extra": r.extra,
                 "failed": [s.__dict__ for s in (r.errors + r.unexpected_4xx)[:100]],
