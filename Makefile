@@ -42,7 +42,7 @@ pytest:
 
 bench: install-test
 	$(PY) -m pip install -q --disable-pip-version-check -e '.[bench]'
-	$(PY) bench/indexing.py
+	$(PY) bench/index.py
 	$(PY) bench/query.py
 
 clean:

@@ -11,8 +11,8 @@ Each run is a subprocess into a fresh temporary directory: wall clock, CPU secon
 included, from wait4), peak RSS of the largest process and of the whole process tree (both
 sampled from /proc every 0.2 s), and MB on disk. Medians are printed.
 
-    .venv/bin/python bench/indexing.py              # 20,000 articles, 3 rounds
-    .venv/bin/python bench/indexing.py --full --repeat 1
+    .venv/bin/python bench/index.py              # 20,000 articles, 3 rounds
+    .venv/bin/python bench/index.py --full --repeat 1
 """
 
 from __future__ import annotations
