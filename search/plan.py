@@ -27,6 +27,7 @@ from search.lexicon import get_lexicon
 from search.postings import DocSetQuery, query_docs, term_docs
 from search.query import LEVELS, ParsedQuery, restoration_bonus, scoring_query
 from search.ranking import BODY_PAIR_CHARS, TITLE_PREFIX_SHARE, body_pair_bonus
+from search.scorer import compile_query, score_candidates, top_scores
 from search.suggest import restore
 
 RERANK_WINDOW = 100  # relevance hits scored and reranked for recency, at least
@@ -160,8 +161,13 @@ def _rerank_window(
 def _score(
     searcher: Searcher, query: wq.Query, candidates: frozenset[int], window: int, deadline: float
 ) -> tuple[list[tuple[int, float | None]], bool]:
-    """Whoosh scores the candidates only: the ranking query ANDed with the candidate set."""
+    """Score the candidates only: search.scorer for terms, else Whoosh with the ranking query
+    ANDed with the candidate set."""
     limit = max(window, RERANK_WINDOW)
+    tree = compile_query(query)
+    if tree is not None:
+        scores, partial = score_candidates(searcher, tree, candidates, deadline)
+        return [(d, s) for d, s in top_scores(scores, limit)], partial
     collector = DeadlineCollector(searcher.collector(limit=limit, optimize=False), deadline)
     partial = False
     try:

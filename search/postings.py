@@ -14,9 +14,10 @@ every set against Whoosh's own `docs_for_query`, deletions and many segments inc
 from __future__ import annotations
 
 import threading
+from array import array
 from collections import OrderedDict
 from functools import reduce
-from itertools import accumulate
+from itertools import accumulate, repeat
 from typing import Any
 
 from whoosh import query as wq
@@ -29,8 +30,13 @@ from search.analysis import fold_term
 from search.query import Clause, ParsedQuery, clause_fields, leaf_query
 
 DocSet = frozenset[int]
+Postings = tuple["array[int]", "array[float]"]  # sorted global document numbers, weights
 _CACHE_LIMIT = 512
 _cache: OrderedDict[tuple[Any, ...], DocSet] = OrderedDict()
+# Postings kept in memory per process (8 bytes each): the common syllables of a language.
+_POSTINGS_BUDGET = 6_000_000
+_postings_cache: OrderedDict[tuple[Any, ...], Postings] = OrderedDict()
+_postings_held = 0
 _cache_lock = threading.Lock()
 
 
@@ -57,11 +63,7 @@ def term_docs(searcher: Searcher, fieldname: str, text: str) -> DocSet:
         if cached is not None:
             _cache.move_to_end(key)
             return cached
-    docs: set[int] = set()
-    for leaf, offset in searcher.reader().leaf_readers():
-        if (fieldname, text) in leaf:
-            docs.update(offset + d for d in _all_ids(leaf.postings(fieldname, text)))
-    result = frozenset(docs)
+    result = frozenset(term_postings(searcher, fieldname, text)[0])
     with _cache_lock:
         _cache[key] = result
         while len(_cache) > _CACHE_LIMIT:
@@ -69,26 +71,69 @@ def term_docs(searcher: Searcher, fieldname: str, text: str) -> DocSet:
     return result
 
 
-def _all_ids(matcher: Any) -> list[int]:
-    """Every document id of a fresh leaf matcher, a block at a time when possible."""
+def term_postings(searcher: Searcher, fieldname: str, text: str) -> Postings:
+    """The term's live postings over the whole index: sorted global document numbers and
+    their weights (term frequencies), cached per index generation within a postings budget."""
+    key = (*reader_key(searcher), fieldname, text)
+    with _cache_lock:
+        cached = _postings_cache.get(key)
+        if cached is not None:
+            _postings_cache.move_to_end(key)
+            return cached
+    ids, weights = array("i"), array("f")
+    for leaf, offset in searcher.reader().leaf_readers():
+        if (fieldname, text) in leaf:
+            leaf_ids, leaf_weights = _all_postings(leaf.postings(fieldname, text))
+            ids.extend(offset + d for d in leaf_ids)
+            weights.extend(leaf_weights)
+    result = (ids, weights)
+    global _postings_held
+    with _cache_lock:
+        if key not in _postings_cache:
+            _postings_cache[key] = result
+            _postings_held += len(ids)
+        while _postings_held > _POSTINGS_BUDGET and len(_postings_cache) > 1:
+            _, (old_ids, _w) = _postings_cache.popitem(last=False)
+            _postings_held -= len(old_ids)
+    return result
+
+
+def _all_postings(matcher: Any) -> tuple[list[int], list[float]]:
+    """Every (document id, weight) of a fresh leaf matcher, a block at a time when possible."""
     excluded: frozenset[int] | set[int] = frozenset()
     if isinstance(matcher, FilterMatcher):  # a segment with deletions
         excluded = matcher._ids
         matcher = matcher.child
+    ids: list[int] = []
+    weights: list[float] = []
     if isinstance(matcher, W3LeafMatcher):
         # Rewind: FilterMatcher has already stepped over deleted documents at the start.
         matcher._lastblock = matcher._atend = False
         matcher._goto(matcher._baseoffset)
-        ids: list[int] = []
         while matcher.is_active():
             matcher._read_data()  # a block: (delta-encoded ids, weights, values)
-            ids.extend(accumulate(matcher._data[0]))
+            block_ids = list(accumulate(matcher._data[0]))
+            ids.extend(block_ids)
+            weights.extend(_block_weights(matcher._data[1], len(block_ids)))
             matcher._next_block()
-    elif isinstance(matcher, ListMatcher) or matcher is NullMatcher:
-        ids = list(matcher.all_ids())
-    else:
-        ids = list(matcher.all_ids())
-    return [d for d in ids if d not in excluded] if excluded else ids
+    elif matcher is not NullMatcher:
+        while matcher.is_active():
+            ids.append(matcher.id())
+            weights.append(matcher.weight())
+            matcher.next()
+    if excluded:
+        kept = [i for i, d in enumerate(ids) if d not in excluded]
+        return [ids[i] for i in kept], [weights[i] for i in kept]
+    return ids, weights
+
+
+def _block_weights(packed: Any, count: int) -> Any:
+    """A W3 block's weights: None means all 1.0, a float means all that value."""
+    if packed is None:
+        return repeat(1.0, count)
+    if isinstance(packed, float):
+        return repeat(packed, count)
+    return packed
 
 
 def clause_docs(searcher: Searcher, clause: Clause) -> DocSet:
@@ -143,29 +188,31 @@ class DocSetQuery(wq.Query):
     """
 
     def __init__(self, docs: DocSet) -> None:
-        self.docs = docs
+        self.wanted = docs
 
     def __repr__(self) -> str:
-        return f"DocSetQuery({len(self.docs)} docs)"
+        return f"DocSetQuery({len(self.wanted)} docs)"
 
     def __str__(self) -> str:
-        return f"<{len(self.docs)} documents>"
+        return f"<{len(self.wanted)} documents>"
 
     def __eq__(self, other: object) -> bool:
-        return isinstance(other, DocSetQuery) and other.docs == self.docs
+        return isinstance(other, DocSetQuery) and other.wanted == self.wanted
 
     def __hash__(self) -> int:
-        return hash(self.docs)
+        return hash(self.wanted)
 
     def estimate_size(self, ixreader: Any) -> int:
-        return len(self.docs)
+        return len(self.wanted)
 
     def matcher(self, searcher: Searcher, context: Any = None) -> Any:
         offset = 0
         if searcher.has_parent():
             offset = searcher.get_parent()._offset_for_subsearcher(searcher) or 0
         size = searcher.reader().doc_count_all()
-        local = sorted(d - offset for d in self.docs if offset <= d < offset + size)
+        local = sorted(d - offset for d in self.wanted if offset <= d < offset + size)
         if not local:
             return NullMatcher()
-        return ListMatcher(local, all_weights=0.0)
+        # Explicit zero weights: ListMatcher reads all_weights=0.0 as "not given" and scores
+        # each document 1.0, which would add a constant to every score.
+        return ListMatcher(local, weights=[0.0] * len(local))

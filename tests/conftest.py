@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from whoosh.index import FileIndex
@@ -54,3 +56,16 @@ def corpus_dir() -> Path:
     if not (CORPUS / "dantri-2020-2021.jsonl.gz").exists():
         pytest.skip("../shared/corpus is not available")
     return CORPUS
+
+
+@pytest.fixture(scope="session")
+def churned_index(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    """The demo corpus in many small segments, with some articles deleted and re-added."""
+    directory = tmp_path_factory.mktemp("churn")
+    builder = build_index(directory / "ix", DEMO_PATHS, batch_size=7)
+    lines = (DEMO_PATHS[0]).read_text(encoding="utf-8").splitlines()[:20]
+    again = directory / "again.jsonl"
+    again.write_text("\n".join(lines), encoding="utf-8")
+    build_index(directory / "ix", [again], batch_size=3)  # replaces: deletions in old segments
+    builder.delete([json.loads(line)["id"] for line in lines[:5]])
+    return builder.index

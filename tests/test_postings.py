@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -10,7 +9,6 @@ import pytest
 
 from search.postings import DocSetQuery, query_docs
 from search.query import LEVELS, build_query, matching_part, parse_query
-from tests.conftest import DEMO_PATHS, build_index
 
 QUERIES = [
     "da nang",
@@ -30,19 +28,6 @@ QUERIES = [
 
 def whoosh_docs(searcher: Any, text: str, level: str) -> frozenset[int]:
     return frozenset(searcher.docs_for_query(matching_part(build_query(parse_query(text), level))))
-
-
-@pytest.fixture(scope="module")
-def churned_index(tmp_path_factory: pytest.TempPathFactory) -> Any:
-    """The demo corpus in many small segments, with some articles deleted and re-added."""
-    directory = tmp_path_factory.mktemp("churn")
-    builder = build_index(directory / "ix", DEMO_PATHS, batch_size=7)
-    lines = (DEMO_PATHS[0]).read_text(encoding="utf-8").splitlines()[:20]
-    again = directory / "again.jsonl"
-    again.write_text("\n".join(lines), encoding="utf-8")
-    build_index(directory / "ix", [again], batch_size=3)  # replaces: deletions in old segments
-    builder.delete([json.loads(line)["id"] for line in lines[:5]])
-    return builder.index
 
 
 @pytest.mark.parametrize("text", QUERIES)
