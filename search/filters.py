@@ -5,6 +5,7 @@ Kept per dimension so that each facet can be counted with every filter but its o
 
 from __future__ import annotations
 
+from bisect import bisect_left, bisect_right
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -13,7 +14,7 @@ from whoosh.util.times import datetime_to_long
 
 from search.dates import parse_period, to_index_value
 from search.errors import InvalidParameter
-from search.facets import date_values
+from search.facets import dated_order
 from search.postings import term_docs
 
 
@@ -50,15 +51,12 @@ def _bound(value: str | None, name: str, first: bool) -> datetime | None:
 
 
 def window_docs(searcher: Searcher, dates: DateWindow) -> frozenset[int]:
-    """Documents published inside the window, read from the cached date column (Whoosh's
-    DateRange walks every matching document: 150 ms for a month of news)."""
-    low = datetime_to_long(to_index_value(dates.start)) if dates.start else None
-    high = datetime_to_long(to_index_value(dates.end)) if dates.end else None
-    return frozenset(
-        docnum
-        for docnum, value in enumerate(date_values(searcher))
-        if value is not None and (low is None or value >= low) and (high is None or value <= high)
-    )
+    """Documents published inside the window (inclusive), from the dates in time order
+    (Whoosh's DateRange walks every matching document: 150 ms for a month of news)."""
+    times, docnums = dated_order(searcher)
+    low = bisect_left(times, datetime_to_long(to_index_value(dates.start))) if dates.start else 0
+    high = bisect_right(times, datetime_to_long(to_index_value(dates.end))) if dates.end else None
+    return frozenset(docnums[low:high])
 
 
 def value_docs(searcher: Searcher, fieldname: str, values: tuple[str, ...]) -> frozenset[int]:
