@@ -149,7 +149,7 @@ def run_search(index_or_searcher: Any, request: SearchRequest) -> dict[str, Any]
         facets: dict[str, Any] = {}
         if request.facets and not outcome.partial:
             facets = _facets(searcher, outcome.sets, request, parsed)
-        total = len(outcome.ranked) if outcome.partial else outcome.total
+        total = outcome.total  # exact even when out of time: matching is set algebra
         suggestion = did_you_mean(searcher, request.q, total) if request.q else None
     return {
         "query": request.q,

@@ -69,7 +69,12 @@ def execute(
     ranked, partial = _score(
         searcher, scoring_query(parsed, restored), candidates, window, deadline
     )
-    return Outcome(_rerank_window(searcher, ranked, parsed), sets, len(matched), partial)
+    ranked = _rerank_window(searcher, ranked, parsed)
+    if partial and len(ranked) < window:  # out of time: the rest of the page newest first
+        scored = {d for d, _ in ranked}
+        rest = by_date(searcher, matched - scored, window - len(ranked), newest_first=True)
+        ranked += [(d, 0.0) for d, _ in rest]
+    return Outcome(ranked, sets, len(matched), partial)
 
 
 def by_date(

@@ -245,7 +245,9 @@ def test_a_search_past_its_time_budget_returns_what_it_has(
     monkeypatch.setenv("VNSEARCH_SEARCH_TIME_LIMIT_MS", "0")
     result = search(searcher, "giao thông")
     assert result["partial"] is True
-    assert result["total"] < search_unbounded(searcher, monkeypatch)["total"]
+    unbounded = search_unbounded(searcher, monkeypatch)
+    assert result["total"] == unbounded["total"]  # the count is exact, only the order is not
+    assert len(result["hits"]) == len(unbounded["hits"]) > 0
 
 
 def search_unbounded(searcher: Any, monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
