@@ -63,8 +63,10 @@ SCHEMAS: dict[str, Any] = {
             "suggestion": _STRING_OR_NULL,
             "partial": {
                 "type": "boolean",
-                "description": "true when the search stopped at its time budget: the total is exact, "
-                "the order is not (unscored matches follow, newest first) and facets are empty",
+                "description": (
+                    "true when the search stopped at its time budget: the total is exact, the "
+                    "order is not (unscored matches follow, newest first), facets are empty"
+                ),
             },
         },
     },
