@@ -24,7 +24,7 @@ from search.budget import DeadlineCollector
 from search.errors import SearchError
 from search.facets import MatchSets, date_values, matching_docs
 from search.lexicon import get_lexicon
-from search.postings import DocSetQuery, query_docs, term_docs
+from search.postings import DocSetQuery, expansions, query_docs, term_docs
 from search.query import LEVELS, ParsedQuery, restoration_bonus, scoring_query
 from search.ranking import BODY_PAIR_CHARS, TITLE_PREFIX_SHARE, body_pair_bonus
 from search.scorer import compile_query, score_candidates, top_scores
@@ -169,7 +169,7 @@ def _score(
     """Score the candidates only: search.scorer for terms, else Whoosh with the ranking query
     ANDed with the candidate set."""
     limit = max(window, RERANK_WINDOW)
-    tree = compile_query(query)
+    tree = compile_query(query, lambda multiterm: expansions(searcher, multiterm))
     if tree is not None:
         scores, partial = score_candidates(searcher, tree, candidates, deadline)
         return [(d, s) for d, s in top_scores(scores, limit)], partial

@@ -13,11 +13,12 @@ every set against Whoosh's own `docs_for_query`, deletions and many segments inc
 
 from __future__ import annotations
 
+import heapq
 import threading
 from array import array
 from collections import OrderedDict
 from functools import reduce
-from itertools import accumulate, repeat
+from itertools import accumulate, islice, repeat
 from typing import Any
 
 from whoosh import query as wq
@@ -37,6 +38,8 @@ _cache: OrderedDict[tuple[Any, ...], DocSet] = OrderedDict()
 _POSTINGS_BUDGET = 6_000_000
 _postings_cache: OrderedDict[tuple[Any, ...], Postings] = OrderedDict()
 _postings_held = 0
+MAX_EXPANSIONS = 50  # terms one prefix or fuzzy word stands for, the most frequent
+MAX_EXPANSIONS_SCANNED = 20_000  # lexicon entries read for one prefix
 _cache_lock = threading.Lock()
 
 
@@ -143,9 +146,33 @@ def clause_docs(searcher: Searcher, clause: Clause) -> DocSet:
         if clause.kind == "terms":
             per_term = [term_docs(searcher, fieldname, fold_term(t)) for t in clause.terms]
             sets.append(reduce(frozenset.intersection, per_term))
-        else:  # phrases, prefixes, fuzzy words: rare, and Whoosh knows positions and lexicons
+        elif clause.kind in ("prefix", "fuzzy"):
+            leaf = leaf_query(clause, fieldname)
+            found = [term_docs(searcher, fieldname, t) for t in expansions(searcher, leaf)]
+            sets.append(frozenset().union(*found))
+        else:  # phrases: rare, and Whoosh knows positions
             sets.append(frozenset(searcher.docs_for_query(leaf_query(clause, fieldname))))
     return frozenset().union(*sets)
+
+
+def expansions(searcher: Searcher, query: wq.Query) -> list[str]:
+    """The indexed terms a prefix (thu*) or fuzzy word (nguyen~1) stands for: at most
+    MAX_EXPANSIONS, the most frequent first. Unbounded, a short prefix or fuzzy word became
+    hundreds of terms for Whoosh to walk (seconds on 156k articles, bench/hostile.py)."""
+    reader = searcher.reader()
+    fieldname = query.fieldname
+    if isinstance(query, wq.FuzzyTerm):
+        found: Any = reader.terms_within(
+            fieldname, query.text, query.maxdist, prefix=query.prefixlength
+        )
+    elif isinstance(query, wq.Prefix):
+        found = islice(reader.expand_prefix(fieldname, query.text), MAX_EXPANSIONS_SCANNED)
+    else:
+        raise TypeError(f"not a prefix or fuzzy word: {query!r}")
+    texts = {t.decode("utf-8") if isinstance(t, bytes) else t for t in found}
+    return heapq.nsmallest(
+        MAX_EXPANSIONS, texts, key=lambda t: (-reader.doc_frequency(fieldname, t), t)
+    )
 
 
 def query_docs(searcher: Searcher, parsed: ParsedQuery, level: str) -> DocSet | None:

@@ -8,15 +8,17 @@ is a bisect per term and the BM25 formula. Same formula, same statistics, same t
 (an Or sums the children that match, an And needs all of them, a compound's boost multiplies);
 tests/test_scorer.py holds the scores against Whoosh's own.
 
-Only terms and their Ands/Ors are scored here; a query holding phrases, prefixes or fuzzy
-words (`compile_query` returns None) is left to Whoosh.
+Terms, their Ands/Ors, and prefixes and fuzzy words as the Or of the terms they stand for are
+scored here; a query holding phrases (`compile_query` returns None) is left to Whoosh.
 """
 
 from __future__ import annotations
 
 import time
 from bisect import bisect_left
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from whoosh import query as wq
 from whoosh import scoring
@@ -40,15 +42,24 @@ class CompoundNode:
 
 
 Node = TermNode | CompoundNode
+Expander = Callable[[wq.Query], list[str]]
 Scores = dict[int, float]
 
 
-def compile_query(query: wq.Query) -> Node | None:
-    """The query as a tree this module can score, or None when only Whoosh can."""
+def compile_query(query: wq.Query, expand: Expander | None = None) -> Node | None:
+    """The query as a tree this module can score, or None when only Whoosh can.
+
+    With `expand` (search.postings.expansions), a prefix or fuzzy word scores as the Or of
+    the terms it stands for, each with the word's boost, as if they had been typed.
+    """
     if type(query) is wq.Term:
         return TermNode(query.fieldname, query.text, float(query.boost))
+    if expand is not None and type(query) in (wq.Prefix, wq.FuzzyTerm):
+        boost = float(query.boost)
+        terms = tuple(TermNode(query.fieldname, text, boost) for text in expand(query))
+        return terms[0] if len(terms) == 1 else CompoundNode(False, terms, 1.0)
     if type(query) in (wq.And, wq.Or) and query.subqueries:
-        children = [compile_query(sub) for sub in query.subqueries]
+        children = [compile_query(sub, expand) for sub in query.subqueries]
         if any(child is None for child in children):
             return None
         if len(children) == 1:  # Whoosh drops a one-child compound's boost: so do we
@@ -69,6 +80,7 @@ class _Run:
         self.searcher = searcher
         self.weighting = weighting
         self.docs = sorted(candidates)
+        self.docset = candidates
         self.deadline = deadline
         self.lengths: dict[str, dict[int, int]] = {}
         self.partial = False
@@ -91,6 +103,8 @@ def _score_node(run: _Run, node: Node) -> Scores:
             return {}
         return _score_term(run, node)
     parts = [_score_node(run, child) for child in node.children]
+    if not parts:  # a prefix or fuzzy word that stands for no indexed term
+        return {}
     if node.all_required:
         common = set(parts[0]).intersection(*parts[1:])
         summed = {d: sum(part[d] for part in parts) for d in common}
@@ -107,7 +121,7 @@ def _score_node(run: _Run, node: Node) -> Scores:
 def _score_term(run: _Run, node: TermNode) -> Scores:
     searcher, weighting = run.searcher, run.weighting
     ids, weights = term_postings(searcher, node.fieldname, node.text)
-    found = _present(ids, run.docs) if ids else []
+    found = _present(ids, run.docs, run.docset) if ids else []
     if not found:
         return {}
     field_lengths = run.lengths.setdefault(node.fieldname, {})
@@ -126,16 +140,19 @@ def _score_term(run: _Run, node: TermNode) -> Scores:
     return scores
 
 
-def _present(ids: object, docs: list[int]) -> list[tuple[int, int]]:
-    """(docnum, index in ids) of the sorted candidates found in the sorted posting ids."""
+def _present(ids: Any, docs: list[int], docset: frozenset[int]) -> list[tuple[int, int]]:
+    """(docnum, index in ids) of the candidates found in the sorted posting ids: a bisect per
+    candidate when the postings are the longer list, a look-up per posting otherwise."""
+    if len(ids) <= len(docs):
+        return [(docnum, i) for i, docnum in enumerate(ids) if docnum in docset]
     found = []
     low = 0
-    size = len(ids)  # type: ignore[arg-type]
+    size = len(ids)
     for docnum in docs:
-        low = bisect_left(ids, docnum, low)  # type: ignore[call-overload]
+        low = bisect_left(ids, docnum, low)
         if low >= size:
             break
-        if ids[low] == docnum:  # type: ignore[index]
+        if ids[low] == docnum:
             found.append((docnum, low))
     return found
 

@@ -120,9 +120,22 @@ def test_odd_input_is_read_as_words(text: str, groups: list[list[str]]) -> None:
     assert [[t for c in g for t in c.terms] for g in parsed.groups] == groups
 
 
-def test_fuzzy_distance_is_capped() -> None:
-    clause = parse_query("nguyen~9").groups[0][0]
-    assert (clause.kind, clause.distance) == ("fuzzy", 2)
+@pytest.mark.parametrize(
+    ("text", "kind", "distance"),
+    [
+        ("nguyen~9", "fuzzy", 1),  # six letters: one edit at most
+        ("nguyen~", "fuzzy", 1),
+        ("thanhpho~2", "fuzzy", 2),
+        ("thanhpho~9", "fuzzy", 2),
+        ("nhan~2", "fuzzy", 1),
+        ("nba~2", "terms", 0),  # three letters: a plain word
+        ("nap~2/0", "terms", 0),
+        ("nguyen~0", "terms", 0),
+    ],
+)
+def test_fuzzy_distance_grows_with_the_word(text: str, kind: str, distance: int) -> None:
+    clause = parse_query(text).groups[0][0]
+    assert (clause.kind, clause.distance) == (kind, distance)
 
 
 def test_clause_count_is_bounded() -> None:

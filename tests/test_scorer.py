@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from whoosh import query as wq
 
-from search.postings import DocSetQuery, query_docs, term_postings
+from search.postings import MAX_EXPANSIONS, DocSetQuery, expansions, query_docs, term_postings
 from search.query import parse_query, restoration_bonus, scoring_query
 from search.ranking import weighting
 from search.scorer import compile_query, score_candidates, top_scores
@@ -65,9 +65,42 @@ def test_restoration_terms_are_scored_like_whoosh(churned_index: Any) -> None:
         ]
 
 
-@pytest.mark.parametrize("text", ['"hàng không"', "thu*", "nguyen~1"])
-def test_phrases_prefixes_and_fuzzy_words_are_left_to_whoosh(text: str) -> None:
-    assert compile_query(scoring_query(parse_query(text))) is None
+def test_phrases_are_left_to_whoosh() -> None:
+    assert compile_query(scoring_query(parse_query('"hàng không" hà nội'))) is None
+
+
+def as_terms(query: wq.Query, searcher: Any) -> wq.Query:
+    """The query with each prefix or fuzzy word replaced by the Or of its expansions."""
+    if isinstance(query, (wq.Prefix, wq.FuzzyTerm)):
+        found = expansions(searcher, query)
+        return wq.Or([wq.Term(query.fieldname, t, boost=query.boost) for t in found])
+    if isinstance(query, (wq.And, wq.Or)):
+        return type(query)([as_terms(sub, searcher) for sub in query.subqueries], boost=query.boost)
+    return query
+
+
+@pytest.mark.parametrize("text", ["thu*", "nguyen~1", "giao thong*", "zzzz*"])
+def test_prefixes_and_fuzzy_words_score_as_their_expansions(churned_index: Any, text: str) -> None:
+    with churned_index.searcher(weighting=weighting()) as searcher:
+        parsed = parse_query(text)
+        candidates = query_docs(searcher, parsed, "any") or frozenset()
+        query = scoring_query(parsed)
+        tree = compile_query(query, lambda q: expansions(searcher, q))
+        assert tree is not None
+        got, _ = score_candidates(searcher, tree, candidates, time.perf_counter() + 60)
+        expected = whoosh_scores(searcher, as_terms(query, searcher), candidates)
+        assert got == pytest.approx(expected)
+        assert bool(got) == (text != "zzzz*")
+
+
+def test_expansions_are_bounded_and_most_frequent_first(churned_index: Any) -> None:
+    with churned_index.searcher() as searcher:
+        found = expansions(searcher, wq.Prefix("body_folded", "th"))
+        assert 1 < len(found) <= MAX_EXPANSIONS
+        reader = searcher.reader()
+        frequencies = [reader.doc_frequency("body_folded", t) for t in found]
+        assert frequencies == sorted(frequencies, reverse=True)
+        assert all(t.startswith("th") for t in found)
 
 
 def test_postings_weights_are_whooshs(churned_index: Any) -> None:
