@@ -11,11 +11,11 @@ import html
 import re
 from dataclasses import dataclass
 
-from search.analysis import ExactAnalyzer, fold_term
+from search.analysis import fold_term
 from search.query import ParsedQuery
+from search.textmatch import find_words, words_regex
 
 SNIPPET_CHARS = 240
-_ANALYZER = ExactAnalyzer()
 _MARK = re.compile(r"</?mark>")
 
 
@@ -55,15 +55,11 @@ def match_spans(text: str, terms: MatchTerms) -> list[tuple[int, int]]:
     spans: list[tuple[int, int]] = []
     if not terms:
         return spans
-    for token in _ANALYZER(text, chars=True):
-        if terms.matches(token.text):
-            start, end = token.startchar, token.endchar
-            if spans and start < spans[-1][1]:
-                continue  # a number's digit group inside the whole number already marked
-            if spans and not text[spans[-1][1] : start].strip():
-                spans[-1] = (spans[-1][0], end)
-            else:
-                spans.append((start, end))
+    for start, end in find_words(text, words_regex(terms.folded, terms.prefixes)):
+        if spans and not text[spans[-1][1] : start].strip():
+            spans[-1] = (spans[-1][0], end)
+        else:
+            spans.append((start, end))
     return spans
 
 

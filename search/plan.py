@@ -29,6 +29,7 @@ from search.query import LEVELS, ParsedQuery, restoration_bonus, scoring_query
 from search.ranking import BODY_PAIR_CHARS, TITLE_PREFIX_SHARE, body_pair_bonus
 from search.scorer import compile_query, score_candidates, top_scores
 from search.suggest import restore
+from search.textmatch import pair_regex
 
 RERANK_WINDOW = 100  # relevance hits scored and reranked for recency, at least
 CHAMPION_MIN_MATCHES = 500  # below this many matches, score them all
@@ -148,14 +149,14 @@ def _rerank_window(
     if not pairs:
         return ranked
     idf = {p: searcher.idf("summary_bigram_folded", BIGRAM_SEPARATOR.join(p)) for p in pairs}
+    pair_regexes = {p: pair_regex(*p) for p in pairs}
     rewarded = []
     for docnum, score in ranked:
         if score is not None:
             fields = searcher.stored_fields(docnum)
             body = fields.get("body", "")[:BODY_PAIR_CHARS]
             if body:
-                found = folded_terms(body)
-                found_pairs = pairs & set(zip(found, found[1:], strict=False))
+                found_pairs = [p for p, regex in pair_regexes.items() if regex.search(body)]
                 score += body_pair_bonus([idf[p] for p in found_pairs])
             if folded_terms(fields.get("title", ""))[: len(words)] == words:
                 score *= 1.0 + TITLE_PREFIX_SHARE

@@ -1,0 +1,69 @@
+"""Accent-insensitive word patterns find what the analysis chain finds, at the text's offsets."""
+
+from __future__ import annotations
+
+import unicodedata
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from search.analysis import ExactAnalyzer, fold_term
+from search.textmatch import find_words, pair_regex, words_regex
+
+WORDS_TABLE = [
+    ("Đà Nẵng mở rộng", {"da", "nang"}, (), ["Đà", "Nẵng"]),
+    ("ĐÀ NẴNG, đa năng", {"da", "nang"}, (), ["ĐÀ", "NẴNG", "đa", "năng"]),
+    ("Danang và da_nang", {"da", "nang"}, (), ["da", "nang"]),
+    ("giá 50.000 đồng, 1,5 tỷ", {"50000", "15"}, (), ["50.000", "1,5"]),
+    ("TP.HCM hôm nay", {"tp", "hcm"}, (), ["TP", "HCM"]),
+    ("TP.HCM hôm nay", {"tphcm"}, (), ["TP.HCM"]),
+    ("Thủ tướng thu hút", set(), ("thu",), ["Thủ", "thu"]),
+    ("Ðà Lạt", {"da"}, (), ["Ðà"]),  # the Eth look-alike
+    ("trươ\u0300ng học", {"truong"}, (), ["trươ\u0300ng"]),  # decomposed
+    ("hoà bình, hòa bình", {"hoa"}, (), ["hoà", "hòa"]),
+    ("nothing here", {"da"}, (), []),
+]
+
+
+@pytest.mark.parametrize(("text", "words", "prefixes", "expected"), WORDS_TABLE)
+def test_words_are_found_accents_ignored(
+    text: str, words: set[str], prefixes: tuple[str, ...], expected: list[str]
+) -> None:
+    spans = find_words(text, words_regex(frozenset(words), prefixes))
+    assert [text[a:b] for a, b in spans] == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "pair", "found"),
+    [
+        ("sân bay Đà Nẵng", ("da", "nang"), True),
+        ("Đà, Nẵng", ("da", "nang"), True),
+        ("Đà Nam Nẵng", ("da", "nang"), False),
+        ("Đàn Nẵng", ("da", "nang"), False),
+        ("hàng không", ("hang", "khong"), True),
+    ],
+)
+def test_pairs_side_by_side(text: str, pair: tuple[str, str], found: bool) -> None:
+    assert bool(pair_regex(*pair).search(text)) is found
+
+
+VIETNAMESE = (
+    "aăâbcdđeêghiklmnoôơpqrstuưvxyàáảãạằắẳẵặầấẩẫậèéẻẽẹềếểễệìíỉĩịòóỏõọồốổỗộờớởỡợùúủũụừứửữựỳýỷỹỵ"
+)
+ALPHABET = VIETNAMESE + VIETNAMESE.upper() + "0123456789 ,;-()\n"  # dotted runs: the table
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(alphabet=ALPHABET, max_size=80), st.data())
+def test_spans_equal_the_chains_tokens(text: str, data: st.DataObject) -> None:
+    text = unicodedata.normalize("NFC", text)
+    tokens = [
+        (fold_term(t.text), t.startchar, t.endchar) for t in ExactAnalyzer()(text, chars=True)
+    ]
+    if not tokens:
+        return
+    wanted = frozenset(data.draw(st.sets(st.sampled_from([t for t, _, _ in tokens]), min_size=1)))
+    expected = {i for term, start, end in tokens if term in wanted for i in range(start, end)}
+    got = {i for start, end in find_words(text, words_regex(wanted)) for i in range(start, end)}
+    assert got == expected
