@@ -13,6 +13,7 @@ from whoosh.index import FileIndex
 
 from indexer.records import RawRecord
 from indexer.validate import RecordError, check_record
+from search.bulkwrite import DocumentFailed
 from search.schema import Article, to_document
 from search.store import locked_writer, open_or_create
 
@@ -101,7 +102,7 @@ class IndexBuilder:
         self._batch.clear()
         while articles:
             try:
-                procs = self.procs if len(articles) >= MIN_ARTICLES_PER_PROC * 2 else 1
+                procs = max(1, min(self.procs, len(articles) // MIN_ARTICLES_PER_PROC))
                 replaced = write_batch(
                     self.index, articles, self.writer_timeout, self.report, procs
                 )
@@ -127,19 +128,26 @@ def write_batch(
 ) -> int:
     """Upsert one batch in one commit; returns how many articles replaced an older version.
 
+    With procs > 1 the batch is shared out to forked processes, a segment each; the deletions
+    run here meanwhile.
+
     `delete_by_term` then `add_document` replaces every older copy (update_document deletes
     only the first, whoosh-pitfalls I-11).
     """
-    with locked_writer(index, timeout, report, procs) as writer:
-        replaced = 0
+    replaced = 0
+
+    def delete_older_versions() -> None:
+        nonlocal replaced
         with writer.searcher() as searcher:
             for article in articles:
                 replaced += min(1, writer.delete_by_term("id", article.id, searcher=searcher))
-        for article in articles:
-            try:
-                writer.add_document(**to_document(article))
-            except Exception as error:
-                raise DocumentError(article) from error
+
+    try:
+        with locked_writer(index, timeout, report) as writer:
+            docs = [to_document(article) for article in articles]
+            writer.add_documents(docs, procs, meanwhile=delete_older_versions)
+    except DocumentFailed as failed:  # the writer was cancelled
+        raise DocumentError(articles[failed.index]) from failed.__cause__
     return replaced
 
 

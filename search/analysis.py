@@ -170,7 +170,12 @@ def _pieces(match: re.Match[str], mode: str) -> list[tuple[str, int, int]]:
     write them). The groups come first and share the word's position, so syllable pairs read
     on from the whole: 50000_đồng, tphcm_mở.
     """
-    word, start, end = match.group(), match.start(), match.end()
+    return _word_pieces(match.group(), match.start(), mode)
+
+
+def _word_pieces(word: str, start: int, mode: str) -> list[tuple[str, int, int]]:
+    """`_pieces` of a word found at `start`."""
+    end = start + len(word)
     if word.isalnum():
         return [(word, start, end)]
     whole = (word.translate(_NUMBER_SEPARATORS), start, end)
@@ -326,3 +331,50 @@ def fold_term(term: str) -> str:
 def folded_terms(text: str) -> list[str]:
     """The folded-form terms of a text, in order."""
     return [fold_term(term) for term in exact_terms(text)]
+
+
+# The indexer's single pass (search/bulkwrite.py). Whoosh runs a chain as a generator per step
+# and per field, and every text is indexed by up to four chains; the indexer instead reads
+# each text once with the function below and derives the folded terms and the syllable pairs
+# from its output. The chains above stay the definition: tests/test_bulkwrite.py holds this
+# function to `ExactAnalyzer()` (terms, positions and offsets) on a table and on generated text.
+_EXACT_TERMS: dict[str, str] = {}
+
+
+def _exact_term(piece: str) -> str:
+    """What LowercaseFilter and VietNormalizeFilter make of one token's text."""
+    term = piece.lower()
+    if "ð" in term:
+        term = term.replace("ð", "đ")
+    return place_tone(term)
+
+
+def index_terms(text: str) -> tuple[list[str], list[int]]:
+    """The terms and positions `ExactAnalyzer()` gives a document text (index mode)."""
+    cache = _EXACT_TERMS
+    terms: list[str] = []
+    positions: list[int] = []
+    add_term, add_pos = terms.append, positions.append
+    for pos, word in enumerate(_TOKEN_PATTERN.findall(normalize_text(text))):
+        term = cache.get(word)  # only whole words are cached
+        if term is None:
+            if not word.isalnum():
+                for piece, _, _ in _word_pieces(word, 0, "index"):
+                    add_term(_exact_term(piece))
+                    add_pos(pos)
+                continue
+            term = _exact_term(word)
+            if len(cache) < 500_000:
+                cache[word] = term
+        add_term(term)
+        add_pos(pos)
+    return terms, positions
+
+
+def index_tokens(text: str) -> list[tuple[str, int, int, int]]:
+    """`index_terms` with character offsets: (term, position, start, end) per token."""
+    tokens = []
+    for pos, match in enumerate(_TOKEN_PATTERN.finditer(normalize_text(text))):
+        for piece, start, end in _pieces(match, "index"):
+            tokens.append((_exact_term(piece), pos, start, end))
+    return tokens

@@ -21,8 +21,8 @@ from typing import Any
 
 from whoosh import index as whoosh_index
 from whoosh.index import FileIndex, LockError
-from whoosh.writing import SegmentWriter
 
+from search.bulkwrite import BulkWriter
 from search.durability import live_dir, write_manifest
 from search.schema import ArticleSchema
 
@@ -34,9 +34,9 @@ class _ForkHook:
 def _die_with_parent(_: object) -> None:
     """In a writer's helper process: be killed when the indexer dies.
 
-    Whoosh's multi-process writer forks helpers that inherit the index lock (an flock on a
-    shared file description). If the indexer is killed with -9, orphaned helpers would wait on
-    their queue forever and keep the index locked; PR_SET_PDEATHSIG ends them with it.
+    The bulk writer forks helpers (search.bulkwrite) that inherit the index lock (an flock on
+    a shared file description). If the indexer is killed with -9, orphaned helpers would go on
+    writing and keep the index locked; PR_SET_PDEATHSIG ends them with it.
     """
     try:
         libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
@@ -85,24 +85,22 @@ def locked_writer(
     index: FileIndex,
     timeout: float,
     on_wait: Callable[[str], None] | None = None,
-    procs: int = 1,
-) -> Iterator[SegmentWriter]:
+) -> Iterator[BulkWriter]:
     """A writer that is committed durably on success and always cancelled on failure.
 
     `with index.writer()` keeps the lock when commit() raises (I-06); this does not. When
     another process holds the lock, `on_wait` hears about it and we wait up to `timeout` s.
-    With `procs` > 1, documents are analysed and written by that many processes.
+    The writer is a BulkWriter (search.bulkwrite): its `add_documents(docs, procs)` shares
+    the documents out to forked helpers.
     """
     options: dict[str, Any] = {"limitmb": 256}
-    if procs > 1:
-        options.update(procs=procs, multisegment=True)
     try:
-        writer = index.writer(timeout=0.0, **options)
+        writer = BulkWriter(index, timeout=0.0, **options)
     except LockError:
         if on_wait:
             on_wait(f"another indexer is writing to {index.storage.folder}; waiting {timeout:g} s")
         try:
-            writer = index.writer(timeout=timeout, **options)
+            writer = BulkWriter(index, timeout=timeout, **options)
         except LockError:
             raise LockError(
                 f"the index in {index.storage.folder} stayed locked for {timeout:g} s "

@@ -1,0 +1,631 @@
+"""A Whoosh segment writer for bulk indexing: same index, a fraction of the work.
+
+Whoosh's SegmentWriter sends every posting through a sorting pool as a tuple, reads it back
+at commit, looks up the document's field length per posting and writes each term through a
+chain of method calls; its W3 codec writes a compressed block even for a term found in one
+document (its `inlinelimit` path is broken: `set_inline` is misspelt). With syllable pairs
+most terms are such terms. `BulkWriter` keeps the new documents' postings in memory per field
+and term and writes the same W3 files at commit:
+
+- the analysed fields of the four Vietnamese chains (search/analysis.py) are read once per
+  text by `index_terms`; folded terms and syllable pairs are derived from that one pass;
+- terms in at most `inline_limit` documents are stored inside the term table (W3's own
+  inlined-postings format, read back by Whoosh as a ListMatcher), others in blocks of 128;
+- a block is compressed only when its pickle is at least `compress_min` bytes (the codec
+  records the compression per block).
+
+The segment, codec and schema are plain Whoosh: readers need nothing from here. Anything the
+fast path does not know (other fields, boosts, merged segments) goes through Whoosh's own
+code; when a commit also merges old segments the whole segment is written the Whoosh way.
+tests/test_bulkwrite.py compares the result with Whoosh's writer posting by posting.
+"""
+
+from __future__ import annotations
+
+import gc
+import multiprocessing
+import traceback
+import zlib
+from array import array
+from collections import Counter
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from functools import lru_cache
+from hashlib import md5
+from itertools import accumulate, chain, repeat
+from pickle import dumps
+from struct import Struct
+from typing import Any
+
+from whoosh.analysis import CompositeAnalyzer, IDTokenizer
+from whoosh.codec.whoosh3 import WHOOSH3_HEADER_MAGIC
+from whoosh.fields import ID, TEXT
+from whoosh.filedb import filetables
+from whoosh.formats import Existence, Frequency, Positions
+from whoosh.system import pack_int, pack_long, pack_uint, pack_ushort
+from whoosh.util.numeric import length_to_byte
+from whoosh.writing import SegmentWriter
+
+from search.analysis import (
+    BIGRAM_SEPARATOR,
+    ExactAnalyzer,
+    ExactBigramAnalyzer,
+    FoldedAnalyzer,
+    FoldedBigramAnalyzer,
+    VietFoldFilter,
+    index_terms,
+)
+
+INLINE_LIMIT = 8  # terms in at most this many documents keep their postings in the term table
+COMPRESS_MIN = 256  # smaller block pickles are written uncompressed
+BLOCK_LIMIT = 128  # postings per block, as W3Codec
+COMPRESSION = 3  # zlib level, as W3Codec
+
+_TERMINFO = Struct("!BfIBBfII")  # W3TermInfo._struct
+_NO_ID = 0xFFFFFFFF
+# The four chains, and whether each makes syllable pairs (folding is read off the chain).
+_CHAINS = (
+    (ExactAnalyzer(), False),
+    (FoldedAnalyzer(), False),
+    (ExactBigramAnalyzer(), True),
+    (FoldedBigramAnalyzer(), True),
+)
+_FREQ_BYTES = [pack_uint(n) for n in range(256)]
+
+
+class _Text:
+    """One text's analysis, shared by the fields that index it (title and its twins)."""
+
+    __slots__ = ("terms", "positions", "_folded")
+
+    def __init__(self, text: str) -> None:
+        self.terms, self.positions = index_terms(text)
+        self._folded: list[str] | None = None
+
+    def folded(self, fold: Callable[[str], str]) -> list[str]:
+        if self._folded is None:
+            self._folded = list(map(fold, self.terms))
+        return self._folded
+
+
+class _FastField:
+    """How to index one TEXT field whose analyzer is one of the four chains."""
+
+    __slots__ = ("pairs", "positions", "boost", "fold", "single")
+
+    def __init__(self, pairs: bool, field: Any) -> None:
+        self.pairs = pairs
+        self.positions = type(field.format) is Positions
+        boost = float(field.format.field_boost)
+        self.boost: float | None = None if boost == 1.0 else boost  # None: weight = freq
+        fold_filters = [f for f in field.analyzer.items if isinstance(f, VietFoldFilter)]
+        self.fold = fold_filters[0].fold if fold_filters else None
+        self.single: dict[int, bytes] = {}  # encoded one-position lists, by position
+
+    def add(self, text: _Text, docnum: int, postings: dict[Any, list[Any]]) -> int:
+        """Add the postings of one document's text; returns the field length (token count).
+
+        What Frequency.word_values and Positions.word_values make of the chain's tokens:
+        weight = frequency x field boost, value = packed frequency or encoded positions.
+        """
+        terms = text.folded(self.fold) if self.fold else text.terms
+        if self.pairs:
+            terms = [a + BIGRAM_SEPARATOR + b for a, b in zip(terms, terms[1:], strict=False)]
+        boost = self.boost
+        get = postings.get
+        if not self.positions:
+            freq_bytes = _FREQ_BYTES
+            for term, freq in Counter(terms).items():
+                value = freq_bytes[freq] if freq < 256 else pack_uint(freq)
+                weight = freq if boost is None else freq * boost
+                flat = get(term)
+                if flat is None:
+                    postings[term] = [docnum, weight, value]
+                else:
+                    flat += (docnum, weight, value)
+            return len(terms)
+        lists: dict[str, list[int]] = {}
+        found: list[int] | None
+        for term, pos in zip(terms, text.positions, strict=False):  # pairs: one fewer term
+            found = lists.get(term)
+            if found is None:
+                lists[term] = [pos]
+            else:
+                found.append(pos)
+        single = self.single
+        for term, poslist in lists.items():
+            if len(poslist) == 1:
+                pos = poslist[0]
+                value = single.get(pos)
+                if value is None:
+                    value = single[pos] = _encode_positions(poslist)
+            else:
+                value = _encode_positions(poslist)
+            freq = len(poslist)
+            weight = freq if boost is None else freq * boost
+            flat = get(term)
+            if flat is None:
+                postings[term] = [docnum, weight, value]
+            else:
+                flat += (docnum, weight, value)
+        return len(terms)
+
+
+class _IdField:
+    """How to index an ID field with Whoosh's own analyzer: the value is the one term."""
+
+    __slots__ = ("weight",)
+
+    def __init__(self, field: Any) -> None:
+        self.weight = float(field.format.field_boost)
+
+    def add(self, value: str, docnum: int, postings: dict[Any, list[Any]]) -> int:
+        flat = postings.get(value)
+        if flat is None:
+            postings[value] = [docnum, self.weight, b""]
+        else:
+            flat += (docnum, self.weight, b"")
+        return 0
+
+
+def _encode_positions(poslist: list[int]) -> bytes:
+    """Positions.encode: the count, then the pickled position deltas."""
+    deltas = [b - a for a, b in zip([0, *poslist], poslist, strict=False)]
+    return pack_uint(len(deltas)) + dumps(deltas, 2)
+
+
+def _fast_field(field: Any) -> _FastField | _IdField | None:
+    if field.vector or field.separate_spelling():
+        return None
+    if type(field) is ID and type(field.analyzer) is IDTokenizer:
+        return _IdField(field) if type(field.format) is Existence else None
+    if type(field) is not TEXT or type(field.format) not in (Frequency, Positions):
+        return None
+    if not isinstance(field.analyzer, CompositeAnalyzer):
+        return None
+    for analyzer, pairs in _CHAINS:
+        if field.analyzer == analyzer:
+            return _FastField(pairs, field)
+    return None
+
+
+class BulkWriter(SegmentWriter):
+    """SegmentWriter with in-memory postings for the documents it adds (see module doc)."""
+
+    def __init__(
+        self,
+        ix: Any,
+        inline_limit: int = INLINE_LIMIT,
+        compress_min: int = COMPRESS_MIN,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(ix, **kwargs)
+        self._ix = ix
+        self._options = {"inline_limit": inline_limit, "compress_min": compress_min, **kwargs}
+        self._options.pop("timeout", None)
+        self.inline_limit = inline_limit
+        self.compress_min = compress_min
+        self._helpers: list[tuple[Any, Any]] = []  # (process, pipe) of each forked helper
+        # field name -> term (str for analysed fields, bytes otherwise) -> flat
+        # [docnum, weight, value, docnum, weight, value, ...] in document order
+        self._postings: dict[str, dict[Any, list[Any]]] = {}
+        self._lengths: dict[str, dict[int, int]] = {}  # field name -> docnum -> length
+        self._fast: dict[str, _FastField | _IdField | None] = {}
+
+    def _fast_for(self, fieldname: str) -> _FastField | _IdField | None:
+        try:
+            return self._fast[fieldname]
+        except KeyError:
+            fast = self._fast[fieldname] = _fast_field(self.schema[fieldname])
+            return fast
+
+    def add_document(self, **fields: Any) -> None:
+        if any(name.startswith("_") for name in fields):  # boosts, custom stored values
+            super().add_document(**fields)
+            return
+        self._check_state()
+        schema = self.schema
+        docnum = self.docnum
+        fieldnames = sorted(fields)
+        self._check_fields(schema, fieldnames)
+        perdocwriter = self.perdocwriter
+        texts: dict[str, _Text] = {}
+        perdocwriter.start_doc(docnum)
+        try:
+            for fieldname in fieldnames:
+                value = fields[fieldname]
+                if value is None:
+                    continue
+                field = schema[fieldname]
+                length = 0
+                if field.indexed:
+                    postings = self._postings.get(fieldname)
+                    if postings is None:
+                        postings = self._postings[fieldname] = {}
+                    fast = self._fast_for(fieldname)
+                    if fast is None or not isinstance(value, str):
+                        if field.separate_spelling() or field.vector:
+                            raise NotImplementedError(f"{fieldname}: spelling or vectors")
+                        for term, freq, weight, vbytes in field.index(value):
+                            flat = postings.get(term)
+                            if flat is None:
+                                postings[term] = [docnum, weight, vbytes]
+                            else:
+                                flat += (docnum, weight, vbytes)
+                            if field.scorable:
+                                length += freq
+                    elif isinstance(fast, _IdField):
+                        fast.add(value, docnum, postings)
+                    else:
+                        text = texts.get(value)
+                        if text is None:
+                            text = texts[value] = _Text(value)
+                        length = fast.add(text, docnum, postings)
+                    if length:
+                        lengths = self._lengths.get(fieldname)
+                        if lengths is None:
+                            lengths = self._lengths[fieldname] = {}
+                        lengths[docnum] = length
+                perdocwriter.add_field(fieldname, field, value if field.stored else None, length)
+                column = field.column_type
+                if column:
+                    perdocwriter.add_column_value(fieldname, column, field.to_column_value(value))
+        except Exception:
+            perdocwriter.cancel_doc()
+            self._forget(docnum)
+            raise
+        perdocwriter.finish_doc()
+        self._added = True
+        self.docnum += 1
+
+    def add_documents(
+        self,
+        docs: Sequence[dict[str, Any]],
+        procs: int = 1,
+        meanwhile: Callable[[], None] | None = None,
+    ) -> None:
+        """Add documents in order; with procs > 1, helpers forked from this process write
+        all but the last share as segments of their own, committed with this writer's.
+        `meanwhile` runs here once the helpers have started (the deletions of an upsert:
+        they touch only the older segments).
+
+        Forking passes the documents without pickling them; a helper sends back only its
+        segment's description. A refused document raises DocumentFailed (here or at commit).
+        """
+        with _no_gc():
+            shares = _shares(len(docs), procs)
+            context = multiprocessing.get_context("fork")
+            for start, end in shares[:-1]:
+                receiver, sender = context.Pipe(duplex=False)
+                helper = context.Process(
+                    target=self._helper, args=(docs, start, end, sender), daemon=True
+                )
+                helper.start()
+                sender.close()
+                self._helpers.append((helper, receiver))
+            if meanwhile is not None:
+                meanwhile()
+            start, end = shares[-1]
+            for number in range(start, end):
+                try:
+                    self.add_document(**docs[number])
+                except Exception as error:
+                    raise DocumentFailed(number) from error
+
+    def _helper(self, docs: Sequence[dict[str, Any]], start: int, end: int, pipe: Any) -> None:
+        """In a forked helper: write docs[start:end] as a new segment, send it back."""
+        try:
+            writer = BulkWriter(self._ix, _lk=False, **self._options)
+            for number in range(start, end):
+                try:
+                    writer.add_document(**docs[number])
+                except Exception as error:
+                    pipe.send(("document", number, f"{type(error).__name__}: {error}"))
+                    return
+            pipe.send(("segment", writer._finalize_segment()))
+        except BaseException:
+            pipe.send(("error", traceback.format_exc()))
+        finally:
+            pipe.close()
+
+    def _helper_segments(self) -> list[Any]:
+        """Wait for the helpers; their segments in document order."""
+        segments = []
+        try:
+            for helper, pipe in self._helpers:
+                try:
+                    message = pipe.recv()
+                except EOFError:
+                    helper.join()
+                    message = ("error", f"it died (exit code {helper.exitcode})")
+                if message[0] == "document":
+                    raise DocumentFailed(message[1]) from RuntimeError(message[2])
+                if message[0] == "error":
+                    raise RuntimeError(f"an indexing helper failed: {message[1]}")
+                segments.append(message[1])
+        except BaseException:
+            self._stop_helpers(kill=True)
+            raise
+        self._stop_helpers(kill=False)
+        return segments
+
+    def _stop_helpers(self, kill: bool) -> None:
+        for helper, pipe in self._helpers:
+            if kill:
+                helper.kill()
+            helper.join()
+            pipe.close()
+        self._helpers = []
+
+    def commit(self, mergetype: Any = None, optimize: Any = None, merge: Any = None) -> None:
+        with _no_gc():
+            self._commit(mergetype, optimize, merge)
+
+    def _commit(self, mergetype: Any, optimize: Any, merge: Any) -> None:
+        if not self._helpers:
+            super().commit(mergetype, optimize, merge)
+            return
+        self._check_state()
+        segments = self._merge_segments(mergetype, optimize, merge)
+        own = self._finalize_segment() if self._added else None
+        if own is None:
+            self._close_segment()
+        segments += self._helper_segments()  # before our own: documents stay in order
+        if own is not None:
+            segments.append(own)
+        self._commit_toc(segments)
+        self._finish()
+
+    def cancel(self) -> None:
+        self._stop_helpers(kill=True)
+        super().cancel()
+
+    def _forget(self, docnum: int) -> None:
+        """Drop a failed document's postings (Whoosh itself leaves them: pitfall I-01)."""
+        for postings in self._postings.values():
+            for term in list(postings):
+                flat = postings[term]
+                if flat[-3] == docnum:
+                    del flat[-3:]
+                    if not flat:
+                        del postings[term]
+        for lengths in self._lengths.values():
+            lengths.pop(docnum, None)
+
+    def _flush_segment(self) -> None:
+        if self.pool.current or self.pool.runs:
+            # Postings from merged segments or boosted documents are in Whoosh's pool: add
+            # ours and let Whoosh sort and write everything.
+            self._postings_to_pool()
+            super()._flush_segment()
+            return
+        self.perdocwriter.close()
+        self._write_postings()
+        self.fieldwriter.close()
+
+    def _postings_to_pool(self) -> None:
+        add = self.pool.add
+        for fieldname, postings in self._postings.items():
+            for term, flat in postings.items():
+                tbytes = term if isinstance(term, bytes) else term.encode("utf-8")
+                for i in range(0, len(flat), 3):
+                    add((fieldname, tbytes, flat[i], float(flat[i + 1]), flat[i + 2]))
+        self._postings.clear()
+
+    def _write_postings(self) -> None:
+        fieldwriter = self.fieldwriter
+        schema = self.schema
+        postfile = fieldwriter._postfile
+        table = _TermTable(fieldwriter._tindex)
+        inline_limit = self.inline_limit
+        for fieldname in sorted(self._postings):
+            fieldobj = schema[fieldname]
+            fieldwriter.start_field(fieldname, fieldobj)
+            prefix = pack_ushort(fieldwriter._fieldid)
+            fixedsize = fieldobj.format.fixed_value_size()
+            lengths = self._lengths.get(fieldname, {})
+            postings = self._postings.pop(fieldname)
+            terms = sorted(postings)
+            flats = list(map(postings.__getitem__, terms))
+            del postings
+            infos: list[bytes] = [b""] * len(terms)
+            single = [i for i, flat in enumerate(flats) if len(flat) == 3] if inline_limit else []
+            if single:  # terms of one document, most of them: in bulk
+                for i, info in zip(
+                    single, _single_infos([flats[i] for i in single], lengths), strict=True
+                ):
+                    infos[i] = info
+            for i, flat in enumerate(flats):
+                if infos[i]:
+                    continue
+                ids = flat[0::3]
+                weights = [float(w) for w in flat[1::3]]
+                lens = [lengths.get(d, 0) for d in ids]
+                if len(ids) <= inline_limit:
+                    # One value per posting, b"" for value-less formats: Whoosh's ListMatcher
+                    # gives "" for a missing value, which its merging pool refuses.
+                    inlined = tuple(v or b"" for v in flat[2::3])
+                    infos[i] = _terminfo(True, ids, weights, lens) + dumps(
+                        (tuple(ids), tuple(weights), inlined), 2
+                    )
+                else:
+                    values = [v for v in flat[2::3] if v]
+                    offset = postfile.tell()
+                    self._write_blocks(postfile, ids, weights, values, lens, fixedsize)
+                    infos[i] = _terminfo(False, ids, weights, lens)
+                    infos[i] += pack_long(offset) + pack_int(postfile.tell() - offset)
+            if terms and isinstance(terms[0], bytes):
+                keys = [prefix + term for term in terms]
+            else:
+                keys = [prefix + term.encode("utf-8") for term in terms]
+            table.add_sorted(keys, infos)
+            fieldwriter.finish_field()
+        self._lengths.clear()
+
+    def _write_blocks(
+        self,
+        postfile: Any,
+        ids: list[int],
+        weights: list[float],
+        values: list[bytes],
+        lens: list[int],
+        fixedsize: int | None,
+    ) -> None:
+        """W3PostingsWriter._write_block for each run of BLOCK_LIMIT postings."""
+        postfile.write(WHOOSH3_HEADER_MAGIC)
+        count = len(ids)
+        for start in range(0, count, BLOCK_LIMIT):
+            end = min(start + BLOCK_LIMIT, count)
+            block_ids = ids[start:end]
+            block_weights = weights[start:end]
+            block_values = values[start:end]
+            block_lens = [n for n in lens[start:end] if n]
+            first = block_weights[0]
+            if all(w == first for w in block_weights):
+                mini_weights: Any = None if first == 1.0 else first
+            else:
+                mini_weights = tuple(block_weights)
+            if fixedsize is None or fixedsize < 0:
+                mini_values: Any = tuple(block_values)
+            elif fixedsize == 0:
+                mini_values = None
+            else:
+                mini_values = b"".join(block_values)
+            deltas = [b - a for a, b in zip([0, *block_ids], block_ids, strict=False)]
+            databytes = dumps((tuple(deltas), mini_weights, mini_values), 2)
+            comp = COMPRESSION if len(databytes) >= self.compress_min else 0
+            if comp:
+                databytes = zlib.compress(databytes, comp)
+            infobytes = dumps(
+                (
+                    end - start,
+                    block_ids[-1],
+                    max(block_weights),
+                    comp,
+                    length_to_byte(min(block_lens) if block_lens else None),
+                    length_to_byte(max(block_lens, default=0)),
+                ),
+                2,
+            )
+            blocklength = len(infobytes) + len(databytes)
+            postfile.write_int(-blocklength if end == count else blocklength)
+            postfile.write(infobytes)
+            postfile.write(databytes)
+
+
+class _TermTable:
+    """Appends to a W3 term table (whoosh.filedb.filetables.OrderedHashWriter) a field at a
+    time: one write instead of three per term, positions counted instead of asked for, and the
+    closing hash tables written in one piece. Same bytes as OrderedHashWriter.add."""
+
+    def __init__(self, tindex: Any) -> None:
+        self.tindex = tindex
+        tindex._write_hashes = self._write_hashes
+
+    def add_sorted(self, keys: list[bytes], values: list[bytes]) -> None:
+        if not keys:
+            return
+        tindex = self.tindex
+        if keys[0] <= tindex.lastkey:
+            raise ValueError(f"Keys must increase: {tindex.lastkey!r}..{keys[0]!r}")
+        dbfile = tindex.dbfile
+        key_sizes = list(map(len, keys))
+        value_sizes = list(map(len, values))
+        heads = list(map(filetables._lengths.pack, key_sizes, value_sizes))
+        dbfile_start = dbfile.tell()
+        positions = list(
+            accumulate(map(sum, zip(repeat(8), key_sizes, value_sizes)), initial=dbfile_start)
+        )
+        positions.pop()
+        dbfile.write(b"".join(chain.from_iterable(zip(heads, keys, values, strict=True))))
+        buckets = tindex.buckets
+        for key, pos in zip(keys, positions, strict=True):
+            h = int.from_bytes(md5(key, usedforsecurity=False).digest()[12:], "big")
+            buckets[h & 255].append((h, pos))
+        index = tindex.index  # a GrowableArray: widen it first, as its append would
+        if isinstance(index.array, array) and positions[-1] >= _ARRAY_LIMITS[index.array.typecode]:
+            index._retype(positions[-1])
+        index.array.extend(positions)
+        tindex.lastkey = keys[-1]
+
+    def _write_hashes(self) -> None:
+        """HashWriter._write_hashes, one write per bucket."""
+        tindex = self.tindex
+        dbfile = tindex.dbfile
+        pointer = filetables._pointer.pack
+        for entries in tindex.buckets:
+            numslots = 2 * len(entries)
+            tindex.directory.append((dbfile.tell(), numslots))
+            table: list[tuple[int, int]] = [(0, 0)] * numslots
+            for hashval, position in entries:
+                slot = (hashval >> 8) % numslots
+                while table[slot] != (0, 0):
+                    slot = (slot + 1) % numslots
+                table[slot] = (hashval, position)
+            dbfile.write(b"".join([pointer(h, p) for h, p in table]))
+
+
+_ARRAY_LIMITS = {"H": 2**16, "i": 2**31, "I": 2**32, "q": 2**63}
+
+
+def _single_infos(flats: list[list[Any]], lengths: dict[int, int]) -> list[bytes]:
+    """Term infos with the inlined posting of terms found in one document each."""
+    docnums, weights, values = zip(*flats, strict=True)
+    weights = tuple(map(float, weights))
+    lbyte = _length_bytes()
+    most = len(lbyte)
+    lbs = [lbyte[n] if n < most else 255 for n in map(lengths.get, docnums, repeat(0))]
+    heads = map(
+        _TERMINFO.pack, repeat(True), weights, repeat(1), lbs, lbs, weights, docnums, docnums
+    )
+    postings = zip(zip(docnums), zip(weights), [(v or b"",) for v in values], strict=True)
+    return list(map(bytes.__add__, heads, map(dumps, postings, repeat(2))))
+
+
+@lru_cache(maxsize=1)
+def _length_bytes() -> list[int]:
+    """length_to_byte for every length up to the largest one it tells apart."""
+    return [length_to_byte(n) for n in range(106_375)]
+
+
+@contextmanager
+def _no_gc() -> Iterator[None]:
+    """No cyclic garbage collection inside: the postings are millions of young lists, which
+    the collector would scan over and over (10% of the indexing time) to find no cycles."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+class DocumentFailed(Exception):
+    """BulkWriter.add_documents: Whoosh refused docs[index]; the cause says why."""
+
+    def __init__(self, index: int) -> None:
+        super().__init__(index)
+        self.index = index
+
+
+def _shares(count: int, procs: int) -> list[tuple[int, int]]:
+    """(start, end) of each process's share of count documents, in order."""
+    procs = max(1, min(procs, count))
+    size = -(-count // procs)
+    return [(start, min(start + size, count)) for start in range(0, count, size)] or [(0, 0)]
+
+
+def _terminfo(inlined: bool, ids: list[int], weights: list[float], lens: list[int]) -> bytes:
+    """W3TermInfo.to_bytes without the postings pointer or the inlined postings."""
+    nonzero = [n for n in lens if n]
+    return _TERMINFO.pack(
+        inlined,
+        sum(weights),
+        len(ids),
+        length_to_byte(min(nonzero)) if nonzero else 0,
+        length_to_byte(max(lens)),
+        max(weights),
+        ids[0] if ids else _NO_ID,
+        ids[-1] if ids else _NO_ID,
+    )

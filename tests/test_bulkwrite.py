@@ -1,0 +1,288 @@
+"""The bulk writer's single-pass analysis equals the chains; its segments equal Whoosh's."""
+
+from __future__ import annotations
+
+import io
+import json
+import pickle
+import random
+import struct
+import zlib
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from whoosh import index as whoosh_index
+from whoosh.codec.whoosh3 import WHOOSH3_HEADER_MAGIC, W3TermInfo
+from whoosh.filedb.filetables import OrderedHashReader
+from whoosh.writing import SegmentWriter
+
+from indexer.records import RawRecord
+from indexer.validate import check_record
+from search.analysis import ExactAnalyzer, index_terms, index_tokens
+from search.bulkwrite import BulkWriter, DocumentFailed
+from search.schema import ArticleSchema, to_document
+from tests.conftest import DEMO_PATHS
+
+TEXTS = [
+    "",
+    "   ",
+    "Đà Nẵng: hàng không, THỦY LỢI và khoẻ mạnh",
+    "Hoà Bình, thuỷ điện, baỏ, lựơng, quý, già, ngoài, khuỷu",
+    "Ðà Nẵng (Eth) và ÐẠI HỌC",
+    "Giá vàng 1.268 nghìn, 17,8%, 50.000 đồng; 1.1.1 và 3,14",
+    "TP.HCM, U.S.A và Tp.Hồ Chí Minh, a.b.c.d",
+    "tru\u00adng tâm, ch\u200bào, x\u200d\u200cy, \ufeffđầu",
+    "Trường Việt in NFD: Tr\u01b0\u01a1\u0300ng Vie\u0323\u0302t",
+    "COVID-19 và iPhone 15 Pro, e-mail: a_b@c.vn 😀 北京",
+    "một một một hai một",
+    "1.1 1,1 11",
+]
+
+
+def chain_tokens(text: str) -> list[tuple[str, int, int, int]]:
+    return [
+        (t.text, t.pos, t.startchar, t.endchar)
+        for t in ExactAnalyzer()(text, positions=True, chars=True, mode="index")
+    ]
+
+
+def assert_same_as_chain(text: str) -> None:
+    expected = chain_tokens(text)
+    assert index_tokens(text) == expected
+    assert index_terms(text) == ([t[0] for t in expected], [t[1] for t in expected])
+
+
+@pytest.mark.parametrize("text", TEXTS)
+def test_index_terms_equal_the_chain(text: str) -> None:
+    assert_same_as_chain(text)
+    assert_same_as_chain(text)  # again, from the per-word cache
+
+
+_ALPHABET = st.sampled_from(
+    list("aăâeêioôơuưybcdđghklmnpqrstvx AĂÂĐÔƠƯ0123456789.,;-_()%\n")
+    + list("àáảãạằắẳẵặầấẩẫậèéẻẽẹềếểễệìíỉĩịòóỏõọồốổỗộờớởỡợùúủũụừứửữựỳýỷỹỵÐð")
+    + ["\u0300", "\u0301", "\u0303", "\u0309", "\u0323", "\u00ad", "\u200b", "\u200d", "ß", "İ"]
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(_ALPHABET, max_size=80).map("".join))
+def test_index_terms_equal_the_chain_on_generated_text(text: str) -> None:
+    assert_same_as_chain(text)
+
+
+# The writers: the same documents through Whoosh's SegmentWriter and through BulkWriter.
+
+
+def demo_documents() -> list[dict[str, Any]]:
+    """The demo articles, then 150 mixes of them (so that common terms span several blocks)."""
+    articles = []
+    lines = DEMO_PATHS[0].read_text(encoding="utf-8").splitlines()
+    for number, line in enumerate(lines, 1):
+        articles.append(check_record(RawRecord("demo", number, json.loads(line))).article)
+    rng = random.Random(7)
+    docs = [to_document(a) for a in articles]
+    for i in range(150):
+        a, b = rng.sample(articles, 2)
+        doc = to_document(a)
+        doc["id"] = f"mix-{i}"
+        doc["body"] = doc["body_folded"] = f"{a.body} {b.title} {b.title}"
+        docs.append(doc)
+    return docs
+
+
+def write(directory: Path, writer_class: type, docs: list[dict[str, Any]], **options: Any) -> Any:
+    ix = whoosh_index.create_in(str(directory), ArticleSchema())
+    for start in range(0, len(docs), 180):  # two segments, the first with 2-block terms
+        writer = writer_class(ix, compound=False, **options)
+        for doc in docs[start : start + 180]:
+            writer.add_document(**doc)
+        writer.commit(merge=False)
+    return ix
+
+
+def segment_files(ix: Any) -> dict[str, bytes]:
+    """The bytes of each segment's files, by segment number and extension."""
+    files = {}
+    for number, segment in enumerate(ix._segments()):
+        prefix = f"{segment.make_filename('')}"
+        for name in ix.storage.list():
+            if name.startswith(prefix):
+                with ix.storage.open_file(name) as handle:
+                    files[f"{number}{name[len(prefix) :]}"] = handle.read()
+    return files
+
+
+def everything(ix: Any) -> dict[str, Any]:
+    """What a reader sees: every posting and term statistic, lengths, stored fields, columns."""
+    out: dict[str, Any] = {}
+    with ix.reader() as reader:
+        for leaf, offset in reader.leaf_readers():
+            for fieldname, text in leaf.all_terms():
+                info = leaf.term_info(fieldname, text)
+                matcher = leaf.postings(fieldname, text)
+                postings = []
+                while matcher.is_active():
+                    # value-less formats (ID fields): None from a block, "" when inlined
+                    postings.append((matcher.id(), matcher.weight(), matcher.value() or None))
+                    matcher.next()
+                out[f"{offset} {fieldname} {text!r}"] = (
+                    info.weight(),
+                    info.doc_frequency(),
+                    info.min_length(),
+                    info.max_length(),
+                    info.max_weight(),
+                    info.min_id(),
+                    info.max_id(),
+                    postings,
+                )
+            names = leaf.schema.names()
+            for docnum in leaf.all_doc_ids():
+                out[f"{offset} lengths {docnum}"] = [
+                    leaf.doc_field_length(docnum, n) for n in names
+                ]
+            out[f"{offset} totals"] = [leaf.field_length(n) for n in names]
+            out[f"{offset} stored"] = list(leaf.all_stored_fields())
+            for name in names:
+                if leaf.has_column(name):
+                    out[f"{offset} column {name}"] = list(leaf.column_reader(name, translate=False))
+    return out
+
+
+@pytest.fixture(scope="module")
+def whoosh_ix(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    return write(tmp_path_factory.mktemp("whoosh"), SegmentWriter, demo_documents())
+
+
+def decoded_postings(ix: Any) -> dict[str, Any]:
+    """Each term's statistics and its posting blocks, unpickled (the same block can pickle to
+    other bytes: ours shares equal position values, which pickle then writes once)."""
+    out = {}
+    for number, segment in enumerate(ix._segments()):
+        with ix.storage.open_file(segment.make_filename(".pst")) as handle:
+            posts = handle.read()
+        name = segment.make_filename(".trm")
+        with ix.storage.open_file(name) as handle:
+            terms = OrderedHashReader(handle, ix.storage.file_length(name))
+            for key, value in terms.items():
+                info = W3TermInfo.from_bytes(value)
+                blocks = []
+                if not info.is_inlined():
+                    at, last = info._offset + 4, False
+                    assert posts[info._offset : at] == WHOOSH3_HEADER_MAGIC
+                    while not last:
+                        (size,) = struct.unpack("!i", posts[at : at + 4])
+                        last = size < 0
+                        body = io.BytesIO(posts[at + 4 : at + 4 + abs(size)])
+                        block = pickle.load(body)
+                        data = body.read()
+                        blocks.append(
+                            (block, pickle.loads(zlib.decompress(data) if block[3] else data))
+                        )
+                        at += 4 + abs(size)
+                stats = {k: v for k, v in vars(info).items() if k not in ("_offset", "_length")}
+                out[f"{number} {key!r}"] = (stats, blocks)
+    return out
+
+
+def test_same_segments_as_whoosh_without_inlining(whoosh_ix: Any, tmp_path: Path) -> None:
+    """With Whoosh's own choices (no inlined terms, every block compressed), the per-document
+    files are the same bytes and every term has the same statistics and the same blocks."""
+    ours = write(tmp_path, BulkWriter, demo_documents(), inline_limit=0, compress_min=0)
+    expected, got = segment_files(whoosh_ix), segment_files(ours)
+    assert sorted(got) == sorted(expected)
+    for name in expected:
+        if not name.endswith((".pst", ".trm")):
+            assert got[name] == expected[name], name
+    expected_terms, got_terms = decoded_postings(whoosh_ix), decoded_postings(ours)
+    assert got_terms.keys() == expected_terms.keys()
+    for key in expected_terms:
+        assert got_terms[key] == expected_terms[key], key
+    assert sum(len(blocks) > 1 for _, blocks in got_terms.values()) > 10
+
+
+def test_same_index_as_whoosh_with_inlining(whoosh_ix: Any, tmp_path: Path) -> None:
+    ours = write(tmp_path, BulkWriter, demo_documents())
+    expected, got = everything(whoosh_ix), everything(ours)
+    assert got.keys() == expected.keys()
+    for key in expected:
+        assert got[key] == expected[key], key
+    assert segment_files(ours)["0.trm"] != segment_files(whoosh_ix)["0.trm"]  # inlined
+
+
+def test_failed_document_leaves_nothing(tmp_path: Path) -> None:
+    docs = demo_documents()[:3]
+    ix = whoosh_index.create_in(str(tmp_path), ArticleSchema())
+    writer = BulkWriter(ix)
+    writer.add_document(**docs[0])
+    with pytest.raises(ValueError):
+        writer.add_document(**{**docs[1], "year": 2019})  # an ID field given an int
+    writer.add_document(**docs[2])
+    writer.commit()
+    with ix.searcher() as searcher:
+        assert searcher.doc_count() == 2
+        for fieldname, text in searcher.reader().all_terms():
+            for docnum in searcher.reader().postings(fieldname, text).all_ids():
+                assert docnum in (0, 1)
+
+
+def test_merging_commit_falls_back_to_whoosh(tmp_path: Path) -> None:
+    """A commit that merges small segments writes them with ours, the Whoosh way."""
+    docs = demo_documents()[:40]
+    ix = whoosh_index.create_in(str(tmp_path), ArticleSchema())
+    for doc in docs[:-1]:
+        writer = BulkWriter(ix)
+        writer.add_document(**doc)
+        writer.commit()
+    writer = BulkWriter(ix)
+    writer.add_document(**docs[-1])
+    writer.commit(optimize=True)
+    (tmp_path / "ref").mkdir()
+    reference = write(tmp_path / "ref", SegmentWriter, docs)
+    assert ix.doc_count() == 40 and len(ix._segments()) == 1
+    with ix.searcher() as searcher, reference.searcher() as expected:
+        terms = list(expected.reader().all_terms())
+        assert list(searcher.reader().all_terms()) == terms
+        for fieldname, text in terms:
+            assert searcher.doc_frequency(fieldname, text) == expected.doc_frequency(
+                fieldname, text
+            )
+
+
+def test_helpers_write_the_same_documents_in_order(whoosh_ix: Any, tmp_path: Path) -> None:
+    docs = demo_documents()
+    ix = whoosh_index.create_in(str(tmp_path), ArticleSchema())
+    writer = BulkWriter(ix)
+    writer.add_documents(docs, procs=3)
+    writer.commit()
+    assert len(ix._segments()) == 3
+    with ix.searcher() as searcher, whoosh_ix.searcher() as expected:
+        assert [f["id"] for f in searcher.all_stored_fields()] == [d["id"] for d in docs]
+        terms = list(expected.reader().all_terms())
+        assert sorted(set(searcher.reader().all_terms())) == sorted(set(terms))
+        for fieldname, text in terms:
+            assert searcher.doc_frequency(fieldname, text) == expected.doc_frequency(
+                fieldname, text
+            )
+    assert not any(name.endswith(".tmp") for name in ix.storage.list())
+
+
+@pytest.mark.parametrize("bad", [5, 200])  # in a helper's share, in this process's share
+def test_a_refused_document_is_named_and_nothing_is_committed(tmp_path: Path, bad: int) -> None:
+    docs = demo_documents()
+    docs[bad] = {**docs[bad], "year": 2019}
+    ix = whoosh_index.create_in(str(tmp_path), ArticleSchema())
+    writer = BulkWriter(ix)
+    with pytest.raises(DocumentFailed) as failed:
+        writer.add_documents(docs, procs=2)
+        writer.commit()
+    writer.cancel()
+    assert failed.value.index == bad
+    assert "not unicode" in str(failed.value.__cause__)
+    assert ix.doc_count() == 0 and ix.latest_generation() == 0
+    with ix.writer(timeout=0.0) as again:  # the lock is free
+        again.add_document(**docs[0])
+    assert ix.doc_count() == 1
