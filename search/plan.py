@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import heapq
 from dataclasses import dataclass
+from itertools import islice
 
 from whoosh import collectors
 from whoosh import query as wq
@@ -22,7 +23,7 @@ from whoosh.searching import Searcher
 from search.analysis import BIGRAM_SEPARATOR, fold_term, folded_terms
 from search.budget import DeadlineCollector
 from search.errors import SearchError
-from search.facets import MatchSets, date_values, matching_docs
+from search.facets import MatchSets, date_values, dated_order, matching_docs
 from search.lexicon import get_lexicon
 from search.postings import DocSetQuery, expansions, query_docs, term_docs
 from search.query import LEVELS, ParsedQuery, restoration_bonus, scoring_query
@@ -81,12 +82,19 @@ def execute(
 def by_date(
     searcher: Searcher, docs: frozenset[int], window: int, newest_first: bool
 ) -> list[tuple[int, float | None]]:
-    """The first `window` documents by publication time; undated ones last either way."""
-    published = date_values(searcher)
-    dated = [d for d in docs if published[d] is not None]
-    pick = heapq.nlargest if newest_first else heapq.nsmallest
-    top = pick(window, dated, key=lambda d: (published[d], -d if newest_first else d))
+    """The first `window` documents by publication time (equal times: the later indexed first
+    when newest first); undated ones last either way."""
+    _, in_order = dated_order(searcher)
+    if len(docs) * 20 >= len(in_order):  # many matches: walk the time order, stop when full
+        walk = reversed(in_order) if newest_first else iter(in_order)
+        top = list(islice((d for d in walk if d in docs), window))
+    else:  # few: sort them
+        published = date_values(searcher)
+        dated = [d for d in docs if published[d] is not None]
+        pick = heapq.nlargest if newest_first else heapq.nsmallest
+        top = pick(window, dated, key=lambda d: (published[d], d))  # the walk's tie order
     if len(top) < window:
+        published = date_values(searcher)
         top += sorted(d for d in docs if published[d] is None)[: window - len(top)]
     return [(d, None) for d in top]
 

@@ -87,7 +87,7 @@ def term_postings(searcher: Searcher, fieldname: str, text: str) -> Postings:
     for leaf, offset in searcher.reader().leaf_readers():
         if (fieldname, text) in leaf:
             leaf_ids, leaf_weights = _all_postings(leaf.postings(fieldname, text))
-            ids.extend(offset + d for d in leaf_ids)
+            ids.extend([offset + d for d in leaf_ids] if offset else leaf_ids)
             weights.extend(leaf_weights)
     result = (ids, weights)
     global _postings_held

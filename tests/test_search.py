@@ -304,3 +304,19 @@ def test_every_searcher_of_a_generation_shares_the_caches(demo_index: Any) -> No
 
     with demo_index.searcher() as first, demo_index.searcher() as second:
         assert reader_key(first) == reader_key(second)
+
+
+@pytest.mark.parametrize("newest_first", [True, False])
+def test_date_order_is_the_same_for_many_and_few_matches(searcher: Any, newest_first: bool) -> None:
+    from search.facets import date_values
+    from search.plan import by_date
+
+    published = date_values(searcher)
+    everything = frozenset(searcher.reader().all_doc_ids())
+    dated = [d for d in everything if published[d] is not None]
+    expected = sorted(dated, key=lambda d: (published[d], d), reverse=newest_first)
+    undated = sorted(d for d in everything if published[d] is None)
+    many = [d for d, _ in by_date(searcher, everything, len(everything), newest_first)]
+    assert many == expected + undated  # walked in time order
+    few = frozenset(expected[3:5])
+    assert [d for d, _ in by_date(searcher, few, 10, newest_first)] == expected[3:5]  # sorted
