@@ -60,6 +60,10 @@ INLINE_LIMIT = 8  # terms in at most this many documents keep their postings in 
 COMPRESS_MIN = 256  # smaller block pickles are written uncompressed
 BLOCK_LIMIT = 128  # postings per block, as W3Codec
 COMPRESSION = 3  # zlib level, as W3Codec
+# Whoosh pickles postings with protocol 2, where every bytes value (a posting's frequency or
+# positions) becomes a call to _codecs.encode: 74 bytes for a one-posting term instead of 34,
+# and ten times slower to write and to read. Whoosh reads any protocol.
+PICKLE_PROTOCOL = 3
 
 _TERMINFO = Struct("!BfIBBfII")  # W3TermInfo._struct
 _NO_ID = 0xFFFFFFFF
@@ -88,14 +92,47 @@ class _Text:
         return self._folded
 
 
+# How a field's postings are kept until commit: per term, a list of
+#   TRIPLES      docnum, weight, value, docnum, weight, value, ...   (positions, other fields)
+#   FREQUENCIES  docnums, each followed by -frequency when that is not 1  (Frequency fields)
+#   DOCNUMS      docnums  (ID fields: weight = field boost, no value)
+TRIPLES, FREQUENCIES, DOCNUMS = "triples", "frequencies", "docnums"
+
+
+def _columns(
+    layout: str, found: list[Any], boost: float
+) -> tuple[list[int], list[float], list[bytes]]:
+    """The document numbers, weights and values of one term's postings."""
+    if layout == TRIPLES:
+        return found[0::3], [float(w) for w in found[1::3]], found[2::3]
+    if layout == DOCNUMS:
+        return found, [boost] * len(found), [b""] * len(found)
+    if found[-1] >= 0 and min(found) >= 0:  # every frequency 1
+        return found, [boost] * len(found), [_FREQ_BYTES[1]] * len(found)
+    ids: list[int] = []
+    freqs: list[int] = []
+    for n in found:
+        if n >= 0:
+            ids.append(n)
+            freqs.append(1)
+        else:
+            freqs[-1] = -n
+    return ids, [f * boost for f in freqs], [_freq_bytes(f) for f in freqs]
+
+
+def _freq_bytes(freq: int) -> bytes:
+    return _FREQ_BYTES[freq] if freq < 256 else pack_uint(freq)
+
+
 class _FastField:
     """How to index one TEXT field whose analyzer is one of the four chains."""
 
-    __slots__ = ("pairs", "positions", "boost", "fold", "single")
+    __slots__ = ("pairs", "positions", "boost", "fold", "single", "layout")
 
     def __init__(self, pairs: bool, field: Any) -> None:
         self.pairs = pairs
         self.positions = type(field.format) is Positions
+        self.layout = TRIPLES if self.positions else FREQUENCIES
         boost = float(field.format.field_boost)
         self.boost: float | None = None if boost == 1.0 else boost  # None: weight = freq
         fold_filters = [f for f in field.analyzer.items if isinstance(f, VietFoldFilter)]
@@ -113,19 +150,17 @@ class _FastField:
             terms = [a + BIGRAM_SEPARATOR + b for a, b in zip(terms, terms[1:], strict=False)]
         boost = self.boost
         get = postings.get
-        if not self.positions:
-            freq_bytes = _FREQ_BYTES
+        if not self.positions:  # layout FREQUENCIES
             for term, freq in Counter(terms).items():
-                value = freq_bytes[freq] if freq < 256 else pack_uint(freq)
-                weight = freq if boost is None else freq * boost
-                flat = get(term)
-                if flat is None:
-                    postings[term] = [docnum, weight, value]
+                found = get(term)
+                if found is None:
+                    postings[term] = [docnum] if freq == 1 else [docnum, -freq]
+                elif freq == 1:
+                    found.append(docnum)
                 else:
-                    flat += (docnum, weight, value)
+                    found += (docnum, -freq)
             return len(terms)
         lists: dict[str, list[int]] = {}
-        found: list[int] | None
         for term, pos in zip(terms, text.positions, strict=False):  # pairs: one fewer term
             found = lists.get(term)
             if found is None:
@@ -143,28 +178,29 @@ class _FastField:
                 value = _encode_positions(poslist)
             freq = len(poslist)
             weight = freq if boost is None else freq * boost
-            flat = get(term)
-            if flat is None:
+            found = get(term)
+            if found is None:
                 postings[term] = [docnum, weight, value]
             else:
-                flat += (docnum, weight, value)
+                found += (docnum, weight, value)
         return len(terms)
 
 
 class _IdField:
     """How to index an ID field with Whoosh's own analyzer: the value is the one term."""
 
-    __slots__ = ("weight",)
+    __slots__ = ("weight", "layout")
 
     def __init__(self, field: Any) -> None:
         self.weight = float(field.format.field_boost)
+        self.layout = DOCNUMS
 
     def add(self, value: str, docnum: int, postings: dict[Any, list[Any]]) -> int:
-        flat = postings.get(value)
-        if flat is None:
-            postings[value] = [docnum, self.weight, b""]
+        found = postings.get(value)  # layout DOCNUMS
+        if found is None:
+            postings[value] = [docnum]
         else:
-            flat += (docnum, self.weight, b"")
+            found.append(docnum)
         return 0
 
 
@@ -219,6 +255,15 @@ class BulkWriter(SegmentWriter):
             fast = self._fast[fieldname] = _fast_field(self.schema[fieldname])
             return fast
 
+    def _layout(self, fieldname: str) -> tuple[str, float]:
+        """How the field's postings are kept, and the weight of one occurrence."""
+        fast = self._fast_for(fieldname)
+        if fast is None or (isinstance(fast, _FastField) and fast.positions):
+            return TRIPLES, 1.0
+        if isinstance(fast, _IdField):
+            return DOCNUMS, fast.weight
+        return FREQUENCIES, 1.0 if fast.boost is None else fast.boost
+
     def add_document(self, **fields: Any) -> None:
         if any(name.startswith("_") for name in fields):  # boosts, custom stored values
             super().add_document(**fields)
@@ -243,7 +288,9 @@ class BulkWriter(SegmentWriter):
                     if postings is None:
                         postings = self._postings[fieldname] = {}
                     fast = self._fast_for(fieldname)
-                    if fast is None or not isinstance(value, str):
+                    if fast is not None and not isinstance(value, str):
+                        raise ValueError(f"{value!r} is not unicode")  # as the analyzers would
+                    if fast is None:
                         if field.separate_spelling() or field.vector:
                             raise NotImplementedError(f"{fieldname}: spelling or vectors")
                         for term, freq, weight, vbytes in field.index(value):
@@ -382,13 +429,20 @@ class BulkWriter(SegmentWriter):
 
     def _forget(self, docnum: int) -> None:
         """Drop a failed document's postings (Whoosh itself leaves them: pitfall I-01)."""
-        for postings in self._postings.values():
+        for fieldname, postings in self._postings.items():
+            layout, _ = self._layout(fieldname)
             for term in list(postings):
-                flat = postings[term]
-                if flat[-3] == docnum:
-                    del flat[-3:]
-                    if not flat:
-                        del postings[term]
+                found = postings[term]
+                if layout == TRIPLES:
+                    if found[-3] == docnum:
+                        del found[-3:]
+                else:
+                    if found[-1] < 0 and found[-2] == docnum:
+                        del found[-1]
+                    if found[-1] == docnum:
+                        del found[-1]
+                if not found:
+                    del postings[term]
         for lengths in self._lengths.values():
             lengths.pop(docnum, None)
 
@@ -406,10 +460,12 @@ class BulkWriter(SegmentWriter):
     def _postings_to_pool(self) -> None:
         add = self.pool.add
         for fieldname, postings in self._postings.items():
-            for term, flat in postings.items():
+            layout, boost = self._layout(fieldname)
+            for term, found in postings.items():
                 tbytes = term if isinstance(term, bytes) else term.encode("utf-8")
-                for i in range(0, len(flat), 3):
-                    add((fieldname, tbytes, flat[i], float(flat[i + 1]), flat[i + 2]))
+                ids, weights, values = _columns(layout, found, boost)
+                for docnum, weight, value in zip(ids, weights, values, strict=True):
+                    add((fieldname, tbytes, docnum, weight, value))
         self._postings.clear()
 
     def _write_postings(self) -> None:
@@ -426,30 +482,41 @@ class BulkWriter(SegmentWriter):
             lengths = self._lengths.get(fieldname, {})
             postings = self._postings.pop(fieldname)
             terms = sorted(postings)
-            flats = list(map(postings.__getitem__, terms))
+            founds = list(map(postings.__getitem__, terms))
             del postings
+            layout, boost = self._layout(fieldname)
             infos: list[bytes] = [b""] * len(terms)
-            single = [i for i, flat in enumerate(flats) if len(flat) == 3] if inline_limit else []
-            if single:  # terms of one document, most of them: in bulk
-                for i, info in zip(
-                    single, _single_infos([flats[i] for i in single], lengths), strict=True
-                ):
-                    infos[i] = info
-            for i, flat in enumerate(flats):
+            if inline_limit:  # terms of one document, most of them: in bulk
+                size = 3 if layout == TRIPLES else 1
+                single = [i for i, found in enumerate(founds) if len(found) == size]
+                if single:
+                    if layout == TRIPLES:
+                        one_docnums, one_weights, one_values = zip(
+                            *[founds[i] for i in single], strict=True
+                        )
+                        one_weights = tuple(map(float, one_weights))
+                    else:
+                        one_docnums = tuple(founds[i][0] for i in single)
+                        one_weights = (boost,) * len(single)
+                        value = b"" if layout == DOCNUMS else _FREQ_BYTES[1]
+                        one_values = (value,) * len(single)
+                    single_infos = _single_infos(one_docnums, one_weights, one_values, lengths)
+                    for i, info in zip(single, single_infos, strict=True):
+                        infos[i] = info
+            for i, found in enumerate(founds):
                 if infos[i]:
                     continue
-                ids = flat[0::3]
-                weights = [float(w) for w in flat[1::3]]
+                ids, weights, values = _columns(layout, found, boost)
                 lens = [lengths.get(d, 0) for d in ids]
                 if len(ids) <= inline_limit:
                     # One value per posting, b"" for value-less formats: Whoosh's ListMatcher
                     # gives "" for a missing value, which its merging pool refuses.
-                    inlined = tuple(v or b"" for v in flat[2::3])
                     infos[i] = _terminfo(True, ids, weights, lens) + dumps(
-                        (tuple(ids), tuple(weights), inlined), 2
+                        (tuple(ids), tuple(weights), tuple(v or b"" for v in values)),
+                        PICKLE_PROTOCOL,
                     )
                 else:
-                    values = [v for v in flat[2::3] if v]
+                    values = [v for v in values if v]
                     offset = postfile.tell()
                     self._write_blocks(postfile, ids, weights, values, lens, fixedsize)
                     infos[i] = _terminfo(False, ids, weights, lens)
@@ -492,7 +559,7 @@ class BulkWriter(SegmentWriter):
             else:
                 mini_values = b"".join(block_values)
             deltas = [b - a for a, b in zip([0, *block_ids], block_ids, strict=False)]
-            databytes = dumps((tuple(deltas), mini_weights, mini_values), 2)
+            databytes = dumps((tuple(deltas), mini_weights, mini_values), PICKLE_PROTOCOL)
             comp = COMPRESSION if len(databytes) >= self.compress_min else 0
             if comp:
                 databytes = zlib.compress(databytes, comp)
@@ -505,7 +572,7 @@ class BulkWriter(SegmentWriter):
                     length_to_byte(min(block_lens) if block_lens else None),
                     length_to_byte(max(block_lens, default=0)),
                 ),
-                2,
+                PICKLE_PROTOCOL,
             )
             blocklength = len(infobytes) + len(databytes)
             postfile.write_int(-blocklength if end == count else blocklength)
@@ -568,18 +635,20 @@ class _TermTable:
 _ARRAY_LIMITS = {"H": 2**16, "i": 2**31, "I": 2**32, "q": 2**63}
 
 
-def _single_infos(flats: list[list[Any]], lengths: dict[int, int]) -> list[bytes]:
+def _single_infos(
+    docnums: Sequence[int],
+    weights: Sequence[float],
+    values: Sequence[bytes],
+    lengths: dict[int, int],
+) -> list[bytes]:
     """Term infos with the inlined posting of terms found in one document each."""
-    docnums, weights, values = zip(*flats, strict=True)
-    weights = tuple(map(float, weights))
     lbyte = _length_bytes()
     most = len(lbyte)
     lbs = [lbyte[n] if n < most else 255 for n in map(lengths.get, docnums, repeat(0))]
-    heads = map(
-        _TERMINFO.pack, repeat(True), weights, repeat(1), lbs, lbs, weights, docnums, docnums
-    )
+    pack = _TERMINFO.pack
+    heads = map(pack, repeat(True), weights, repeat(1), lbs, lbs, weights, docnums, docnums)
     postings = zip(zip(docnums), zip(weights), [(v or b"",) for v in values], strict=True)
-    return list(map(bytes.__add__, heads, map(dumps, postings, repeat(2))))
+    return list(map(bytes.__add__, heads, map(dumps, postings, repeat(PICKLE_PROTOCOL))))
 
 
 @lru_cache(maxsize=1)
