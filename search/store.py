@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from whoosh import index as whoosh_index
+from whoosh.filedb.filestore import FileStorage
 from whoosh.index import FileIndex, LockError
 
 from search.bulkwrite import BulkWriter
@@ -65,7 +66,14 @@ def open_index(index_dir: str | os.PathLike[str]) -> FileIndex:
     """Open the live index for reading; raises IndexMissingError when there is none."""
     if not index_exists(index_dir):
         raise IndexMissingError(f"no index in {index_dir} (build one with `vnsearch index`)")
-    return whoosh_index.open_dir(live_dir(index_dir))
+    return _storage(live_dir(index_dir)).open_index()
+
+
+def _storage(directory: str | os.PathLike[str]) -> FileStorage:
+    """Whoosh's file storage without mmap: with it, every reader copies its segment's terms
+    and postings into memory (BufferFile wraps the map in a BytesIO): 620 MB and 370 ms per
+    searcher on 156k articles, per server thread. Without it, reads are seek + read."""
+    return FileStorage(str(directory), supports_mmap=False)
 
 
 def open_or_create(index_dir: str | os.PathLike[str]) -> FileIndex:
@@ -73,7 +81,7 @@ def open_or_create(index_dir: str | os.PathLike[str]) -> FileIndex:
     directory = live_dir(index_dir)
     os.makedirs(directory, exist_ok=True)
     if whoosh_index.exists_in(directory):
-        return whoosh_index.open_dir(directory)
+        return _storage(directory).open_index()
     index = whoosh_index.create_in(directory, ArticleSchema())
     fsync_directory(directory)
     write_manifest(directory, index.latest_generation())
