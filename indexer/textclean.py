@@ -34,6 +34,8 @@ _MARKUP_RE = re.compile(
 )
 _BLANK_LINES_RE = re.compile(r"\n{3,}")
 _ALLOWED_SCHEMES = frozenset({"http", "https"})
+# Whitespace (exactly what str.isspace() accepts), C0 controls and DEL.
+_URL_UNSAFE_RE = re.compile(r"[\s\x00-\x1f\x7f]")
 
 
 def is_probably_html(s: str) -> bool:
@@ -82,7 +84,7 @@ def safe_url(u: str | None) -> str | None:
     if not isinstance(u, str):
         return None
     u = u.strip()
-    if not u or any(ch.isspace() or ord(ch) < 32 or ord(ch) == 127 for ch in u):
+    if not u or _URL_UNSAFE_RE.search(u):
         return None
     try:
         parts = urlsplit(u)

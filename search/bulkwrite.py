@@ -247,6 +247,7 @@ class BulkWriter(SegmentWriter):
         self._postings: dict[str, dict[Any, list[Any]]] = {}
         self._lengths: dict[str, dict[int, int]] = {}  # field name -> docnum -> length
         self._fast: dict[str, _FastField | _IdField | None] = {}
+        self._plans: dict[tuple[str, ...], list[tuple[str, Any, Any, dict[Any, list[Any]]]]] = {}
 
     def _fast_for(self, fieldname: str) -> _FastField | _IdField | None:
         try:
@@ -264,55 +265,62 @@ class BulkWriter(SegmentWriter):
             return DOCNUMS, fast.weight
         return FREQUENCIES, 1.0 if fast.boost is None else fast.boost
 
+    def _plan(self, names: tuple[str, ...]) -> list[tuple[str, Any, Any, dict[Any, list[Any]]]]:
+        """(name, field, fast path or None, postings) per field of a document with these field
+        names, in Whoosh's order; documents of one batch nearly all have the same names."""
+        plan = self._plans.get(names)
+        if plan is None:
+            fieldnames = sorted(names)
+            self._check_fields(self.schema, fieldnames)
+            plan = []
+            for name in fieldnames:
+                field = self.schema[name]
+                postings = self._postings.setdefault(name, {}) if field.indexed else {}
+                plan.append((name, field, self._fast_for(name), postings))
+            self._plans[names] = plan
+        return plan
+
     def add_document(self, **fields: Any) -> None:
         if any(name.startswith("_") for name in fields):  # boosts, custom stored values
             super().add_document(**fields)
             return
         self._check_state()
-        schema = self.schema
         docnum = self.docnum
-        fieldnames = sorted(fields)
-        self._check_fields(schema, fieldnames)
         perdocwriter = self.perdocwriter
         texts: dict[str, _Text] = {}
         perdocwriter.start_doc(docnum)
         try:
-            for fieldname in fieldnames:
+            for fieldname, field, fast, postings in self._plan(tuple(fields)):
                 value = fields[fieldname]
                 if value is None:
                     continue
-                field = schema[fieldname]
                 length = 0
-                if field.indexed:
-                    postings = self._postings.get(fieldname)
-                    if postings is None:
-                        postings = self._postings[fieldname] = {}
-                    fast = self._fast_for(fieldname)
-                    if fast is not None and not isinstance(value, str):
+                if fast is not None:
+                    if not isinstance(value, str):
                         raise ValueError(f"{value!r} is not unicode")  # as the analyzers would
-                    if fast is None:
-                        if field.separate_spelling() or field.vector:
-                            raise NotImplementedError(f"{fieldname}: spelling or vectors")
-                        for term, freq, weight, vbytes in field.index(value):
-                            flat = postings.get(term)
-                            if flat is None:
-                                postings[term] = [docnum, weight, vbytes]
-                            else:
-                                flat += (docnum, weight, vbytes)
-                            if field.scorable:
-                                length += freq
-                    elif isinstance(fast, _IdField):
+                    if isinstance(fast, _IdField):
                         fast.add(value, docnum, postings)
                     else:
                         text = texts.get(value)
                         if text is None:
                             text = texts[value] = _Text(value)
                         length = fast.add(text, docnum, postings)
-                    if length:
-                        lengths = self._lengths.get(fieldname)
-                        if lengths is None:
-                            lengths = self._lengths[fieldname] = {}
-                        lengths[docnum] = length
+                elif field.indexed:
+                    if field.separate_spelling() or field.vector:
+                        raise NotImplementedError(f"{fieldname}: spelling or vectors")
+                    for term, freq, weight, vbytes in field.index(value):
+                        found = postings.get(term)
+                        if found is None:
+                            postings[term] = [docnum, weight, vbytes]
+                        else:
+                            found += (docnum, weight, vbytes)
+                        if field.scorable:
+                            length += freq
+                if length:
+                    lengths = self._lengths.get(fieldname)
+                    if lengths is None:
+                        lengths = self._lengths[fieldname] = {}
+                    lengths[docnum] = length
                 perdocwriter.add_field(fieldname, field, value if field.stored else None, length)
                 column = field.column_type
                 if column:
@@ -475,12 +483,14 @@ class BulkWriter(SegmentWriter):
         table = _TermTable(fieldwriter._tindex)
         inline_limit = self.inline_limit
         for fieldname in sorted(self._postings):
+            postings = self._postings.pop(fieldname)
+            if not postings:
+                continue
             fieldobj = schema[fieldname]
             fieldwriter.start_field(fieldname, fieldobj)
             prefix = pack_ushort(fieldwriter._fieldid)
             fixedsize = fieldobj.format.fixed_value_size()
             lengths = self._lengths.get(fieldname, {})
-            postings = self._postings.pop(fieldname)
             terms = sorted(postings)
             founds = list(map(postings.__getitem__, terms))
             del postings
