@@ -18,6 +18,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
+import weakref
 from dataclasses import dataclass
 
 from flask import Flask, current_app, g
@@ -59,6 +60,9 @@ class IndexHandle:
         self._identity: tuple[str, int, int] | None = None
         self._local = threading.local()
         self._open: set[Searcher] = set()
+        # Searchers hold open files (search.store reads without mmap): an app dropped without
+        # close() (a test's) must not leak them.
+        weakref.finalize(self, _close_all, self._open)
 
     def _current_identity(self) -> tuple[str, int, int]:
         # The live index: INDEX_DIR itself, or what its `current` link points to after a
@@ -114,11 +118,15 @@ class IndexHandle:
     def close(self) -> None:
         """Close every searcher this handle opened (at shutdown, or when a test ends)."""
         with self._lock:
-            searchers, self._open = list(self._open), set()
             self._index = None
-        for searcher in searchers:
-            searcher.close()
+        _close_all(self._open)
         self._local = threading.local()
+
+
+def _close_all(searchers: set[Searcher]) -> None:
+    for searcher in list(searchers):
+        searchers.discard(searcher)
+        searcher.close()
 
 
 def _handle() -> IndexHandle:
