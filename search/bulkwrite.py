@@ -31,11 +31,11 @@ from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from functools import lru_cache
-from hashlib import md5
 from itertools import accumulate, chain, repeat
 from pickle import dumps
 from struct import Struct
 from typing import Any
+from zlib import crc32
 
 from whoosh.analysis import CompositeAnalyzer, IDTokenizer
 from whoosh.codec.whoosh3 import WHOOSH3_HEADER_MAGIC
@@ -517,13 +517,12 @@ class BulkWriter(SegmentWriter):
                 if infos[i]:
                     continue
                 ids, weights, values = _columns(layout, found, boost)
-                lens = [lengths.get(d, 0) for d in ids]
+                lens = list(map(lengths.get, ids, repeat(0)))
                 if len(ids) <= inline_limit:
-                    # One value per posting, b"" for value-less formats: Whoosh's ListMatcher
-                    # gives "" for a missing value, which its merging pool refuses.
+                    # One value per posting, b"" for value-less formats (_columns): Whoosh's
+                    # ListMatcher gives "" for a missing value, which its merging pool refuses.
                     infos[i] = _terminfo(True, ids, weights, lens) + dumps(
-                        (tuple(ids), tuple(weights), tuple(v or b"" for v in values)),
-                        PICKLE_PROTOCOL,
+                        (tuple(ids), tuple(weights), tuple(values)), PICKLE_PROTOCOL
                     )
                 else:
                     values = [v for v in values if v]
@@ -598,6 +597,17 @@ class _TermTable:
     def __init__(self, tindex: Any) -> None:
         self.tindex = tindex
         tindex._write_hashes = self._write_hashes
+        # Hash the keys with CRC-32 instead of MD5 (HashWriter's hashtype 1, which readers take
+        # from the header): nothing has been added yet, so the header's hash type byte is
+        # rewritten in place.
+        dbfile = tindex.dbfile
+        if not tindex.buckets[0] and tindex.hashtype == 0 and not tindex.index.array:
+            end = dbfile.tell()
+            dbfile.seek(tindex.startoffset + 4)
+            dbfile.write_byte(1)
+            dbfile.seek(end)
+            tindex.hashtype = 1
+            tindex.hashfn = filetables.crc_hash
 
     def add_sorted(self, keys: list[bytes], values: list[bytes]) -> None:
         if not keys:
@@ -616,8 +626,11 @@ class _TermTable:
         positions.pop()
         dbfile.write(b"".join(chain.from_iterable(zip(heads, keys, values, strict=True))))
         buckets = tindex.buckets
-        for key, pos in zip(keys, positions, strict=True):
-            h = int.from_bytes(md5(key, usedforsecurity=False).digest()[12:], "big")
+        if tindex.hashtype == 1:
+            hashes = list(map(crc32, keys))  # crc_hash: crc32 is unsigned in Python 3
+        else:
+            hashes = list(map(tindex.hashfn, keys))
+        for h, pos in zip(hashes, positions, strict=True):
             buckets[h & 255].append((h, pos))
         index = tindex.index  # a GrowableArray: widen it first, as its append would
         if isinstance(index.array, array) and positions[-1] >= _ARRAY_LIMITS[index.array.typecode]:
