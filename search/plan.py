@@ -20,7 +20,7 @@ from whoosh import collectors
 from whoosh import query as wq
 from whoosh.searching import Searcher
 
-from search.analysis import BIGRAM_SEPARATOR, fold_term, folded_terms
+from search.analysis import BIGRAM_SEPARATOR, fold_term
 from search.budget import DeadlineCollector
 from search.errors import SearchError
 from search.facets import MatchSets, date_values, dated_order, matching_docs
@@ -30,7 +30,7 @@ from search.query import LEVELS, ParsedQuery, restoration_bonus, scoring_query
 from search.ranking import BODY_PAIR_CHARS, TITLE_PREFIX_SHARE, body_pair_bonus
 from search.scorer import compile_query, score_candidates, top_scores
 from search.suggest import restore
-from search.textmatch import pair_regex
+from search.textmatch import opening_regex, pair_regex
 
 RERANK_WINDOW = 100  # relevance hits scored and reranked for recency, at least
 CHAMPION_MIN_MATCHES = 500  # below this many matches, score them all
@@ -158,6 +158,7 @@ def _rerank_window(
         return ranked
     idf = {p: searcher.idf("summary_bigram_folded", BIGRAM_SEPARATOR.join(p)) for p in pairs}
     pair_regexes = {p: pair_regex(*p) for p in pairs}
+    opening = opening_regex(tuple(words))
     rewarded = []
     for docnum, score in ranked:
         if score is not None:
@@ -166,7 +167,7 @@ def _rerank_window(
             if body:
                 found_pairs = [p for p, regex in pair_regexes.items() if regex.search(body)]
                 score += body_pair_bonus([idf[p] for p in found_pairs])
-            if folded_terms(fields.get("title", ""))[: len(words)] == words:
+            if opening.match(fields.get("title", "")):
                 score *= 1.0 + TITLE_PREFIX_SHARE
         rewarded.append((docnum, score))
     return sorted(rewarded, key=lambda item: -(item[1] or 0.0))

@@ -23,6 +23,7 @@ from typing import Any
 
 from whoosh import query as wq
 from whoosh.codec.whoosh3 import W3LeafMatcher
+from whoosh.filedb.structfile import BufferFile
 from whoosh.matching import ListMatcher, NullMatcher
 from whoosh.matching.wrappers import FilterMatcher
 from whoosh.searching import Searcher
@@ -110,9 +111,13 @@ def _all_postings(matcher: Any) -> tuple[list[int], list[float]]:
     ids: list[int] = []
     weights: list[float] = []
     if isinstance(matcher, W3LeafMatcher):
-        # Rewind: FilterMatcher has already stepped over deleted documents at the start.
-        matcher._lastblock = matcher._atend = False
-        matcher._goto(matcher._baseoffset)
+        # The whole list in one read, parsed from memory: Whoosh reads each block's length,
+        # info and data separately, through the compound file (six reads a block). A fresh
+        # matcher also rewinds what FilterMatcher has already stepped over.
+        length = matcher._length  # read back from disk, W3 keeps it as struct's 1-tuple
+        length = length[0] if isinstance(length, tuple) else length
+        data = matcher._postfile.get(matcher._startoffset, length)
+        matcher = W3LeafMatcher(BufferFile(data), 0, length, matcher.format)
         while matcher.is_active():
             matcher._read_data()  # a block: (delta-encoded ids, weights, values)
             block_ids = list(accumulate(matcher._data[0]))

@@ -65,6 +65,13 @@ def pair_regex(first: str, second: str) -> re.Pattern[str]:
     return re.compile(_BEFORE + word_pattern(first) + r"[\W_]+" + word_pattern(second) + _AFTER)
 
 
+@lru_cache(maxsize=1024)
+def opening_regex(words: tuple[str, ...]) -> re.Pattern[str]:
+    """Matches a text that starts with the folded words, in order, side by side."""
+    body = r"[\W_]+".join(word_pattern(w) for w in words)
+    return re.compile(r"[\W_]*" + body + _AFTER)
+
+
 def find_words(text: str, regex: re.Pattern[str]) -> list[tuple[int, int]]:
     """Character spans of the regex's matches in the text."""
     return [match.span() for match in regex.finditer(text)]

@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from search.analysis import ExactAnalyzer, fold_term
-from search.textmatch import find_words, pair_regex, words_regex
+from search.textmatch import find_words, opening_regex, pair_regex, words_regex
 
 WORDS_TABLE = [
     ("Đà Nẵng mở rộng", {"da", "nang"}, (), ["Đà", "Nẵng"]),
@@ -67,3 +67,16 @@ def test_spans_equal_the_chains_tokens(text: str, data: st.DataObject) -> None:
     expected = {i for term, start, end in tokens if term in wanted for i in range(start, end)}
     got = {i for start, end in find_words(text, words_regex(wanted)) for i in range(start, end)}
     assert got == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "words", "found"),
+    [
+        ("Đà Nẵng mở rộng sân bay", ("da", "nang"), True),
+        ("“Đà Nẵng” mở rộng", ("da", "nang"), True),
+        ("Sân bay Đà Nẵng", ("da", "nang"), False),
+        ("Đà Nẵngx", ("da", "nang"), False),
+    ],
+)
+def test_openings(text: str, words: tuple[str, ...], found: bool) -> None:
+    assert bool(opening_regex(words).match(text)) is found
