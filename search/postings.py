@@ -33,10 +33,13 @@ from search.query import Clause, ParsedQuery, clause_fields, leaf_query
 
 DocSet = frozenset[int]
 Postings = tuple["array[int]", "array[float]"]  # sorted global document numbers, weights
-_CACHE_LIMIT = 512
+# Per process, both caches are bounded by what they hold. Measured on 156k articles with the
+# load mix (bench/load.py's requests in process): 6M postings and 512 sets gave 38 ms a
+# request, 20M postings and 8M set members 29 ms, for ~500 MB more per worker.
+_SET_MEMBERS_BUDGET = 8_000_000  # ~50 bytes each in a frozenset
 _cache: OrderedDict[tuple[Any, ...], DocSet] = OrderedDict()
-# Postings kept in memory per process (8 bytes each): the common syllables of a language.
-_POSTINGS_BUDGET = 6_000_000
+_set_members_held = 0
+_POSTINGS_BUDGET = 20_000_000  # 8 bytes each (document number and weight arrays)
 _postings_cache: OrderedDict[tuple[Any, ...], Postings] = OrderedDict()
 _postings_held = 0
 MAX_EXPANSIONS = 50  # terms one prefix or fuzzy word stands for, the most frequent
@@ -68,10 +71,14 @@ def term_docs(searcher: Searcher, fieldname: str, text: str) -> DocSet:
             _cache.move_to_end(key)
             return cached
     result = frozenset(term_postings(searcher, fieldname, text)[0])
+    global _set_members_held
     with _cache_lock:
-        _cache[key] = result
-        while len(_cache) > _CACHE_LIMIT:
-            _cache.popitem(last=False)
+        if key not in _cache:
+            _cache[key] = result
+            _set_members_held += len(result)
+        while _set_members_held > _SET_MEMBERS_BUDGET and len(_cache) > 1:
+            _, old = _cache.popitem(last=False)
+            _set_members_held -= len(old)
     return result
 
 
