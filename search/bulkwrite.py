@@ -38,7 +38,7 @@ from typing import Any
 from zlib import crc32
 
 from whoosh.analysis import CompositeAnalyzer, IDTokenizer
-from whoosh.codec.whoosh3 import WHOOSH3_HEADER_MAGIC
+from whoosh.codec.whoosh3 import LENGTHS_COLUMN, WHOOSH3_HEADER_MAGIC, _lenfield
 from whoosh.fields import ID, TEXT
 from whoosh.filedb import filetables
 from whoosh.formats import Existence, Frequency, Positions
@@ -248,6 +248,7 @@ class BulkWriter(SegmentWriter):
         self._lengths: dict[str, dict[int, int]] = {}  # field name -> docnum -> length
         self._fast: dict[str, _FastField | _IdField | None] = {}
         self._plans: dict[tuple[str, ...], list[tuple[str, Any, Any, dict[Any, list[Any]]]]] = {}
+        self._lengths_from = self.docnum  # documents from here on have unwritten lengths
 
     def _fast_for(self, fieldname: str) -> _FastField | _IdField | None:
         try:
@@ -282,13 +283,16 @@ class BulkWriter(SegmentWriter):
 
     def add_document(self, **fields: Any) -> None:
         if any(name.startswith("_") for name in fields):  # boosts, custom stored values
+            self._write_lengths()  # Whoosh writes this document's lengths now: keep the order
             super().add_document(**fields)
+            self._lengths_from = self.docnum
             return
         self._check_state()
         docnum = self.docnum
         perdocwriter = self.perdocwriter
         texts: dict[str, _Text] = {}
         perdocwriter.start_doc(docnum)
+        stored = perdocwriter._storedfields  # what add_field would fill; lengths: _write_lengths
         try:
             for fieldname, field, fast, postings in self._plan(tuple(fields)):
                 value = fields[fieldname]
@@ -321,7 +325,8 @@ class BulkWriter(SegmentWriter):
                     if lengths is None:
                         lengths = self._lengths[fieldname] = {}
                     lengths[docnum] = length
-                perdocwriter.add_field(fieldname, field, value if field.stored else None, length)
+                if field.stored:
+                    stored[fieldname] = value
                 column = field.column_type
                 if column:
                     perdocwriter.add_column_value(fieldname, column, field.to_column_value(value))
@@ -454,7 +459,37 @@ class BulkWriter(SegmentWriter):
         for lengths in self._lengths.values():
             lengths.pop(docnum, None)
 
+    def _write_lengths(self) -> None:
+        """Write the field length columns of the documents added since the last call: what
+        W3PerDocWriter.add_field does per document and field, a column at a time."""
+        perdocwriter = self.perdocwriter
+        start, self._lengths_from = self._lengths_from, self.docnum
+        lbyte = _length_bytes()
+        for fieldname, lengths in self._lengths.items():
+            docnums = sorted(d for d in lengths if d >= start)
+            if not docnums:
+                continue
+            lenfield = _lenfield(fieldname)
+            if not perdocwriter._has_column(lenfield):
+                perdocwriter._create_column(lenfield, LENGTHS_COLUMN)
+            column = perdocwriter._get_column(lenfield)
+            if column._fixedlen == 1 and column._defaultbytes == b"\x00":
+                first, last = docnums[0], docnums[-1]
+                if first > column._count:
+                    column.fill(first)
+                row = bytearray(last + 1 - first)  # zero: no length, the column's default
+                for docnum in docnums:
+                    length = lengths[docnum]
+                    row[docnum - first] = lbyte[length] if length < len(lbyte) else 255
+                column._dbfile.write(bytes(row))
+                column._count = last + 1
+            else:
+                for docnum in docnums:
+                    column.add(docnum, length_to_byte(lengths[docnum]))
+            perdocwriter._fieldlengths[fieldname] += sum(map(lengths.__getitem__, docnums))
+
     def _flush_segment(self) -> None:
+        self._write_lengths()
         if self.pool.current or self.pool.runs:
             # Postings from merged segments or boosted documents are in Whoosh's pool: add
             # ours and let Whoosh sort and write everything.

@@ -286,3 +286,14 @@ def test_a_refused_document_is_named_and_nothing_is_committed(tmp_path: Path, ba
     with ix.writer(timeout=0.0) as again:  # the lock is free
         again.add_document(**docs[0])
     assert ix.doc_count() == 1
+
+
+def test_documents_only_whoosh_can_write_go_through_its_pool(tmp_path: Path) -> None:
+    """A boosted document among ours: Whoosh's writer takes it (and the whole segment)."""
+    docs = demo_documents()[:30]
+    docs[10] = {**docs[10], "_boost": 2.0}
+    (tmp_path / "ours").mkdir()
+    (tmp_path / "whoosh").mkdir()
+    ours = write(tmp_path / "ours", BulkWriter, docs)
+    expected = write(tmp_path / "whoosh", SegmentWriter, docs)
+    assert everything(ours) == everything(expected)
