@@ -86,9 +86,11 @@ class _Text:
         self.terms, self.positions = index_terms(text)
         self._folded: list[str] | None = None
 
-    def folded(self, fold: Callable[[str], str]) -> list[str]:
+    def folded(self, fold: Callable[[str], str], cache: dict[str, str]) -> list[str]:
+        """The terms through `fold`; `cache` holds folds already made (fold's own cache)."""
         if self._folded is None:
-            self._folded = list(map(fold, self.terms))
+            get = cache.get
+            self._folded = [get(term) or fold(term) for term in self.terms]
         return self._folded
 
 
@@ -127,7 +129,7 @@ def _freq_bytes(freq: int) -> bytes:
 class _FastField:
     """How to index one TEXT field whose analyzer is one of the four chains."""
 
-    __slots__ = ("pairs", "positions", "boost", "fold", "single", "layout")
+    __slots__ = ("pairs", "positions", "boost", "fold", "fold_cache", "single", "layout")
 
     def __init__(self, pairs: bool, field: Any) -> None:
         self.pairs = pairs
@@ -137,6 +139,7 @@ class _FastField:
         self.boost: float | None = None if boost == 1.0 else boost  # None: weight = freq
         fold_filters = [f for f in field.analyzer.items if isinstance(f, VietFoldFilter)]
         self.fold = fold_filters[0].fold if fold_filters else None
+        self.fold_cache: dict[str, str] = fold_filters[0]._cache if fold_filters else {}
         self.single: dict[int, bytes] = {}  # encoded one-position lists, by position
 
     def add(self, text: _Text, docnum: int, postings: dict[Any, list[Any]]) -> int:
@@ -145,12 +148,20 @@ class _FastField:
         What Frequency.word_values and Positions.word_values make of the chain's tokens:
         weight = frequency x field boost, value = packed frequency or encoded positions.
         """
-        terms = text.folded(self.fold) if self.fold else text.terms
+        terms = text.folded(self.fold, self.fold_cache) if self.fold else text.terms
         if self.pairs:
             terms = [a + BIGRAM_SEPARATOR + b for a, b in zip(terms, terms[1:], strict=False)]
         boost = self.boost
         get = postings.get
         if not self.positions:  # layout FREQUENCIES
+            if len(set(terms)) == len(terms):  # every term once: most texts' pairs
+                for term in terms:
+                    found = get(term)
+                    if found is None:
+                        postings[term] = [docnum]
+                    else:
+                        found.append(docnum)
+                return len(terms)
             for term, freq in Counter(terms).items():
                 found = get(term)
                 if found is None:
@@ -160,24 +171,27 @@ class _FastField:
                 else:
                     found += (docnum, -freq)
             return len(terms)
+        positions = text.positions[: len(terms)]  # pairs: one fewer
+        counts = Counter(terms)
+        first = dict(zip(reversed(terms), reversed(positions), strict=True))
         lists: dict[str, list[int]] = {}
-        for term, pos in zip(terms, text.positions, strict=False):  # pairs: one fewer term
-            found = lists.get(term)
-            if found is None:
-                lists[term] = [pos]
-            else:
-                found.append(pos)
+        if len(counts) < len(terms):  # some terms more than once: all their positions
+            repeated = {term for term, count in counts.items() if count > 1}
+            for term, pos in zip(terms, positions, strict=True):
+                if term in repeated:
+                    lists.setdefault(term, []).append(pos)
         single = self.single
-        for term, poslist in lists.items():
-            if len(poslist) == 1:
-                pos = poslist[0]
+        one = 1 if boost is None else boost
+        for term, freq in counts.items():
+            if freq == 1:
+                pos = first[term]
                 value = single.get(pos)
                 if value is None:
-                    value = single[pos] = _encode_positions(poslist)
+                    value = single[pos] = _encode_positions([pos])
+                weight = one
             else:
-                value = _encode_positions(poslist)
-            freq = len(poslist)
-            weight = freq if boost is None else freq * boost
+                value = _encode_positions(lists[term])
+                weight = freq if boost is None else freq * boost
             found = get(term)
             if found is None:
                 postings[term] = [docnum, weight, value]
