@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 import heapq
+import time
 from dataclasses import dataclass
 from itertools import islice
 
@@ -30,12 +31,14 @@ from search.query import LEVELS, ParsedQuery, restoration_bonus, scoring_query
 from search.ranking import BODY_PAIR_CHARS, TITLE_PREFIX_SHARE, body_pair_bonus
 from search.scorer import compile_query, score_candidates, top_scores
 from search.suggest import restore
-from search.textmatch import opening_regex, pair_regex
+from search.textmatch import opening_regex, pair_regex, run_regex
 
 RERANK_WINDOW = 100  # relevance hits scored and reranked for recency, at least
 CHAMPION_MIN_MATCHES = 500  # below this many matches, score them all
 MAX_RESTORED_WORDS = 16
 MAX_SCORED = 400  # champions scored at most (Whoosh scores ~2,000 documents a second)
+PASSAGE_MIN_WORDS = 5  # a plain query this long is also looked for as one run of words
+PASSAGE_WINDOW = 1000  # best-scored documents searched for that run
 
 
 @dataclass(frozen=True)
@@ -66,12 +69,16 @@ def execute(
     if sort != "relevance" or parsed.is_empty:
         newest_first = sort != "oldest"
         return Outcome(by_date(searcher, matched, window, newest_first), sets, len(matched), False)
-    candidates = _champions(searcher, parsed, matched, max(window, RERANK_WINDOW))
+    limit = max(window, RERANK_WINDOW)
+    candidates = _champions(searcher, parsed, matched, limit)
     restored = restoration_bonus(parsed.words, restored_words(searcher, parsed.words))
+    run = passage_run(parsed)
+    query = scoring_query(parsed, restored)
     ranked, partial = _score(
-        searcher, scoring_query(parsed, restored), candidates, window, deadline
+        searcher, query, candidates, PASSAGE_WINDOW if run else limit, deadline
     )
-    ranked = _rerank_window(searcher, ranked, parsed)
+    head, tail = _rerank_window(searcher, ranked[:limit], parsed), ranked[limit:]
+    ranked = _passage_first(searcher, head, tail, run, deadline) if run and not partial else head
     if partial and len(ranked) < window:  # out of time: the rest of the page newest first
         scored = {d for d, _ in ranked}
         rest = by_date(searcher, matched - scored, window - len(ranked), newest_first=True)
@@ -173,12 +180,47 @@ def _rerank_window(
     return sorted(rewarded, key=lambda item: -(item[1] or 0.0))
 
 
+def passage_run(parsed: ParsedQuery) -> tuple[str, ...] | None:
+    """The folded words of a plain query long enough to be a remembered passage, else None."""
+    if len(parsed.words) < PASSAGE_MIN_WORDS or parsed.excluded:
+        return None
+    if any(len(g) != 1 or g[0].kind != "terms" or g[0].scope is not None for g in parsed.groups):
+        return None
+    return tuple(fold_term(w) for w in parsed.words)
+
+
+def _passage_first(
+    searcher: Searcher,
+    head: list[tuple[int, float | None]],
+    tail: list[tuple[int, float | None]],
+    run: tuple[str, ...],
+    deadline: float,
+) -> list[tuple[int, float | None]]:
+    """Documents whose stored text holds the typed words as one run go first (with a bonus of
+    twice the best score, so recency cannot undo it), from the reranked head or the next best
+    scored; the rest of the head follows. BM25 alone ranks a passage of common words ("giai
+    phap lam mat voi cac") far below articles that merely repeat them."""
+    regex = run_regex(run)
+    found: list[tuple[int, float | None]] = []
+    for docnum, score in head + tail:
+        if time.perf_counter() > deadline:
+            break
+        fields = searcher.stored_fields(docnum)
+        if any(regex.search(fields.get(name, "")) for name in ("title", "summary", "body")):
+            found.append((docnum, score))
+    if not found:
+        return head
+    bonus = 2.0 * max((score or 0.0) for _, score in head)
+    promoted = {docnum for docnum, _ in found}
+    first = [(docnum, (score or 0.0) + bonus) for docnum, score in found]
+    return (first + [item for item in head if item[0] not in promoted])[: len(head)]
+
+
 def _score(
-    searcher: Searcher, query: wq.Query, candidates: frozenset[int], window: int, deadline: float
+    searcher: Searcher, query: wq.Query, candidates: frozenset[int], limit: int, deadline: float
 ) -> tuple[list[tuple[int, float | None]], bool]:
-    """Score the candidates only: search.scorer for terms, else Whoosh with the ranking query
-    ANDed with the candidate set."""
-    limit = max(window, RERANK_WINDOW)
+    """The best `limit` candidates by score: search.scorer for terms, else Whoosh with the
+    ranking query ANDed with the candidate set."""
     tree = compile_query(query, lambda multiterm: expansions(searcher, multiterm))
     if tree is not None:
         scores, partial = score_candidates(searcher, tree, candidates, deadline)

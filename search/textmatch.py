@@ -60,9 +60,15 @@ def words_regex(words: frozenset[str], prefixes: tuple[str, ...] = ()) -> re.Pat
 
 
 @lru_cache(maxsize=1024)
+def run_regex(words: tuple[str, ...]) -> re.Pattern[str]:
+    """Matches the folded words side by side, in order (only non-word characters between)."""
+    body = r"[\W_]+".join(word_pattern(w) for w in words)
+    return re.compile(_BEFORE + body + _AFTER)
+
+
 def pair_regex(first: str, second: str) -> re.Pattern[str]:
-    """Matches two folded words side by side (only non-word characters between them)."""
-    return re.compile(_BEFORE + word_pattern(first) + r"[\W_]+" + word_pattern(second) + _AFTER)
+    """Matches two folded words side by side."""
+    return run_regex((first, second))
 
 
 @lru_cache(maxsize=1024)

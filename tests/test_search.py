@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 import unicodedata
 from collections import Counter
 from datetime import datetime
@@ -320,3 +321,34 @@ def test_date_order_is_the_same_for_many_and_few_matches(searcher: Any, newest_f
     assert many == expected + undated  # walked in time order
     few = frozenset(expected[3:5])
     assert [d for d, _ in by_date(searcher, few, 10, newest_first)] == expected[3:5]  # sorted
+
+
+@pytest.mark.parametrize(
+    ("q", "run"),
+    [
+        ("cho biet day la cong trinh", ("cho", "biet", "day", "la", "cong", "trinh")),
+        ("đây là công trình được", ("day", "la", "cong", "trinh", "duoc")),
+        ("day la cong trinh", None),  # four words: an ordinary query
+        ("cho biet day OR la cong trinh", None),
+        ("cho biet day la cong -trinh", None),
+        ("title:cho biet day la cong trinh", None),
+    ],
+)
+def test_long_plain_queries_are_looked_for_as_a_run(q: str, run: tuple[str, ...] | None) -> None:
+    from search.plan import passage_run
+    from search.query import parse_query
+
+    assert passage_run(parse_query(q)) == run
+
+
+def test_documents_holding_the_run_go_first(searcher: Any) -> None:
+    from search.plan import _passage_first
+
+    docnum = {fields["id"]: n for n, fields in searcher.iter_docs()}
+    target, others = docnum["demo-001"], [docnum["demo-002"], docnum["demo-003"]]
+    run = ("cho", "biet", "day", "la", "cong", "trinh")  # in demo-001 and demo-013, not 002/003
+    head = [(others[0], 10.0), (others[1], 5.0)]
+    ranked = _passage_first(searcher, head, [(target, 1.0)], run, deadline=time.perf_counter() + 9)
+    assert [d for d, _ in ranked] == [target, others[0]]  # the head's length is kept
+    assert ranked[0][1] == 21.0  # its score plus twice the best
+    assert _passage_first(searcher, head, [], run, time.perf_counter() + 9) == head
