@@ -549,13 +549,14 @@ class BulkWriter(SegmentWriter):
                 size = 3 if layout == TRIPLES else 1
                 single = [i for i, found in enumerate(founds) if len(found) == size]
                 if single:
+                    one_docnums: Sequence[int]
                     if layout == TRIPLES:
                         one_docnums, one_weights, one_values = zip(
                             *[founds[i] for i in single], strict=True
                         )
                         one_weights = tuple(map(float, one_weights))
                     else:
-                        one_docnums = tuple(founds[i][0] for i in single)
+                        one_docnums = [founds[i][0] for i in single]
                         one_weights = (boost,) * len(single)
                         value = b"" if layout == DOCNUMS else _FREQ_BYTES[1]
                         one_values = (value,) * len(single)
@@ -759,13 +760,17 @@ def _shares(count: int, procs: int) -> list[tuple[int, int]]:
 
 def _terminfo(inlined: bool, ids: list[int], weights: list[float], lens: list[int]) -> bytes:
     """W3TermInfo.to_bytes without the postings pointer or the inlined postings."""
-    nonzero = [n for n in lens if n]
+    lbyte = _length_bytes()
+    shortest = min(lens)
+    if not shortest:
+        shortest = min([n for n in lens if n], default=0)
+    longest = max(lens)
     return _TERMINFO.pack(
         inlined,
         sum(weights),
         len(ids),
-        length_to_byte(min(nonzero)) if nonzero else 0,
-        length_to_byte(max(lens)),
+        lbyte[shortest] if shortest < len(lbyte) else 255,
+        lbyte[longest] if longest < len(lbyte) else 255,
         max(weights),
         ids[0] if ids else _NO_ID,
         ids[-1] if ids else _NO_ID,
