@@ -473,6 +473,12 @@ class BulkWriter(SegmentWriter):
         for lengths in self._lengths.values():
             lengths.pop(docnum, None)
 
+    def add_reader(self, reader: Any) -> None:
+        """Merging a segment: Whoosh writes its documents' lengths at once, so ours go first."""
+        self._write_lengths()
+        super().add_reader(reader)
+        self._lengths_from = self.docnum
+
     def _write_lengths(self) -> None:
         """Write the field length columns of the documents added since the last call: what
         W3PerDocWriter.add_field does per document and field, a column at a time."""

@@ -250,6 +250,16 @@ def test_merging_commit_falls_back_to_whoosh(tmp_path: Path) -> None:
             assert searcher.doc_frequency(fieldname, text) == expected.doc_frequency(
                 fieldname, text
             )
+        # the new document's lengths are written before the merged ones'
+        assert field_lengths(searcher) == field_lengths(expected)
+
+
+def field_lengths(searcher: Any) -> dict[str, list[int]]:
+    names = searcher.schema.names()
+    return {
+        searcher.stored_fields(docnum)["id"]: [searcher.doc_field_length(docnum, n) for n in names]
+        for docnum in searcher.reader().all_doc_ids()
+    }
 
 
 def test_helpers_write_the_same_documents_in_order(whoosh_ix: Any, tmp_path: Path) -> None:
