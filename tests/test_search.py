@@ -352,3 +352,24 @@ def test_documents_holding_the_run_go_first(searcher: Any) -> None:
     assert [d for d, _ in ranked] == [target, others[0]]  # the head's length is kept
     assert ranked[0][1] == 21.0  # its score plus twice the best
     assert _passage_first(searcher, head, [], run, time.perf_counter() + 9) == head
+
+
+def test_scored_candidates_are_bounded_rarest_words_first(
+    searcher: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from search import plan
+    from search.postings import clause_docs
+    from search.query import parse_query
+
+    monkeypatch.setattr(plan, "MAX_CANDIDATES", 10)
+    everything = frozenset(searcher.reader().all_doc_ids())
+    parsed = parse_query("tỉnh giao thông")
+    kept = plan._bounded(searcher, parsed, everything, needed=2)
+    groups = [frozenset().union(*(clause_docs(searcher, c) for c in g)) for g in parsed.groups]
+    rarest = min(groups, key=len)
+    assert 2 <= len(kept) and kept <= rarest  # narrowed by the rarest word first
+    assert plan._bounded(searcher, parsed, frozenset(list(everything)[:10]), needed=2) == frozenset(
+        list(everything)[:10]
+    )  # few enough: untouched
+    newest = plan._bounded(searcher, parse_query("zzzz"), everything, needed=2)
+    assert len(newest) == 10  # nothing to narrow by: the newest
