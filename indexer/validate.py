@@ -20,8 +20,9 @@ from search.schema import Article
 MAX_ID_CHARS = 512
 MAX_TITLE_CHARS = 2_000
 MAX_META_CHARS = 300
-# C0/C1 controls other than tab and newline, and the BOM: never meaningful in news text.
-_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\ufeff]")
+# C0/C1 controls other than tab and newline, the BOM, and the bidi embedding, override and
+# isolate controls (U+202E can make a title display backwards): never meaningful in news text.
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\ufeff\u202a-\u202e\u2066-\u2069]")
 
 
 class RecordError(ValueError):

@@ -12,6 +12,7 @@ from click.testing import CliRunner
 
 from indexer.cli import main
 from search.articles import get_article
+from search.dates import VIETNAM
 from search.store import open_index
 
 
@@ -280,3 +281,66 @@ def test_the_schema_reloads_from_disk_in_a_new_process(demo_index_dir: Path) -> 
     assert reloaded["title_folded"][:4] == ["da", "nang", "hoa", "binh"]
     assert reloaded["title_bigram_folded"][0] == "da_nang"
     assert reloaded["title_bigram"][-1] == "thị_trường"
+
+
+# whoosh-pitfalls "Bad inputs: Indexer: records", one line each: the JSON line and either the
+# rejection reason (a substring) or what the indexed article holds.
+BAD_RECORDS = [
+    ('{"title": "Tin"}', {"title": "Tin"}),  # no id: derived from the title
+    ('{"id": "", "title": "Tin"}', {"title": "Tin"}),
+    ('{"id": null, "title": "Tin"}', {"title": "Tin"}),
+    ('{"id": 123, "title": "Tin"}', "'id' must be a string"),
+    ('{"id": ["x"], "title": "Tin"}', "'id' must be a string"),
+    ('{"id": "' + "x" * 100_000 + '", "title": "Tin"}', "'id' is empty, too long"),
+    ('{"id": "\\ud800", "title": "Tin"}', "lone surrogate"),
+    ('{"id": "a\\u202eb", "title": "Tin"}', "control characters"),
+    ('{"id": "../x/y", "title": "Tin"}', {"id": "../x/y"}),  # an id, never a path
+    ('{"id": "t1", "title": null}', "no title"),
+    ('{"id": "t2", "title": ["a"]}', "'title' must be a string"),
+    ('{"id": "t3", "title": 5}', "'title' must be a string"),
+    ('{"id": "t4", "title": {"a": 1}}', "'title' must be a string"),
+    ('{"id": "t5", "title": "x", "body": ["a"]}', "'body' must be a string"),
+    ('{"id": "t6", "title": "x", "body": NaN}', "NaN is not allowed"),
+    ('{"id": "t7", "title": "x", "body": Infinity}', "Infinity is not allowed"),
+    ('{"id": "t8", "title": "x", "title": "y"}', "duplicate key 'title'"),
+    ('{"id": "t9", "title": "x", "unknown": 1}', {"title": "x"}),
+    ('{"id": "p1", "title": "x", "published": null}', {"published": None}),
+    ('{"id": "p2", "title": "x", "published": ""}', {"published": None}),
+    ('{"id": "p3", "title": "x", "published": "2020-13-45"}', "month must be in 1..12"),
+    ('{"id": "p4", "title": "x", "published": "2020-01-01T10:00+07:00"}', {"published": "10:00"}),
+    ('{"id": "p5", "title": "x", "published": "2020-01-01T03:00:00Z"}', {"published": "10:00"}),
+    ('{"id": "p6", "title": "x", "published": "2020-01-01T10:00:00"}', {"published": "10:00"}),
+    ('{"id": "p7", "title": "x", "published": 1577847600}', "'published' must be a string"),
+    ('{"id": "p8", "title": "x", "published": "0001-01-01"}', "implausible year"),
+    ('{"id": "p9", "title": "x", "published": "9999-12-31"}', "implausible year"),
+    ('{"id": "u1", "title": "x", "url": "javascript:alert(1)"}', {"url": None}),
+    ('{"id": "u2", "title": "x", "url": "data:text/html,x"}', {"url": None}),
+    ('{"id": "u3", "title": "x", "url": "/relative/path"}', {"url": None}),
+    ('{"id": "h1", "title": "<script>x()</script>Tin &amp;amp; tức"}', {"title": "Tin &amp; tức"}),
+    (
+        '{"id": "z1", "title": "An\\u200bninh x\\u202eã hội 😀"}',
+        {"title": "An\u200bninh xã hội 😀"},
+    ),
+    ('{"id": "o1", "title": "ở ý à"}', {"title": "ở ý à"}),
+]
+
+
+@pytest.mark.parametrize(("line", "expected"), BAD_RECORDS)
+def test_each_bad_record_from_the_notes(line: str, expected: str | dict[str, Any]) -> None:
+    import io
+
+    from indexer.readers.jsonl import read_jsonl
+    from indexer.validate import RecordError, check_record
+
+    (raw,) = list(read_jsonl("notes.jsonl", io.BytesIO(line.encode("utf-8"))))
+    if isinstance(expected, str):
+        with pytest.raises(RecordError, match=expected.replace("(", r"\(").replace(")", r"\)")):
+            check_record(raw)
+        return
+    article = check_record(raw).article
+    for name, value in expected.items():
+        got = getattr(article, name)
+        if name == "published" and value is not None:
+            assert got is not None and got.astimezone(VIETNAM).strftime("%H:%M") == value
+        else:
+            assert got == value
