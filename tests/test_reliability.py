@@ -146,3 +146,46 @@ def test_optimize_merges_segments_and_keeps_every_article(tmp_path: Path) -> Non
     assert len(list(index_dir.glob("*.seg"))) == 1
     assert documents(index_dir) == 40
     assert vnsearch("check", "--index-dir", str(index_dir)).returncode == 0
+
+
+def open_files(directory: Path) -> tuple[int, int]:
+    """(descriptors this process has open on files in `directory`, those on deleted files)."""
+    links = []
+    for entry in os.scandir("/proc/self/fd"):
+        try:
+            links.append(os.readlink(entry.path))
+        except OSError:
+            continue  # closed meanwhile (the scandir's own descriptor)
+    inside = [link for link in links if link.startswith(str(directory) + os.sep)]
+    return len(inside), sum(1 for link in inside if link.endswith("(deleted)"))
+
+
+@pytest.mark.skipif(not Path("/proc/self/fd").is_dir(), reason="needs /proc")
+def test_open_files_stay_bounded_through_commits_and_optimize(tmp_path: Path) -> None:
+    """whoosh-pitfalls I-13: a server whose searchers follow commits and an optimize made by
+    the indexer must not pile up descriptors, nor keep merged-away segment files open."""
+    from web import create_app
+
+    index_dir = tmp_path / "ix"
+    first = make_articles(tmp_path / "a.jsonl", 10)
+    vnsearch("index", "-q", "--batch-size", "5", "--index-dir", str(index_dir), str(first))
+    app = create_app({"INDEX_DIR": str(index_dir), "TESTING": True})
+    client = app.test_client()
+    assert client.get("/api/search?q=mưa").status_code == 200
+    baseline, _ = open_files(index_dir)
+    for round_ in range(6):
+        batch = tmp_path / f"b{round_}.jsonl"
+        lines = make_articles(batch, 3).read_text(encoding="utf-8").splitlines()
+        batch.write_text(
+            "\n".join(line.replace('"id": "k', f'"id": "r{round_}-') for line in lines),
+            encoding="utf-8",
+        )
+        vnsearch("index", "-q", "--index-dir", str(index_dir), str(batch))
+        for q in ("mưa", "da nang", "giao thông", ""):
+            assert client.get("/api/search", query_string={"q": q}).status_code == 200
+    vnsearch("optimize", "--index-dir", str(index_dir))
+    result = client.get("/api/search?q=mua").get_json()
+    assert result["total"] == 10 + 6 * 3
+    files, deleted = open_files(index_dir)
+    assert deleted == 0
+    assert files <= baseline  # one searcher's segment files, fewer after the merge
