@@ -5,14 +5,9 @@ at commit, looks up the document's field length per posting and writes each term
 chain of method calls; its W3 codec writes a compressed block even for a term found in one
 document (its `inlinelimit` path is broken: `set_inline` is misspelt). With syllable pairs
 most terms are such terms. `BulkWriter` keeps the new documents' postings in memory per field
-and term and writes the same W3 files at commit:
-
-- the analysed fields of the four Vietnamese chains (search/analysis.py) are read once per
-  text by `index_terms`; folded terms and syllable pairs are derived from that one pass;
-- terms in at most `inline_limit` documents are stored inside the term table (W3's own
-  inlined-postings format, read back by Whoosh as a ListMatcher), others in blocks of 128;
-- a block is compressed only when its pickle is at least `compress_min` bytes (the codec
-  records the compression per block).
+and term (search/bulkfields.py: each text analysed once, its folded and pair twins derived
+from that pass) and writes the same W3 files at commit (search/w3format.py: few-document
+terms inlined in the term table, small blocks left uncompressed).
 
 The segment, codec and schema are plain Whoosh: readers need nothing from here. Anything the
 fast path does not know (other fields, boosts, merged segments) goes through Whoosh's own
@@ -25,218 +20,38 @@ from __future__ import annotations
 import gc
 import multiprocessing
 import traceback
-import zlib
-from array import array
-from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from functools import lru_cache
-from itertools import accumulate, chain, repeat
+from itertools import repeat
 from pickle import dumps
-from struct import Struct
 from typing import Any
-from zlib import crc32
 
-from whoosh.analysis import CompositeAnalyzer, IDTokenizer
-from whoosh.codec.whoosh3 import LENGTHS_COLUMN, WHOOSH3_HEADER_MAGIC, _lenfield
-from whoosh.fields import ID, TEXT
-from whoosh.filedb import filetables
-from whoosh.formats import Existence, Frequency, Positions
-from whoosh.system import pack_int, pack_long, pack_uint, pack_ushort
+from whoosh.codec.whoosh3 import LENGTHS_COLUMN, _lenfield
+from whoosh.system import pack_int, pack_long, pack_ushort
 from whoosh.util.numeric import length_to_byte
 from whoosh.writing import SegmentWriter
 
-from search.analysis import (
-    BIGRAM_SEPARATOR,
-    ExactAnalyzer,
-    ExactBigramAnalyzer,
-    FoldedAnalyzer,
-    FoldedBigramAnalyzer,
-    VietFoldFilter,
-    index_terms,
+from search.bulkfields import (
+    DOCNUMS,
+    FREQUENCIES,
+    ONE_FREQUENCY,
+    TRIPLES,
+    FastField,
+    IdField,
+    Text,
+    columns,
+    fast_field,
 )
-
-INLINE_LIMIT = 8  # terms in at most this many documents keep their postings in the term table
-COMPRESS_MIN = 256  # smaller block pickles are written uncompressed
-BLOCK_LIMIT = 128  # postings per block, as W3Codec
-COMPRESSION = 3  # zlib level, as W3Codec
-# Whoosh pickles postings with protocol 2, where every bytes value (a posting's frequency or
-# positions) becomes a call to _codecs.encode: 74 bytes for a one-posting term instead of 34,
-# and ten times slower to write and to read. Whoosh reads any protocol.
-PICKLE_PROTOCOL = 3
-
-_TERMINFO = Struct("!BfIBBfII")  # W3TermInfo._struct
-_NO_ID = 0xFFFFFFFF
-# The four chains, and whether each makes syllable pairs (folding is read off the chain).
-_CHAINS = (
-    (ExactAnalyzer(), False),
-    (FoldedAnalyzer(), False),
-    (ExactBigramAnalyzer(), True),
-    (FoldedBigramAnalyzer(), True),
+from search.w3format import (
+    COMPRESS_MIN,
+    INLINE_LIMIT,
+    PICKLE_PROTOCOL,
+    TermTable,
+    length_bytes,
+    single_infos,
+    terminfo,
+    write_blocks,
 )
-_FREQ_BYTES = [pack_uint(n) for n in range(256)]
-
-
-class _Text:
-    """One text's analysis, shared by the fields that index it (title and its twins)."""
-
-    __slots__ = ("terms", "positions", "_folded")
-
-    def __init__(self, text: str) -> None:
-        self.terms, self.positions = index_terms(text)
-        self._folded: list[str] | None = None
-
-    def folded(self, fold: Callable[[str], str], cache: dict[str, str]) -> list[str]:
-        """The terms through `fold`; `cache` holds folds already made (fold's own cache)."""
-        if self._folded is None:
-            get = cache.get
-            self._folded = [get(term) or fold(term) for term in self.terms]
-        return self._folded
-
-
-# How a field's postings are kept until commit: per term, a list of
-#   TRIPLES      docnum, weight, value, docnum, weight, value, ...   (positions, other fields)
-#   FREQUENCIES  docnums, each followed by -frequency when that is not 1  (Frequency fields)
-#   DOCNUMS      docnums  (ID fields: weight = field boost, no value)
-TRIPLES, FREQUENCIES, DOCNUMS = "triples", "frequencies", "docnums"
-
-
-def _columns(
-    layout: str, found: list[Any], boost: float
-) -> tuple[list[int], list[float], list[bytes]]:
-    """The document numbers, weights and values of one term's postings."""
-    if layout == TRIPLES:
-        return found[0::3], [float(w) for w in found[1::3]], found[2::3]
-    if layout == DOCNUMS:
-        return found, [boost] * len(found), [b""] * len(found)
-    if found[-1] >= 0 and min(found) >= 0:  # every frequency 1
-        return found, [boost] * len(found), [_FREQ_BYTES[1]] * len(found)
-    ids: list[int] = []
-    freqs: list[int] = []
-    for n in found:
-        if n >= 0:
-            ids.append(n)
-            freqs.append(1)
-        else:
-            freqs[-1] = -n
-    return ids, [f * boost for f in freqs], [_freq_bytes(f) for f in freqs]
-
-
-def _freq_bytes(freq: int) -> bytes:
-    return _FREQ_BYTES[freq] if freq < 256 else pack_uint(freq)
-
-
-class _FastField:
-    """How to index one TEXT field whose analyzer is one of the four chains."""
-
-    __slots__ = ("pairs", "positions", "boost", "fold", "fold_cache", "single", "layout")
-
-    def __init__(self, pairs: bool, field: Any) -> None:
-        self.pairs = pairs
-        self.positions = type(field.format) is Positions
-        self.layout = TRIPLES if self.positions else FREQUENCIES
-        boost = float(field.format.field_boost)
-        self.boost: float | None = None if boost == 1.0 else boost  # None: weight = freq
-        fold_filters = [f for f in field.analyzer.items if isinstance(f, VietFoldFilter)]
-        self.fold = fold_filters[0].fold if fold_filters else None
-        self.fold_cache: dict[str, str] = fold_filters[0]._cache if fold_filters else {}
-        self.single: dict[int, bytes] = {}  # encoded one-position lists, by position
-
-    def add(self, text: _Text, docnum: int, postings: dict[Any, list[Any]]) -> int:
-        """Add the postings of one document's text; returns the field length (token count).
-
-        What Frequency.word_values and Positions.word_values make of the chain's tokens:
-        weight = frequency x field boost, value = packed frequency or encoded positions.
-        """
-        terms = text.folded(self.fold, self.fold_cache) if self.fold else text.terms
-        if self.pairs:
-            terms = [a + BIGRAM_SEPARATOR + b for a, b in zip(terms, terms[1:], strict=False)]
-        boost = self.boost
-        get = postings.get
-        if not self.positions:  # layout FREQUENCIES
-            if len(set(terms)) == len(terms):  # every term once: most texts' pairs
-                for term in terms:
-                    found = get(term)
-                    if found is None:
-                        postings[term] = [docnum]
-                    else:
-                        found.append(docnum)
-                return len(terms)
-            for term, freq in Counter(terms).items():
-                found = get(term)
-                if found is None:
-                    postings[term] = [docnum] if freq == 1 else [docnum, -freq]
-                elif freq == 1:
-                    found.append(docnum)
-                else:
-                    found += (docnum, -freq)
-            return len(terms)
-        positions = text.positions[: len(terms)]  # pairs: one fewer
-        counts = Counter(terms)
-        first = dict(zip(reversed(terms), reversed(positions), strict=True))
-        lists: dict[str, list[int]] = {}
-        if len(counts) < len(terms):  # some terms more than once: all their positions
-            repeated = {term for term, count in counts.items() if count > 1}
-            for term, pos in zip(terms, positions, strict=True):
-                if term in repeated:
-                    lists.setdefault(term, []).append(pos)
-        single = self.single
-        one = 1 if boost is None else boost
-        for term, freq in counts.items():
-            if freq == 1:
-                pos = first[term]
-                value = single.get(pos)
-                if value is None:
-                    value = single[pos] = _encode_positions([pos])
-                weight = one
-            else:
-                value = _encode_positions(lists[term])
-                weight = freq if boost is None else freq * boost
-            found = get(term)
-            if found is None:
-                postings[term] = [docnum, weight, value]
-            else:
-                found += (docnum, weight, value)
-        return len(terms)
-
-
-class _IdField:
-    """How to index an ID field with Whoosh's own analyzer: the value is the one term."""
-
-    __slots__ = ("weight", "layout")
-
-    def __init__(self, field: Any) -> None:
-        self.weight = float(field.format.field_boost)
-        self.layout = DOCNUMS
-
-    def add(self, value: str, docnum: int, postings: dict[Any, list[Any]]) -> int:
-        found = postings.get(value)  # layout DOCNUMS
-        if found is None:
-            postings[value] = [docnum]
-        else:
-            found.append(docnum)
-        return 0
-
-
-def _encode_positions(poslist: list[int]) -> bytes:
-    """Positions.encode: the count, then the pickled position deltas."""
-    deltas = [b - a for a, b in zip([0, *poslist], poslist, strict=False)]
-    return pack_uint(len(deltas)) + dumps(deltas, 2)
-
-
-def _fast_field(field: Any) -> _FastField | _IdField | None:
-    if field.vector or field.separate_spelling():
-        return None
-    if type(field) is ID and type(field.analyzer) is IDTokenizer:
-        return _IdField(field) if type(field.format) is Existence else None
-    if type(field) is not TEXT or type(field.format) not in (Frequency, Positions):
-        return None
-    if not isinstance(field.analyzer, CompositeAnalyzer):
-        return None
-    for analyzer, pairs in _CHAINS:
-        if field.analyzer == analyzer:
-            return _FastField(pairs, field)
-    return None
 
 
 class BulkWriter(SegmentWriter):
@@ -260,23 +75,23 @@ class BulkWriter(SegmentWriter):
         # [docnum, weight, value, docnum, weight, value, ...] in document order
         self._postings: dict[str, dict[Any, list[Any]]] = {}
         self._lengths: dict[str, dict[int, int]] = {}  # field name -> docnum -> length
-        self._fast: dict[str, _FastField | _IdField | None] = {}
+        self._fast: dict[str, FastField | IdField | None] = {}
         self._plans: dict[tuple[str, ...], list[tuple[str, Any, Any, dict[Any, list[Any]]]]] = {}
         self._lengths_from = self.docnum  # documents from here on have unwritten lengths
 
-    def _fast_for(self, fieldname: str) -> _FastField | _IdField | None:
+    def _fast_for(self, fieldname: str) -> FastField | IdField | None:
         try:
             return self._fast[fieldname]
         except KeyError:
-            fast = self._fast[fieldname] = _fast_field(self.schema[fieldname])
+            fast = self._fast[fieldname] = fast_field(self.schema[fieldname])
             return fast
 
     def _layout(self, fieldname: str) -> tuple[str, float]:
         """How the field's postings are kept, and the weight of one occurrence."""
         fast = self._fast_for(fieldname)
-        if fast is None or (isinstance(fast, _FastField) and fast.positions):
+        if fast is None or (isinstance(fast, FastField) and fast.positions):
             return TRIPLES, 1.0
-        if isinstance(fast, _IdField):
+        if isinstance(fast, IdField):
             return DOCNUMS, fast.weight
         return FREQUENCIES, 1.0 if fast.boost is None else fast.boost
 
@@ -304,7 +119,7 @@ class BulkWriter(SegmentWriter):
         self._check_state()
         docnum = self.docnum
         perdocwriter = self.perdocwriter
-        texts: dict[str, _Text] = {}
+        texts: dict[str, Text] = {}
         perdocwriter.start_doc(docnum)
         stored = perdocwriter._storedfields  # what add_field would fill; lengths: _write_lengths
         try:
@@ -316,12 +131,12 @@ class BulkWriter(SegmentWriter):
                 if fast is not None:
                     if not isinstance(value, str):
                         raise ValueError(f"{value!r} is not unicode")  # as the analyzers would
-                    if isinstance(fast, _IdField):
+                    if isinstance(fast, IdField):
                         fast.add(value, docnum, postings)
                     else:
                         text = texts.get(value)
                         if text is None:
-                            text = texts[value] = _Text(value)
+                            text = texts[value] = Text(value)
                         length = fast.add(text, docnum, postings)
                 elif field.indexed:
                     if field.separate_spelling() or field.vector:
@@ -484,7 +299,7 @@ class BulkWriter(SegmentWriter):
         W3PerDocWriter.add_field does per document and field, a column at a time."""
         perdocwriter = self.perdocwriter
         start, self._lengths_from = self._lengths_from, self.docnum
-        lbyte = _length_bytes()
+        lbyte = length_bytes()
         for fieldname, lengths in self._lengths.items():
             docnums = sorted(d for d in lengths if d >= start)
             if not docnums:
@@ -526,7 +341,7 @@ class BulkWriter(SegmentWriter):
             layout, boost = self._layout(fieldname)
             for term, found in postings.items():
                 tbytes = term if isinstance(term, bytes) else term.encode("utf-8")
-                ids, weights, values = _columns(layout, found, boost)
+                ids, weights, values = columns(layout, found, boost)
                 for docnum, weight, value in zip(ids, weights, values, strict=True):
                     add((fieldname, tbytes, docnum, weight, value))
         self._postings.clear()
@@ -535,7 +350,7 @@ class BulkWriter(SegmentWriter):
         fieldwriter = self.fieldwriter
         schema = self.schema
         postfile = fieldwriter._postfile
-        table = _TermTable(fieldwriter._tindex)
+        table = TermTable(fieldwriter._tindex)
         inline_limit = self.inline_limit
         for fieldname in sorted(self._postings):
             postings = self._postings.pop(fieldname)
@@ -564,27 +379,27 @@ class BulkWriter(SegmentWriter):
                     else:
                         one_docnums = [founds[i][0] for i in single]
                         one_weights = (boost,) * len(single)
-                        value = b"" if layout == DOCNUMS else _FREQ_BYTES[1]
+                        value = b"" if layout == DOCNUMS else ONE_FREQUENCY
                         one_values = (value,) * len(single)
-                    single_infos = _single_infos(one_docnums, one_weights, one_values, lengths)
-                    for i, info in zip(single, single_infos, strict=True):
+                    one_infos = single_infos(one_docnums, one_weights, one_values, lengths)
+                    for i, info in zip(single, one_infos, strict=True):
                         infos[i] = info
             for i, found in enumerate(founds):
                 if infos[i]:
                     continue
-                ids, weights, values = _columns(layout, found, boost)
+                ids, weights, values = columns(layout, found, boost)
                 lens = list(map(lengths.get, ids, repeat(0)))
                 if len(ids) <= inline_limit:
                     # One value per posting, b"" for value-less formats (_columns): Whoosh's
                     # ListMatcher gives "" for a missing value, which its merging pool refuses.
-                    infos[i] = _terminfo(True, ids, weights, lens) + dumps(
+                    infos[i] = terminfo(True, ids, weights, lens) + dumps(
                         (tuple(ids), tuple(weights), tuple(values)), PICKLE_PROTOCOL
                     )
                 else:
                     values = [v for v in values if v]
                     offset = postfile.tell()
-                    self._write_blocks(postfile, ids, weights, values, lens, fixedsize)
-                    infos[i] = _terminfo(False, ids, weights, lens)
+                    write_blocks(postfile, ids, weights, values, lens, fixedsize, self.compress_min)
+                    infos[i] = terminfo(False, ids, weights, lens)
                     infos[i] += pack_long(offset) + pack_int(postfile.tell() - offset)
             if terms and isinstance(terms[0], bytes):
                 keys = [prefix + term for term in terms]
@@ -593,147 +408,6 @@ class BulkWriter(SegmentWriter):
             table.add_sorted(keys, infos)
             fieldwriter.finish_field()
         self._lengths.clear()
-
-    def _write_blocks(
-        self,
-        postfile: Any,
-        ids: list[int],
-        weights: list[float],
-        values: list[bytes],
-        lens: list[int],
-        fixedsize: int | None,
-    ) -> None:
-        """W3PostingsWriter._write_block for each run of BLOCK_LIMIT postings."""
-        postfile.write(WHOOSH3_HEADER_MAGIC)
-        count = len(ids)
-        for start in range(0, count, BLOCK_LIMIT):
-            end = min(start + BLOCK_LIMIT, count)
-            block_ids = ids[start:end]
-            block_weights = weights[start:end]
-            block_values = values[start:end]
-            block_lens = [n for n in lens[start:end] if n]
-            first = block_weights[0]
-            if all(w == first for w in block_weights):
-                mini_weights: Any = None if first == 1.0 else first
-            else:
-                mini_weights = tuple(block_weights)
-            if fixedsize is None or fixedsize < 0:
-                mini_values: Any = tuple(block_values)
-            elif fixedsize == 0:
-                mini_values = None
-            else:
-                mini_values = b"".join(block_values)
-            deltas = [b - a for a, b in zip([0, *block_ids], block_ids, strict=False)]
-            databytes = dumps((tuple(deltas), mini_weights, mini_values), PICKLE_PROTOCOL)
-            comp = COMPRESSION if len(databytes) >= self.compress_min else 0
-            if comp:
-                databytes = zlib.compress(databytes, comp)
-            infobytes = dumps(
-                (
-                    end - start,
-                    block_ids[-1],
-                    max(block_weights),
-                    comp,
-                    length_to_byte(min(block_lens) if block_lens else None),
-                    length_to_byte(max(block_lens, default=0)),
-                ),
-                PICKLE_PROTOCOL,
-            )
-            blocklength = len(infobytes) + len(databytes)
-            postfile.write_int(-blocklength if end == count else blocklength)
-            postfile.write(infobytes)
-            postfile.write(databytes)
-
-
-class _TermTable:
-    """Appends to a W3 term table (whoosh.filedb.filetables.OrderedHashWriter) a field at a
-    time: one write instead of three per term, positions counted instead of asked for, and the
-    closing hash tables written in one piece. Same bytes as OrderedHashWriter.add."""
-
-    def __init__(self, tindex: Any) -> None:
-        self.tindex = tindex
-        tindex._write_hashes = self._write_hashes
-        # Hash the keys with CRC-32 instead of MD5 (HashWriter's hashtype 1, which readers take
-        # from the header): nothing has been added yet, so the header's hash type byte is
-        # rewritten in place.
-        dbfile = tindex.dbfile
-        if not tindex.buckets[0] and tindex.hashtype == 0 and not tindex.index.array:
-            end = dbfile.tell()
-            dbfile.seek(tindex.startoffset + 4)
-            dbfile.write_byte(1)
-            dbfile.seek(end)
-            tindex.hashtype = 1
-            tindex.hashfn = filetables.crc_hash
-
-    def add_sorted(self, keys: list[bytes], values: list[bytes]) -> None:
-        if not keys:
-            return
-        tindex = self.tindex
-        if keys[0] <= tindex.lastkey:
-            raise ValueError(f"Keys must increase: {tindex.lastkey!r}..{keys[0]!r}")
-        dbfile = tindex.dbfile
-        key_sizes = list(map(len, keys))
-        value_sizes = list(map(len, values))
-        heads = list(map(filetables._lengths.pack, key_sizes, value_sizes))
-        dbfile_start = dbfile.tell()
-        positions = list(
-            accumulate(map(sum, zip(repeat(8), key_sizes, value_sizes)), initial=dbfile_start)
-        )
-        positions.pop()
-        dbfile.write(b"".join(chain.from_iterable(zip(heads, keys, values, strict=True))))
-        buckets = tindex.buckets
-        if tindex.hashtype == 1:
-            hashes = list(map(crc32, keys))  # crc_hash: crc32 is unsigned in Python 3
-        else:
-            hashes = list(map(tindex.hashfn, keys))
-        for h, pos in zip(hashes, positions, strict=True):
-            buckets[h & 255].append((h, pos))
-        index = tindex.index  # a GrowableArray: widen it first, as its append would
-        if isinstance(index.array, array) and positions[-1] >= _ARRAY_LIMITS[index.array.typecode]:
-            index._retype(positions[-1])
-        index.array.extend(positions)
-        tindex.lastkey = keys[-1]
-
-    def _write_hashes(self) -> None:
-        """HashWriter._write_hashes, one write per bucket."""
-        tindex = self.tindex
-        dbfile = tindex.dbfile
-        pointer = filetables._pointer.pack
-        for entries in tindex.buckets:
-            numslots = 2 * len(entries)
-            tindex.directory.append((dbfile.tell(), numslots))
-            table: list[tuple[int, int]] = [(0, 0)] * numslots
-            for hashval, position in entries:
-                slot = (hashval >> 8) % numslots
-                while table[slot] != (0, 0):
-                    slot = (slot + 1) % numslots
-                table[slot] = (hashval, position)
-            dbfile.write(b"".join([pointer(h, p) for h, p in table]))
-
-
-_ARRAY_LIMITS = {"H": 2**16, "i": 2**31, "I": 2**32, "q": 2**63}
-
-
-def _single_infos(
-    docnums: Sequence[int],
-    weights: Sequence[float],
-    values: Sequence[bytes],
-    lengths: dict[int, int],
-) -> list[bytes]:
-    """Term infos with the inlined posting of terms found in one document each."""
-    lbyte = _length_bytes()
-    most = len(lbyte)
-    lbs = [lbyte[n] if n < most else 255 for n in map(lengths.get, docnums, repeat(0))]
-    pack = _TERMINFO.pack
-    heads = map(pack, repeat(True), weights, repeat(1), lbs, lbs, weights, docnums, docnums)
-    postings = zip(zip(docnums), zip(weights), [(v or b"",) for v in values], strict=True)
-    return list(map(bytes.__add__, heads, map(dumps, postings, repeat(PICKLE_PROTOCOL))))
-
-
-@lru_cache(maxsize=1)
-def _length_bytes() -> list[int]:
-    """length_to_byte for every length up to the largest one it tells apart."""
-    return [length_to_byte(n) for n in range(106_375)]
 
 
 @contextmanager
@@ -762,22 +436,3 @@ def _shares(count: int, procs: int) -> list[tuple[int, int]]:
     procs = max(1, min(procs, count))
     size = -(-count // procs)
     return [(start, min(start + size, count)) for start in range(0, count, size)] or [(0, 0)]
-
-
-def _terminfo(inlined: bool, ids: list[int], weights: list[float], lens: list[int]) -> bytes:
-    """W3TermInfo.to_bytes without the postings pointer or the inlined postings."""
-    lbyte = _length_bytes()
-    shortest = min(lens)
-    if not shortest:
-        shortest = min([n for n in lens if n], default=0)
-    longest = max(lens)
-    return _TERMINFO.pack(
-        inlined,
-        sum(weights),
-        len(ids),
-        lbyte[shortest] if shortest < len(lbyte) else 255,
-        lbyte[longest] if longest < len(lbyte) else 255,
-        max(weights),
-        ids[0] if ids else _NO_ID,
-        ids[-1] if ids else _NO_ID,
-    )
