@@ -31,7 +31,7 @@ from search.query import LEVELS, ParsedQuery, restoration_bonus, scoring_query
 from search.ranking import BODY_PAIR_CHARS, TITLE_PREFIX_SHARE, body_pair_bonus
 from search.scorer import compile_query, score_candidates, top_scores
 from search.suggest import restore
-from search.textmatch import opening_regex, pair_regex, run_regex
+from search.textmatch import opens_with, pairs_side_by_side, run_regex, runs, words_regex
 
 RERANK_WINDOW = 100  # relevance hits scored and reranked for recency, at least
 CHAMPION_MIN_MATCHES = 500  # below this many matches, score them all
@@ -185,17 +185,17 @@ def _rerank_window(
     if not pairs:
         return ranked
     idf = {p: searcher.idf("summary_bigram_folded", BIGRAM_SEPARATOR.join(p)) for p in pairs}
-    pair_regexes = {p: pair_regex(*p) for p in pairs}
-    opening = opening_regex(tuple(words))
+    regex = words_regex(frozenset(words))  # the highlighter's too: compiled once
     rewarded = []
     for docnum, score in ranked:
         if score is not None:
             fields = searcher.stored_fields(docnum)
             body = fields.get("body", "")[:BODY_PAIR_CHARS]
             if body:
-                found_pairs = [p for p, regex in pair_regexes.items() if regex.search(body)]
+                found_pairs = pairs & pairs_side_by_side(runs(body, regex))
                 score += body_pair_bonus([idf[p] for p in found_pairs])
-            if opening.match(fields.get("title", "")):
+            title = fields.get("title", "")
+            if opens_with(title, runs(title, regex), words):
                 score *= 1.0 + TITLE_PREFIX_SHARE
         rewarded.append((docnum, score))
     return sorted(rewarded, key=lambda item: -(item[1] or 0.0))

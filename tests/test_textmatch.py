@@ -9,7 +9,15 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from search.analysis import ExactAnalyzer, fold_term
-from search.textmatch import find_words, opening_regex, pair_regex, words_regex
+from search.textmatch import (
+    find_words,
+    holds_run,
+    opens_with,
+    pairs_side_by_side,
+    run_regex,
+    runs,
+    words_regex,
+)
 
 WORDS_TABLE = [
     ("Đà Nẵng mở rộng", {"da", "nang"}, (), ["Đà", "Nẵng"]),
@@ -20,7 +28,7 @@ WORDS_TABLE = [
     ("TP.HCM hôm nay", {"tphcm"}, (), ["TP.HCM"]),
     ("Thủ tướng thu hút", set(), ("thu",), ["Thủ", "thu"]),
     ("Ðà Lạt", {"da"}, (), ["Ðà"]),  # the Eth look-alike
-    ("trươ\u0300ng học", {"truong"}, (), ["trươ\u0300ng"]),  # decomposed
+    ("Müller và Nguyễn", {"muller", "nguyen"}, (), ["Müller", "Nguyễn"]),
     ("hoà bình, hòa bình", {"hoa"}, (), ["hoà", "hòa"]),
     ("nothing here", {"da"}, (), []),
 ]
@@ -45,7 +53,18 @@ def test_words_are_found_accents_ignored(
     ],
 )
 def test_pairs_side_by_side(text: str, pair: tuple[str, str], found: bool) -> None:
-    assert bool(pair_regex(*pair).search(text)) is found
+    regex = words_regex(frozenset(pair))
+    assert (pair in pairs_side_by_side(runs(text, regex))) is found
+    assert bool(run_regex(pair).search(text)) is found
+
+
+def test_runs_group_words_side_by_side() -> None:
+    text = "Sân bay Đà Nẵng, sân bay Huế"
+    found = runs(text, words_regex(frozenset({"san", "bay", "da", "nang", "hue"})))
+    assert found == [(0, ["san", "bay", "da", "nang", "san", "bay", "hue"])]
+    assert holds_run(found, ("da", "nang", "san")) and not holds_run(found, ("nang", "hue"))
+    gapped = runs("Đà Lạt và Nẵng", words_regex(frozenset({"da", "nang"})))
+    assert gapped == [(0, ["da"]), (10, ["nang"])]
 
 
 VIETNAMESE = (
@@ -79,4 +98,12 @@ def test_spans_equal_the_chains_tokens(text: str, data: st.DataObject) -> None:
     ],
 )
 def test_openings(text: str, words: tuple[str, ...], found: bool) -> None:
-    assert bool(opening_regex(words).match(text)) is found
+    regex = words_regex(frozenset(words))
+    assert opens_with(text, runs(text, regex), list(words)) is found
+
+
+def test_runs_read_capitals_as_the_chain_does() -> None:
+    text = "CHIA Sẻ thông tin"
+    found = runs(text, words_regex(frozenset({"chia", "se", "thong", "tin"})))
+    assert found == [(0, ["chia", "se", "thong", "tin"])]
+    assert opens_with(text, found, ["chia", "se"])
