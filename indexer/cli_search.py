@@ -8,6 +8,7 @@ from typing import Any
 import click
 
 from indexer.cli import index_dir_option
+from search.settings import get_setting
 
 
 @click.command("search", context_settings={"ignore_unknown_options": True})
@@ -94,8 +95,20 @@ def _print_hits(result: dict[str, Any]) -> None:
 @index_dir_option
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", type=int, default=8000, show_default=True)
-@click.option("--threads", type=int, default=4, show_default=True, help="Threads per worker.")
-@click.option("--workers", type=int, default=0, help="Worker processes (0: one per core).")
+@click.option(
+    "--threads",
+    type=int,
+    default=lambda: int(get_setting("serve_threads")),
+    show_default="1, or $VNSEARCH_SERVE_THREADS",
+    help="Request threads per worker.",
+)
+@click.option(
+    "--workers",
+    type=int,
+    default=lambda: int(get_setting("serve_workers")),
+    show_default="0: one per core, or $VNSEARCH_SERVE_WORKERS",
+    help="Worker processes.",
+)
 def serve_command(index_dir: str, host: str, port: int, threads: int, workers: int) -> None:
     """Serve the search pages and the JSON API with waitress."""
     from web.serve import serve

@@ -33,6 +33,13 @@ SETTINGS = (
     Setting("facet_size", 10, "Values shown per facet (year and month show all)."),
     Setting("search_time_limit_ms", 2000, "Time budget of one search before it is cut short."),
     Setting("export_limit", 10_000, "Most rows in a CSV or JSONL export."),
+    Setting("serve_workers", 0, "Server worker processes (0: one per core)."),
+    Setting(
+        "serve_threads",
+        1,
+        "Request threads per worker: searching is CPU-bound, so more threads only share one "
+        "core's GIL (8 clients on 2 workers, 156k articles: 70 req/s with 1, 56 with 4).",
+    ),
 )
 _BY_NAME = {setting.name: setting for setting in SETTINGS}
 

@@ -44,7 +44,7 @@ def _configure_logging() -> None:
 
 
 def serve(
-    index_dir: str, host: str = "127.0.0.1", port: int = 8000, threads: int = 4, workers: int = 1
+    index_dir: str, host: str = "127.0.0.1", port: int = 8000, threads: int = 1, workers: int = 1
 ) -> None:
     """Serve the pages and API until stopped; logs the URL it listens on (port 0: any free).
 
