@@ -27,6 +27,7 @@ from pickle import dumps
 from typing import Any
 
 from whoosh.codec.whoosh3 import LENGTHS_COLUMN, _lenfield
+from whoosh.index import LockError
 from whoosh.system import pack_int, pack_long, pack_ushort
 from whoosh.util.numeric import length_to_byte
 from whoosh.writing import SegmentWriter
@@ -64,7 +65,13 @@ class BulkWriter(SegmentWriter):
         compress_min: int = COMPRESS_MIN,
         **kwargs: Any,
     ) -> None:
-        super().__init__(ix, **kwargs)
+        try:
+            super().__init__(ix, **kwargs)
+        except LockError:
+            raise
+        except BaseException:
+            self._abandon_init()
+            raise
         self._ix = ix
         self._options = {"inline_limit": inline_limit, "compress_min": compress_min, **kwargs}
         self._options.pop("timeout", None)
@@ -78,6 +85,20 @@ class BulkWriter(SegmentWriter):
         self._fast: dict[str, FastField | IdField | None] = {}
         self._plans: dict[tuple[str, ...], list[tuple[str, Any, Any, dict[Any, list[Any]]]]] = {}
         self._lengths_from = self.docnum  # documents from here on have unwritten lengths
+
+    def _abandon_init(self) -> None:
+        """Undo a SegmentWriter.__init__ that failed after taking the index lock (creating its
+        first files on a full disk, say): Whoosh keeps the lock then, and this process would
+        block every later writer (whoosh-pitfalls I-06)."""
+        tempstorage = getattr(self, "_tempstorage", None)
+        if tempstorage is not None:
+            try:
+                tempstorage.destroy()
+            except OSError:
+                pass  # nothing to clean, or the disk refuses: the lock matters more
+        lock = getattr(self, "writelock", None)
+        if lock is not None:
+            lock.release()
 
     def _fast_for(self, fieldname: str) -> FastField | IdField | None:
         try:

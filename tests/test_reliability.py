@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import errno
+import itertools
 import json
 import os
 import signal
@@ -9,6 +11,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -189,3 +192,52 @@ def test_open_files_stay_bounded_through_commits_and_optimize(tmp_path: Path) ->
     files, deleted = open_files(index_dir)
     assert deleted == 0
     assert files <= baseline  # one searcher's segment files, fewer after the merge
+
+
+def disk_full_at(fail_at: int) -> Any:
+    """A FileStorage.create_file that raises ENOSPC at its Nth call (whoosh-pitfalls I-06)."""
+    from whoosh.filedb.filestore import FileStorage
+
+    original = FileStorage.create_file
+    calls = itertools.count(1)
+
+    def create_file(storage: Any, name: str, *args: Any, **kwargs: Any) -> Any:
+        if next(calls) == fail_at:
+            raise OSError(errno.ENOSPC, "No space left on device (test)", name)
+        return original(storage, name, *args, **kwargs)
+
+    return create_file
+
+
+# Failing mid-commit, Whoosh's compound-file writer leaves its temporary file for the garbage
+# collector to close (a ResourceWarning); the indexer process exits after such an error.
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
+@pytest.mark.parametrize("fail_at", [1, 2, 3, 5, 8, 13])
+def test_a_commit_that_fails_on_a_full_disk_leaves_the_last_commit(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fail_at: int
+) -> None:
+    """ENOSPC at the Nth file a commit creates (segment files, the table of contents):
+    the error surfaces, the lock is released, the previous commit still reads in full, and
+    the same import run again completes with the exact count."""
+    from whoosh.filedb.filestore import FileStorage
+
+    from indexer.build import IndexBuilder
+    from indexer.readers import read_paths
+
+    index_dir = tmp_path / "ix"
+    first, second = make_articles(tmp_path / "a.jsonl", 20), tmp_path / "b.jsonl"
+    lines = make_articles(second, 20).read_text(encoding="utf-8").splitlines()
+    second.write_text("\n".join(x.replace('"id": "k', '"id": "b') for x in lines), "utf-8")
+    IndexBuilder(str(index_dir), batch_size=100, report=lambda _: None).add_records(
+        read_paths([str(first)])
+    )
+    monkeypatch.setattr(FileStorage, "create_file", disk_full_at(fail_at))
+    with pytest.raises(OSError, match="No space left"):
+        IndexBuilder(str(index_dir), batch_size=100, report=lambda _: None).add_records(
+            read_paths([str(second)])
+        )
+    monkeypatch.undo()
+    assert documents(index_dir) == 20  # the last good commit, readable
+    assert vnsearch("check", "--index-dir", str(index_dir)).returncode == 0
+    vnsearch("index", "-q", "--index-dir", str(index_dir), str(second))  # the lock is free
+    assert documents(index_dir) == 40
