@@ -191,3 +191,22 @@ def _judge(got: str | None, typed: str, want: str) -> str:
         return "right"
     triples = zip(got.split(), want.split(), typed.split(), strict=True)
     return "partial" if all(g in (w, t) for g, w, t in triples) else "wrong"
+
+
+def test_a_dear_lexicon_serves_newer_generations_for_a_while(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from search import lexicon
+
+    source = tmp_path / "a.jsonl"
+    source.write_text(_line("a1", "Giá vàng tăng mạnh"), encoding="utf-8")
+    build_index(tmp_path / "ix", [source])
+    monkeypatch.setattr(lexicon, "LEXICON_CHEAP_SECONDS", -1.0)  # every build counts as dear
+    with open_index(tmp_path / "ix").searcher() as searcher:
+        assert "xang" not in get_lexicon(searcher)
+    source.write_text(_line("a2", "Giá xăng giảm"), encoding="utf-8")
+    build_index(tmp_path / "ix", [source])
+    with open_index(tmp_path / "ix").searcher() as searcher:
+        assert "xang" not in get_lexicon(searcher)  # the older one, still young
+        monkeypatch.setattr(lexicon, "LEXICON_MAX_AGE", -1.0)
+        assert get_lexicon(searcher).spellings("xang") == ("xăng",)  # too old: rebuilt
