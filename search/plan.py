@@ -3,11 +3,15 @@
 1. The matching documents come from set algebra on posting lists (search.postings), strict
    first: every word, else all words but one, else any word. They give the exact total and
    the facet counts.
-2. Date sorts order those documents by the cached `published` column: no scoring at all.
-3. Relevance: Whoosh scores the matches with the full ranking query (BM25F over exact and
-   folded fields, syllable-pair rewards). When the matches are many, only the "champions"
-   are scored: the documents whose title holds every word, if there are enough of them to
-   fill the rerank window; a title match outweighs any body match in this ranking.
+2. Date sorts walk the cached time order of the documents: no scoring at all.
+3. Relevance: the candidates are scored with the full ranking query (BM25F over exact and
+   folded fields, syllable-pair rewards) by search.scorer. When the matches are many, only
+   the "champions" are scored: the documents with every word in the title, if there are
+   enough of them to fill the rerank window (a title match outweighs any body match in this
+   ranking); at most MAX_CANDIDATES in any case, those with the rarest words first.
+4. The best-scored window is reranked from stored text: typed pairs side by side in bodies,
+   titles that open with the typed words, and, for 5-16 plain words, the articles holding
+   them as one run (a remembered passage or headline) first.
 """
 
 from __future__ import annotations
@@ -37,7 +41,7 @@ RERANK_WINDOW = 100  # relevance hits scored and reranked for recency, at least
 CHAMPION_MIN_MATCHES = 500  # below this many matches, score them all
 MAX_RESTORED_WORDS = 16
 MAX_CANDIDATES = 10_000  # scored at most for one request
-MAX_SCORED = 400  # champions scored at most (Whoosh scores ~2,000 documents a second)
+MAX_SCORED = 400  # champions kept at most, shortest titles first
 PASSAGE_MIN_WORDS = 5  # a plain query this long is also looked for as one run of words
 PASSAGE_MAX_WORDS = 16  # longer: pasted text, not a remembered run
 PASSAGE_WINDOW = 1000  # best-scored documents searched for that run
@@ -125,7 +129,7 @@ def _champions(
     """The matches worth scoring: those with the typed words side by side in the title, else
     with every word in the title, else all of them; the first tier big enough to fill the
     window wins. A title match outweighs any body match in this ranking, so the top of the
-    list is the same and Whoosh scores tens of documents instead of thousands."""
+    list is the same and tens of documents are scored instead of thousands."""
     if len(matched) < CHAMPION_MIN_MATCHES or parsed.excluded:
         return matched
     if any(c.kind != "terms" or c.scope not in (None, "title") for g in parsed.groups for c in g):
