@@ -72,8 +72,8 @@ def compile_query(query: wq.Query, expand: Expander | None = None) -> Node | Non
 
 
 class _Run:
-    """What one scoring pass shares: the searcher, the sorted candidates, their field lengths,
-    and whether the deadline cut it short."""
+    """What one scoring pass shares: the searcher, the candidates (sorted, and as a set), and
+    whether the deadline cut it short."""
 
     def __init__(self, searcher: Searcher, candidates: frozenset[int], deadline: float) -> None:
         weighting = searcher.weighting
@@ -134,7 +134,10 @@ def _score_term(run: _Run, node: TermNode) -> Scores:
     for docnum, index in found:
         length = field_lengths[docnum]
         if length < 0:
-            length = field_lengths[docnum] = searcher.doc_field_length(docnum, node.fieldname, 1)
+            # W3 answers None, not the default, for a zero length byte: never with a posting
+            # from Whoosh's writers, but a length must be a number here.
+            length = searcher.doc_field_length(docnum, node.fieldname, 1) or 1
+            field_lengths[docnum] = length
         tf = weights[index]
         score = scoring.bm25(idf, tf, length, avgfl, b, k1)
         scores[docnum] = score * node.boost if node.boost != 1.0 else score
