@@ -17,6 +17,7 @@ import heapq
 import threading
 from array import array
 from collections import OrderedDict
+from collections.abc import Callable
 from functools import reduce
 from itertools import accumulate, islice, repeat
 from typing import Any
@@ -33,18 +34,43 @@ from search.query import Clause, ParsedQuery, clause_fields, leaf_query
 
 DocSet = frozenset[int]
 Postings = tuple["array[int]", "array[float]"]  # sorted global document numbers, weights
+MAX_EXPANSIONS = 50  # terms one prefix or fuzzy word stands for, the most frequent
+MAX_EXPANSIONS_SCANNED = 20_000  # lexicon entries read for one prefix
+
+
+class SizedCache:
+    """A thread-safe LRU map bounded by the total size of what it holds, not its entry count
+    (one common syllable's posting list outweighs thousands of rare ones)."""
+
+    def __init__(self, budget: int, size: Callable[[Any], int]) -> None:
+        self.budget = budget
+        self.size = size
+        self.held = 0
+        self._entries: OrderedDict[tuple[Any, ...], Any] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple[Any, ...]) -> Any:
+        with self._lock:
+            value = self._entries.get(key)
+            if value is not None:
+                self._entries.move_to_end(key)
+            return value
+
+    def put(self, key: tuple[Any, ...], value: Any) -> None:
+        with self._lock:
+            if key not in self._entries:
+                self._entries[key] = value
+                self.held += self.size(value)
+            while self.held > self.budget and len(self._entries) > 1:
+                _, old = self._entries.popitem(last=False)
+                self.held -= self.size(old)
+
+
 # Per process, both caches are bounded by what they hold. Measured on 156k articles with the
 # load mix (bench/load.py's requests in process): 6M postings and 512 sets gave 38 ms a
 # request, 20M postings and 8M set members 29 ms, for ~500 MB more per worker.
-_SET_MEMBERS_BUDGET = 8_000_000  # ~50 bytes each in a frozenset
-_cache: OrderedDict[tuple[Any, ...], DocSet] = OrderedDict()
-_set_members_held = 0
-_POSTINGS_BUDGET = 20_000_000  # 8 bytes each (document number and weight arrays)
-_postings_cache: OrderedDict[tuple[Any, ...], Postings] = OrderedDict()
-_postings_held = 0
-MAX_EXPANSIONS = 50  # terms one prefix or fuzzy word stands for, the most frequent
-MAX_EXPANSIONS_SCANNED = 20_000  # lexicon entries read for one prefix
-_cache_lock = threading.Lock()
+_SETS = SizedCache(8_000_000, len)  # set members, ~50 bytes each
+_POSTINGS = SizedCache(20_000_000, lambda postings: len(postings[0]))  # 8 bytes each
 
 
 def reader_key(searcher: Searcher) -> tuple[str, int]:
@@ -65,48 +91,28 @@ def reader_key(searcher: Searcher) -> tuple[str, int]:
 def term_docs(searcher: Searcher, fieldname: str, text: str) -> DocSet:
     """Live documents whose field holds the term (cached per index generation)."""
     key = (*reader_key(searcher), fieldname, text)
-    with _cache_lock:
-        cached = _cache.get(key)
-        if cached is not None:
-            _cache.move_to_end(key)
-            return cached
-    result = frozenset(term_postings(searcher, fieldname, text)[0])
-    global _set_members_held
-    with _cache_lock:
-        if key not in _cache:
-            _cache[key] = result
-            _set_members_held += len(result)
-        while _set_members_held > _SET_MEMBERS_BUDGET and len(_cache) > 1:
-            _, old = _cache.popitem(last=False)
-            _set_members_held -= len(old)
-    return result
+    cached: DocSet | None = _SETS.get(key)
+    if cached is None:
+        cached = frozenset(term_postings(searcher, fieldname, text)[0])
+        _SETS.put(key, cached)
+    return cached
 
 
 def term_postings(searcher: Searcher, fieldname: str, text: str) -> Postings:
     """The term's live postings over the whole index: sorted global document numbers and
     their weights (term frequencies), cached per index generation within a postings budget."""
     key = (*reader_key(searcher), fieldname, text)
-    with _cache_lock:
-        cached = _postings_cache.get(key)
-        if cached is not None:
-            _postings_cache.move_to_end(key)
-            return cached
+    cached: Postings | None = _POSTINGS.get(key)
+    if cached is not None:
+        return cached
     ids, weights = array("i"), array("f")
     for leaf, offset in searcher.reader().leaf_readers():
         if (fieldname, text) in leaf:
             leaf_ids, leaf_weights = _all_postings(leaf.postings(fieldname, text))
             ids.extend([offset + d for d in leaf_ids] if offset else leaf_ids)
             weights.extend(leaf_weights)
-    result = (ids, weights)
-    global _postings_held
-    with _cache_lock:
-        if key not in _postings_cache:
-            _postings_cache[key] = result
-            _postings_held += len(ids)
-        while _postings_held > _POSTINGS_BUDGET and len(_postings_cache) > 1:
-            _, (old_ids, _w) = _postings_cache.popitem(last=False)
-            _postings_held -= len(old_ids)
-    return result
+    _POSTINGS.put(key, (ids, weights))
+    return ids, weights
 
 
 def _all_postings(matcher: Any) -> tuple[list[int], list[float]]:

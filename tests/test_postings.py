@@ -74,3 +74,16 @@ def test_exclusions_exclude_where_whoosh_does_not(demo_index_dir: Path) -> None:
                 expected.add(docnum)
         assert got == expected
         assert whoosh_docs(searcher, "mưa -lũ -bão", "all") - got  # the upstream bug, still there
+
+
+def test_sized_cache_evicts_the_least_recent_by_what_it_holds() -> None:
+    from search.postings import SizedCache
+
+    cache = SizedCache(10, len)
+    cache.put(("a",), "xxxx")
+    cache.put(("b",), "xxxx")
+    assert cache.get(("a",)) == "xxxx"  # now the most recent
+    cache.put(("c",), "xxxx")  # 12 > 10: the least recent (b) goes
+    assert cache.get(("b",)) is None and cache.held == 8
+    cache.put(("d",), "x" * 50)  # alone over budget: kept, the others go
+    assert cache.get(("d",)) and cache.get(("a",)) is None and cache.held == 50

@@ -241,3 +241,25 @@ def test_a_commit_that_fails_on_a_full_disk_leaves_the_last_commit(
     assert vnsearch("check", "--index-dir", str(index_dir)).returncode == 0
     vnsearch("index", "-q", "--index-dir", str(index_dir), str(second))  # the lock is free
     assert documents(index_dir) == 40
+
+
+def test_a_manifest_one_commit_behind_is_a_warning_not_damage(tmp_path: Path) -> None:
+    """kill -9 between a commit and its manifest: the old table of contents the manifest
+    lists is gone, replaced by the newer commit; `check` warns and passes."""
+    from search.durability import MANIFEST, verify
+
+    index_dir = tmp_path / "ix"
+    first = make_articles(tmp_path / "a.jsonl", 10)
+    vnsearch("index", "-q", "--index-dir", str(index_dir), str(first))
+    behind = (index_dir / MANIFEST).read_text(encoding="utf-8")
+    lines = first.read_text(encoding="utf-8").splitlines()
+    second = tmp_path / "b.jsonl"
+    second.write_text("\n".join(x.replace('"id": "k', '"id": "b') for x in lines), "utf-8")
+    vnsearch("index", "-q", "--index-dir", str(index_dir), str(second))
+    (index_dir / MANIFEST).write_text(behind, encoding="utf-8")  # as if killed before it
+    generation = open_index(index_dir).latest_generation()
+    problems, warnings = verify(str(index_dir), generation)
+    assert problems == [] and "interrupted" in warnings[0]
+    assert vnsearch("check", "--index-dir", str(index_dir)).returncode == 0
+    (index_dir / f"_MAIN_{generation}.toc").unlink()  # the live table of contents: damage
+    assert vnsearch("check", "--index-dir", str(index_dir), check=False).returncode != 0
