@@ -17,6 +17,7 @@ import gzip
 import hashlib
 import json
 import os
+import random
 import re
 import shutil
 import sqlite3
@@ -107,6 +108,19 @@ def strip_accents(text: str) -> str:
 def words(text: str) -> list[str]:
     """Words of an NFC text: runs of letters and digits (punctuation dropped)."""
     return _WORD.findall(unicodedata.normalize("NFC", text))
+
+
+def title_words(doc: Doc, rng: random.Random, accented: bool) -> str | None:
+    """2-4 consecutive words of the title, lowercase, as a reader types them (without
+    accents unless `accented`); None when the title is too short. Shared by the query and
+    load mixes."""
+    typed = [w.lower() for w in words(doc.title)]
+    size = rng.randint(2, 4)
+    if len(typed) < size:
+        return None
+    start = rng.randrange(len(typed) - size + 1)
+    chosen = " ".join(typed[start : start + size])
+    return chosen if accented else strip_accents(chosen)
 
 
 def peer_tokens(query: str) -> list[str]:

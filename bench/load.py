@@ -78,8 +78,7 @@ from common import (
     load_docs,
     median,
     percentile,
-    strip_accents,
-    words,
+    title_words,
 )
 
 VNSEARCH = REPO_DIR / ".venv" / "bin" / "vnsearch"
@@ -291,16 +290,6 @@ class Req:
         return "/api/search?" + urllib.parse.urlencode(self.params)
 
 
-def _title_words(doc: Doc, rng: random.Random, accented: bool) -> str | None:
-    typed = [w.lower() for w in words(doc.title)]
-    size = rng.randint(2, 4)
-    if len(typed) < size:
-        return None
-    start = rng.randrange(len(typed) - size + 1)
-    chosen = " ".join(typed[start : start + size])
-    return chosen if accented else strip_accents(chosen)
-
-
 def make_mix(docs: list[Doc], n: int, seed: int) -> list[Req]:
     """n requests in the MIX proportions, shuffled with the seed."""
     rng = random.Random(f"{seed}:load-mix")
@@ -325,7 +314,7 @@ def make_mix(docs: list[Doc], n: int, seed: int) -> list[Req]:
                 page = rng.choices((1, 2, 3), (6, 3, 1))[0]
             else:
                 accented = {"folded": False, "accented": True}.get(kind, rng.random() < 0.5)
-                text = _title_words(doc, rng, accented)
+                text = title_words(doc, rng, accented)
                 if not text:
                     continue
                 params.append(("q", text))

@@ -50,8 +50,7 @@ from common import (
     median,
     open_peer,
     percentile,
-    strip_accents,
-    words,
+    title_words,
 )
 
 MIX = {"folded": 30, "accented": 25, "filtered": 15, "sorted": 10, "browse": 10, "paged": 10}
@@ -69,16 +68,6 @@ class Case:
     @property
     def q(self) -> str:
         return str(self.params.get("q", ""))
-
-
-def _title_words(doc: Doc, rng: random.Random, accented: bool) -> str | None:
-    typed = [w.lower() for w in words(doc.title)]
-    size = rng.randint(2, 4)
-    if len(typed) < size:
-        return None
-    start = rng.randrange(len(typed) - size + 1)
-    chosen = " ".join(typed[start : start + size])
-    return chosen if accented else strip_accents(chosen)
 
 
 def _month_window(published: str) -> tuple[str, str] | None:
@@ -119,7 +108,7 @@ def make_mix(docs: list[Doc], n: int, seed: int) -> list[Case]:
                 made += 1
                 continue
             accented = kind == "accented" or (kind != "folded" and rng.random() < 0.5)
-            text = _title_words(doc, rng, accented)
+            text = title_words(doc, rng, accented)
             if not text:
                 continue
             params = {"q": text}

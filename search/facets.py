@@ -9,7 +9,7 @@ counts (the browse page) are cached per generation too.
 from __future__ import annotations
 
 import threading
-from collections import Counter, OrderedDict
+from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -17,7 +17,7 @@ from typing import Any
 from whoosh import query as wq
 from whoosh.searching import Searcher
 
-from search.postings import reader_key, term_docs
+from search.postings import SizedCache, reader_key, term_docs
 from search.schema import UNDATED
 
 FACET_NAMES = ("year", "month", "category", "source", "author")
@@ -49,15 +49,13 @@ def column_values(searcher: Searcher, fieldname: str) -> list[str]:
     return values
 
 
-_LEAF_COLUMNS: OrderedDict[tuple[str, str, str], list[Any]] = OrderedDict()
-_MAX_LEAF_COLUMNS = 256
+_LEAF_COLUMNS = SizedCache(256, lambda _: 1)  # (folder, segment, field) -> values
 
 
 def _leaf_column(folder: str, leaf: Any, fieldname: str) -> list[Any]:
     """One segment's column values (str for ID fields, raw numbers for `published`)."""
     key = (folder, _segment_id(leaf), fieldname)
-    with _CACHE_LOCK:
-        cached = _LEAF_COLUMNS.get(key)
+    cached: list[Any] | None = _LEAF_COLUMNS.get(key)
     if cached is not None:
         return cached
     count = leaf.doc_count_all()
@@ -68,10 +66,7 @@ def _leaf_column(folder: str, leaf: Any, fieldname: str) -> list[Any]:
         else:
             raw = [v if isinstance(v, str) else "" for v in leaf.column_reader(fieldname)]
         values[: len(raw)] = raw[:count]
-    with _CACHE_LOCK:
-        _LEAF_COLUMNS[key] = values
-        while len(_LEAF_COLUMNS) > _MAX_LEAF_COLUMNS:
-            _LEAF_COLUMNS.popitem(last=False)
+    _LEAF_COLUMNS.put(key, values)
     return values
 
 

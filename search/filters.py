@@ -5,9 +5,7 @@ Kept per dimension so that each facet can be counted with every filter but its o
 
 from __future__ import annotations
 
-import threading
 from bisect import bisect_left, bisect_right
-from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -17,7 +15,7 @@ from whoosh.util.times import datetime_to_long
 from search.dates import parse_period, to_index_value
 from search.errors import InvalidParameter
 from search.facets import dated_order
-from search.postings import reader_key, term_docs
+from search.postings import SizedCache, reader_key, term_docs
 
 
 @dataclass(frozen=True)
@@ -57,27 +55,18 @@ def window_docs(searcher: Searcher, dates: DateWindow) -> frozenset[int]:
     (Whoosh's DateRange walks every matching document: 150 ms for a month of news); the
     last few windows are kept per index generation (a year's set is 50,000 documents)."""
     key = (*reader_key(searcher), dates.start, dates.end)
-    with _WINDOWS_LOCK:
-        docs = _WINDOWS.get(key)
+    docs: frozenset[int] | None = _WINDOWS.get(key)
     if docs is None:
         times, docnums = dated_order(searcher)
-        low = (
-            bisect_left(times, datetime_to_long(to_index_value(dates.start))) if dates.start else 0
-        )
-        high = (
-            bisect_right(times, datetime_to_long(to_index_value(dates.end))) if dates.end else None
-        )
+        start, end = dates.start, dates.end
+        low = bisect_left(times, datetime_to_long(to_index_value(start))) if start else 0
+        high = bisect_right(times, datetime_to_long(to_index_value(end))) if end else None
         docs = frozenset(docnums[low:high])
-        with _WINDOWS_LOCK:
-            _WINDOWS[key] = docs
-            while len(_WINDOWS) > _MAX_WINDOWS:
-                _WINDOWS.popitem(last=False)
+        _WINDOWS.put(key, docs)
     return docs
 
 
-_WINDOWS: OrderedDict[tuple[object, ...], frozenset[int]] = OrderedDict()
-_WINDOWS_LOCK = threading.Lock()
-_MAX_WINDOWS = 64
+_WINDOWS = SizedCache(64, lambda _: 1)  # the last date windows asked for
 
 
 def value_docs(searcher: Searcher, fieldname: str, values: tuple[str, ...]) -> frozenset[int]:

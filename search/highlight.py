@@ -43,12 +43,6 @@ class MatchTerms:
     def __bool__(self) -> bool:
         return bool(self.exact or self.prefixes)
 
-    def matches(self, term: str) -> bool:
-        if term in self.exact:
-            return True
-        folded = fold_term(term)
-        return folded in self.folded or any(folded.startswith(p) for p in self.prefixes)
-
 
 def match_spans(text: str, terms: MatchTerms) -> list[tuple[int, int]]:
     """Character spans of matched words; neighbours separated by spaces only are merged."""
