@@ -17,7 +17,7 @@ from indexer.records import RawRecord
 from indexer.validate import RecordError, check_record
 from search.bulkwrite import DocumentFailed
 from search.schema import Article, to_document
-from search.store import locked_writer, open_or_create
+from search.store import KnownIds, locked_writer, open_or_create
 
 Report = Callable[[str], None]
 # Below this many articles per process, starting processes costs more than it saves.
@@ -115,6 +115,7 @@ class IndexBuilder:
         self.summary = Summary()
         self._batch: dict[str, Article] = {}
         self._other_load = OtherLoad()
+        self._known = KnownIds()  # ids in the index, read once, then kept up to date
 
     def add_records(
         self, records: Iterable[RawRecord], on_record: Callable[[], None] | None = None
@@ -157,7 +158,7 @@ class IndexBuilder:
         while articles:
             try:
                 replaced = write_batch(
-                    self.index, articles, self.writer_timeout, self.report, procs
+                    self.index, articles, self.writer_timeout, self.report, procs, self._known
                 )
             except DocumentError as error:
                 # The writer was cancelled: redo the batch without the document Whoosh refused.
@@ -177,7 +178,12 @@ class IndexBuilder:
 
 
 def write_batch(
-    index: FileIndex, articles: list[Article], timeout: float, report: Report, procs: int = 1
+    index: FileIndex,
+    articles: list[Article],
+    timeout: float,
+    report: Report,
+    procs: int = 1,
+    known: KnownIds | None = None,
 ) -> int:
     """Upsert one batch in one commit; returns how many articles replaced an older version.
 
@@ -188,12 +194,14 @@ def write_batch(
     only the first, whoosh-pitfalls I-11).
     """
     replaced = 0
+    known = known or KnownIds()
+    ids = [article.id for article in articles]
 
     def delete_older_versions() -> None:
         nonlocal replaced
         with writer.searcher() as searcher:
-            for article in articles:
-                replaced += min(1, writer.delete_by_term("id", article.id, searcher=searcher))
+            for doc_id in known.maybe_held(writer, ids):
+                replaced += min(1, writer.delete_by_term("id", doc_id, searcher=searcher))
 
     try:
         with locked_writer(index, timeout, report) as writer:
@@ -201,6 +209,7 @@ def write_batch(
             writer.add_documents(docs, procs, meanwhile=delete_older_versions)
     except DocumentFailed as failed:  # the writer was cancelled
         raise DocumentError(articles[failed.index]) from failed.__cause__
+    known.committed(writer.generation, ids)
     return replaced
 
 

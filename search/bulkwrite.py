@@ -9,10 +9,13 @@ and term (search/bulkfields.py: each text analysed once, its folded and pair twi
 from that pass) and writes the same W3 files at commit (search/w3format.py: few-document
 terms inlined in the term table, small blocks left uncompressed).
 
+A commit that merges old segments (merge_tiers, or optimize) copies them in without Whoosh's
+pool (search/merge.py), a forked helper writing half the fields when there is a core for it.
+
 The segment, codec and schema are plain Whoosh: readers need nothing from here. Anything the
-fast path does not know (other fields, boosts, merged segments) goes through Whoosh's own
-code; when a commit also merges old segments the whole segment is written the Whoosh way.
-tests/test_bulkwrite.py compares the result with Whoosh's writer posting by posting.
+fast path does not know (other fields, boosts) goes through Whoosh's own code, and then the
+whole segment is written the Whoosh way. tests/test_bulkwrite.py and tests/test_merge.py
+compare the results with Whoosh's writer posting by posting.
 """
 
 from __future__ import annotations
@@ -22,13 +25,13 @@ import multiprocessing
 import traceback
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from itertools import repeat
-from pickle import dumps
+from io import BytesIO
 from typing import Any
 
 from whoosh.codec.whoosh3 import LENGTHS_COLUMN, _lenfield
+from whoosh.filedb.structfile import StructFile
 from whoosh.index import LockError
-from whoosh.system import pack_int, pack_long, pack_ushort
+from whoosh.system import pack_ushort
 from whoosh.util.numeric import length_to_byte
 from whoosh.writing import SegmentWriter
 
@@ -43,15 +46,24 @@ from search.bulkfields import (
     columns,
     fast_field,
 )
+from search.forkwork import fork_call
+from search.merge import (
+    FieldMerge,
+    FieldTerms,
+    MergedSegment,
+    Postings,
+    can_merge_fast,
+    merge_tiers,
+    moved_offsets,
+    share_fields,
+)
 from search.w3format import (
     COMPRESS_MIN,
     INLINE_LIMIT,
-    PICKLE_PROTOCOL,
     TermTable,
+    TermWriter,
     length_bytes,
     single_infos,
-    terminfo,
-    write_blocks,
 )
 
 
@@ -63,6 +75,7 @@ class BulkWriter(SegmentWriter):
         ix: Any,
         inline_limit: int = INLINE_LIMIT,
         compress_min: int = COMPRESS_MIN,
+        merge_procs: int = 2,
         **kwargs: Any,
     ) -> None:
         try:
@@ -74,6 +87,7 @@ class BulkWriter(SegmentWriter):
             raise
         self._ix = ix
         self._options = {"inline_limit": inline_limit, "compress_min": compress_min, **kwargs}
+        self.merge_procs = merge_procs  # processes that write a merged segment's postings
         self._options.pop("timeout", None)
         self.inline_limit = inline_limit
         self.compress_min = compress_min
@@ -85,6 +99,7 @@ class BulkWriter(SegmentWriter):
         self._fast: dict[str, FastField | IdField | None] = {}
         self._plans: dict[tuple[str, ...], list[tuple[str, Any, Any, dict[Any, list[Any]]]]] = {}
         self._lengths_from = self.docnum  # documents from here on have unwritten lengths
+        self._merged: list[MergedSegment] = []  # old segments merged without the pool
 
     def _abandon_init(self) -> None:
         """Undo a SegmentWriter.__init__ that failed after taking the index lock (creating its
@@ -310,10 +325,29 @@ class BulkWriter(SegmentWriter):
             lengths.pop(docnum, None)
 
     def add_reader(self, reader: Any) -> None:
-        """Merging a segment: Whoosh writes its documents' lengths at once, so ours go first."""
+        """Merge an old segment into this one (search.merge); Whoosh's way, through its
+        pool, only for what ours does not know. Either way the documents' lengths are
+        written after the ones added before."""
         self._write_lengths()
-        super().add_reader(reader)
-        self._lengths_from = self.docnum
+        if self.pool.current or self.pool.runs or not can_merge_fast(reader, self.schema):
+            super().add_reader(reader)
+            self._lengths_from = self.docnum
+            return
+        self._check_state()
+        merged = MergedSegment(reader, self.docnum, self.storage)
+        merged.copy_documents(reader, self.perdocwriter, self._lengths)
+        self.docnum += merged.kept
+        self._merged.append(merged)
+        self._added = True
+
+    def _merge_segments(self, mergetype: Any, optimize: Any, merge: Any) -> list[Any]:
+        """Whoosh's choice of merges, with merge_tiers in place of MERGE_SMALL."""
+        default = (
+            (mergetype if mergetype is not None else self.mergetype) is None
+            and not (optimize if optimize is not None else self.optimize)
+            and (merge if merge is not None else self.merge)
+        )
+        return super()._merge_segments(merge_tiers if default else mergetype, optimize, merge)
 
     def _write_lengths(self) -> None:
         """Write the field length columns of the documents added since the last call: what
@@ -347,9 +381,11 @@ class BulkWriter(SegmentWriter):
     def _flush_segment(self) -> None:
         self._write_lengths()
         if self.pool.current or self.pool.runs:
-            # Postings from merged segments or boosted documents are in Whoosh's pool: add
-            # ours and let Whoosh sort and write everything.
+            # Postings from segments only Whoosh can merge or from boosted documents are in
+            # Whoosh's pool: add ours and let Whoosh sort and write everything.
             self._postings_to_pool()
+            for merged in self._merged:
+                merged.postings_to_pool(self.pool.add)
             super()._flush_segment()
             return
         self.perdocwriter.close()
@@ -368,67 +404,114 @@ class BulkWriter(SegmentWriter):
         self._postings.clear()
 
     def _write_postings(self) -> None:
+        """Every field's terms into the term table, postings into the postings file. A merge
+        shares the fields out with a forked helper when there is a core for it."""
         fieldwriter = self.fieldwriter
-        schema = self.schema
+        merged = self._merged
+        names = sorted(set(self._postings).union(*(s.fields for s in merged)))
         postfile = fieldwriter._postfile
+        if merged and self.merge_procs > 1 and len(names) > 1:
+            mine, theirs = share_fields(names, merged, self._postings)
+            own, (other, postbytes) = fork_call(
+                lambda: self._fields_in_memory(theirs), lambda: self._fields(mine, postfile)
+            )
+            own.update(moved_offsets(other, postfile.tell()))
+            postfile.write(postbytes)
+        else:
+            own = self._fields(names, postfile)
         table = TermTable(fieldwriter._tindex)
-        inline_limit = self.inline_limit
-        for fieldname in sorted(self._postings):
-            postings = self._postings.pop(fieldname)
-            if not postings:
+        for fieldname in names:
+            if fieldname not in own:
                 continue
-            fieldobj = schema[fieldname]
-            fieldwriter.start_field(fieldname, fieldobj)
+            keys, infos = own[fieldname]
+            fieldwriter.start_field(fieldname, self.schema[fieldname])
             prefix = pack_ushort(fieldwriter._fieldid)
-            fixedsize = fieldobj.format.fixed_value_size()
-            lengths = self._lengths.get(fieldname, {})
-            terms = sorted(postings)
-            founds = list(map(postings.__getitem__, terms))
-            del postings
-            layout, boost = self._layout(fieldname)
-            infos: list[bytes] = [b""] * len(terms)
-            if inline_limit:  # terms of one document, most of them: in bulk
-                size = 3 if layout == TRIPLES else 1
-                single = [i for i, found in enumerate(founds) if len(found) == size]
-                if single:
-                    one_docnums: Sequence[int]
-                    if layout == TRIPLES:
-                        one_docnums, one_weights, one_values = zip(
-                            *[founds[i] for i in single], strict=True
-                        )
-                        one_weights = tuple(map(float, one_weights))
-                    else:
-                        one_docnums = [founds[i][0] for i in single]
-                        one_weights = (boost,) * len(single)
-                        value = b"" if layout == DOCNUMS else ONE_FREQUENCY
-                        one_values = (value,) * len(single)
-                    one_infos = single_infos(one_docnums, one_weights, one_values, lengths)
-                    for i, info in zip(single, one_infos, strict=True):
-                        infos[i] = info
-            for i, found in enumerate(founds):
-                if infos[i]:
-                    continue
-                ids, weights, values = columns(layout, found, boost)
-                lens = list(map(lengths.get, ids, repeat(0)))
-                if len(ids) <= inline_limit:
-                    # One value per posting, b"" for value-less formats (_columns): Whoosh's
-                    # ListMatcher gives "" for a missing value, which its merging pool refuses.
-                    infos[i] = terminfo(True, ids, weights, lens) + dumps(
-                        (tuple(ids), tuple(weights), tuple(values)), PICKLE_PROTOCOL
-                    )
-                else:
-                    values = [v for v in values if v]
-                    offset = postfile.tell()
-                    write_blocks(postfile, ids, weights, values, lens, fixedsize, self.compress_min)
-                    infos[i] = terminfo(False, ids, weights, lens)
-                    infos[i] += pack_long(offset) + pack_int(postfile.tell() - offset)
-            if terms and isinstance(terms[0], bytes):
-                keys = [prefix + term for term in terms]
-            else:
-                keys = [prefix + term.encode("utf-8") for term in terms]
-            table.add_sorted(keys, infos)
+            table.add_sorted([prefix + key for key in keys], infos)
             fieldwriter.finish_field()
+        self._postings.clear()
         self._lengths.clear()
+
+    def _fields_in_memory(self, names: list[str]) -> tuple[FieldTerms, bytes]:
+        """_fields with the postings written to memory (in a helper), and those bytes."""
+        buffer = BytesIO()
+        terms = self._fields(names, StructFile(buffer))
+        return terms, buffer.getvalue()
+
+    def _fields(self, names: list[str], postfile: Any) -> FieldTerms:
+        """Field name -> (terms, term infos) of the fields named; postings go to postfile."""
+        found: FieldTerms = {}
+        merged = self._merged
+        for segment in merged:
+            segment.open()
+        try:
+            for fieldname in names:
+                postings = self._postings.get(fieldname, {})
+                sources = [s for s in merged if fieldname in s.fields]
+                if postings or sources:
+                    found[fieldname] = self._field_terms(fieldname, postings, sources, postfile)
+        finally:
+            for segment in merged:
+                segment.close()
+        return found
+
+    def _field_terms(
+        self,
+        fieldname: str,
+        postings: dict[Any, list[Any]],
+        sources: list[MergedSegment],
+        postfile: Any,
+    ) -> tuple[list[bytes], list[bytes]]:
+        """The field's terms, encoded, and their term infos (postings written meanwhile)."""
+        fixedsize = self.schema[fieldname].format.fixed_value_size()
+        lengths = self._lengths.get(fieldname, {})
+        layout, boost = self._layout(fieldname)
+        terms = sorted(postings)
+        founds = list(map(postings.__getitem__, terms))
+        keys = [t if isinstance(t, bytes) else t.encode("utf-8") for t in terms]
+        del postings
+
+        writer = TermWriter(postfile, lengths, fixedsize, self.inline_limit, self.compress_min)
+
+        def term_info(postings: Postings) -> bytes:
+            return writer.info(*postings)
+
+        def new_infos(indexes: list[int]) -> list[bytes]:
+            chosen = [founds[i] for i in indexes]
+            infos = self._single_infos(chosen, layout, boost, lengths)
+            for i, found in enumerate(chosen):
+                if not infos[i]:
+                    infos[i] = term_info(columns(layout, found, boost))
+            return infos
+
+        if not sources:
+            return keys, new_infos(list(range(len(keys))))
+        merge = FieldMerge(sources, fieldname, writer)
+        return merge.run(keys, new_infos, lambda i: columns(layout, founds[i], boost))
+
+    def _single_infos(
+        self, founds: list[list[Any]], layout: str, boost: float, lengths: dict[int, int]
+    ) -> list[bytes]:
+        """Term infos of the terms found in one document (most terms), made in bulk; b"" for
+        the others."""
+        infos: list[bytes] = [b""] * len(founds)
+        if not self.inline_limit:
+            return infos
+        size = 3 if layout == TRIPLES else 1
+        single = [i for i, found in enumerate(founds) if len(found) == size]
+        if not single:
+            return infos
+        one_docnums: Sequence[int]
+        if layout == TRIPLES:
+            one_docnums, one_weights, one_values = zip(*[founds[i] for i in single], strict=True)
+            one_weights = tuple(map(float, one_weights))
+        else:
+            one_docnums = [founds[i][0] for i in single]
+            one_weights = (boost,) * len(single)
+            one_values = (b"" if layout == DOCNUMS else ONE_FREQUENCY,) * len(single)
+        one_infos = single_infos(one_docnums, one_weights, one_values, lengths)
+        for i, info in zip(single, one_infos, strict=True):
+            infos[i] = info
+        return infos
 
 
 @contextmanager

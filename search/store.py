@@ -25,6 +25,7 @@ from whoosh.index import FileIndex, LockError
 
 from search.bulkwrite import BulkWriter
 from search.durability import live_dir, write_manifest
+from search.merge import field_entries
 from search.schema import ArticleSchema
 
 
@@ -164,3 +165,39 @@ def optimize(index_dir: str | os.PathLike[str], timeout: float) -> int:
         with locked_writer(index, timeout) as writer:
             writer.optimize = True  # SegmentWriter merges everything at commit
     return before
+
+
+class KnownIds:
+    """The article ids an index holds, kept across the batches of one import, so that an
+    upsert looks up older versions only of ids the index may hold: a fresh import looks up
+    none (each lookup through Whoosh cost ~35 us, 5.7 s on the news file)."""
+
+    def __init__(self) -> None:
+        self.generation = -1  # of the index the ids were read from
+        self.ids: set[str] = set()
+
+    def maybe_held(self, writer: BulkWriter, ids: list[str]) -> list[str]:
+        """The ids that may have a version in the index the writer sees. The set is read
+        again whenever someone else committed since (another process, a deletion)."""
+        seen = writer.generation - 1
+        if seen != self.generation:
+            self.ids = set()
+            with writer.reader() as reader:
+                for leaf, _ in reader.leaf_readers():
+                    self.ids.update(_leaf_ids(leaf))
+            self.generation = seen
+        return [i for i in ids if i in self.ids]
+
+    def committed(self, generation: int, ids: list[str]) -> None:
+        """Our commit (this generation) added these ids."""
+        if generation == self.generation + 1:
+            self.ids.update(ids)
+            self.generation = generation
+
+
+def _leaf_ids(leaf: Any) -> list[str]:
+    terms = getattr(leaf, "_terms", None)
+    if terms is not None and hasattr(terms, "_tindex"):  # a W3 segment: one read
+        keys, _ = field_entries(terms, "id")
+        return [key.decode("utf-8") for key in keys]
+    return [text.decode("utf-8") for text in leaf.lexicon("id")]

@@ -13,14 +13,16 @@ import zlib
 from array import array
 from collections.abc import Sequence
 from functools import lru_cache
+from io import BytesIO
 from itertools import accumulate, chain, repeat
-from pickle import dumps
+from pickle import dumps, load, loads
 from struct import Struct
 from typing import Any
 from zlib import crc32
 
 from whoosh.codec.whoosh3 import WHOOSH3_HEADER_MAGIC
 from whoosh.filedb import filetables
+from whoosh.system import pack_int, pack_long
 from whoosh.util.numeric import length_to_byte
 
 INLINE_LIMIT = 8  # terms in at most this many documents keep their postings in the term table
@@ -32,8 +34,13 @@ COMPRESSION = 3  # zlib level, as W3Codec
 # and ten times slower to write and to read. Whoosh reads any protocol.
 PICKLE_PROTOCOL = 3
 
-_TERMINFO = Struct("!BfIBBfII")  # W3TermInfo._struct
+TERMINFO = _TERMINFO = Struct("!BfIBBfII")  # W3TermInfo._struct
+TERMINFO_SIZE = _TERMINFO.size  # inlined postings or the blocks' extent follow
+_BLOCK_LENGTH = Struct("!i")
 _NO_ID = 0xFFFFFFFF
+
+
+Block = tuple[bytes, bytes]  # a posting block's pickled info and its (compressed) data
 
 
 def write_blocks(
@@ -46,7 +53,31 @@ def write_blocks(
     compress_min: int = COMPRESS_MIN,
 ) -> None:
     """W3PostingsWriter._write_block for each run of BLOCK_LIMIT postings."""
+    write_block_list(postfile, encode_blocks(ids, weights, values, lens, fixedsize, compress_min))
+
+
+def write_block_list(postfile: Any, blocks: list[Block]) -> None:
+    """A term's posting list: the header, then each block after its length (negative for
+    the last one). Blocks may hold fewer than BLOCK_LIMIT postings anywhere in the list."""
     postfile.write(WHOOSH3_HEADER_MAGIC)
+    last = len(blocks) - 1
+    for number, (infobytes, databytes) in enumerate(blocks):
+        blocklength = len(infobytes) + len(databytes)
+        postfile.write_int(-blocklength if number == last else blocklength)
+        postfile.write(infobytes)
+        postfile.write(databytes)
+
+
+def encode_blocks(
+    ids: list[int],
+    weights: list[float],
+    values: list[bytes],
+    lens: list[int],
+    fixedsize: int | None,
+    compress_min: int = COMPRESS_MIN,
+) -> list[Block]:
+    """The blocks of a posting list, BLOCK_LIMIT postings each, as W3 pickles them."""
+    blocks = []
     count = len(ids)
     for start in range(0, count, BLOCK_LIMIT):
         end = min(start + BLOCK_LIMIT, count)
@@ -81,10 +112,64 @@ def write_blocks(
             ),
             PICKLE_PROTOCOL,
         )
-        blocklength = len(infobytes) + len(databytes)
-        postfile.write_int(-blocklength if end == count else blocklength)
-        postfile.write(infobytes)
-        postfile.write(databytes)
+        blocks.append((infobytes, databytes))
+    return blocks
+
+
+def shifted_blocks(data: bytes, base: int) -> list[Block]:
+    """A posting list's blocks (as read back from disk) with every document number moved up
+    by base: each block's first delta and last id change, everything else stays."""
+    blocks = []
+    pos, last = len(WHOOSH3_HEADER_MAGIC), False
+    while not last:
+        (length,) = _BLOCK_LENGTH.unpack_from(data, pos)
+        last = length < 0
+        pos += 4
+        end = pos + abs(length)
+        block = BytesIO(data[pos:end])
+        count, lastid, maxweight, compression, minlen, maxlen = load(block)
+        body = block.read()
+        deltas, mini_weights, mini_values = loads(zlib.decompress(body) if compression else body)
+        moved = (deltas[0] + base, *deltas[1:])
+        body = dumps((moved, mini_weights, mini_values), PICKLE_PROTOCOL)
+        if compression:
+            body = zlib.compress(body, compression)
+        info = (count, lastid + base, maxweight, compression, minlen, maxlen)
+        blocks.append((dumps(info, PICKLE_PROTOCOL), body))
+        pos = end
+    return blocks
+
+
+def read_blocks(data: bytes, fixedsize: int | None) -> tuple[list[int], list[float], list[bytes]]:
+    """The document numbers, weights and values of a term's posting blocks (the bytes
+    write_blocks or Whoosh's W3 writer wrote), all blocks parsed from memory."""
+    ids: list[int] = []
+    weights: list[float] = []
+    values: list[bytes] = []
+    pos, last = len(WHOOSH3_HEADER_MAGIC), False
+    while not last:
+        (length,) = _BLOCK_LENGTH.unpack_from(data, pos)
+        last = length < 0
+        pos += 4
+        end = pos + abs(length)
+        block = BytesIO(data[pos:end])
+        count, _, _, compression, _, _ = load(block)
+        body = block.read()
+        deltas, mini_weights, mini_values = loads(zlib.decompress(body) if compression else body)
+        ids += accumulate(deltas)
+        if mini_weights is None or isinstance(mini_weights, float):
+            weights += [1.0 if mini_weights is None else mini_weights] * count
+        else:
+            weights += mini_weights
+        if fixedsize is None or fixedsize < 0:
+            values += mini_values
+        elif fixedsize == 0:
+            values += [b""] * count
+        else:
+            starts = range(0, count * fixedsize, fixedsize)
+            values += [mini_values[i : i + fixedsize] for i in starts]
+        pos = end
+    return ids, weights, values
 
 
 class TermTable:
@@ -195,3 +280,65 @@ def terminfo(inlined: bool, ids: list[int], weights: list[float], lens: list[int
         ids[0] if ids else _NO_ID,
         ids[-1] if ids else _NO_ID,
     )
+
+
+Stats = tuple[float, int, int, int, float, int, int]  # a term info without its flag, extent
+
+
+class TermWriter:
+    """Writes the term infos of one field, and the posting blocks they point to."""
+
+    def __init__(
+        self,
+        postfile: Any,
+        lengths: dict[int, int],
+        fixedsize: int | None,
+        inline_limit: int = INLINE_LIMIT,
+        compress_min: int = COMPRESS_MIN,
+    ) -> None:
+        self.postfile = postfile
+        self.lengths = lengths  # document number -> the field's length in it
+        self.fixedsize = fixedsize
+        self.inline_limit = inline_limit
+        self.compress_min = compress_min
+
+    def info(self, ids: list[int], weights: list[float], values: list[bytes]) -> bytes:
+        """A term's info: its postings inlined, or written as blocks and pointed to."""
+        lens = list(map(self.lengths.get, ids, repeat(0)))
+        if len(ids) <= self.inline_limit:
+            # One value per posting, b"" for value-less formats: Whoosh's ListMatcher gives
+            # "" for a missing value, which its merging pool refuses.
+            return terminfo(True, ids, weights, lens) + dumps(
+                (tuple(ids), tuple(weights), tuple(values)), PICKLE_PROTOCOL
+            )
+        offset = self.postfile.tell()
+        values = [v for v in values if v]
+        write_blocks(self.postfile, ids, weights, values, lens, self.fixedsize, self.compress_min)
+        info = terminfo(False, ids, weights, lens)
+        return info + pack_long(offset) + pack_int(self.postfile.tell() - offset)
+
+    def blocks(
+        self, ids: list[int], weights: list[float], values: list[bytes]
+    ) -> tuple[list[Block], Stats]:
+        """Postings as blocks to be joined with others (info_for_blocks), and their stats."""
+        lens = list(map(self.lengths.get, ids, repeat(0)))
+        values = [v for v in values if v]
+        blocks = encode_blocks(ids, weights, values, lens, self.fixedsize, self.compress_min)
+        return blocks, _TERMINFO.unpack(terminfo(False, ids, weights, lens))[1:]
+
+    def info_for_blocks(self, blocks: list[Block], parts: list[Stats]) -> bytes:
+        """Write one posting list of blocks whose postings' stats are `parts`, in order."""
+        offset = self.postfile.tell()
+        write_block_list(self.postfile, blocks)
+        shortest = min((part[2] for part in parts if part[2]), default=0)
+        head = _TERMINFO.pack(
+            False,
+            sum(part[0] for part in parts),
+            sum(part[1] for part in parts),
+            shortest,
+            max(part[3] for part in parts),
+            max(part[4] for part in parts),
+            parts[0][5],
+            parts[-1][6],
+        )
+        return head + pack_long(offset) + pack_int(self.postfile.tell() - offset)

@@ -229,8 +229,9 @@ def test_failed_document_leaves_nothing(tmp_path: Path) -> None:
                 assert docnum in (0, 1)
 
 
-def test_merging_commit_falls_back_to_whoosh(tmp_path: Path) -> None:
-    """A commit that merges small segments writes them with ours, the Whoosh way."""
+def test_a_commit_merging_many_small_segments_keeps_every_term(tmp_path: Path) -> None:
+    """39 one-document commits, then one that merges them all (search/merge.py): the same
+    terms, frequencies and lengths as Whoosh's writer gives the 40 documents in one go."""
     docs = demo_documents()[:40]
     ix = whoosh_index.create_in(str(tmp_path), ArticleSchema())
     for doc in docs[:-1]:

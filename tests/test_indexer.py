@@ -124,6 +124,32 @@ def test_same_file_twice_in_batches_gives_exact_count(tmp_path: Path) -> None:
     assert stats(tmp_path / "ix")["documents"] == 25
 
 
+def test_upserts_across_batches_and_another_writer_leave_one_version(tmp_path: Path) -> None:
+    """The ids the builder knows are in the index (search.store.KnownIds): an id of an
+    earlier batch is replaced, and so is one another builder committed in between."""
+    from indexer.build import IndexBuilder
+    from indexer.readers import read_paths
+
+    def records(*items: dict[str, Any]) -> Any:
+        path = tmp_path / f"r{len(list(tmp_path.iterdir()))}.jsonl"
+        return read_paths([jsonl(path, list(items))])
+
+    index_dir = str(tmp_path / "ix")
+    builder = IndexBuilder(index_dir, batch_size=2, report=lambda _: None)
+    other = IndexBuilder(index_dir, batch_size=2, report=lambda _: None)
+    builder.add_records(records(article(1), article(2)))
+    other.add_records(records(article(3)))
+    summary = builder.add_records(
+        records(article(1, title="Bản mới 1"), article(3, title="Bản mới 3"), article(4))
+    )
+    assert (summary.added, summary.updated) == (3, 2)  # both calls of one builder
+    with open_index(index_dir).searcher() as searcher:
+        assert searcher.doc_count() == 4
+        for doc_id, title in (("a1", "Bản mới 1"), ("a3", "Bản mới 3")):
+            assert live_count(searcher, doc_id) == 1
+            assert get_article(searcher, doc_id)["title"] == title  # type: ignore[index]
+
+
 PUBLISHED_CASES = [
     ("2019-10-24T13:27:00+07:00", "2019-10-24T13:27:00+07:00"),
     ("2019-10-24T06:27:00Z", "2019-10-24T13:27:00+07:00"),
