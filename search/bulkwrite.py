@@ -240,7 +240,7 @@ class BulkWriter(SegmentWriter):
     def _helper(self, docs: Sequence[dict[str, Any]], start: int, end: int, pipe: Any) -> None:
         """In a forked helper: write docs[start:end] as a new segment, send it back."""
         try:
-            writer = BulkWriter(self._ix, _lk=False, **self._options)
+            writer = BulkWriter(self._ix, _lk=False, **{**self._options, "merge_procs": 1})
             for number in range(start, end):
                 try:
                     writer.add_document(**docs[number])
@@ -410,7 +410,7 @@ class BulkWriter(SegmentWriter):
         merged = self._merged
         names = sorted(set(self._postings).union(*(s.fields for s in merged)))
         postfile = fieldwriter._postfile
-        if merged and self.merge_procs > 1 and len(names) > 1:
+        if (merged or self.docnum >= 1000) and self.merge_procs > 1 and len(names) > 1:
             mine, theirs = share_fields(names, merged, self._postings)
             own, (other, postbytes) = fork_call(
                 lambda: self._fields_in_memory(theirs), lambda: self._fields(mine, postfile)

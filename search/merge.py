@@ -20,7 +20,7 @@ tests/test_merge.py compares what a reader sees after our merge and after Whoosh
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from math import log
 from pickle import dumps, loads
 from struct import Struct
@@ -47,7 +47,7 @@ MERGE_FACTOR = 8  # segments of one size tier merged into one of the next
 _ENTRY_HEAD = Struct("!II")  # key length, value length of a term table entry
 _EXTENT = Struct("!qI")  # offset and length of a term's posting blocks
 
-Postings = tuple[list[int], list[float], list[bytes]]
+Postings = tuple[list[int], Sequence[float], Sequence[bytes]]
 FieldTerms = dict[str, tuple[list[bytes], list[bytes]]]  # field -> (terms, term infos)
 
 
@@ -165,9 +165,8 @@ class MergedSegment:
 
     def postings(self, info: bytes, fixedsize: int | None) -> Postings:
         """A term's postings in this segment, renumbered, deleted documents left out."""
-        if info[0]:  # inlined in the term info
+        if info[0]:  # inlined in the term info: tuples
             ids, weights, values = loads(info[TERMINFO_SIZE:])
-            ids, weights, values = list(ids), list(weights), list(values)
         else:
             assert self._reader is not None
             offset, length = _EXTENT.unpack_from(info, TERMINFO_SIZE)
@@ -253,26 +252,31 @@ class FieldMerge:
         """The info of a term from its parts, (-1, new term's index) or (segment's number,
         its term info), in document order; None when only deleted documents held it."""
         sources = self.sources
-        decoded = {n: self._postings(n, p) for n, p in parts if n == -1 or p[0]}
-        count = sum(len(d[0]) for d in decoded.values())
-        count += sum(TERMINFO.unpack_from(p)[2] for n, p in parts if n not in decoded)
-        if count <= self.writer.inline_limit or any(
-            sources[n].docmap is not None for n, _ in parts if n >= 0
-        ):
-            ids: list[int] = []
-            weights: list[float] = []
-            values: list[bytes] = []
-            for n, payload in parts:
-                more = decoded[n] if n in decoded else self._postings(n, payload)
-                ids += more[0]
-                weights += more[1]
-                values += more[2]
-            return self.writer.info(ids, weights, values) if ids else None
+        in_blocks = deletions = False
+        for n, payload in parts:
+            if n >= 0:
+                in_blocks = in_blocks or not payload[0]
+                deletions = deletions or sources[n].docmap is not None
+        if in_blocks and not deletions:
+            return self._joined_blocks(parts)
+        ids: list[int] = []
+        weights: list[float] = []
+        values: list[bytes] = []
+        for n, payload in parts:
+            more = self._postings(n, payload)
+            ids += more[0]
+            weights += more[1]
+            values += more[2]
+        return self.writer.info(ids, weights, values) if ids else None
+
+    def _joined_blocks(self, parts: list[tuple[int, Any]]) -> bytes:
+        """_joined for a term some segment keeps in blocks: those blocks are moved as they
+        are, the other parts' postings joined into as few new blocks as can be."""
         blocks: list[Block] = []
         stats: list[Stats] = []
-        pending: Postings = ([], [], [])
+        pending: tuple[list[int], list[float], list[bytes]] = ([], [], [])
 
-        def add_pending() -> None:  # decoded postings: joined into as few blocks as can be
+        def add_pending() -> None:
             if pending[0]:
                 more_blocks, more_stats = self.writer.blocks(*pending)
                 blocks.extend(more_blocks)
@@ -281,13 +285,14 @@ class FieldMerge:
                     column.clear()
 
         for n, payload in parts:
-            if n in decoded:
-                pending[0].extend(decoded[n][0])
-                pending[1].extend(decoded[n][1])
-                pending[2].extend(decoded[n][2])
+            if n == -1 or payload[0]:
+                more = self._postings(n, payload)
+                pending[0].extend(more[0])
+                pending[1].extend(more[1])
+                pending[2].extend(more[2])
                 continue
             add_pending()
-            more_blocks, more_stats = sources[n].moved_blocks(payload)
+            more_blocks, more_stats = self.sources[n].moved_blocks(payload)
             blocks += more_blocks
             stats.append(more_stats)
         add_pending()

@@ -46,8 +46,8 @@ Block = tuple[bytes, bytes]  # a posting block's pickled info and its (compresse
 def write_blocks(
     postfile: Any,
     ids: list[int],
-    weights: list[float],
-    values: list[bytes],
+    weights: Sequence[float],
+    values: Sequence[bytes],
     lens: list[int],
     fixedsize: int | None,
     compress_min: int = COMPRESS_MIN,
@@ -70,8 +70,8 @@ def write_block_list(postfile: Any, blocks: list[Block]) -> None:
 
 def encode_blocks(
     ids: list[int],
-    weights: list[float],
-    values: list[bytes],
+    weights: Sequence[float],
+    values: Sequence[bytes],
     lens: list[int],
     fixedsize: int | None,
     compress_min: int = COMPRESS_MIN,
@@ -263,7 +263,7 @@ def length_bytes() -> list[int]:
     return [length_to_byte(n) for n in range(106_375)]
 
 
-def terminfo(inlined: bool, ids: list[int], weights: list[float], lens: list[int]) -> bytes:
+def terminfo(inlined: bool, ids: list[int], weights: Sequence[float], lens: list[int]) -> bytes:
     """W3TermInfo.to_bytes without the postings pointer or the inlined postings."""
     lbyte = length_bytes()
     shortest = min(lens)
@@ -302,7 +302,7 @@ class TermWriter:
         self.inline_limit = inline_limit
         self.compress_min = compress_min
 
-    def info(self, ids: list[int], weights: list[float], values: list[bytes]) -> bytes:
+    def info(self, ids: list[int], weights: Sequence[float], values: Sequence[bytes]) -> bytes:
         """A term's info: its postings inlined, or written as blocks and pointed to."""
         lens = list(map(self.lengths.get, ids, repeat(0)))
         if len(ids) <= self.inline_limit:
