@@ -15,7 +15,7 @@ from whoosh.index import FileIndex
 
 from indexer.records import RawRecord
 from indexer.validate import RecordError, check_record
-from search.bulkwrite import DocumentFailed
+from search.bulkhelpers import DocumentFailed
 from search.schema import Article, to_document
 from search.store import KnownIds, locked_writer, open_or_create
 

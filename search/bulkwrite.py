@@ -20,25 +20,16 @@ compare the results with Whoosh's writer posting by posting.
 
 from __future__ import annotations
 
-import gc
-import multiprocessing
-import traceback
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
-from io import BytesIO
 from typing import Any
 
 from whoosh.codec.whoosh3 import LENGTHS_COLUMN, _lenfield
-from whoosh.filedb.structfile import StructFile
 from whoosh.index import LockError
-from whoosh.system import pack_ushort
 from whoosh.util.numeric import length_to_byte
 from whoosh.writing import SegmentWriter
 
 from search.bulkfields import (
     DOCNUMS,
     FREQUENCIES,
-    ONE_FREQUENCY,
     TRIPLES,
     FastField,
     IdField,
@@ -46,28 +37,21 @@ from search.bulkfields import (
     columns,
     fast_field,
 )
-from search.forkwork import fork_call
+from search.bulkhelpers import ForkedHelpers, no_gc
+from search.bulkterms import PostingsWriter
 from search.merge import (
-    FieldMerge,
-    FieldTerms,
     MergedSegment,
-    Postings,
     can_merge_fast,
     merge_tiers,
-    moved_offsets,
-    share_fields,
 )
 from search.w3format import (
     COMPRESS_MIN,
     INLINE_LIMIT,
-    TermTable,
-    TermWriter,
     length_bytes,
-    single_infos,
 )
 
 
-class BulkWriter(SegmentWriter):
+class BulkWriter(ForkedHelpers, PostingsWriter, SegmentWriter):
     """SegmentWriter with in-memory postings for the documents it adds (see module doc)."""
 
     def __init__(
@@ -203,87 +187,8 @@ class BulkWriter(SegmentWriter):
         self._added = True
         self.docnum += 1
 
-    def add_documents(
-        self,
-        docs: Sequence[dict[str, Any]],
-        procs: int = 1,
-        meanwhile: Callable[[], None] | None = None,
-    ) -> None:
-        """Add documents in order; with procs > 1, helpers forked from this process write
-        all but the last share as segments of their own, committed with this writer's.
-        `meanwhile` runs here once the helpers have started (the deletions of an upsert:
-        they touch only the older segments).
-
-        Forking passes the documents without pickling them; a helper sends back only its
-        segment's description. A refused document raises DocumentFailed (here or at commit).
-        """
-        with _no_gc():
-            shares = _shares(len(docs), procs)
-            context = multiprocessing.get_context("fork")
-            for start, end in shares[:-1]:
-                receiver, sender = context.Pipe(duplex=False)
-                helper = context.Process(
-                    target=self._helper, args=(docs, start, end, sender), daemon=True
-                )
-                helper.start()
-                sender.close()
-                self._helpers.append((helper, receiver))
-            if meanwhile is not None:
-                meanwhile()
-            start, end = shares[-1]
-            for number in range(start, end):
-                try:
-                    self.add_document(**docs[number])
-                except Exception as error:
-                    raise DocumentFailed(number) from error
-
-    def _helper(self, docs: Sequence[dict[str, Any]], start: int, end: int, pipe: Any) -> None:
-        """In a forked helper: write docs[start:end] as a new segment, send it back."""
-        try:
-            writer = BulkWriter(self._ix, _lk=False, **{**self._options, "merge_procs": 1})
-            for number in range(start, end):
-                try:
-                    writer.add_document(**docs[number])
-                except Exception as error:
-                    pipe.send(("document", number, f"{type(error).__name__}: {error}"))
-                    return
-            pipe.send(("segment", writer._finalize_segment()))
-        except BaseException:
-            pipe.send(("error", traceback.format_exc()))
-        finally:
-            pipe.close()
-
-    def _helper_segments(self) -> list[Any]:
-        """Wait for the helpers; their segments in document order."""
-        segments = []
-        try:
-            for helper, pipe in self._helpers:
-                try:
-                    message = pipe.recv()
-                except EOFError:
-                    helper.join()
-                    message = ("error", f"it died (exit code {helper.exitcode})")
-                if message[0] == "document":
-                    raise DocumentFailed(message[1]) from RuntimeError(message[2])
-                if message[0] == "error":
-                    raise RuntimeError(f"an indexing helper failed: {message[1]}")
-                segments.append(message[1])
-        except BaseException:
-            self._stop_helpers(kill=True)
-            raise
-        self._stop_helpers(kill=False)
-        return segments
-
-    def _stop_helpers(self, kill: bool) -> None:
-        for helper, pipe in self._helpers:
-            if kill:
-                helper.kill()
-            helper.join()
-            pipe.close()
-        self._helpers = []
-
     def commit(self, mergetype: Any = None, optimize: Any = None, merge: Any = None) -> None:
-        with _no_gc():
+        with no_gc():
             self._commit(mergetype, optimize, merge)
 
     def _commit(self, mergetype: Any, optimize: Any, merge: Any) -> None:
@@ -402,141 +307,3 @@ class BulkWriter(SegmentWriter):
                 for docnum, weight, value in zip(ids, weights, values, strict=True):
                     add((fieldname, tbytes, docnum, weight, value))
         self._postings.clear()
-
-    def _write_postings(self) -> None:
-        """Every field's terms into the term table, postings into the postings file. A merge
-        shares the fields out with a forked helper when there is a core for it."""
-        fieldwriter = self.fieldwriter
-        merged = self._merged
-        names = sorted(set(self._postings).union(*(s.fields for s in merged)))
-        postfile = fieldwriter._postfile
-        if (merged or self.docnum >= 1000) and self.merge_procs > 1 and len(names) > 1:
-            mine, theirs = share_fields(names, merged, self._postings)
-            own, (other, postbytes) = fork_call(
-                lambda: self._fields_in_memory(theirs), lambda: self._fields(mine, postfile)
-            )
-            own.update(moved_offsets(other, postfile.tell()))
-            postfile.write(postbytes)
-        else:
-            own = self._fields(names, postfile)
-        table = TermTable(fieldwriter._tindex)
-        for fieldname in names:
-            if fieldname not in own:
-                continue
-            keys, infos = own[fieldname]
-            fieldwriter.start_field(fieldname, self.schema[fieldname])
-            prefix = pack_ushort(fieldwriter._fieldid)
-            table.add_sorted([prefix + key for key in keys], infos)
-            fieldwriter.finish_field()
-        self._postings.clear()
-        self._lengths.clear()
-
-    def _fields_in_memory(self, names: list[str]) -> tuple[FieldTerms, bytes]:
-        """_fields with the postings written to memory (in a helper), and those bytes."""
-        buffer = BytesIO()
-        terms = self._fields(names, StructFile(buffer))
-        return terms, buffer.getvalue()
-
-    def _fields(self, names: list[str], postfile: Any) -> FieldTerms:
-        """Field name -> (terms, term infos) of the fields named; postings go to postfile."""
-        found: FieldTerms = {}
-        merged = self._merged
-        for segment in merged:
-            segment.open()
-        try:
-            for fieldname in names:
-                postings = self._postings.get(fieldname, {})
-                sources = [s for s in merged if fieldname in s.fields]
-                if postings or sources:
-                    found[fieldname] = self._field_terms(fieldname, postings, sources, postfile)
-        finally:
-            for segment in merged:
-                segment.close()
-        return found
-
-    def _field_terms(
-        self,
-        fieldname: str,
-        postings: dict[Any, list[Any]],
-        sources: list[MergedSegment],
-        postfile: Any,
-    ) -> tuple[list[bytes], list[bytes]]:
-        """The field's terms, encoded, and their term infos (postings written meanwhile)."""
-        fixedsize = self.schema[fieldname].format.fixed_value_size()
-        lengths = self._lengths.get(fieldname, {})
-        layout, boost = self._layout(fieldname)
-        terms = sorted(postings)
-        founds = list(map(postings.__getitem__, terms))
-        keys = [t if isinstance(t, bytes) else t.encode("utf-8") for t in terms]
-        del postings
-
-        writer = TermWriter(postfile, lengths, fixedsize, self.inline_limit, self.compress_min)
-
-        def term_info(postings: Postings) -> bytes:
-            return writer.info(*postings)
-
-        def new_infos(indexes: list[int]) -> list[bytes]:
-            chosen = [founds[i] for i in indexes]
-            infos = self._single_infos(chosen, layout, boost, lengths)
-            for i, found in enumerate(chosen):
-                if not infos[i]:
-                    infos[i] = term_info(columns(layout, found, boost))
-            return infos
-
-        if not sources:
-            return keys, new_infos(list(range(len(keys))))
-        merge = FieldMerge(sources, fieldname, writer)
-        return merge.run(keys, new_infos, lambda i: columns(layout, founds[i], boost))
-
-    def _single_infos(
-        self, founds: list[list[Any]], layout: str, boost: float, lengths: dict[int, int]
-    ) -> list[bytes]:
-        """Term infos of the terms found in one document (most terms), made in bulk; b"" for
-        the others."""
-        infos: list[bytes] = [b""] * len(founds)
-        if not self.inline_limit:
-            return infos
-        size = 3 if layout == TRIPLES else 1
-        single = [i for i, found in enumerate(founds) if len(found) == size]
-        if not single:
-            return infos
-        one_docnums: Sequence[int]
-        if layout == TRIPLES:
-            one_docnums, one_weights, one_values = zip(*[founds[i] for i in single], strict=True)
-            one_weights = tuple(map(float, one_weights))
-        else:
-            one_docnums = [founds[i][0] for i in single]
-            one_weights = (boost,) * len(single)
-            one_values = (b"" if layout == DOCNUMS else ONE_FREQUENCY,) * len(single)
-        one_infos = single_infos(one_docnums, one_weights, one_values, lengths)
-        for i, info in zip(single, one_infos, strict=True):
-            infos[i] = info
-        return infos
-
-
-@contextmanager
-def _no_gc() -> Iterator[None]:
-    """No cyclic garbage collection inside: the postings are millions of young lists, which
-    the collector would scan over and over (10% of the indexing time) to find no cycles."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
-
-
-class DocumentFailed(Exception):
-    """BulkWriter.add_documents: Whoosh refused docs[index]; the cause says why."""
-
-    def __init__(self, index: int) -> None:
-        super().__init__(index)
-        self.index = index
-
-
-def _shares(count: int, procs: int) -> list[tuple[int, int]]:
-    """(start, end) of each process's share of count documents, in order."""
-    procs = max(1, min(procs, count))
-    size = -(-count // procs)
-    return [(start, min(start + size, count)) for start in range(0, count, size)] or [(0, 0)]

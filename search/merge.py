@@ -9,9 +9,10 @@ merges). Here:
 
 - `MergedSegment` copies a segment's per-document data when it is added: stored fields as the
   compressed bytes they are, columns value by value, lengths into the writer's length table;
-- at commit, `merge_terms` walks the new documents' terms and each merged segment's term table
-  side by side (each table is sorted), and each term's postings are read whole, from its term
-  info when inlined or in one read of its blocks, renumbered and written once.
+- at commit, `FieldMerge` (search/fieldmerge.py) takes each field's terms from the new
+  documents and from each merged segment's term table (search/w3read.py: one read a field);
+  a term found in one source keeps its postings, only renumbered, and a term in several has
+  them joined, posting blocks moved as they are where no document was deleted.
 
 Deleted documents are dropped and the rest renumbered in order, as Whoosh does;
 tests/test_merge.py compares what a reader sees after our merge and after Whoosh's.
@@ -19,7 +20,6 @@ tests/test_merge.py compares what a reader sees after our merge and after Whoosh
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from math import log
 from pickle import dumps, loads
@@ -38,13 +38,10 @@ from search.w3format import (
     TERMINFO_SIZE,
     Block,
     Stats,
-    TermWriter,
-    read_blocks,
-    shifted_blocks,
 )
+from search.w3read import field_entries, read_blocks, shifted_blocks
 
 MERGE_FACTOR = 8  # segments of one size tier merged into one of the next
-_ENTRY_HEAD = Struct("!II")  # key length, value length of a term table entry
 _EXTENT = Struct("!qI")  # offset and length of a term's posting blocks
 
 Postings = tuple[list[int], Sequence[float], Sequence[bytes]]
@@ -52,7 +49,7 @@ FieldTerms = dict[str, tuple[list[bytes], list[bytes]]]  # field -> (terms, term
 
 
 def can_merge_fast(reader: Any, schema: Any) -> bool:
-    """Whether merge_terms and MergedSegment know everything in the segment: a W3 segment of
+    """Whether MergedSegment and FieldMerge know everything in the segment: a W3 segment of
     the writer's schema, without term vectors or spelling words."""
     if not isinstance(reader, SegmentReader) or not hasattr(reader._terms, "_tindex"):
         return False
@@ -194,135 +191,6 @@ class MergedSegment:
                         add((fieldname, term, docnum, weight, value))
         finally:
             self.close()
-
-
-class FieldMerge:
-    """One field's terms from the new documents and the merged segments, with their term
-    infos. Most terms are in one source only: the new documents' are made in bulk, and an
-    inlined term of a segment without deletions only has its document numbers moved. A
-    posting list in blocks keeps its blocks, moved the same way, when the term's postings
-    are joined with other sources' (or with none)."""
-
-    def __init__(self, sources: list[MergedSegment], fieldname: str, writer: TermWriter) -> None:
-        self.sources = sources
-        self.writer = writer
-        self.entries = [segment.field_entries(fieldname) for segment in sources]
-
-    def run(
-        self,
-        new_keys: list[bytes],
-        new_infos: Callable[[list[int]], list[bytes]],
-        new_postings: Callable[[int], Postings],
-    ) -> tuple[list[bytes], list[bytes]]:
-        """(terms in order, their infos); new_infos(indexes) gives the infos of new_keys at
-        those indexes, new_postings(i) the postings of new_keys[i]."""
-        self.new_postings = new_postings
-        counts = Counter(new_keys)
-        for keys, _ in self.entries:
-            counts.update(keys)
-        found: dict[bytes, bytes | None] = {}
-        alone = [i for i, key in enumerate(new_keys) if counts[key] == 1]
-        found.update(zip([new_keys[i] for i in alone], new_infos(alone), strict=True))
-        for number, (keys, infos) in enumerate(self.entries):
-            segment = self.sources[number]
-            shift = segment.docmap is None  # inlined terms only need their numbers moved
-            for key, info in zip(keys, infos, strict=True):
-                if counts[key] == 1:
-                    shifted = shift and info[0]
-                    found[key] = (
-                        segment._shifted(info) if shifted else self._joined([(number, info)])
-                    )
-        shared = [key for key, count in counts.items() if count > 1]
-        if shared:
-            new_index = {key: i for i, key in enumerate(new_keys)}
-            tables = [dict(zip(keys, infos, strict=True)) for keys, infos in self.entries]
-            for key in shared:
-                parts: list[tuple[int, Any]] = [(-1, new_index[key])] if key in new_index else []
-                parts += [(n, t[key]) for n, t in enumerate(tables) if key in t]
-                found[key] = self._joined(parts)
-        order = sorted(key for key, info in found.items() if info is not None)
-        return order, [found[key] for key in order]  # type: ignore[misc]
-
-    def _postings(self, source: int, payload: Any) -> Postings:
-        if source == -1:
-            return self.new_postings(payload)
-        return self.sources[source].postings(payload, self.writer.fixedsize)
-
-    def _joined(self, parts: list[tuple[int, Any]]) -> bytes | None:
-        """The info of a term from its parts, (-1, new term's index) or (segment's number,
-        its term info), in document order; None when only deleted documents held it."""
-        sources = self.sources
-        in_blocks = deletions = False
-        for n, payload in parts:
-            if n >= 0:
-                in_blocks = in_blocks or not payload[0]
-                deletions = deletions or sources[n].docmap is not None
-        if in_blocks and not deletions:
-            return self._joined_blocks(parts)
-        ids: list[int] = []
-        weights: list[float] = []
-        values: list[bytes] = []
-        for n, payload in parts:
-            more = self._postings(n, payload)
-            ids += more[0]
-            weights += more[1]
-            values += more[2]
-        return self.writer.info(ids, weights, values) if ids else None
-
-    def _joined_blocks(self, parts: list[tuple[int, Any]]) -> bytes:
-        """_joined for a term some segment keeps in blocks: those blocks are moved as they
-        are, the other parts' postings joined into as few new blocks as can be."""
-        blocks: list[Block] = []
-        stats: list[Stats] = []
-        pending: tuple[list[int], list[float], list[bytes]] = ([], [], [])
-
-        def add_pending() -> None:
-            if pending[0]:
-                more_blocks, more_stats = self.writer.blocks(*pending)
-                blocks.extend(more_blocks)
-                stats.append(more_stats)
-                for column in pending:
-                    column.clear()
-
-        for n, payload in parts:
-            if n == -1 or payload[0]:
-                more = self._postings(n, payload)
-                pending[0].extend(more[0])
-                pending[1].extend(more[1])
-                pending[2].extend(more[2])
-                continue
-            add_pending()
-            more_blocks, more_stats = self.sources[n].moved_blocks(payload)
-            blocks += more_blocks
-            stats.append(more_stats)
-        add_pending()
-        return self.writer.info_for_blocks(blocks, stats)
-
-
-def field_entries(terms: Any, fieldname: str) -> tuple[list[bytes], list[bytes]]:
-    """A W3 segment's terms of the field in order and their term infos, from one read of
-    the field's part of the term table (`terms`: a SegmentReader's W3TermsReader)."""
-    fieldid = terms._fieldmap.get(fieldname)
-    keys: list[bytes] = []
-    infos: list[bytes] = []
-    if fieldid is None:
-        return keys, infos
-    tindex = terms._tindex
-    start = tindex.closest_key_pos(pack_ushort(fieldid))
-    if start is None:
-        return keys, infos
-    end = tindex.closest_key_pos(pack_ushort(fieldid + 1)) or tindex.endofdata
-    data = tindex.dbfile.get(start, end - start)
-    head = _ENTRY_HEAD.unpack_from
-    pos, size = 0, len(data)
-    while pos < size:
-        keylen, valuelen = head(data, pos)
-        pos += 8
-        keys.append(data[pos + 2 : pos + keylen])  # after the field number
-        pos += keylen
-        infos.append(data[pos : pos + valuelen])
-        pos += valuelen
-    return keys, infos
 
 
 def _field_sizes(reader: SegmentReader) -> dict[str, int]:

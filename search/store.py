@@ -25,8 +25,8 @@ from whoosh.index import FileIndex, LockError
 
 from search.bulkwrite import BulkWriter
 from search.durability import live_dir, write_manifest
-from search.merge import field_entries
 from search.schema import ArticleSchema
+from search.w3read import field_entries
 
 
 class _ForkHook:

@@ -13,9 +13,8 @@ import zlib
 from array import array
 from collections.abc import Sequence
 from functools import lru_cache
-from io import BytesIO
 from itertools import accumulate, chain, repeat
-from pickle import dumps, load, loads
+from pickle import dumps
 from struct import Struct
 from typing import Any
 from zlib import crc32
@@ -36,7 +35,6 @@ PICKLE_PROTOCOL = 3
 
 TERMINFO = _TERMINFO = Struct("!BfIBBfII")  # W3TermInfo._struct
 TERMINFO_SIZE = _TERMINFO.size  # inlined postings or the blocks' extent follow
-_BLOCK_LENGTH = Struct("!i")
 _NO_ID = 0xFFFFFFFF
 
 
@@ -114,62 +112,6 @@ def encode_blocks(
         )
         blocks.append((infobytes, databytes))
     return blocks
-
-
-def shifted_blocks(data: bytes, base: int) -> list[Block]:
-    """A posting list's blocks (as read back from disk) with every document number moved up
-    by base: each block's first delta and last id change, everything else stays."""
-    blocks = []
-    pos, last = len(WHOOSH3_HEADER_MAGIC), False
-    while not last:
-        (length,) = _BLOCK_LENGTH.unpack_from(data, pos)
-        last = length < 0
-        pos += 4
-        end = pos + abs(length)
-        block = BytesIO(data[pos:end])
-        count, lastid, maxweight, compression, minlen, maxlen = load(block)
-        body = block.read()
-        deltas, mini_weights, mini_values = loads(zlib.decompress(body) if compression else body)
-        moved = (deltas[0] + base, *deltas[1:])
-        body = dumps((moved, mini_weights, mini_values), PICKLE_PROTOCOL)
-        if compression:
-            body = zlib.compress(body, compression)
-        info = (count, lastid + base, maxweight, compression, minlen, maxlen)
-        blocks.append((dumps(info, PICKLE_PROTOCOL), body))
-        pos = end
-    return blocks
-
-
-def read_blocks(data: bytes, fixedsize: int | None) -> tuple[list[int], list[float], list[bytes]]:
-    """The document numbers, weights and values of a term's posting blocks (the bytes
-    write_blocks or Whoosh's W3 writer wrote), all blocks parsed from memory."""
-    ids: list[int] = []
-    weights: list[float] = []
-    values: list[bytes] = []
-    pos, last = len(WHOOSH3_HEADER_MAGIC), False
-    while not last:
-        (length,) = _BLOCK_LENGTH.unpack_from(data, pos)
-        last = length < 0
-        pos += 4
-        end = pos + abs(length)
-        block = BytesIO(data[pos:end])
-        count, _, _, compression, _, _ = load(block)
-        body = block.read()
-        deltas, mini_weights, mini_values = loads(zlib.decompress(body) if compression else body)
-        ids += accumulate(deltas)
-        if mini_weights is None or isinstance(mini_weights, float):
-            weights += [1.0 if mini_weights is None else mini_weights] * count
-        else:
-            weights += mini_weights
-        if fixedsize is None or fixedsize < 0:
-            values += mini_values
-        elif fixedsize == 0:
-            values += [b""] * count
-        else:
-            starts = range(0, count * fixedsize, fixedsize)
-            values += [mini_values[i : i + fixedsize] for i in starts]
-        pos = end
-    return ids, weights, values
 
 
 class TermTable:

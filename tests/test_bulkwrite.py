@@ -22,7 +22,8 @@ from whoosh.writing import SegmentWriter
 from indexer.records import RawRecord
 from indexer.validate import check_record
 from search.analysis import ExactAnalyzer, index_terms, index_tokens
-from search.bulkwrite import BulkWriter, DocumentFailed
+from search.bulkhelpers import DocumentFailed
+from search.bulkwrite import BulkWriter
 from search.schema import ArticleSchema, to_document
 from tests.conftest import DEMO_PATHS
 

@@ -1,0 +1,105 @@
+"""Whoosh's W3 format read back in bulk, for merging segments (search/merge.py).
+
+Whoosh reads a term table entry or a posting block with a few small reads each, through the
+compound file; a merge reads a field's part of the term table, or a term's whole posting
+list, in one read and parses it from memory.
+"""
+
+from __future__ import annotations
+
+import zlib
+from io import BytesIO
+from itertools import accumulate
+from pickle import dumps, load, loads
+from struct import Struct
+from typing import Any
+
+from whoosh.codec.whoosh3 import WHOOSH3_HEADER_MAGIC
+from whoosh.system import pack_ushort
+
+from search.w3format import PICKLE_PROTOCOL, Block
+
+_ENTRY_HEAD = Struct("!II")  # key length, value length of a term table entry
+_BLOCK_LENGTH = Struct("!i")  # negative for a posting list's last block
+
+
+def field_entries(terms: Any, fieldname: str) -> tuple[list[bytes], list[bytes]]:
+    """A W3 segment's terms of the field in order and their term infos, from one read of
+    the field's part of the term table (`terms`: a SegmentReader's W3TermsReader)."""
+    fieldid = terms._fieldmap.get(fieldname)
+    keys: list[bytes] = []
+    infos: list[bytes] = []
+    if fieldid is None:
+        return keys, infos
+    tindex = terms._tindex
+    start = tindex.closest_key_pos(pack_ushort(fieldid))
+    if start is None:
+        return keys, infos
+    end = tindex.closest_key_pos(pack_ushort(fieldid + 1)) or tindex.endofdata
+    data = tindex.dbfile.get(start, end - start)
+    head = _ENTRY_HEAD.unpack_from
+    pos, size = 0, len(data)
+    while pos < size:
+        keylen, valuelen = head(data, pos)
+        pos += 8
+        keys.append(data[pos + 2 : pos + keylen])  # after the field number
+        pos += keylen
+        infos.append(data[pos : pos + valuelen])
+        pos += valuelen
+    return keys, infos
+
+
+def shifted_blocks(data: bytes, base: int) -> list[Block]:
+    """A posting list's blocks (as read back from disk) with every document number moved up
+    by base: each block's first delta and last id change, everything else stays."""
+    blocks = []
+    pos, last = len(WHOOSH3_HEADER_MAGIC), False
+    while not last:
+        (length,) = _BLOCK_LENGTH.unpack_from(data, pos)
+        last = length < 0
+        pos += 4
+        end = pos + abs(length)
+        block = BytesIO(data[pos:end])
+        count, lastid, maxweight, compression, minlen, maxlen = load(block)
+        body = block.read()
+        deltas, mini_weights, mini_values = loads(zlib.decompress(body) if compression else body)
+        moved = (deltas[0] + base, *deltas[1:])
+        body = dumps((moved, mini_weights, mini_values), PICKLE_PROTOCOL)
+        if compression:
+            body = zlib.compress(body, compression)
+        info = (count, lastid + base, maxweight, compression, minlen, maxlen)
+        blocks.append((dumps(info, PICKLE_PROTOCOL), body))
+        pos = end
+    return blocks
+
+
+def read_blocks(data: bytes, fixedsize: int | None) -> tuple[list[int], list[float], list[bytes]]:
+    """The document numbers, weights and values of a term's posting blocks (the bytes
+    write_blocks or Whoosh's W3 writer wrote), all blocks parsed from memory."""
+    ids: list[int] = []
+    weights: list[float] = []
+    values: list[bytes] = []
+    pos, last = len(WHOOSH3_HEADER_MAGIC), False
+    while not last:
+        (length,) = _BLOCK_LENGTH.unpack_from(data, pos)
+        last = length < 0
+        pos += 4
+        end = pos + abs(length)
+        block = BytesIO(data[pos:end])
+        count, _, _, compression, _, _ = load(block)
+        body = block.read()
+        deltas, mini_weights, mini_values = loads(zlib.decompress(body) if compression else body)
+        ids += accumulate(deltas)
+        if mini_weights is None or isinstance(mini_weights, float):
+            weights += [1.0 if mini_weights is None else mini_weights] * count
+        else:
+            weights += mini_weights
+        if fixedsize is None or fixedsize < 0:
+            values += mini_values
+        elif fixedsize == 0:
+            values += [b""] * count
+        else:
+            starts = range(0, count * fixedsize, fixedsize)
+            values += [mini_values[i : i + fixedsize] for i in starts]
+        pos = end
+    return ids, weights, values
