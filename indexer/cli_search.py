@@ -109,8 +109,24 @@ def _print_hits(result: dict[str, Any]) -> None:
     show_default="0: one per core, or $VNSEARCH_SERVE_WORKERS",
     help="Worker processes.",
 )
-def serve_command(index_dir: str, host: str, port: int, threads: int, workers: int) -> None:
+@click.option(
+    "--warm-terms",
+    type=int,
+    default=lambda: int(get_setting("serve_warm_terms")),
+    show_default="200, or $VNSEARCH_SERVE_WARM_TERMS",
+    help="Frequent terms per field read into the caches before serving.",
+)
+def serve_command(
+    index_dir: str, host: str, port: int, threads: int, workers: int, warm_terms: int
+) -> None:
     """Serve the search pages and the JSON API with waitress."""
     from web.serve import serve
 
-    serve(index_dir=index_dir, host=host, port=port, threads=threads, workers=workers)
+    serve(
+        index_dir=index_dir,
+        host=host,
+        port=port,
+        threads=threads,
+        workers=workers,
+        warm_terms=warm_terms,
+    )

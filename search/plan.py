@@ -33,7 +33,7 @@ from search.lexicon import get_lexicon
 from search.postings import DocSetQuery, clause_docs, expansions, query_docs, term_docs
 from search.query import LEVELS, ParsedQuery, restoration_bonus, scoring_query
 from search.ranking import BODY_PAIR_CHARS, TITLE_PREFIX_SHARE, body_pair_bonus
-from search.scorer import compile_query, score_candidates, top_scores
+from search.scorer import compile_query, field_lengths, score_candidates, top_scores
 from search.suggest import restore
 from search.textmatch import opens_with, pairs_side_by_side, run_regex, runs, words_regex
 
@@ -175,8 +175,8 @@ def _shortest_titles(searcher: Searcher, docs: frozenset[int], keep: int) -> fro
     every one holds all the words in its title, and BM25 ranks shorter such titles higher."""
     if len(docs) <= keep:
         return docs
-    length = searcher.reader().doc_field_length
-    return frozenset(heapq.nsmallest(keep, docs, key=lambda d: (length(d, "title_folded"), -d)))
+    length = field_lengths(searcher, "title_folded")
+    return frozenset(heapq.nsmallest(keep, docs, key=lambda d: (length[d], -d)))
 
 
 def _rerank_window(

@@ -14,7 +14,7 @@ from pickle import dumps, load, loads
 from struct import Struct
 from typing import Any
 
-from whoosh.codec.whoosh3 import WHOOSH3_HEADER_MAGIC
+from whoosh.codec.whoosh3 import LENGTHS_COLUMN, WHOOSH3_HEADER_MAGIC, _lenfield
 from whoosh.system import pack_ushort
 
 from search.w3format import PICKLE_PROTOCOL, Block
@@ -103,3 +103,17 @@ def read_blocks(data: bytes, fixedsize: int | None) -> tuple[list[int], list[flo
             values += [mini_values[i : i + fixedsize] for i in starts]
         pos = end
     return ids, weights, values
+
+
+def segment_length_bytes(leaf: Any, fieldname: str) -> bytes | None:
+    """A W3 segment's length byte of the field for each of its documents (0: none), in one
+    read; None for a segment of another kind."""
+    perdoc = getattr(leaf, "_perdoc", None)
+    if perdoc is None or not hasattr(perdoc, "_cached_reader"):
+        return None
+    count = leaf.doc_count_all()
+    column = perdoc._cached_reader(_lenfield(fieldname), LENGTHS_COLUMN)
+    if column is None:  # no document has the field
+        return bytes(count)
+    raw = column._dbfile.get(column._basepos, column._count) if column._count else b""
+    return raw[:count] + bytes(count - len(raw))  # the column stops at its last length

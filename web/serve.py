@@ -44,11 +44,18 @@ def _configure_logging() -> None:
 
 
 def serve(
-    index_dir: str, host: str = "127.0.0.1", port: int = 8000, threads: int = 1, workers: int = 1
+    index_dir: str,
+    host: str = "127.0.0.1",
+    port: int = 8000,
+    threads: int = 1,
+    workers: int = 1,
+    warm_terms: int = 0,
 ) -> None:
     """Serve the pages and API until stopped; logs the URL it listens on (port 0: any free).
 
     :param workers: processes sharing the socket; 0 means one per CPU core.
+    :param warm_terms: most frequent terms per field read into the caches first (search.warm),
+        before the workers are forked so that all of them start warm.
     """
     _configure_logging()
     workers = workers if workers > 0 else (os.cpu_count() or 1)
@@ -59,12 +66,27 @@ def serve(
     log.info(
         "vnsearch serving %s on %s (index %s)", _plural(workers), url, os.path.abspath(index_dir)
     )
+    if warm_terms > 0:
+        _warm(index_dir, warm_terms)
     if workers == 1:
         _install_stop_handlers(stop := threading.Event())
         run_worker(sock, index_dir, threads, stop)
     else:
         Supervisor(sock, index_dir, threads, workers).run()
     sock.close()
+
+
+def _warm(index_dir: str, terms: int) -> None:
+    """Warm the caches; a server without an index yet, or a failed warm-up, serves cold."""
+    from search.store import index_exists
+    from search.warm import warm_caches
+
+    if not index_exists(index_dir):
+        return
+    try:
+        warm_caches(index_dir, terms)
+    except Exception:  # noqa: BLE001 - warming is an optimisation, never a reason not to serve
+        log.exception("warming the caches failed; serving cold")
 
 
 def _plural(workers: int) -> str:
