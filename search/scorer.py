@@ -132,13 +132,21 @@ def _score_term(run: _Run, node: TermNode) -> Scores:
     avgfl = searcher.avg_field_length(node.fieldname) or 1
     b = weighting._field_B.get(node.fieldname, weighting.B)
     k1 = weighting.K1
-    scores: Scores = {}
-    for docnum, index in found:
-        length = lengths_of[docnum]
-        tf = weights[index]
-        score = scoring.bm25(idf, tf, length, avgfl, b, k1)
-        scores[docnum] = score * node.boost if node.boost != 1.0 else score
-    return scores
+    # whoosh.scoring.bm25, idf * tf * (k1 + 1) / (tf + k1 * (1 - b + b * length / avgfl)),
+    # with the per-term factors taken out of the loop
+    scale = idf * (k1 + 1) * node.boost
+    flat = k1 * (1 - b)
+    per_length = k1 * b / avgfl
+    docnums = [docnum for docnum, _ in found]
+    tfs = [weights[index] for _, index in found]
+    lengths = map(lengths_of.__getitem__, docnums)
+    return dict(
+        zip(
+            docnums,
+            [scale * tf / (tf + flat + per_length * n) for tf, n in zip(tfs, lengths, strict=True)],
+            strict=True,
+        )
+    )
 
 
 _LENGTHS: dict[tuple[str, int, str], array[int]] = {}
