@@ -9,10 +9,11 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable
+from pickle import dumps, loads
 from typing import Any
 
 from search.merge import MergedSegment, Postings
-from search.w3format import Block, Stats, TermWriter
+from search.w3format import PICKLE_PROTOCOL, TERMINFO, TERMINFO_SIZE, Block, Stats, TermWriter
 
 
 class FieldMerge:
@@ -78,6 +79,10 @@ class FieldMerge:
                 deletions = deletions or sources[n].docmap is not None
         if in_blocks and not deletions:
             return self._joined_blocks(parts)
+        if not deletions and all(n >= 0 for n, _ in parts):
+            joined = self._joined_inlined(parts)
+            if joined is not None:
+                return joined
         ids: list[int] = []
         weights: list[float] = []
         values: list[bytes] = []
@@ -87,6 +92,36 @@ class FieldMerge:
             weights += more[1]
             values += more[2]
         return self.writer.info(ids, weights, values) if ids else None
+
+    def _joined_inlined(self, parts: list[tuple[int, bytes]]) -> bytes | None:
+        """_joined for a term every part of which is inlined in a segment without deletions,
+        when the joined postings still fit inline (the common case: a syllable pair found a
+        few times in several segments). The statistics come from the parts' term infos, so
+        no document length is looked up; None when the postings need blocks."""
+        heads = [TERMINFO.unpack_from(info) for _, info in parts]
+        count = sum(head[2] for head in heads)
+        if count > self.writer.inline_limit:
+            return None
+        ids: list[int] = []
+        weights: list[float] = []
+        values: list[bytes] = []
+        for n, info in parts:
+            part_ids, part_weights, part_values = loads(info[TERMINFO_SIZE:])
+            base = self.sources[n].base
+            ids += [d + base for d in part_ids]
+            weights += part_weights
+            values += part_values
+        head = TERMINFO.pack(
+            True,
+            sum(head[1] for head in heads),
+            count,
+            min((head[3] for head in heads if head[3]), default=0),
+            max(head[4] for head in heads),
+            max(head[5] for head in heads),
+            ids[0],
+            ids[-1],
+        )
+        return head + dumps((tuple(ids), tuple(weights), tuple(values)), PICKLE_PROTOCOL)
 
     def _joined_blocks(self, parts: list[tuple[int, Any]]) -> bytes:
         """_joined for a term some segment keeps in blocks: those blocks are moved as they

@@ -22,7 +22,7 @@ class Setting:
 
 SETTINGS = (
     Setting("index_dir", "index_data", "Directory holding the Whoosh index."),
-    Setting("batch_size", 10_000, "Articles per indexer commit (a crash loses at most one)."),
+    Setting("batch_size", 20_000, "Articles per indexer commit (a crash loses at most one)."),
     Setting("index_procs", 2, "Processes that analyse and write a large batch (1: none)."),
     Setting("writer_timeout", 60, "Seconds an indexer waits for another indexer's lock."),
     Setting("max_text_chars", 1_000_000, "Longer texts are truncated at import, with a warning."),
