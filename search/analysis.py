@@ -30,7 +30,8 @@ from whoosh.analysis import Filter, LowercaseFilter, Token, Tokenizer
 BIGRAM_SEPARATOR = "_"
 
 # Digits grouped by "." or "," are one number, written without separators: "1.268" -> "1268",
-# the way readers write it; abbreviations with dots likewise ("TP.HCM" -> "tphcm"). Documents
+# the way readers write it; abbreviations with dots likewise ("TP.HCM" -> "tphcm", and a team
+# or age group "U.23" -> "u23", as readers and slugs write it). Documents
 # also index the groups ("1", "268"; "tp", "hcm"), the way URL slugs and punctuation-stripped
 # text write them. Queries keep numbers whole and read dotted words by their groups.
 # Words may carry invisible joiners or soft hyphens inside them (copied from the web); they are
@@ -39,6 +40,7 @@ _INVISIBLE = "\u00ad\u200b\u200c\u200d\u2060\ufeff"
 _TOKEN_PATTERN = re.compile(
     rf"\d+(?:[.,]\d+)+"  # 1.268, 17,8
     r"|(?:[^\W\d_]{1,3}\.)+[^\W\d_]+"  # TP.HCM, U.S.A: abbreviations written with dots
+    r"|[^\W\d_]{1,2}\.\d+(?![.,]\d)"  # U.23, U.19: an age group written with a dot
     rf"|[^\W_]+(?:[{_INVISIBLE}]+[^\W_]+)*"
 )
 _NUMBER_SEPARATORS = str.maketrans("", "", ".," + _INVISIBLE)

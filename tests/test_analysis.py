@@ -48,6 +48,7 @@ EXACT_CASES = [
     ("Mưa 🌧️ to 😀", ["mưa", "to"]),
     ("COVID-19 Smart City TP.HCM", ["covid", "19", "smart", "city", "tp", "hcm", "tphcm"]),
     ("TP. HCM", ["tp", "hcm"]),
+    ("U.23 Việt Nam, U23", ["u", "23", "u23", "việt", "nam", "u23"]),
     ("cafe coffee running", ["cafe", "coffee", "running"]),  # English untouched, not stemmed
     (
         "zero\u200bwidth soft\u00adhyphen",
@@ -137,6 +138,8 @@ def test_a_number_and_its_digit_groups_share_a_position() -> None:
         ("17,8%", ["178"]),
         ("TP.HCM", ["tp", "hcm"]),
         ("tphcm", ["tphcm"]),
+        ("u23", ["u23"]),
+        ("U.23", ["u", "23"]),
     ],
 )
 def test_queries_keep_numbers_whole(query: str, expected: list[str]) -> None:
