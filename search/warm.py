@@ -56,15 +56,18 @@ def warmed_fields() -> list[str]:
 
 
 def frequent_terms(searcher: Searcher, fieldname: str, count: int) -> list[str]:
-    """The field's `count` terms found in the most documents, over all segments."""
+    """The field's `count` terms found in the most documents, over all segments. In an index
+    of one segment the terms inlined in the term table (8 documents at most) are skipped:
+    two million syllable pairs of 156k articles need not be read to find the top 200."""
     frequency: dict[bytes, int] = {}
-    for leaf, _ in searcher.reader().leaf_readers():
+    leaves = searcher.reader().leaf_readers()
+    for leaf, _ in leaves:
         terms = getattr(leaf, "_terms", None)
         if terms is None or not hasattr(terms, "_tindex"):
             continue  # not a W3 segment: nothing to warm there
         keys, infos = field_entries(terms, fieldname)
         for key, info in zip(keys, infos, strict=True):
-            if not info[0]:  # in blocks: more than a few documents
+            if len(leaves) > 1 or not info[0]:
                 frequency[key] = frequency.get(key, 0) + TERMINFO.unpack_from(info)[2]
     top = heapq.nlargest(count, frequency.items(), key=lambda item: item[1])
     return [key.decode("utf-8") for key, _ in top]
