@@ -205,6 +205,7 @@ def write_batch(
 
     try:
         with locked_writer(index, timeout, report) as writer:
+            writer.merge_procs = procs  # no forked helper either where the cores are busy
             docs = [to_document(article) for article in articles]
             writer.add_documents(docs, procs, meanwhile=delete_older_versions)
     except DocumentFailed as failed:  # the writer was cancelled

@@ -42,8 +42,9 @@ class PostingsWriter:
         def _layout(self, fieldname: str) -> tuple[str, float]: ...
 
     def _write_postings(self) -> None:
-        """Every field's terms into the term table, postings into the postings file. A merge
-        shares the fields out with a forked helper when there is a core for it."""
+        """Every field's terms into the term table, postings into the postings file. A big
+        segment (a merge, or PARALLEL_MIN_DOCUMENTS new ones) shares its fields out with a
+        forked helper unless merge_procs is 1."""
         fieldwriter = self.fieldwriter
         merged = self._merged
         names = sorted(set(self._postings).union(*(s.fields for s in merged)))
