@@ -87,3 +87,40 @@ def test_sized_cache_evicts_the_least_recent_by_what_it_holds() -> None:
     assert cache.get(("b",)) is None and cache.held == 8
     cache.put(("d",), "x" * 50)  # alone over budget: kept, the others go
     assert cache.get(("d",)) and cache.get(("a",)) is None and cache.held == 50
+
+
+def test_postings_follow_commits_that_delete_and_add(tmp_path: Path) -> None:
+    """Segment shares are cached across commits (search.postings._segment_postings): a
+    deletion in an old segment and a document in a new one both show in the next search."""
+    from whoosh import index as whoosh_index
+
+    from search.bulkwrite import BulkWriter
+    from search.postings import term_postings
+    from search.schema import ArticleSchema
+
+    ix = whoosh_index.create_in(str(tmp_path), ArticleSchema())
+
+    def commit(*docs: dict[str, str], delete: str | None = None) -> None:
+        writer = BulkWriter(ix)
+        if delete:
+            writer.delete_by_term("id", delete)
+        for doc in docs:
+            writer.add_document(**doc)
+        writer.commit(merge=False)
+
+    def found() -> list[str]:
+        with ix.searcher() as searcher:
+            ids, _ = term_postings(searcher, "title_folded", "mua")
+            return sorted(searcher.stored_fields(d)["id"] for d in ids)
+
+    commit(
+        *(
+            {"id": f"a{n}", "title": f"Mưa lớn {n}", "title_folded": f"Mưa lớn {n}"}
+            for n in range(3)
+        )
+    )
+    assert found() == ["a0", "a1", "a2"]
+    commit({"id": "b", "title": "Mưa đá", "title_folded": "Mưa đá"}, delete="a1")
+    assert found() == ["a0", "a2", "b"]
+    commit(delete="a0")
+    assert found() == ["a2", "b"]
