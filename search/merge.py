@@ -26,7 +26,7 @@ from pickle import dumps, loads
 from struct import Struct
 from typing import Any
 
-from whoosh.codec.whoosh3 import LENGTHS_COLUMN, STORED_COLUMN, _lenfield
+from whoosh.codec.whoosh3 import STORED_COLUMN, _lenfield
 from whoosh.columns import VarBytesColumn
 from whoosh.reading import SegmentReader
 from whoosh.system import pack_ushort
@@ -39,7 +39,13 @@ from search.w3format import (
     Block,
     Stats,
 )
-from search.w3read import field_entries, read_blocks, shifted_blocks
+from search.w3read import (
+    field_entries,
+    read_blocks,
+    segment_length_bytes,
+    shifted_blocks,
+    w3_terms,
+)
 
 MERGE_FACTOR = 8  # segments of one size tier merged into one of the next
 _EXTENT = Struct("!qI")  # offset and length of a term's posting blocks
@@ -51,7 +57,7 @@ FieldTerms = dict[str, tuple[list[bytes], list[bytes]]]  # field -> (terms, term
 def can_merge_fast(reader: Any, schema: Any) -> bool:
     """Whether MergedSegment and FieldMerge know everything in the segment: a W3 segment of
     the writer's schema, without term vectors or spelling words."""
-    if not isinstance(reader, SegmentReader) or not hasattr(reader._terms, "_tindex"):
+    if not isinstance(reader, SegmentReader) or w3_terms(reader) is None:
         return False
     for name in reader.indexed_field_names():
         field = schema[name] if name in schema else None
@@ -104,13 +110,12 @@ class MergedSegment:
             field = self.schema[name]
             if field.column_type and reader.has_column(name):
                 self._copy_column(reader, perdocwriter, name, field.column_type, pairs)
-            lenfield = _lenfield(name)
-            if field.scorable and perdoc.has_column(lenfield):
-                column = perdoc.column_reader(lenfield, LENGTHS_COLUMN)
-                bytes_ = column._dbfile.get(column._basepos, column._count)
+            if field.scorable and perdoc.has_column(_lenfield(name)):
+                bytes_ = segment_length_bytes(reader, name)
+                assert bytes_ is not None  # can_merge_fast: a W3 segment
                 field_lengths = lengths.setdefault(name, {})
                 for old, new in pairs:
-                    if old < len(bytes_) and bytes_[old]:
+                    if bytes_[old]:
                         field_lengths[new] = byte_to_length(bytes_[old])
         perdocwriter._doccount += len(pairs)
 

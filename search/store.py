@@ -26,7 +26,7 @@ from whoosh.index import FileIndex, LockError
 from search.bulkwrite import BulkWriter
 from search.durability import live_dir, write_manifest
 from search.schema import ArticleSchema
-from search.w3read import field_entries
+from search.w3read import field_entries, w3_terms
 
 
 class _ForkHook:
@@ -196,8 +196,8 @@ class KnownIds:
 
 
 def _leaf_ids(leaf: Any) -> list[str]:
-    terms = getattr(leaf, "_terms", None)
-    if terms is not None and hasattr(terms, "_tindex"):  # a W3 segment: one read
+    terms = w3_terms(leaf)
+    if terms is not None:  # a W3 segment: one read
         keys, _ = field_entries(terms, "id")
         return [key.decode("utf-8") for key in keys]
     return [text.decode("utf-8") for text in leaf.lexicon("id")]

@@ -8,6 +8,7 @@ list, in one read and parses it from memory.
 from __future__ import annotations
 
 import zlib
+from collections.abc import Iterator
 from io import BytesIO
 from itertools import accumulate
 from pickle import dumps, load, loads
@@ -49,10 +50,9 @@ def field_entries(terms: Any, fieldname: str) -> tuple[list[bytes], list[bytes]]
     return keys, infos
 
 
-def shifted_blocks(data: bytes, base: int) -> list[Block]:
-    """A posting list's blocks (as read back from disk) with every document number moved up
-    by base: each block's first delta and last id change, everything else stays."""
-    blocks = []
+def _blocks(data: bytes) -> Iterator[tuple[tuple[Any, ...], tuple[Any, Any, Any]]]:
+    """Each posting block of a term's list: its info (count, last id, max weight, compression,
+    min and max length bytes) and its data (id deltas, weights, values), unpickled."""
     pos, last = len(WHOOSH3_HEADER_MAGIC), False
     while not last:
         (length,) = _BLOCK_LENGTH.unpack_from(data, pos)
@@ -60,16 +60,24 @@ def shifted_blocks(data: bytes, base: int) -> list[Block]:
         pos += 4
         end = pos + abs(length)
         block = BytesIO(data[pos:end])
-        count, lastid, maxweight, compression, minlen, maxlen = load(block)
+        info = load(block)
         body = block.read()
-        deltas, mini_weights, mini_values = loads(zlib.decompress(body) if compression else body)
+        yield info, loads(zlib.decompress(body) if info[3] else body)
+        pos = end
+
+
+def shifted_blocks(data: bytes, base: int) -> list[Block]:
+    """A posting list's blocks (as read back from disk) with every document number moved up
+    by base: each block's first delta and last id change, everything else stays."""
+    blocks = []
+    for info, (deltas, mini_weights, mini_values) in _blocks(data):
+        count, lastid, maxweight, compression, minlen, maxlen = info
         moved = (deltas[0] + base, *deltas[1:])
         body = dumps((moved, mini_weights, mini_values), PICKLE_PROTOCOL)
         if compression:
             body = zlib.compress(body, compression)
         info = (count, lastid + base, maxweight, compression, minlen, maxlen)
         blocks.append((dumps(info, PICKLE_PROTOCOL), body))
-        pos = end
     return blocks
 
 
@@ -79,16 +87,8 @@ def read_blocks(data: bytes, fixedsize: int | None) -> tuple[list[int], list[flo
     ids: list[int] = []
     weights: list[float] = []
     values: list[bytes] = []
-    pos, last = len(WHOOSH3_HEADER_MAGIC), False
-    while not last:
-        (length,) = _BLOCK_LENGTH.unpack_from(data, pos)
-        last = length < 0
-        pos += 4
-        end = pos + abs(length)
-        block = BytesIO(data[pos:end])
-        count, _, _, compression, _, _ = load(block)
-        body = block.read()
-        deltas, mini_weights, mini_values = loads(zlib.decompress(body) if compression else body)
+    for info, (deltas, mini_weights, mini_values) in _blocks(data):
+        count = info[0]
         ids += accumulate(deltas)
         if mini_weights is None or isinstance(mini_weights, float):
             weights += [1.0 if mini_weights is None else mini_weights] * count
@@ -101,8 +101,14 @@ def read_blocks(data: bytes, fixedsize: int | None) -> tuple[list[int], list[flo
         else:
             starts = range(0, count * fixedsize, fixedsize)
             values += [mini_values[i : i + fixedsize] for i in starts]
-        pos = end
     return ids, weights, values
+
+
+def w3_terms(leaf: Any) -> Any:
+    """A segment reader's W3 term table reader (what field_entries reads), or None for a
+    segment of another kind."""
+    terms = getattr(leaf, "_terms", None)
+    return terms if terms is not None and hasattr(terms, "_tindex") else None
 
 
 def segment_length_bytes(leaf: Any, fieldname: str) -> bytes | None:

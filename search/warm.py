@@ -25,7 +25,7 @@ from search.query import FIELD_WEIGHTS
 from search.schema import BIGRAM_FIELDS, FOLDED, FOLDED_BIGRAM
 from search.store import open_index
 from search.w3format import TERMINFO
-from search.w3read import field_entries
+from search.w3read import field_entries, w3_terms
 
 log = logging.getLogger(__name__)
 
@@ -62,8 +62,8 @@ def frequent_terms(searcher: Searcher, fieldname: str, count: int) -> list[str]:
     frequency: dict[bytes, int] = {}
     leaves = searcher.reader().leaf_readers()
     for leaf, _ in leaves:
-        terms = getattr(leaf, "_terms", None)
-        if terms is None or not hasattr(terms, "_tindex"):
+        terms = w3_terms(leaf)
+        if terms is None:
             continue  # not a W3 segment: nothing to warm there
         keys, infos = field_entries(terms, fieldname)
         for key, info in zip(keys, infos, strict=True):
