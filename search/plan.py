@@ -17,7 +17,6 @@
 from __future__ import annotations
 
 import heapq
-import time
 from dataclasses import dataclass
 from itertools import islice
 
@@ -30,21 +29,19 @@ from search.budget import DeadlineCollector
 from search.errors import SearchError
 from search.facets import MatchSets, date_values, dated_order, matching_docs
 from search.lexicon import get_lexicon
+from search.passage import PASSAGE_WINDOW, holders_first, passage_run, run_holders, scan_for_run
 from search.postings import DocSetQuery, clause_docs, expansions, query_docs, term_docs
 from search.query import LEVELS, ParsedQuery, restoration_bonus, scoring_query
 from search.ranking import BODY_PAIR_CHARS, TITLE_PREFIX_SHARE, body_pair_bonus
 from search.scorer import compile_query, field_lengths, score_candidates, top_scores
 from search.suggest import restore
-from search.textmatch import opens_with, pairs_side_by_side, run_regex, runs, words_regex
+from search.textmatch import opens_with, pairs_side_by_side, runs, words_regex
 
 RERANK_WINDOW = 100  # relevance hits scored and reranked for recency, at least
 CHAMPION_MIN_MATCHES = 500  # below this many matches, score them all
 MAX_RESTORED_WORDS = 16
 MAX_CANDIDATES = 10_000  # scored at most for one request
 MAX_SCORED = 400  # champions kept at most, shortest titles first
-PASSAGE_MIN_WORDS = 5  # a plain query this long is also looked for as one run of words
-PASSAGE_MAX_WORDS = 16  # longer: pasted text, not a remembered run
-PASSAGE_WINDOW = 1000  # best-scored documents searched for that run
 
 
 @dataclass(frozen=True)
@@ -78,13 +75,8 @@ def execute(
     limit = max(window, RERANK_WINDOW)
     candidates = _bounded(searcher, parsed, _champions(searcher, parsed, matched, limit), limit)
     restored = restoration_bonus(parsed.words, restored_words(searcher, parsed.words))
-    run = passage_run(parsed)
     query = scoring_query(parsed, restored)
-    ranked, partial = _score(
-        searcher, query, candidates, PASSAGE_WINDOW if run else limit, deadline
-    )
-    head, tail = _rerank_window(searcher, ranked[:limit], parsed), ranked[limit:]
-    ranked = _passage_first(searcher, head, tail, run, deadline) if run and not partial else head
+    ranked, partial = _rank(searcher, parsed, query, (candidates, matched), limit, deadline)
     if partial and len(ranked) < window:  # out of time: the rest of the page newest first
         scored = {d for d, _ in ranked}
         rest = by_date(searcher, matched - scored, window - len(ranked), newest_first=True)
@@ -205,40 +197,34 @@ def _rerank_window(
     return sorted(rewarded, key=lambda item: -(item[1] or 0.0))
 
 
-def passage_run(parsed: ParsedQuery) -> tuple[str, ...] | None:
-    """The folded words of a plain query long enough to be a remembered passage, else None."""
-    if not PASSAGE_MIN_WORDS <= len(parsed.words) <= PASSAGE_MAX_WORDS or parsed.excluded:
-        return None
-    if any(len(g) != 1 or g[0].kind != "terms" or g[0].scope is not None for g in parsed.groups):
-        return None
-    return tuple(fold_term(w) for w in parsed.words)
-
-
-def _passage_first(
+def _rank(
     searcher: Searcher,
-    head: list[tuple[int, float | None]],
-    tail: list[tuple[int, float | None]],
-    run: tuple[str, ...],
+    parsed: ParsedQuery,
+    query: wq.Query,
+    sets: tuple[frozenset[int], frozenset[int]],
+    limit: int,
     deadline: float,
-) -> list[tuple[int, float | None]]:
-    """Documents whose stored text holds the typed words as one run go first (with a bonus of
-    twice the best score, so recency cannot undo it), from the reranked head or the next best
-    scored; the rest of the head follows. BM25 alone ranks a passage of common words ("giai
-    phap lam mat voi cac") far below articles that merely repeat them."""
-    regex = run_regex(run)
-    found: list[tuple[int, float | None]] = []
-    for docnum, score in head + tail:
-        if time.perf_counter() > deadline:
-            break
-        fields = searcher.stored_fields(docnum)
-        if any(regex.search(fields.get(name, "")) for name in ("title", "summary", "body")):
-            found.append((docnum, score))
-    if not found:
-        return head
-    bonus = 2.0 * max((score or 0.0) for _, score in head)
-    promoted = {docnum for docnum, _ in found}
-    first = [(docnum, (score or 0.0) + bonus) for docnum, score in found]
-    return (first + [item for item in head if item[0] not in promoted])[: len(head)]
+) -> tuple[list[tuple[int, float | None]], bool]:
+    """The best `limit` of the candidates, scored and reranked; for a remembered passage
+    (search.passage), the matches holding it as one run go first. `sets`: the candidates to
+    score and all the matches."""
+    candidates, matched = sets
+    run = passage_run(parsed)
+    holders = run_holders(searcher, run) if run else None
+    if run and holders is not None:
+        holders &= matched
+        first, partial = _score(searcher, query, holders, limit, deadline)
+        rest, late = _score(searcher, query, candidates - holders, limit, deadline)
+        rest = _rerank_window(searcher, rest, parsed)
+        if first:
+            rest = holders_first(_rerank_window(searcher, first, parsed), rest, limit)
+        return rest, partial or late
+    scored = PASSAGE_WINDOW if run else limit
+    ranked, partial = _score(searcher, query, candidates, scored, deadline)
+    head, tail = _rerank_window(searcher, ranked[:limit], parsed), ranked[limit:]
+    if run and not partial:
+        return scan_for_run(searcher, head, tail, run, deadline), partial
+    return head, partial
 
 
 def _score(

@@ -335,23 +335,71 @@ def test_date_order_is_the_same_for_many_and_few_matches(searcher: Any, newest_f
     ],
 )
 def test_long_plain_queries_are_looked_for_as_a_run(q: str, run: tuple[str, ...] | None) -> None:
-    from search.plan import passage_run
+    from search.passage import passage_run
     from search.query import parse_query
 
     assert passage_run(parse_query(q)) == run
 
 
+@pytest.mark.parametrize(
+    ("run", "holders"),
+    [
+        ("song hau quyen gop hon", {"demo-007"}),  # a title
+        ("trung tam thanh pho vinh hau", {"demo-001", "demo-026", "demo-040"}),  # summaries
+        ("cua benh vien da khoa tinh", {"demo-005", "demo-035"}),  # a summary and a body
+        ("so giao duc va dao tao", {"demo-004", "demo-022", "demo-036", "demo-043", "demo-052"}),
+        (
+            "nong nghiep va phat trien nong thon",
+            {"demo-002", "demo-010", "demo-013", "demo-020", "demo-045", "demo-054", "demo-061"},
+        ),
+        ("thanh pho vinh hau trung tam", set()),  # every word in many bodies, never this run
+    ],
+)
+def test_every_holder_of_a_run_is_listed(searcher: Any, run: str, holders: set[str]) -> None:
+    from search.passage import run_holders
+    from search.textmatch import run_regex
+
+    found = run_holders(searcher, tuple(run.split()))
+    assert found is not None
+    assert {searcher.stored_fields(d)["id"] for d in found} == holders
+    regex = run_regex(tuple(run.split()))  # the same, read off every document's stored text
+    assert found == {
+        docnum
+        for docnum, fields in searcher.iter_docs()
+        if any(regex.search(fields.get(name, "")) for name in ("title", "summary", "body"))
+    }
+
+
+def test_holders_that_cannot_be_listed_cheaply(
+    searcher: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from search import passage
+
+    assert passage.run_holders(searcher, ("gia", "vang", "mieng", "sjc", "9999")) is None
+    monkeypatch.setattr(passage, "MAX_BODIES_CHECKED", 3)
+    assert passage.run_holders(searcher, ("so", "giao", "duc", "va", "dao", "tao")) is None
+
+
+def test_a_remembered_passage_ranks_its_holders_first(searcher: Any) -> None:
+    from search.engine import SearchRequest, run_search
+
+    request = SearchRequest.from_params(q="so giao duc va dao tao", facets=False)
+    ids = [hit["id"] for hit in run_search(searcher, request)["hits"]]
+    holders = {"demo-004", "demo-022", "demo-036", "demo-043", "demo-052"}
+    assert set(ids[: len(holders)]) == holders and len(ids) > len(holders)
+
+
 def test_documents_holding_the_run_go_first(searcher: Any) -> None:
-    from search.plan import _passage_first
+    from search.passage import scan_for_run
 
     docnum = {fields["id"]: n for n, fields in searcher.iter_docs()}
     target, others = docnum["demo-001"], [docnum["demo-002"], docnum["demo-003"]]
     run = ("cho", "biet", "day", "la", "cong", "trinh")  # in demo-001 and demo-013, not 002/003
     head = [(others[0], 10.0), (others[1], 5.0)]
-    ranked = _passage_first(searcher, head, [(target, 1.0)], run, deadline=time.perf_counter() + 9)
+    ranked = scan_for_run(searcher, head, [(target, 1.0)], run, deadline=time.perf_counter() + 9)
     assert [d for d, _ in ranked] == [target, others[0]]  # the head's length is kept
     assert ranked[0][1] == 21.0  # its score plus twice the best
-    assert _passage_first(searcher, head, [], run, time.perf_counter() + 9) == head
+    assert scan_for_run(searcher, head, [], run, time.perf_counter() + 9) == head
 
 
 def test_scored_candidates_are_bounded_rarest_words_first(

@@ -1,0 +1,101 @@
+"""Remembered passages: a plain query of 5-16 words is also looked for as one run of words.
+
+A reader who pastes or retypes a line of an article wants that article, yet BM25 ranks a run
+of common words ("day la mot trong nhung cong") far below articles that merely repeat them.
+So the documents holding the words side by side, in order, go first.
+
+They are listed over the whole index, not only among the best-scored documents (a body holding
+common words scores low, and was missed that way):
+
+- titles and summaries through their syllable-pair fields: the documents holding every typed
+  pair (a few sets from the cache) are read back and searched for the run;
+- bodies, which have no pair fields, through Whoosh's phrase matcher on the positions of the
+  folded field, once the documents holding every word are few enough.
+
+Where that listing is not possible (numbers and dotted abbreviations are indexed under several
+terms, or too many bodies hold every word), the best-scored documents are searched instead.
+"""
+
+from __future__ import annotations
+
+import time
+from functools import reduce
+
+from whoosh import query as wq
+from whoosh.searching import Searcher
+
+from search.analysis import BIGRAM_SEPARATOR, fold_term
+from search.postings import DocSet, DocSetQuery, term_docs
+from search.query import ParsedQuery
+from search.schema import BIGRAM_FIELDS, FOLDED, FOLDED_BIGRAM
+from search.textmatch import run_regex
+
+PASSAGE_MIN_WORDS = 5  # a plain query this long is also looked for as one run of words
+PASSAGE_MAX_WORDS = 16  # longer: pasted text, not a remembered run
+PASSAGE_WINDOW = 1000  # best-scored documents searched when the holders cannot be listed
+# Bodies holding every word that the phrase matcher may check: it costs ~35 µs a body
+# (1,288 bodies holding "day la mot trong nhung cong": 45 ms).
+MAX_BODIES_CHECKED = 3000
+
+Ranked = list[tuple[int, float | None]]
+
+
+def passage_run(parsed: ParsedQuery) -> tuple[str, ...] | None:
+    """The folded words of a plain query long enough to be a remembered passage, else None."""
+    if not PASSAGE_MIN_WORDS <= len(parsed.words) <= PASSAGE_MAX_WORDS or parsed.excluded:
+        return None
+    if any(len(g) != 1 or g[0].kind != "terms" or g[0].scope is not None for g in parsed.groups):
+        return None
+    return tuple(fold_term(w) for w in parsed.words)
+
+
+def run_holders(searcher: Searcher, run: tuple[str, ...]) -> DocSet | None:
+    """Every document holding the run in its title, summary or body; None when they cannot
+    be listed cheaply (see the module docstring)."""
+    if not all(word.isalpha() and word.isascii() for word in run):
+        return None  # "14.823" and "tp.hcm" are indexed as several overlapping terms
+    in_bodies = _holding_every(searcher, "body" + FOLDED, run)
+    if len(in_bodies) > MAX_BODIES_CHECKED:
+        return None
+    found: set[int] = set()
+    regex = run_regex(run)
+    for name in BIGRAM_FIELDS:
+        pairs = tuple(f"{a}{BIGRAM_SEPARATOR}{b}" for a, b in zip(run, run[1:], strict=False))
+        for docnum in _holding_every(searcher, name + FOLDED_BIGRAM, pairs):
+            if regex.search(searcher.stored_fields(docnum).get(name, "")):
+                found.add(docnum)
+    if in_bodies:
+        phrase = wq.And([DocSetQuery(in_bodies), wq.Phrase("body" + FOLDED, list(run))])
+        found.update(searcher.docs_for_query(phrase))
+    return frozenset(found)
+
+
+def _holding_every(searcher: Searcher, fieldname: str, terms: tuple[str, ...]) -> DocSet:
+    """Documents whose field holds every term (the rarest sets intersected first)."""
+    sets = sorted((term_docs(searcher, fieldname, t) for t in terms), key=len)
+    return reduce(frozenset.intersection, sets[1:], sets[0])
+
+
+def holders_first(first: Ranked, rest: Ranked, size: int) -> Ranked:
+    """The run's holders in their order, with a bonus of twice the best score anywhere (so
+    recency cannot undo it), then the rest; `size` long at most."""
+    bonus = 2.0 * max((score or 0.0) for _, score in first + rest)
+    promoted = {docnum for docnum, _ in first}
+    head = [(docnum, (score or 0.0) + bonus) for docnum, score in first]
+    return (head + [item for item in rest if item[0] not in promoted])[:size]
+
+
+def scan_for_run(
+    searcher: Searcher, head: Ranked, tail: Ranked, run: tuple[str, ...], deadline: float
+) -> Ranked:
+    """When the holders cannot be listed: those among the reranked head and the next best
+    scored go first, found by reading their stored text; the head's length is kept."""
+    regex = run_regex(run)
+    found: Ranked = []
+    for docnum, score in head + tail:
+        if time.perf_counter() > deadline:
+            break
+        fields = searcher.stored_fields(docnum)
+        if any(regex.search(fields.get(name, "")) for name in ("title", "summary", "body")):
+            found.append((docnum, score))
+    return holders_first(found, head, len(head)) if found else head
