@@ -8,18 +8,21 @@ They are listed over the whole index, not only among the best-scored documents (
 common words scores low, and was missed that way):
 
 - titles and summaries through their syllable-pair fields: the documents holding every typed
-  pair (a few sets from the cache) are read back and searched for the run;
+  pair but at most one (a few sets from the cache) are read back and searched for the run.
+  One pair may be missing because "TP.HCM" and "14.823" are indexed as their groups and the
+  whole, so the pair between a group and the next word is not a term ("hcm_có" is "tphcm_có");
 - bodies, which have no pair fields, through Whoosh's phrase matcher on the positions of the
   folded field, once the documents holding every word are few enough.
 
-Where that listing is not possible (numbers and dotted abbreviations are indexed under several
-terms, or too many bodies hold every word), the best-scored documents are searched instead.
+Holders the listing can still miss (an abbreviation in a body) are looked for in the best-scored
+documents as well. When too many bodies hold every word, only the best-scored are searched.
 """
 
 from __future__ import annotations
 
 import time
 from functools import reduce
+from itertools import accumulate
 
 from whoosh import query as wq
 from whoosh.searching import Searcher
@@ -50,18 +53,16 @@ def passage_run(parsed: ParsedQuery) -> tuple[str, ...] | None:
 
 
 def run_holders(searcher: Searcher, run: tuple[str, ...]) -> DocSet | None:
-    """Every document holding the run in its title, summary or body; None when they cannot
-    be listed cheaply (see the module docstring)."""
-    if not all(word.isalpha() and word.isascii() for word in run):
-        return None  # "14.823" and "tp.hcm" are indexed as several overlapping terms
+    """Every document holding the run in its title, summary or body (see the module
+    docstring); None when too many bodies would have to be checked."""
     in_bodies = _holding_every(searcher, "body" + FOLDED, run)
     if len(in_bodies) > MAX_BODIES_CHECKED:
         return None
     found: set[int] = set()
     regex = run_regex(run)
+    pairs = [f"{a}{BIGRAM_SEPARATOR}{b}" for a, b in zip(run, run[1:], strict=False)]
     for name in BIGRAM_FIELDS:
-        pairs = tuple(f"{a}{BIGRAM_SEPARATOR}{b}" for a, b in zip(run, run[1:], strict=False))
-        for docnum in _holding_every(searcher, name + FOLDED_BIGRAM, pairs):
+        for docnum in _holding_all_but_one(searcher, name + FOLDED_BIGRAM, pairs):
             if regex.search(searcher.stored_fields(docnum).get(name, "")):
                 found.add(docnum)
     if in_bodies:
@@ -76,6 +77,25 @@ def _holding_every(searcher: Searcher, fieldname: str, terms: tuple[str, ...]) -
     return reduce(frozenset.intersection, sets[1:], sets[0])
 
 
+def _holding_all_but_one(searcher: Searcher, fieldname: str, terms: list[str]) -> DocSet:
+    """Documents whose field holds every term but at most one: the union, over each term, of
+    the documents holding all the others (from prefix and suffix intersections)."""
+    sets = [term_docs(searcher, fieldname, t) for t in terms]
+    if len(sets) < 3:  # never for a run of 5 words or more; "all but one" of two is either
+        none: DocSet = frozenset()
+        return none.union(*sets) if len(sets) == 2 else none
+    prefix = list(accumulate(sets, _both))
+    suffix = list(accumulate(reversed(sets), _both))[::-1]
+    found = set(suffix[1]) | prefix[-2]
+    for i in range(1, len(sets) - 1):
+        found |= prefix[i - 1] & suffix[i + 1]
+    return frozenset(found)
+
+
+def _both(first: DocSet, second: DocSet) -> DocSet:
+    return first & second
+
+
 def holders_first(first: Ranked, rest: Ranked, size: int) -> Ranked:
     """The run's holders in their order, with a bonus of twice the best score anywhere (so
     recency cannot undo it), then the rest; `size` long at most."""
@@ -85,17 +105,25 @@ def holders_first(first: Ranked, rest: Ranked, size: int) -> Ranked:
     return (head + [item for item in rest if item[0] not in promoted])[:size]
 
 
-def scan_for_run(
-    searcher: Searcher, head: Ranked, tail: Ranked, run: tuple[str, ...], deadline: float
+def holders_among(
+    searcher: Searcher, ranked: Ranked, run: tuple[str, ...], deadline: float
 ) -> Ranked:
-    """When the holders cannot be listed: those among the reranked head and the next best
-    scored go first, found by reading their stored text; the head's length is kept."""
+    """The documents of `ranked` whose stored text holds the run, read one by one."""
     regex = run_regex(run)
     found: Ranked = []
-    for docnum, score in head + tail:
+    for docnum, score in ranked:
         if time.perf_counter() > deadline:
             break
         fields = searcher.stored_fields(docnum)
         if any(regex.search(fields.get(name, "")) for name in ("title", "summary", "body")):
             found.append((docnum, score))
+    return found
+
+
+def scan_for_run(
+    searcher: Searcher, head: Ranked, tail: Ranked, run: tuple[str, ...], deadline: float
+) -> Ranked:
+    """When the holders cannot be listed: those among the reranked head and the next best
+    scored go first; the head's length is kept."""
+    found = holders_among(searcher, head + tail, run, deadline)
     return holders_first(found, head, len(head)) if found else head

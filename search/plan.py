@@ -29,7 +29,14 @@ from search.budget import DeadlineCollector
 from search.errors import SearchError
 from search.facets import MatchSets, date_values, dated_order, matching_docs
 from search.lexicon import get_lexicon
-from search.passage import PASSAGE_WINDOW, holders_first, passage_run, run_holders, scan_for_run
+from search.passage import (
+    PASSAGE_WINDOW,
+    holders_among,
+    holders_first,
+    passage_run,
+    run_holders,
+    scan_for_run,
+)
 from search.postings import DocSetQuery, clause_docs, expansions, query_docs, term_docs
 from search.query import LEVELS, ParsedQuery, restoration_bonus, scoring_query
 from search.ranking import BODY_PAIR_CHARS, TITLE_PREFIX_SHARE, body_pair_bonus
@@ -216,9 +223,10 @@ def _rank(
         first, partial = _score(searcher, query, holders, limit, deadline)
         rest, late = _score(searcher, query, candidates - holders, limit, deadline)
         rest = _rerank_window(searcher, rest, parsed)
-        if first:
-            rest = holders_first(_rerank_window(searcher, first, parsed), rest, limit)
-        return rest, partial or late
+        # The listing can miss a body that writes a typed word as "TP.HCM": read the best.
+        missed = holders_among(searcher, rest[:RERANK_WINDOW], run, deadline)
+        first = sorted(_rerank_window(searcher, first, parsed) + missed, key=lambda i: -(i[1] or 0))
+        return (holders_first(first, rest, limit) if first else rest), partial or late
     scored = PASSAGE_WINDOW if run else limit
     ranked, partial = _score(searcher, query, candidates, scored, deadline)
     head, tail = _rerank_window(searcher, ranked[:limit], parsed), ranked[limit:]
