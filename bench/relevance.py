@@ -16,6 +16,7 @@ and OR modes; the table shows both and the better one per style, as the issue do
 the same articles. vnsearch's non-first ranks go to bench/out/relevance-misses.jsonl.
 
     .venv/bin/python bench/relevance.py --n 200
+    .venv/bin/python bench/relevance.py --n 200 --seed 20260101,1,2,3   # 800 per style
     .venv/bin/python bench/relevance.py --explain "gia vang hom nay" --target ID
 """
 
@@ -478,7 +479,11 @@ def main(argv: list[str] | None = None) -> int:
         description=__doc__, formatter_class=argparse.RawTextHelpFormatter
     )
     parser.add_argument("--n", type=int, default=300, help="queries per style (default 300)")
-    parser.add_argument("--seed", type=int, default=20260101, help="sampling seed")
+    parser.add_argument(
+        "--seed",
+        default="20260101",
+        help="sampling seed; several, comma-separated, pool their samples (n per style each)",
+    )
     parser.add_argument("--styles", default=",".join(STYLES), help="comma-separated styles")
     parser.add_argument("--engines", default=",".join(ENGINES), help="comma-separated engines")
     parser.add_argument("--index-dir", type=Path, default=DEFAULT_INDEX_DIR, help="vnsearch index")
@@ -501,7 +506,8 @@ def main(argv: list[str] | None = None) -> int:
     t0 = time.perf_counter()
     docs = load_docs(paths)
     print(f"{len(docs):,} articles loaded in {time.perf_counter() - t0:.1f} s", file=sys.stderr)
-    queries = make_queries(docs, styles, args.n, args.seed)
+    seeds = [int(seed) for seed in args.seed.split(",") if seed]
+    queries = [q for seed in seeds for q in make_queries(docs, styles, args.n, seed)]
 
     opened: dict[str, Any] = {}
     if "vnsearch" in engines:
@@ -539,7 +545,7 @@ def main(argv: list[str] | None = None) -> int:
         "date": date.today().isoformat(),
         "argv": sys.argv[1:],
         "n": args.n,
-        "seed": args.seed,
+        "seed": seeds,
         "index_dir": str(args.index_dir),
         "git": git_state(),
         "summary": summary,
