@@ -10,8 +10,10 @@
    enough of them to fill the rerank window (a title match outweighs any body match in this
    ranking); at most MAX_CANDIDATES in any case, those with the rarest words first.
 4. The best-scored window is reranked from stored text: typed pairs side by side in bodies,
-   titles that open with the typed words, and, for 5-16 plain words, the articles holding
-   them as one run (a remembered passage or headline) first.
+   and titles that open with the typed words.
+5. For 5-16 plain words, the articles holding them as one run (a remembered passage or
+   headline) go first: search.passage lists them over the whole index and they are scored
+   apart from the rest.
 """
 
 from __future__ import annotations
