@@ -114,13 +114,18 @@ def by_date(
 
 
 def restored_words(searcher: Searcher, words: tuple[str, ...]) -> list[str]:
-    """Each typed word, or its dominant accented reading when typed without accents."""
+    """Each typed word, or its dominant accented reading when typed without accents; a word
+    the index never saw, its dominant correction ("tarn" after "chu tich quoc hoi": "trần")."""
     if all(word != fold_term(word) for word in words):
         return list(words)
     head = list(words[:MAX_RESTORED_WORDS])
-    readings = restore(searcher.reader(), get_lexicon(searcher), head)
-    # Accent restoration only: typo corrections belong to the suggestion, not the ranking.
-    kept = [r if fold_term(r) == fold_term(w) else w for r, w in zip(readings, head, strict=True)]
+    lexicon = get_lexicon(searcher)
+    readings = restore(searcher.reader(), lexicon, head)
+    # A known word keeps its letters: a correction only replaces what nothing can match.
+    kept = [
+        r if fold_term(r) == fold_term(w) or fold_term(w) not in lexicon else w
+        for r, w in zip(readings, head, strict=True)
+    ]
     return kept + list(words[MAX_RESTORED_WORDS:])
 
 

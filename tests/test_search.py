@@ -425,3 +425,22 @@ def test_scored_candidates_are_bounded_rarest_words_first(
     )  # few enough: untouched
     newest = plan._bounded(searcher, parse_query("zzzz"), everything, needed=2)
     assert len(newest) == 10  # nothing to narrow by: the newest
+
+
+@pytest.mark.parametrize(
+    ("q", "words"),
+    [
+        ("gia vang mieng", ["giá", "vàng", "miếng"]),  # accents restored
+        ("tong thu ngan sahc", ["tổng", "thu", "ngân", "sách"]),  # a word never seen: corrected
+        ("ngan sach nha nuco", ["ngân", "sách", "nhà", "nước"]),
+        ("khai giang nam hoc mio", ["khai", "giảng", "năm", "học", "mio"]),  # nothing dominates
+        ("duong", ["duong"]),  # đường or dương: left as typed
+        ("Giá vàng", ["Giá", "vàng"]),  # typed with accents: as typed
+    ],
+)
+def test_ranking_reads_restored_accents_and_corrected_typos(
+    searcher: Any, q: str, words: list[str]
+) -> None:
+    from search.plan import restored_words
+
+    assert restored_words(searcher, tuple(q.split())) == words
