@@ -8,9 +8,10 @@ side in titles and summaries (syllable-pair fields), falling back on how often e
 occurs alone. A syllable is changed only when its best spelling clearly dominates every other
 (`DOMINANCE`) with non-trivial evidence; otherwise it is left as typed. So "gia vang" becomes
 "giá vàng" and "bao lu mien trung" "bão lũ miền trung", while "duong" alone (đường, dương)
-gets no suggestion. A syllable the index never saw is read as a Telex leftover ("vieejt" ->
-"việt") when that spelling exists, else as a typo of the known syllables one edit away, among
-which its neighbours choose.
+gets no suggestion. A syllable the index never saw is a typo of the known syllables one edit
+away, among which its neighbours choose, or a Telex leftover ("vieejt" -> "việt"). When it
+reads as both ("tirnh": tỉnh in Telex, trình with two letters swapped), Telex wins unless the
+neighbours clearly prefer the other ("cong tirnh" -> "công trình").
 
 Autocomplete reads the accented title fields directly: syllables for the first word, syllable
 pairs after the (restored) previous word for the next ones.
@@ -80,6 +81,7 @@ class _Slot:
     options: list[str]
     freqs: list[int]
     local: list[float]
+    telex: str | None = None  # the reading of an unknown word as Telex, if one of the options
 
     @property
     def folds(self) -> set[str]:
@@ -169,14 +171,25 @@ def _slot(reader: IndexReader, lexicon: Lexicon, term: str, free: bool = False) 
     folded = quick_fold(term)
     if not term.isalpha() or (term != folded and not free and lexicon.has_spelling(term)):
         return _Slot(term, [term], [1], [0.0])
-    folds = [folded]
-    if folded not in lexicon:
-        decoded = telex_decode(term) if term.isascii() else None
-        if decoded is not None and lexicon.has_spelling(decoded):
-            return _Slot(term, [decoded], [1], [0.0])
-        folds = typo_candidates(reader, lexicon, folded)  # the neighbours decide among them
-    spellings = [spelling for fold in folds for spelling in lexicon.spellings(fold)]
-    return _ranked_slot(reader, lexicon, term, spellings)
+    if folded in lexicon:
+        return _ranked_slot(reader, lexicon, term, lexicon.spellings(folded))
+    folds = typo_candidates(reader, lexicon, folded)  # the neighbours decide among them
+    slot = _ranked_slot(reader, lexicon, term, [s for f in folds for s in lexicon.spellings(f)])
+    decoded = telex_decode(term) if term.isascii() else None
+    if decoded is None or not lexicon.has_spelling(decoded):
+        return slot
+    if not folds:
+        return _Slot(term, [decoded], [1], [0.0])
+    # "tarn" is Telex for "tản" and a slip for "trần": the Telex reading counts as the most
+    # frequent spelling, and only the neighbours' pairs ("quốc hội trần") can overrule it.
+    kept = [i for i, option in enumerate(slot.options) if option != decoded]
+    return _Slot(
+        term,
+        [slot.options[i] for i in kept] + [decoded],
+        [slot.freqs[i] for i in kept] + [lexicon.syllable_frequency(reader, decoded)],
+        [slot.local[i] for i in kept] + [max(slot.local)],
+        telex=decoded,
+    )
 
 
 def _ranked_slot(
@@ -288,6 +301,10 @@ def _decide(slot: _Slot, marginals: list[float], support: list[int]) -> str:
     """The dominant spelling of a slot, or what was typed when none dominates."""
     order = sorted(range(len(marginals)), key=lambda k: -marginals[k])
     best = order[0]
+    if slot.telex is not None:
+        telex = slot.options.index(slot.telex)
+        overruled = marginals[best] - marginals[telex] >= math.log(DOMINANCE)
+        return slot.options[best] if overruled and support and support[best] > 0 else slot.telex
     if len(order) > 1 and marginals[best] - marginals[order[1]] < math.log(DOMINANCE):
         return slot.typed
     paired = bool(support) and support[best] > 0

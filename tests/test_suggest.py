@@ -50,6 +50,10 @@ from tests.conftest import build_index
         ("giá vàgn", 0, "giá vàng"),
         ("vieejt nam", 0, "việt nam"),
         ("ddaf nawxng", 0, "đà nẵng"),
+        # "tirnh" is Telex for "tỉnh" and a slip for "trình": alone, Telex; after "công", the
+        # pair "công trình" overrules it.
+        ("tirnh", 0, "tỉnh"),
+        ("cong tirnh", 0, "công trình"),
         # Other tokens, phrases and operators are kept as typed.
         ("gia vang 2019", 4, "giá vàng 2019"),
         ('"thu tuong" OR title:gia vang', 5, '"thủ tướng" OR title:giá vàng'),
