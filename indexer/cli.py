@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from typing import Any
 
@@ -22,6 +23,14 @@ def index_dir_option(func: Any) -> Any:
         show_default="index_data, or $VNSEARCH_INDEX_DIR",
         help=_SETTING_HELP["index_dir"],
     )(func)
+
+
+def yield_cpu_to_searches() -> None:
+    """Lower this process's priority (and its forked helpers') by the `index_nice` setting:
+    on a machine that also serves searches, an import should only use the idle cores."""
+    niceness = int(get_setting("index_nice"))
+    if niceness > 0:
+        os.nice(niceness)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -66,6 +75,7 @@ def index_command(
     if if_empty and index_exists(index_dir) and open_index(index_dir).doc_count() > 0:
         click.echo(f"{index_dir} already holds articles; not indexing (--if-empty)", err=True)
         return
+    yield_cpu_to_searches()
     target = new_build_dir(index_dir) if rebuild else index_dir
     builder = IndexBuilder(
         target,
@@ -141,6 +151,7 @@ def optimize_command(index_dir: str) -> None:
     """Merge the index into one segment (faster searches; slow, holds the write lock)."""
     from search.store import IndexMissingError, optimize
 
+    yield_cpu_to_searches()
     try:
         before = optimize(index_dir, float(get_setting("writer_timeout")))
     except (IndexMissingError, LockError) as error:

@@ -25,6 +25,12 @@ SETTINGS = (
     Setting("batch_size", 20_000, "Articles per indexer commit (a crash loses at most one)."),
     Setting("index_procs", 2, "Processes that analyse and write a large batch (1: none)."),
     Setting("writer_timeout", 60, "Seconds an indexer waits for another indexer's lock."),
+    Setting(
+        "index_nice",
+        10,
+        "Niceness `vnsearch index` and `optimize` run at, so that searches served from the "
+        "same machine get the CPU first (0: unchanged).",
+    ),
     Setting("max_text_chars", 1_000_000, "Longer texts are truncated at import, with a warning."),
     Setting("page_size", 20, "Results per page when the request does not say."),
     Setting("max_page_size", 100, "Largest per_page a request may ask for."),

@@ -370,3 +370,24 @@ def test_each_bad_record_from_the_notes(line: str, expected: str | dict[str, Any
             assert got is not None and got.astimezone(VIETNAM).strftime("%H:%M") == value
         else:
             assert got == value
+
+
+@pytest.mark.parametrize(("setting", "raised_by"), [(None, 10), ("3", 3), ("0", 0)])
+def test_imports_yield_the_cpu_to_searches(setting: str | None, raised_by: int) -> None:
+    """`vnsearch index` and `optimize` lower their own priority by `index_nice` (in a child
+    process: niceness cannot be lowered back)."""
+    import os
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if k != "VNSEARCH_INDEX_NICE"}
+    if setting is not None:
+        env["VNSEARCH_INDEX_NICE"] = setting
+    script = (
+        "import os; from indexer.cli import yield_cpu_to_searches\n"
+        "before = os.nice(0); yield_cpu_to_searches(); print(os.nice(0) - before)"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True, env=env
+    )
+    assert int(out.stdout) == min(raised_by, 19 - os.nice(0))  # niceness tops out at 19
