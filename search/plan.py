@@ -121,9 +121,15 @@ def restored_words(searcher: Searcher, words: tuple[str, ...]) -> list[str]:
     head = list(words[:MAX_RESTORED_WORDS])
     lexicon = get_lexicon(searcher)
     readings = restore(searcher.reader(), lexicon, head)
-    # A known word keeps its letters: a correction only replaces what nothing can match.
+
+    # A known word keeps its letters: a correction only replaces what nothing can match
+    # (the lexicon holds titles and summaries; bodies are asked too).
+    def unseen(word: str) -> bool:
+        folded = fold_term(word)
+        return folded not in lexicon and not term_docs(searcher, "body_folded", folded)
+
     kept = [
-        r if fold_term(r) == fold_term(w) or fold_term(w) not in lexicon else w
+        r if fold_term(r) == fold_term(w) or unseen(w) else w
         for r, w in zip(readings, head, strict=True)
     ]
     return kept + list(words[MAX_RESTORED_WORDS:])

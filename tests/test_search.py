@@ -434,6 +434,7 @@ def test_scored_candidates_are_bounded_rarest_words_first(
         ("tong thu ngan sahc", ["tổng", "thu", "ngân", "sách"]),  # a word never seen: corrected
         ("ngan sach nha nuco", ["ngân", "sách", "nhà", "nước"]),
         ("khai giang nam hoc mio", ["khai", "giảng", "năm", "học", "mio"]),  # nothing dominates
+        ("gia banh", ["giá", "banh"]),  # "bánh" is in bodies only: a word, not a slip of "bán"
         ("duong", ["duong"]),  # đường or dương: left as typed
         ("Giá vàng", ["Giá", "vàng"]),  # typed with accents: as typed
     ],
