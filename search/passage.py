@@ -15,7 +15,8 @@ common words scores low, and was missed that way):
   folded field, once the documents holding every word are few enough.
 
 Holders the listing can still miss (an abbreviation in a body) are looked for in the best-scored
-documents as well. When too many bodies hold every word, only the best-scored are searched.
+documents as well. When too many bodies or texts would have to be checked, only the
+best-scored are searched.
 """
 
 from __future__ import annotations
@@ -39,6 +40,9 @@ PASSAGE_WINDOW = 1000  # best-scored documents searched when the holders cannot 
 # Bodies holding every word that the phrase matcher may check: it costs ~35 µs a body
 # (1,288 bodies holding "day la mot trong nhung cong": 45 ms).
 MAX_BODIES_CHECKED = 3000
+# Titles and summaries read back to confirm the run, at most (~30 µs each; 998 holding all but
+# one pair of "tong bi thu to lam qqq": 29 ms).
+MAX_TEXTS_READ = 2000
 
 Ranked = list[tuple[int, float | None]]
 
@@ -54,17 +58,24 @@ def passage_run(parsed: ParsedQuery) -> tuple[str, ...] | None:
 
 def run_holders(searcher: Searcher, run: tuple[str, ...]) -> DocSet | None:
     """Every document holding the run in its title, summary or body (see the module
-    docstring); None when too many bodies would have to be checked."""
+    docstring); None when too many texts would have to be checked."""
     in_bodies = _holding_every(searcher, "body" + FOLDED, run)
     if len(in_bodies) > MAX_BODIES_CHECKED:
         return None
-    found: set[int] = set()
-    regex = run_regex(run)
     pairs = [f"{a}{BIGRAM_SEPARATOR}{b}" for a, b in zip(run, run[1:], strict=False)]
-    for name in BIGRAM_FIELDS:
-        for docnum in _holding_all_but_one(searcher, name + FOLDED_BIGRAM, pairs):
-            if regex.search(searcher.stored_fields(docnum).get(name, "")):
-                found.add(docnum)
+    to_read = [
+        (name, _holding_all_but_one(searcher, name + FOLDED_BIGRAM, pairs))
+        for name in BIGRAM_FIELDS
+    ]
+    if sum(len(docs) for _, docs in to_read) > MAX_TEXTS_READ:
+        return None
+    regex = run_regex(run)
+    found = {
+        docnum
+        for name, docs in to_read
+        for docnum in docs
+        if regex.search(searcher.stored_fields(docnum).get(name, ""))
+    }
     if in_bodies:
         phrase = wq.And([DocSetQuery(in_bodies), wq.Phrase("body" + FOLDED, list(run))])
         found.update(searcher.docs_for_query(phrase))

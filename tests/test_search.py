@@ -380,8 +380,14 @@ def test_holders_that_cannot_be_listed_cheaply(
 ) -> None:
     from search import passage
 
+    run = ("trung", "tam", "thanh", "pho", "vinh", "hau")  # in 3 summaries
+    assert passage.run_holders(searcher, run) is not None
+    monkeypatch.setattr(passage, "MAX_TEXTS_READ", 2)
+    assert passage.run_holders(searcher, run) is None
+    run = ("so", "giao", "duc", "va", "dao", "tao")  # in 5 bodies
+    assert passage.run_holders(searcher, run) is not None
     monkeypatch.setattr(passage, "MAX_BODIES_CHECKED", 3)
-    assert passage.run_holders(searcher, ("so", "giao", "duc", "va", "dao", "tao")) is None
+    assert passage.run_holders(searcher, run) is None
 
 
 def test_a_remembered_passage_ranks_its_holders_first(searcher: Any) -> None:
