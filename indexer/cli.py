@@ -12,17 +12,24 @@ from whoosh.index import LockError
 
 from search.settings import SETTINGS, get_setting
 
-_SETTING_HELP = {s.name: s.help for s in SETTINGS}
+_SETTINGS = {s.name: s for s in SETTINGS}
 
 
-def index_dir_option(func: Any) -> Any:
+def setting_option(flag: str, name: str, text: str | None = None, kind: Any = None) -> Any:
+    """A click option whose default is the setting's value, read when the command runs, and
+    whose help (unless `text` is given) and shown default come from its declaration."""
+    setting = _SETTINGS[name]
+    convert = int if isinstance(setting.default, int) else str
     return click.option(
-        "--index-dir",
-        type=click.Path(file_okay=False),
-        default=lambda: str(get_setting("index_dir")),
-        show_default="index_data, or $VNSEARCH_INDEX_DIR",
-        help=_SETTING_HELP["index_dir"],
-    )(func)
+        flag,
+        type=kind or convert,
+        default=lambda: convert(get_setting(name)),
+        show_default=f"{setting.default}, or ${setting.env_var}",
+        help=text or setting.help,
+    )
+
+
+index_dir_option: Any = setting_option("--index-dir", "index_dir", kind=click.Path(file_okay=False))
 
 
 def yield_cpu_to_searches() -> None:
@@ -41,13 +48,7 @@ def main() -> None:
 @main.command("index")
 @index_dir_option
 @click.argument("paths", nargs=-1, required=True, type=click.Path())
-@click.option(
-    "--batch-size",
-    type=int,
-    default=lambda: int(get_setting("batch_size")),
-    show_default=True,
-    help=_SETTING_HELP["batch_size"],
-)
+@setting_option("--batch-size", "batch_size")
 @click.option("--source", "default_source", help="Source name for records that have none.")
 @click.option("--if-empty", is_flag=True, help="Do nothing when the index already has articles.")
 @click.option(

@@ -7,8 +7,7 @@ from typing import Any
 
 import click
 
-from indexer.cli import index_dir_option
-from search.settings import get_setting
+from indexer.cli import index_dir_option, setting_option
 
 
 @click.command("search", context_settings={"ignore_unknown_options": True})
@@ -95,26 +94,12 @@ def _print_hits(result: dict[str, Any]) -> None:
 @index_dir_option
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", type=int, default=8000, show_default=True)
-@click.option(
-    "--threads",
-    type=int,
-    default=lambda: int(get_setting("serve_threads")),
-    show_default="1, or $VNSEARCH_SERVE_THREADS",
-    help="Request threads per worker.",
-)
-@click.option(
-    "--workers",
-    type=int,
-    default=lambda: int(get_setting("serve_workers")),
-    show_default="0: one per core, or $VNSEARCH_SERVE_WORKERS",
-    help="Worker processes.",
-)
-@click.option(
+@setting_option("--threads", "serve_threads", text="Request threads per worker.")
+@setting_option("--workers", "serve_workers", text="Worker processes (0: one per core).")
+@setting_option(
     "--warm-terms",
-    type=int,
-    default=lambda: int(get_setting("serve_warm_terms")),
-    show_default="200, or $VNSEARCH_SERVE_WARM_TERMS",
-    help="Frequent terms per field read into the caches before serving.",
+    "serve_warm_terms",
+    text="Frequent terms per field read into the caches before serving.",
 )
 def serve_command(
     index_dir: str, host: str, port: int, threads: int, workers: int, warm_terms: int
