@@ -154,6 +154,7 @@ class NfcTokenizer(Tokenizer):
                 token.text = piece
                 token.boost = 1.0
                 token.stopped = False
+                token.wordnum = pos  # BigramFilter's, also when positions are not asked for
                 if keeporiginal:
                     token.original = piece
                 if positions:
@@ -271,7 +272,8 @@ class BigramFilter(Filter):
     """Replace the syllable stream by its adjacent pairs: "hàng", "không" -> "hàng_không".
 
     A pair takes the position and start offset of its first syllable and the end offset of its
-    second, so highlights cover both. A one-syllable text yields no pairs.
+    second, so highlights cover both. A one-syllable text yields no pairs. A dotted word pairs
+    with its neighbours both ways it can be typed (see `pair_links`).
     """
 
     def __eq__(self, other: object) -> bool:
@@ -281,19 +283,59 @@ class BigramFilter(Filter):
         return hash(type(self))
 
     def __call__(self, tokens: Iterator[Token]) -> Iterator[Token]:
-        previous: tuple[str, int, int] | None = None
+        # (text, word number, position, start, end) of every syllable: a dotted word's pairs
+        # reach back past its groups
+        seen: list[tuple[str, int, int, int, int]] = []
+        token = None
         for token in tokens:
-            text = token.text
-            pos = getattr(token, "pos", 0)
-            start = getattr(token, "startchar", 0)
-            if previous is not None:
-                token.text = previous[0] + BIGRAM_SEPARATOR + text
-                if token.positions:
-                    token.pos = previous[1]
-                if token.chars:
-                    token.startchar = previous[2]
-                yield token
-            previous = (text, pos, start)
+            seen.append(
+                (
+                    token.text,
+                    getattr(token, "wordnum", len(seen)),
+                    getattr(token, "pos", 0),
+                    getattr(token, "startchar", 0),
+                    getattr(token, "endchar", 0),
+                )
+            )
+        if token is None:
+            return
+        if token.mode == "query":  # a typed dotted word comes as its groups alone
+            links = [(i, i + 1) for i in range(len(seen) - 1)]
+        else:
+            links = pair_links([word for _, word, _, _, _ in seen])
+        for first, second in links:  # one token object, as Whoosh's own filters reuse theirs
+            token.text = seen[first][0] + BIGRAM_SEPARATOR + seen[second][0]
+            if token.positions:
+                token.pos = seen[first][2]
+            if token.chars:
+                token.startchar, token.endchar = seen[first][3], seen[second][4]
+            yield token
+
+
+def pair_links(words: list[int]) -> list[tuple[int, int]]:
+    """The syllable pairs of a token stream, as (first, second) token indexes.
+
+    `words` gives each token's word number. Tokens of one word are a dotted word's groups,
+    then the whole ("tp", "hcm", "tphcm"; search.analysis._pieces). Neighbouring syllables
+    pair; a dotted word pairs with its neighbours both as written with spaces and as one word,
+    since readers and slugs type it either way: "thị TP.HCM mới" gives thị_tp, thị_tphcm,
+    tp_hcm, hcm_mới and tphcm_mới.
+    """
+    links: list[tuple[int, int]] = []
+    forward: list[int] = []  # the previous word's tokens that pair with the next word
+    i = 0
+    while i < len(words):
+        end = i + 1
+        while end < len(words) and words[end] == words[i]:
+            end += 1
+        if end - i == 1:
+            backward, ahead = [i], [i]
+        else:  # groups i .. end-2, whole end-1
+            backward, ahead = [i, end - 1], [end - 2, end - 1]
+        links += [(a, b) for a in forward for b in backward]
+        links += [(g, g + 1) for g in range(i, end - 2)]
+        forward, i = ahead, end
+    return links
 
 
 def ExactAnalyzer() -> Any:  # noqa: N802 - Whoosh's analyzer-factory naming

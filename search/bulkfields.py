@@ -25,6 +25,7 @@ from search.analysis import (
     FoldedBigramAnalyzer,
     VietFoldFilter,
     index_terms,
+    pair_links,
 )
 
 # The four chains, and whether each makes syllable pairs (folding is read off the chain).
@@ -41,11 +42,27 @@ ONE_FREQUENCY = _FREQ_BYTES[1]  # the value of a Frequency posting found once
 class Text:
     """One text's analysis, shared by the fields that index it (title and its twins)."""
 
-    __slots__ = ("terms", "positions", "_folded")
+    __slots__ = ("terms", "positions", "_folded", "_links")
 
     def __init__(self, text: str) -> None:
         self.terms, self.positions = index_terms(text)
         self._folded: list[str] | None = None
+        self._links: list[tuple[int, int]] | None = None
+
+    def pairs(self, terms: list[str]) -> tuple[list[str], list[int]]:
+        """The syllable pairs of these terms (the text's, or their folds) and their positions.
+
+        A dotted word's groups share its position (search.analysis.pair_links); most texts
+        have none, and then every term pairs with the next.
+        """
+        positions = self.positions
+        if not positions or positions[-1] == len(positions) - 1:  # no dotted word
+            pairs = [a + BIGRAM_SEPARATOR + b for a, b in zip(terms, terms[1:], strict=False)]
+            return pairs, positions[: len(pairs)]
+        if self._links is None:
+            self._links = pair_links(positions)
+        pairs = [terms[a] + BIGRAM_SEPARATOR + terms[b] for a, b in self._links]
+        return pairs, [positions[a] for a, _ in self._links]
 
     def folded(self, fold: Callable[[str], str], cache: dict[str, str]) -> list[str]:
         """The terms through `fold`; `cache` holds folds already made (fold's own cache)."""
@@ -110,8 +127,9 @@ class FastField:
         weight = frequency x field boost, value = packed frequency or encoded positions.
         """
         terms = text.folded(self.fold, self.fold_cache) if self.fold else text.terms
+        positions = text.positions
         if self.pairs:
-            terms = [a + BIGRAM_SEPARATOR + b for a, b in zip(terms, terms[1:], strict=False)]
+            terms, positions = text.pairs(terms)
         boost = self.boost
         get = postings.get
         if not self.positions:  # layout FREQUENCIES
@@ -132,7 +150,6 @@ class FastField:
                 else:
                     found += (docnum, -freq)
             return len(terms)
-        positions = text.positions[: len(terms)]  # pairs: one fewer
         counts = Counter(terms)
         first = dict(zip(reversed(terms), reversed(positions), strict=True))
         lists: dict[str, list[int]] = {}

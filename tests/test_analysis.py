@@ -88,6 +88,18 @@ BIGRAM_CASES = [
     (ExactBigramAnalyzer(), "hoà bình", ["hòa_bình"]),
     (FoldedBigramAnalyzer(), nfd("chính quyền"), ["chinh_quyen"]),
     (ExactBigramAnalyzer(), "một", []),
+    # a dotted word pairs with its neighbours as written with spaces and as one word
+    (
+        FoldedBigramAnalyzer(),
+        "siêu đô thị ‘TP.HCM mới’",
+        ["sieu_do", "do_thi", "thi_tp", "thi_tphcm", "tp_hcm", "hcm_moi", "tphcm_moi"],
+    ),
+    (
+        ExactBigramAnalyzer(),
+        "TP.HCM 50.000 đồng",
+        ["tp_hcm", "hcm_50", "hcm_50000", "tphcm_50", "tphcm_50000", "50_000"]
+        + ["000_đồng", "50000_đồng"],
+    ),
     (ExactBigramAnalyzer(), "", []),
 ]
 

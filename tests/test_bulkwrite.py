@@ -21,7 +21,15 @@ from whoosh.writing import SegmentWriter
 
 from indexer.records import RawRecord
 from indexer.validate import check_record
-from search.analysis import ExactAnalyzer, index_terms, index_tokens
+from search.analysis import (
+    ExactAnalyzer,
+    ExactBigramAnalyzer,
+    FoldedBigramAnalyzer,
+    fold_term,
+    index_terms,
+    index_tokens,
+)
+from search.bulkfields import Text
 from search.bulkhelpers import DocumentFailed
 from search.bulkwrite import BulkWriter
 from search.schema import ArticleSchema, to_document
@@ -54,6 +62,13 @@ def assert_same_as_chain(text: str) -> None:
     expected = chain_tokens(text)
     assert index_tokens(text) == expected
     assert index_terms(text) == ([t[0] for t in expected], [t[1] for t in expected])
+    analysed = Text(text)
+    for chain, terms in (
+        (ExactBigramAnalyzer(), analysed.terms),
+        (FoldedBigramAnalyzer(), [fold_term(t) for t in analysed.terms]),
+    ):
+        pairs = [(t.text, t.pos) for t in chain(text, positions=True, mode="index")]
+        assert list(zip(*analysed.pairs(terms), strict=True)) == pairs
 
 
 @pytest.mark.parametrize("text", TEXTS)
