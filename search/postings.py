@@ -187,18 +187,23 @@ def _block_weights(packed: Any, count: int) -> Any:
 
 def clause_docs(searcher: Searcher, clause: Clause) -> DocSet:
     """Documents a clause matches in any of its fields (folded: accents never narrow)."""
-    sets = []
+    return frozenset().union(*_clause_parts(searcher, clause))
+
+
+def _clause_parts(searcher: Searcher, clause: Clause) -> list[DocSet]:
+    """Sets whose union is what the clause matches: one per field (cached ones for a word)."""
+    parts = []
     for fieldname in clause_fields(clause):
         if clause.kind == "terms":
             per_term = [term_docs(searcher, fieldname, fold_term(t)) for t in clause.terms]
-            sets.append(reduce(frozenset.intersection, per_term))
+            parts.append(reduce(frozenset.intersection, sorted(per_term, key=len)))
         elif clause.kind in ("prefix", "fuzzy"):
             leaf = leaf_query(clause, fieldname)
             found = [term_docs(searcher, fieldname, t) for t in expansions(searcher, leaf)]
-            sets.append(frozenset().union(*found))
+            parts.append(frozenset().union(*found))
         else:  # phrases: rare, and Whoosh knows positions
-            sets.append(frozenset(searcher.docs_for_query(leaf_query(clause, fieldname))))
-    return frozenset().union(*sets)
+            parts.append(frozenset(searcher.docs_for_query(leaf_query(clause, fieldname))))
+    return parts
 
 
 def expansions(searcher: Searcher, query: wq.Query) -> list[str]:
@@ -225,6 +230,8 @@ def query_docs(searcher: Searcher, parsed: ParsedQuery, level: str) -> DocSet | 
     """Documents the words match at a strictness level; None means every document."""
     if parsed.is_empty:
         matched = None
+    elif _level(level, len(parsed.groups)) == "all":
+        matched = _in_every_group(searcher, parsed.groups)
     else:
         groups = [
             frozenset().union(*(clause_docs(searcher, c) for c in group)) for group in parsed.groups
@@ -237,11 +244,32 @@ def query_docs(searcher: Searcher, parsed: ParsedQuery, level: str) -> DocSet | 
     return matched
 
 
+def _in_every_group(searcher: Searcher, groups: tuple[tuple[Clause, ...], ...]) -> DocSet:
+    """The documents every group matches. Only the group with the fewest postings is built
+    whole; each other group filters it field by field, in time of the smaller set (a common
+    word's union over three fields was most of a query's set algebra)."""
+    parts = [[p for c in group for p in _clause_parts(searcher, c)] for group in groups]
+    parts.sort(key=lambda sets: sum(map(len, sets)))
+    matched: DocSet = frozenset().union(*parts[0])
+    for sets in parts[1:]:
+        if not matched:
+            break
+        matched = frozenset().union(*(matched & part for part in sets))
+    return matched
+
+
+def _level(level: str, groups: int) -> str:
+    """Mirror of search.query's levels: "most" means all but one, for 3 to 8 groups (else
+    all); with one group every level is "all"."""
+    if groups == 1 or (level == "most" and not 3 <= groups <= 8):
+        return "all"
+    return level
+
+
 def _combine(groups: list[DocSet], level: str) -> DocSet:
-    """Mirror of search.query's levels: "most" means all but one, for 3 to 8 groups."""
-    if level == "most" and not 3 <= len(groups) <= 8:
-        level = "all"
-    if len(groups) == 1 or level == "all":
+    """The documents in all groups, in any, or in all but at most one ("most")."""
+    level = _level(level, len(groups))
+    if level == "all":
         return reduce(frozenset.intersection, sorted(groups, key=len))
     if level == "any":
         return frozenset().union(*groups)
