@@ -19,6 +19,7 @@
 from __future__ import annotations
 
 import heapq
+import re
 from dataclasses import dataclass
 from itertools import islice
 
@@ -41,7 +42,7 @@ from search.passage import (
 )
 from search.postings import DocSetQuery, clause_docs, expansions, query_docs, term_docs
 from search.query import LEVELS, ParsedQuery, restoration_bonus, scoring_query
-from search.ranking import BODY_PAIR_CHARS, TITLE_PREFIX_SHARE, body_pair_bonus
+from search.ranking import BODY_PAIR_CHARS, RECENCY_SHARE, TITLE_PREFIX_SHARE, body_pair_bonus
 from search.scorer import compile_query, field_lengths, score_candidates, top_scores
 from search.suggest import restore
 from search.textmatch import opens_with, pairs_side_by_side, runs, words_regex
@@ -85,7 +86,8 @@ def execute(
     candidates = _bounded(searcher, parsed, _champions(searcher, parsed, matched, limit), limit)
     restored = restoration_bonus(parsed.words, restored_words(searcher, parsed.words))
     query = scoring_query(parsed, restored)
-    ranked, partial = _rank(searcher, parsed, query, (candidates, matched), limit, deadline)
+    sizes = (limit, window)
+    ranked, partial = _rank(searcher, parsed, query, (candidates, matched), sizes, deadline)
     if partial and len(ranked) < window:  # out of time: the rest of the page newest first
         scored = {d for d, _ in ranked}
         rest = by_date(searcher, matched - scored, window - len(ranked), newest_first=True)
@@ -192,29 +194,62 @@ def _shortest_titles(searcher: Searcher, docs: frozenset[int], keep: int) -> fro
 
 
 def _rerank_window(
-    searcher: Searcher, ranked: list[tuple[int, float | None]], parsed: ParsedQuery
+    searcher: Searcher, ranked: list[tuple[int, float | None]], parsed: ParsedQuery, need: int
 ) -> list[tuple[int, float | None]]:
     """Rewards read off the stored text of the scored window: typed pairs side by side in the
-    body (bodies have no pair fields), and titles that start with the typed words."""
+    body (bodies have no pair fields), and titles that start with the typed words.
+
+    Only the best `need` must come out exact. A document whose score could not reach them
+    even with every reward (and the recency nudge applied after) keeps its score unread:
+    reading a stored document is most of the cost here.
+    """
     words = [fold_term(w) for w in parsed.words]
     pairs = set(zip(words, words[1:], strict=False))
     if not pairs:
         return ranked
     idf = {p: searcher.idf("summary_bigram_folded", BIGRAM_SEPARATOR.join(p)) for p in pairs}
-    regex = words_regex(frozenset(words))  # the highlighter's too: compiled once
+    # the highlighter's regular expression too: compiled once
+    typed = _Typed(words, pairs, idf, words_regex(frozenset(words)))
+    body_lengths = field_lengths(searcher, "body_folded")  # 1: no body (no pair in it either)
+    most_for_body = body_pair_bonus(list(idf.values()))
+    best: list[float] = []  # the `need` best scores so far, a min-heap: a floor for the rest
     rewarded = []
     for docnum, score in ranked:
         if score is not None:
-            fields = searcher.stored_fields(docnum)
-            body = fields.get("body", "")[:BODY_PAIR_CHARS]
-            if body:
-                found_pairs = pairs & pairs_side_by_side(runs(body, regex))
-                score += body_pair_bonus([idf[p] for p in found_pairs])
-            title = fields.get("title", "")
-            if opens_with(title, runs(title, regex), words):
-                score *= 1.0 + TITLE_PREFIX_SHARE
+            ceiling = score * (1.0 + TITLE_PREFIX_SHARE)
+            if body_lengths[docnum] > 1:
+                ceiling += most_for_body
+            if len(best) < need or ceiling * (1.0 + RECENCY_SHARE) >= best[0]:
+                score = _rewarded(searcher.stored_fields(docnum), score, typed)
+            if len(best) < need:
+                heapq.heappush(best, score)
+            elif score > best[0]:
+                heapq.heapreplace(best, score)
         rewarded.append((docnum, score))
     return sorted(rewarded, key=lambda item: -(item[1] or 0.0))
+
+
+@dataclass(frozen=True)
+class _Typed:
+    """What the reranking looks for in stored text: the typed words, their pairs (with their
+    rarity) and the regular expression that finds them."""
+
+    words: list[str]
+    pairs: set[tuple[str, str]]
+    idf: dict[tuple[str, str], float]
+    regex: re.Pattern[str]
+
+
+def _rewarded(fields: dict[str, str], score: float, typed: _Typed) -> float:
+    """A score with the rewards of its stored text (see `_rerank_window`)."""
+    body = fields.get("body", "")[:BODY_PAIR_CHARS]
+    if body:
+        found_pairs = typed.pairs & pairs_side_by_side(runs(body, typed.regex))
+        score += body_pair_bonus([typed.idf[p] for p in found_pairs])
+    title = fields.get("title", "")
+    if opens_with(title, runs(title, typed.regex), typed.words):
+        score *= 1.0 + TITLE_PREFIX_SHARE
+    return score
 
 
 def _rank(
@@ -222,27 +257,29 @@ def _rank(
     parsed: ParsedQuery,
     query: wq.Query,
     sets: tuple[frozenset[int], frozenset[int]],
-    limit: int,
+    sizes: tuple[int, int],
     deadline: float,
 ) -> tuple[list[tuple[int, float | None]], bool]:
-    """The best `limit` of the candidates, scored and reranked; for a remembered passage
-    (search.passage), the matches holding it as one run go first. `sets`: the candidates to
-    score and all the matches."""
+    """The best `limit` of the candidates, scored and reranked, the first `need` of them
+    exactly; for a remembered passage (search.passage), the matches holding it as one run go
+    first. `sets`: the candidates to score and all the matches; `sizes`: limit and need."""
     candidates, matched = sets
+    limit, need = sizes
     run = passage_run(parsed)
     holders = run_holders(searcher, run) if run else None
     if run and holders is not None:
         holders &= matched
         first, partial = _score(searcher, query, holders, limit, deadline)
         rest, late = _score(searcher, query, candidates - holders, limit, deadline)
-        rest = _rerank_window(searcher, rest, parsed)
+        rest = _rerank_window(searcher, rest, parsed, need)
         # The listing can miss a body that writes a typed word as "TP.HCM": read the best.
         missed = holders_among(searcher, rest[:RERANK_WINDOW], run, deadline)
-        first = sorted(_rerank_window(searcher, first, parsed) + missed, key=lambda i: -(i[1] or 0))
+        first = _rerank_window(searcher, first, parsed, len(first))
+        first = sorted(first + missed, key=lambda i: -(i[1] or 0))
         return (holders_first(first, rest, limit) if first else rest), partial or late
     scored = PASSAGE_WINDOW if run else limit
     ranked, partial = _score(searcher, query, candidates, scored, deadline)
-    head, tail = _rerank_window(searcher, ranked[:limit], parsed), ranked[limit:]
+    head, tail = _rerank_window(searcher, ranked[:limit], parsed, need), ranked[limit:]
     if run and not partial:
         return scan_for_run(searcher, head, tail, run, deadline), partial
     return head, partial
