@@ -182,11 +182,10 @@ MAKERS: dict[str, Callable[[Doc, random.Random], str | None]] = {
     "middle": _middle_query,
     "typo": _typo_query,
     "words": _words_query,
-    "passage": _passage_of("body"),
-    "summary": _passage_of("summary"),
 }
-# The styles made from a field only some articles have draw from those articles alone.
+# The styles made from a field only some articles have: they draw from those articles alone.
 DRAWN_FROM = {"passage": "body", "summary": "summary"}
+MAKERS.update({style: _passage_of(field_name) for style, field_name in DRAWN_FROM.items()})
 
 
 def make_queries(docs: list[Doc], styles: list[str], n: int, seed: int) -> list[Query]:

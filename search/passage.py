@@ -9,8 +9,8 @@ common words scores low, and was missed that way):
 
 - titles and summaries through their syllable-pair fields: the documents holding every typed
   pair but at most one (a few sets from the cache) are read back and searched for the run.
-  One pair may be missing because "TP.HCM" and "14.823" are indexed as their groups and the
-  whole, so the pair between a group and the next word is not a term ("hcm_có" is "tphcm_có");
+  One pair may be missing: an index built before dotted words paired both ways (4d2789e,
+  search.analysis.pair_links) holds "tphcm_có" for "TP.HCM có" but not "hcm_có";
 - bodies, which have no pair fields, through Whoosh's phrase matcher on the positions of the
   folded field, once the documents holding every word are few enough.
 

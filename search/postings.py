@@ -230,13 +230,13 @@ def query_docs(searcher: Searcher, parsed: ParsedQuery, level: str) -> DocSet | 
     """Documents the words match at a strictness level; None means every document."""
     if parsed.is_empty:
         matched = None
-    elif _level(level, len(parsed.groups)) == "all":
+    elif (level := _level(level, len(parsed.groups))) == "all":
         matched = _in_every_group(searcher, parsed.groups)
     else:
         groups = [
             frozenset().union(*(clause_docs(searcher, c) for c in group)) for group in parsed.groups
         ]
-        matched = _combine(groups, level)
+        matched = _in_some_groups(groups, level)
     if parsed.excluded:
         excluded = frozenset().union(*(clause_docs(searcher, c) for c in parsed.excluded))
         base = matched if matched is not None else frozenset(searcher.reader().all_doc_ids())
@@ -266,11 +266,8 @@ def _level(level: str, groups: int) -> str:
     return level
 
 
-def _combine(groups: list[DocSet], level: str) -> DocSet:
-    """The documents in all groups, in any, or in all but at most one ("most")."""
-    level = _level(level, len(groups))
-    if level == "all":
-        return reduce(frozenset.intersection, sorted(groups, key=len))
+def _in_some_groups(groups: list[DocSet], level: str) -> DocSet:
+    """The documents in any group, or in all but at most one ("most")."""
     if level == "any":
         return frozenset().union(*groups)
     # "most": in all groups but at most one

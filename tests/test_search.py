@@ -353,7 +353,7 @@ def test_long_plain_queries_are_looked_for_as_a_run(q: str, run: tuple[str, ...]
             {"demo-002", "demo-010", "demo-013", "demo-020", "demo-045", "demo-054", "demo-061"},
         ),
         ("thanh pho vinh hau trung tam", set()),  # every word in many bodies, never this run
-        # "3.000" and "TP.HCM" are indexed as groups and whole, so one typed pair is no term
+        # "3.000" and "TP.HCM" typed whole or as their groups (pairs read both ways)
         ("hon 3000 nguoi lao dong tu", {"demo-047"}),
         ("lao dong tu tp hcm ve que", {"demo-047"}),
         ("dong tu tphcm ve que an", {"demo-047"}),
