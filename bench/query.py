@@ -11,7 +11,9 @@ The mix is generated at run time from titles of the corpus with a fixed seed:
 
 In-process (default): one searcher for the run, as the web app keeps one; time around
 `run_search`. --http: starts `vnsearch serve` on a free port of 127.0.0.1 and times one client
-(urllib) on GET /api/search, response read and JSON decoded. Then match-all facets (the browse
+(urllib, a new connection per request) on GET /api/search, response read and JSON decoded;
+--keepalive sends every request over one persistent connection instead, as a browser or an
+API client with a session does. Then match-all facets (the browse
 page) cold, uncached and cached, and FTS5/tantivy medians on the same words (no facets, no
 filters) for context.
 
@@ -22,6 +24,7 @@ filters) for context.
 from __future__ import annotations
 
 import argparse
+import http.client
 import importlib.util
 import json
 import os
@@ -172,9 +175,15 @@ class Http:
     name = "http"
 
     def __init__(
-        self, index_dir: Path, workers: int | None, threads: int | None, path: str
+        self,
+        index_dir: Path,
+        workers: int | None,
+        threads: int | None,
+        path: str,
+        keepalive: bool = False,
     ) -> None:
         self.port = _free_port()
+        self.connection = http.client.HTTPConnection("127.0.0.1", self.port) if keepalive else None
         self.base = f"http://127.0.0.1:{self.port}"
         self.path = path
         command = [
@@ -192,7 +201,10 @@ class Http:
         if threads is not None:
             command += ["--threads", str(threads)]
         self.name = (
-            "http" + (f"-w{workers}" if workers else "") + (f"-t{threads}" if threads else "")
+            "http"
+            + (f"-w{workers}" if workers else "")
+            + (f"-t{threads}" if threads else "")
+            + ("-keepalive" if keepalive else "")
         )
         self.log = (OUT_DIR / "query-serve.log").open("w")
         self.process = subprocess.Popen(command, stdout=self.log, stderr=subprocess.STDOUT)
@@ -214,11 +226,17 @@ class Http:
     def run(self, params: dict[str, Any]) -> tuple[float, int]:
         query = urllib.parse.urlencode(params, doseq=True)
         started = time.perf_counter()
-        with urllib.request.urlopen(f"{self.base}{self.path}?{query}", timeout=60) as response:
-            result = json.loads(response.read())
+        if self.connection is None:
+            with urllib.request.urlopen(f"{self.base}{self.path}?{query}", timeout=60) as response:
+                result = json.loads(response.read())
+        else:
+            self.connection.request("GET", f"{self.path}?{query}")
+            result = json.loads(self.connection.getresponse().read())
         return (time.perf_counter() - started) * 1000, int(result["total"])
 
     def close(self) -> None:
+        if self.connection is not None:
+            self.connection.close()
         self.process.terminate()
         try:
             self.process.wait(timeout=20)
@@ -289,10 +307,19 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--n", type=int, default=400, help="queries in the mix (default 400)")
     parser.add_argument("--seed", type=int, default=20260101)
+    parser.add_argument(
+        "--warmup",
+        type=int,
+        default=WARMUP,
+        help=f"warm-up queries, another seed (default {WARMUP})",
+    )
     parser.add_argument("--index-dir", type=Path, default=DEFAULT_INDEX_DIR)
     parser.add_argument("--http", action="store_true", help="measure over HTTP (vnsearch serve)")
     parser.add_argument("--workers", type=int, help="with --http: vnsearch serve --workers")
     parser.add_argument("--threads", type=int, help="with --http: vnsearch serve --threads")
+    parser.add_argument(
+        "--keepalive", action="store_true", help="with --http: one persistent connection"
+    )
     parser.add_argument("--api-path", default="/api/search", help="with --http: search endpoint")
     parser.add_argument(
         "--peers", default="fts5,tantivy", help="peer engines for context ('' for none)"
@@ -302,7 +329,7 @@ def main(argv: list[str] | None = None) -> int:
     paths = [NEWS, DANTRI]
     docs = load_docs(paths)
     cases = make_mix(docs, args.n, args.seed)
-    warmup = make_mix(docs, WARMUP, args.seed + 1)
+    warmup = make_mix(docs, args.warmup, args.seed + 1)
     OUT_DIR.mkdir(parents=True, exist_ok=True)
 
     runner: Any
@@ -310,7 +337,7 @@ def main(argv: list[str] | None = None) -> int:
         if importlib.util.find_spec("web.serve") is None:
             print("web.serve is not there yet: no HTTP server to measure", file=sys.stderr)
             return 2
-        runner = Http(args.index_dir, args.workers, args.threads, args.api_path)
+        runner = Http(args.index_dir, args.workers, args.threads, args.api_path, args.keepalive)
     else:
         runner = InProcess(args.index_dir)
     print(f"{runner.name}: {args.index_dir}, {len(cases)} queries + {len(warmup)} warm-up")

@@ -1,8 +1,8 @@
 """How a request is run: match with sets, then score only what can reach the page.
 
 1. The matching documents come from set algebra on posting lists (search.postings), strict
-   first: every word, else all words but one, else any word. They give the exact total and
-   the facet counts.
+   first: every word, else all words but one, else any word (all but one also when fewer than
+   a page hold every word; _matching_level). They give the exact total and the facet counts.
 2. Date sorts walk the cached time order of the documents: no scoring at all.
 3. Relevance: the candidates are scored with the full ranking query (BM25F over exact and
    folded fields, syllable-pair rewards) by search.scorer. When the matches are many, only
@@ -52,6 +52,7 @@ CHAMPION_MIN_MATCHES = 500  # below this many matches, score them all
 MAX_RESTORED_WORDS = 16
 MAX_CANDIDATES = 10_000  # scored at most for one request
 MAX_SCORED = 400  # champions kept at most, shortest titles first
+FEW_MATCHES = 10  # fewer articles than a page hold every word: add those missing one
 
 
 @dataclass(frozen=True)
@@ -72,13 +73,8 @@ def execute(
 ) -> Outcome:
     """Match, count and rank one request (see the module docstring); `by_filter` holds the
     documents each active filter lets through (search.filters.filter_sets)."""
-    levels = LEVELS if len(parsed.groups) > 1 else LEVELS[:1]
-    for level in levels:
-        base = query_docs(searcher, parsed, level)
-        sets = MatchSets(base if base is not None else matching_docs(searcher, None), by_filter)
-        matched = sets.narrowed()
-        if matched or level == levels[-1]:
-            break
+    sets = _matching_level(searcher, parsed, by_filter, widen=sort == "relevance")
+    matched = sets.narrowed()
     if sort != "relevance" or parsed.is_empty:
         newest_first = sort != "oldest"
         return Outcome(by_date(searcher, matched, window, newest_first), sets, len(matched), False)
@@ -93,6 +89,31 @@ def execute(
         rest = by_date(searcher, matched - scored, window - len(ranked), newest_first=True)
         ranked += [(d, 0.0) for d, _ in rest]
     return Outcome(ranked, sets, len(matched), partial)
+
+
+def _matching_level(
+    searcher: Searcher, parsed: ParsedQuery, by_filter: dict[str, frozenset[int]], widen: bool
+) -> MatchSets:
+    """The strictest level with matches: every word, else all words but one, else any word.
+
+    Fewer than a page of articles holding every word of 3-8 words also widens to all but one,
+    ranked together: a headline remembered with one word off ("quảng cáo cho website đánh
+    bạc trái") must not lose to two long bodies that hold the seven common words scattered.
+    The widened level holds every article of the strict one. Date sorts never widen: there
+    the near misses would sit among the exact matches instead of below them."""
+    levels = LEVELS if len(parsed.groups) > 1 else LEVELS[:1]
+    widens = widen and 3 <= len(parsed.groups) <= 8
+    for level in levels:
+        base = query_docs(searcher, parsed, level)
+        sets = MatchSets(base if base is not None else matching_docs(searcher, None), by_filter)
+        found = len(sets.narrowed())
+        if (
+            level == levels[-1]
+            or found >= FEW_MATCHES
+            or (found and not (widens and level == "all"))
+        ):
+            break
+    return sets
 
 
 def by_date(

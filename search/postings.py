@@ -230,13 +230,17 @@ def query_docs(searcher: Searcher, parsed: ParsedQuery, level: str) -> DocSet | 
     """Documents the words match at a strictness level; None means every document."""
     if parsed.is_empty:
         matched = None
-    elif (level := _level(level, len(parsed.groups))) == "all":
-        matched = _in_every_group(searcher, parsed.groups)
     else:
-        groups = [
-            frozenset().union(*(clause_docs(searcher, c) for c in group)) for group in parsed.groups
-        ]
-        matched = _in_some_groups(groups, level)
+        parts = _group_parts(searcher, parsed.groups)
+        level = _level(level, len(parsed.groups))
+        if level == "all":
+            matched = _in_every_group(parts)
+        elif level == "most":  # in every group but at most one
+            matched = frozenset().union(
+                *(_in_every_group(parts[:i] + parts[i + 1 :]) for i in range(len(parts)))
+            )
+        else:
+            matched = frozenset().union(*(part for sets in parts for part in sets))
     if parsed.excluded:
         excluded = frozenset().union(*(clause_docs(searcher, c) for c in parsed.excluded))
         base = matched if matched is not None else frozenset(searcher.reader().all_doc_ids())
@@ -244,12 +248,18 @@ def query_docs(searcher: Searcher, parsed: ParsedQuery, level: str) -> DocSet | 
     return matched
 
 
-def _in_every_group(searcher: Searcher, groups: tuple[tuple[Clause, ...], ...]) -> DocSet:
-    """The documents every group matches. Only the group with the fewest postings is built
-    whole; each other group filters it field by field, in time of the smaller set (a common
-    word's union over three fields was most of a query's set algebra)."""
+def _group_parts(searcher: Searcher, groups: tuple[tuple[Clause, ...], ...]) -> list[list[DocSet]]:
+    """Each group's sets, whose union is what it matches (one per clause and field), the
+    groups with the fewest postings first."""
     parts = [[p for c in group for p in _clause_parts(searcher, c)] for group in groups]
     parts.sort(key=lambda sets: sum(map(len, sets)))
+    return parts
+
+
+def _in_every_group(parts: list[list[DocSet]]) -> DocSet:
+    """The documents every group matches (`parts` as _group_parts gives them). Only the first
+    group is built whole; each other group filters it field by field, in time of the smaller
+    set (a common word's union over three fields was most of a query's set algebra)."""
     matched: DocSet = frozenset().union(*parts[0])
     for sets in parts[1:]:
         if not matched:
@@ -264,18 +274,6 @@ def _level(level: str, groups: int) -> str:
     if groups == 1 or (level == "most" and not 3 <= groups <= 8):
         return "all"
     return level
-
-
-def _in_some_groups(groups: list[DocSet], level: str) -> DocSet:
-    """The documents in any group, or in all but at most one ("most")."""
-    if level == "any":
-        return frozenset().union(*groups)
-    # "most": in all groups but at most one
-    counts: dict[int, int] = {}
-    for group in groups:
-        for docnum in group:
-            counts[docnum] = counts.get(docnum, 0) + 1
-    return frozenset(d for d, n in counts.items() if n >= len(groups) - 1)
 
 
 class DocSetQuery(wq.Query):

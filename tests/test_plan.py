@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import time
 from typing import Any
 
 import pytest
 
 from search import plan
+from search.engine import SearchRequest, run_search
 from search.postings import query_docs
 from search.query import parse_query, restoration_bonus, scoring_query
 
@@ -54,3 +56,55 @@ def test_some_documents_are_left_unread(searcher: Any, monkeypatch: pytest.Monke
     monkeypatch.setattr(searcher, "stored_fields", lambda d: reads.append(d) or read(d))
     plan._rerank_window(searcher, ranked, parsed, 1)
     assert 0 < len(reads) < len(ranked)
+
+
+# Two articles hold every word of "cho noi cai rang don khach", scattered through long bodies;
+# the one the reader means has all but "đón", in its title.
+WIDENING = [
+    {"id": "meant", "title": "Chợ nổi Cái Răng tấp nập khách", "published": "2024-03-02"},
+    {
+        "id": "scattered-1",
+        "title": "Ghi chép cuối tuần ở miền Tây",
+        "body": "Sáng sớm chúng tôi ra chợ mua cái nồi đất. Chiều đón mưa, nước nổi lên "
+        "mấy tấc. Bà cụ bảo răng yếu nên chỉ ăn cháo. Tối về nhà nghỉ gặp nhiều khách.",
+        "published": "2024-03-05",
+    },
+    {
+        "id": "scattered-2",
+        "title": "Nhật ký một chuyến xe đêm",
+        "body": "Người khách ngồi cạnh kể chuyện cái răng sâu, chuyện đi chợ, chuyện con đò "
+        "nổi trên sông. Xe dừng đón thêm người ở ngã ba.",
+        "published": "2024-03-04",
+    },
+    {"id": "other", "title": "Giá lúa tăng ở Cần Thơ", "published": "2024-03-01"},
+]
+
+
+@pytest.fixture(scope="module")
+def widening_searcher(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    from tests.conftest import build_index
+
+    folder = tmp_path_factory.mktemp("widening")
+    source = folder / "articles.jsonl"
+    source.write_text("\n".join(json.dumps(r) for r in WIDENING), encoding="utf-8")
+    with build_index(folder / "ix", [source]).index.searcher() as searcher:
+        yield searcher
+
+
+@pytest.mark.parametrize(
+    ("q", "sort", "total", "first"),
+    [
+        # fewer than a page hold every word: all words but one join, ranked together
+        ("cho noi cai rang don khach", "relevance", 3, "meant"),
+        # date sorts keep the strict level: near misses would sit among exact matches
+        ("cho noi cai rang don khach", "newest", 2, "scattered-1"),
+        # two words: "all but one" would be any word, so no widening
+        ("cai rang", "relevance", 3, "meant"),
+        ("cho gia lua", "relevance", 1, "other"),  # nothing holds all three: all but one
+    ],
+)
+def test_few_strict_matches_widen_to_all_words_but_one(
+    widening_searcher: Any, q: str, sort: str, total: int, first: str
+) -> None:
+    result = run_search(widening_searcher, SearchRequest.from_params(q=q, sort=sort))
+    assert (result["total"], result["hits"][0]["id"]) == (total, first)
