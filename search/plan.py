@@ -1,8 +1,9 @@
 """How a request is run: match with sets, then score only what can reach the page.
 
 1. The matching documents come from set algebra on posting lists (search.postings), strict
-   first: every word, else all words but one, else any word (all but one also when fewer than
-   a page hold every word; _matching_level). They give the exact total and the facet counts.
+   first: every word, else all words but one, else any word; when fewer than a page hold
+   every word, titles holding all but one join them (_matching_level). They give the exact
+   total and the facet counts.
 2. Date sorts walk the cached time order of the documents: no scoring at all.
 3. Relevance: the candidates are scored with the full ranking query (BM25F over exact and
    folded fields, syllable-pair rewards) by search.scorer. When the matches are many, only
@@ -40,7 +41,14 @@ from search.passage import (
     run_holders,
     scan_for_run,
 )
-from search.postings import DocSetQuery, clause_docs, expansions, query_docs, term_docs
+from search.postings import (
+    DocSetQuery,
+    clause_docs,
+    expansions,
+    query_docs,
+    term_docs,
+    titles_missing_one_word,
+)
 from search.query import LEVELS, ParsedQuery, restoration_bonus, scoring_query
 from search.ranking import BODY_PAIR_CHARS, RECENCY_SHARE, TITLE_PREFIX_SHARE, body_pair_bonus
 from search.scorer import compile_query, field_lengths, score_candidates, top_scores
@@ -52,7 +60,7 @@ CHAMPION_MIN_MATCHES = 500  # below this many matches, score them all
 MAX_RESTORED_WORDS = 16
 MAX_CANDIDATES = 10_000  # scored at most for one request
 MAX_SCORED = 400  # champions kept at most, shortest titles first
-FEW_MATCHES = 10  # fewer articles than a page hold every word: add those missing one
+FEW_MATCHES = 10  # fewer articles than a page hold every word: add titles missing one
 
 
 @dataclass(frozen=True)
@@ -96,23 +104,22 @@ def _matching_level(
 ) -> MatchSets:
     """The strictest level with matches: every word, else all words but one, else any word.
 
-    Fewer than a page of articles holding every word of 3-8 words also widens to all but one,
-    ranked together: a headline remembered with one word off ("quảng cáo cho website đánh
-    bạc trái") must not lose to two long bodies that hold the seven common words scattered.
-    The widened level holds every article of the strict one. Date sorts never widen: there
-    the near misses would sit among the exact matches instead of below them."""
+    When fewer than a page of articles hold every word, articles whose title holds all the
+    words but one join them, ranked together: a headline remembered with one word off
+    ("quảng cáo cho website đánh bạc trái") must not lose to two long bodies that hold the
+    seven common words scattered. Date sorts never widen: there the near misses would sit
+    among the exact matches instead of below them."""
     levels = LEVELS if len(parsed.groups) > 1 else LEVELS[:1]
-    widens = widen and 3 <= len(parsed.groups) <= 8
     for level in levels:
         base = query_docs(searcher, parsed, level)
         sets = MatchSets(base if base is not None else matching_docs(searcher, None), by_filter)
         found = len(sets.narrowed())
-        if (
-            level == levels[-1]
-            or found >= FEW_MATCHES
-            or (found and not (widens and level == "all"))
-        ):
+        if found or level == levels[-1]:
             break
+    if widen and level == "all" and 0 < found < FEW_MATCHES and base is not None:
+        near = titles_missing_one_word(searcher, parsed)
+        if not near <= base:
+            sets = MatchSets(base | near, by_filter)
     return sets
 
 

@@ -190,10 +190,13 @@ def clause_docs(searcher: Searcher, clause: Clause) -> DocSet:
     return frozenset().union(*_clause_parts(searcher, clause))
 
 
-def _clause_parts(searcher: Searcher, clause: Clause) -> list[DocSet]:
-    """Sets whose union is what the clause matches: one per field (cached ones for a word)."""
+def _clause_parts(searcher: Searcher, clause: Clause, fields: tuple[str, ...] = ()) -> list[DocSet]:
+    """Sets whose union is what the clause matches: one per field, only `fields` when given
+    (cached sets for a word)."""
     parts = []
     for fieldname in clause_fields(clause):
+        if fields and fieldname not in fields:
+            continue
         if clause.kind == "terms":
             per_term = [term_docs(searcher, fieldname, fold_term(t)) for t in clause.terms]
             parts.append(reduce(frozenset.intersection, sorted(per_term, key=len)))
@@ -235,12 +238,27 @@ def query_docs(searcher: Searcher, parsed: ParsedQuery, level: str) -> DocSet | 
         level = _level(level, len(parsed.groups))
         if level == "all":
             matched = _in_every_group(parts)
-        elif level == "most":  # in every group but at most one
-            matched = frozenset().union(
-                *(_in_every_group(parts[:i] + parts[i + 1 :]) for i in range(len(parts)))
-            )
+        elif level == "most":
+            matched = _in_all_groups_but_one(parts)
         else:
             matched = frozenset().union(*(part for sets in parts for part in sets))
+    return _without_excluded(searcher, parsed, matched)
+
+
+def titles_missing_one_word(searcher: Searcher, parsed: ParsedQuery) -> DocSet:
+    """Documents whose title holds every word of the query but at most one: plain words
+    only, 3 to 8 of them (else nothing). Title sets are small, so this is cheap next to
+    "most" over every field."""
+    plain = all(c.kind == "terms" and c.scope is None for g in parsed.groups for c in g)
+    if not plain or not 3 <= len(parsed.groups) <= 8:
+        return frozenset()
+    parts = _group_parts(searcher, parsed.groups, fields=("title_folded",))
+    return _without_excluded(searcher, parsed, _in_all_groups_but_one(parts)) or frozenset()
+
+
+def _without_excluded(
+    searcher: Searcher, parsed: ParsedQuery, matched: DocSet | None
+) -> DocSet | None:
     if parsed.excluded:
         excluded = frozenset().union(*(clause_docs(searcher, c) for c in parsed.excluded))
         base = matched if matched is not None else frozenset(searcher.reader().all_doc_ids())
@@ -248,10 +266,12 @@ def query_docs(searcher: Searcher, parsed: ParsedQuery, level: str) -> DocSet | 
     return matched
 
 
-def _group_parts(searcher: Searcher, groups: tuple[tuple[Clause, ...], ...]) -> list[list[DocSet]]:
-    """Each group's sets, whose union is what it matches (one per clause and field), the
-    groups with the fewest postings first."""
-    parts = [[p for c in group for p in _clause_parts(searcher, c)] for group in groups]
+def _group_parts(
+    searcher: Searcher, groups: tuple[tuple[Clause, ...], ...], fields: tuple[str, ...] = ()
+) -> list[list[DocSet]]:
+    """Each group's sets, whose union is what it matches (one per clause and field; only
+    `fields` when given), the groups with the fewest postings first."""
+    parts = [[p for c in group for p in _clause_parts(searcher, c, fields)] for group in groups]
     parts.sort(key=lambda sets: sum(map(len, sets)))
     return parts
 
@@ -266,6 +286,14 @@ def _in_every_group(parts: list[list[DocSet]]) -> DocSet:
             break
         matched = frozenset().union(*(matched & part for part in sets))
     return matched
+
+
+def _in_all_groups_but_one(parts: list[list[DocSet]]) -> DocSet:
+    """The documents every group but at most one matches: what is left when each group in
+    turn is left out (cheaper than counting every member of every group)."""
+    return frozenset().union(
+        *(_in_every_group(parts[:i] + parts[i + 1 :]) for i in range(len(parts)))
+    )
 
 
 def _level(level: str, groups: int) -> str:

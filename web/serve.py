@@ -5,6 +5,8 @@ request of a process (whoosh-pitfalls Q-04). With workers > 1 the parent binds t
 once and forks N waitress processes that all accept on it: a slow query occupies one worker,
 not the site. The parent replaces a worker that dies, and on SIGTERM or Ctrl-C asks each
 worker to stop accepting, finish its requests in progress (up to GRACE_SECONDS) and exit.
+Of the idle workers only the first takes new connections (web/acceptgate.py): a lone client
+stays with one worker and its warm caches.
 
 waitress's defaults are generous (1 GB bodies, 256 KB headers, 120 s idle channels); the
 limits below are the contract (H-06, H-07), and tests assert them.
@@ -19,6 +21,8 @@ import socket
 import threading
 import time
 from typing import Any
+
+from web.acceptgate import AcceptGate
 
 log = logging.getLogger("vnsearch.serve")
 
@@ -113,15 +117,28 @@ def _install_stop_handlers(stop: threading.Event) -> None:
     signal.signal(signal.SIGINT, request_stop)
 
 
-def run_worker(sock: socket.socket, index_dir: str, threads: int, stop: threading.Event) -> None:
-    """Serve on `sock` until `stop` is set, then drain requests in progress and return."""
+def run_worker(
+    sock: socket.socket,
+    index_dir: str,
+    threads: int,
+    stop: threading.Event,
+    gate: tuple[AcceptGate, int] | None = None,
+) -> None:
+    """Serve on `sock` until `stop` is set, then drain requests in progress and return.
+
+    :param gate: the workers' shared gate and this worker's slot, when there are several.
+    """
     import waitress
     from waitress import wasyncore
 
     from web import create_app
 
     app = create_app({"INDEX_DIR": index_dir})
-    server: Any = waitress.create_server(app, sockets=[sock], **server_options(threads))
+    wake = gate[0].join(gate[1]) if gate else None  # before counted(): the slot names answers
+    served = gate[0].counted(app) if gate else app
+    server: Any = waitress.create_server(served, sockets=[sock], **server_options(threads))
+    if gate and wake is not None:
+        _listen_when_first_idle(server, gate[0], wake)
     use_poll = server.adj.asyncore_use_poll
     try:
         while not stop.is_set():
@@ -138,19 +155,45 @@ def run_worker(sock: socket.socket, index_dir: str, threads: int, stop: threadin
         app.extensions["vnsearch_index"].close()
 
 
+def _listen_when_first_idle(server: Any, gate: AcceptGate, wake: int) -> None:
+    """Take connections only while the gate says so; a sibling turning busy or idle wakes
+    the loop (through the slot's pipe) so that the gate is asked again at once."""
+    from waitress import wasyncore
+
+    class Waker(wasyncore.file_dispatcher):
+        def writable(self) -> bool:
+            return False
+
+        def handle_read(self) -> None:
+            self.recv(512)  # the bytes say nothing: being woken is the message
+
+    Waker(wake, map=server._map)
+    listening = server.readable  # waitress's own test also runs its channel maintenance
+    server.readable = lambda: listening() and gate.may_accept()
+    accept = server.handle_accept
+
+    def accept_if_first_idle() -> None:
+        # asked again: this loop may have started listening before the first worker was free
+        if gate.may_accept():
+            accept()
+
+    server.handle_accept = accept_if_first_idle
+
+
 class Supervisor:
     """Forks the workers, replaces any that die, stops them all on SIGTERM or SIGINT."""
 
     def __init__(self, sock: socket.socket, index_dir: str, threads: int, workers: int) -> None:
         self.sock, self.index_dir, self.threads, self.workers = sock, index_dir, threads, workers
-        self.children: dict[int, float] = {}  # pid -> monotonic start time
+        self.gate = AcceptGate(workers)
+        self.children: dict[int, tuple[float, int]] = {}  # pid -> (monotonic start, slot)
         self.stopping = threading.Event()
 
     def run(self) -> None:
         """Keep `workers` processes alive until asked to stop, then stop them gracefully."""
         _install_stop_handlers(self.stopping)
-        for _ in range(self.workers):
-            self._spawn()
+        for slot in range(self.workers):
+            self._spawn(slot)
         while not self.stopping.is_set():
             pid, status = self._reap()
             if pid:
@@ -159,7 +202,7 @@ class Supervisor:
                 self.stopping.wait(0.2)
         self._stop_all()
 
-    def _spawn(self) -> None:
+    def _spawn(self, slot: int) -> None:
         pid = os.fork()
         if pid == 0:  # the worker
             code = 0
@@ -167,14 +210,14 @@ class Supervisor:
                 stop = threading.Event()
                 _install_stop_handlers(stop)
                 signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the parent too
-                run_worker(self.sock, self.index_dir, self.threads, stop)
+                run_worker(self.sock, self.index_dir, self.threads, stop, (self.gate, slot))
             except BaseException:
                 log.exception("worker %d failed", os.getpid())
                 code = 1
             finally:
                 logging.shutdown()
                 os._exit(code)
-        self.children[pid] = time.monotonic()
+        self.children[pid] = (time.monotonic(), slot)
         log.info("worker %d started", pid)
 
     def _reap(self) -> tuple[int, int]:
@@ -184,14 +227,15 @@ class Supervisor:
             return 0, 0
 
     def _replace(self, pid: int, status: int) -> None:
-        started = self.children.pop(pid, None)
-        if started is None:
+        child = self.children.pop(pid, None)
+        if child is None:
             return
+        started, slot = child
         log.warning("worker %d exited (%s); starting another", pid, _describe(status))
         if time.monotonic() - started < RESPAWN_PAUSE:
             self.stopping.wait(RESPAWN_PAUSE)  # do not spin on a worker that cannot start
         if not self.stopping.is_set():
-            self._spawn()
+            self._spawn(slot)
 
     def _stop_all(self) -> None:
         log.info("stopping %s", _plural(len(self.children)))

@@ -1,0 +1,135 @@
+"""Which worker takes the next connection: the first idle one.
+
+The workers share one listening socket. Left to the kernel, a lone client's consecutive
+connections go to the workers in turn, and each worker fills its own caches of posting lists
+and document sets (search/postings.py): both pay for the same cold terms. Measured on 156k
+articles, a fresh server, one client, a new connection per request: p50 35-38 ms with two
+workers taking turns against 24-26 ms over one kept-alive connection (bench/query.py).
+
+So a worker listens, and accepts, only while it is the first idle worker in slot order, or
+while none is idle. Each worker counts its requests in progress in a byte of memory shared by
+all of them; one that turns busy or idle wakes its siblings through their pipes, so that the
+next idle one starts listening at once (a slow query still occupies one worker, not the site)
+and stops again when the first is free.
+"""
+
+from __future__ import annotations
+
+import mmap
+import os
+import threading
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any
+
+WORKER_HEADER = "X-Vnsearch-Worker"  # which slot answered: load spreading, seen from outside
+
+
+class AcceptGate:
+    """Shared by the workers of one server: made before the fork, `join`ed in each worker."""
+
+    def __init__(self, workers: int) -> None:
+        self._busy = mmap.mmap(-1, workers)  # anonymous and shared: forked workers see it
+        self._pipes = [os.pipe() for _ in range(workers)]
+        for read_end, write_end in self._pipes:
+            os.set_blocking(read_end, False)
+            os.set_blocking(write_end, False)
+        self.slot = -1
+        self._lock = threading.Lock()
+
+    @property
+    def workers(self) -> int:
+        return len(self._busy)
+
+    def join(self, slot: int) -> int:
+        """This process is worker `slot` (a replacement takes its predecessor's slot);
+        returns the pipe end that wakes it."""
+        self.slot = slot
+        self._busy[slot] = 0  # a worker that died mid-request left its count behind
+        return self._pipes[slot][0]
+
+    def in_progress(self, slot: int) -> int:
+        """Requests worker `slot` is serving now (255 stands for 255 or more)."""
+        return self._busy[slot]
+
+    def may_accept(self) -> bool:
+        """True when this worker is the first idle one, or when every worker is busy."""
+        for slot in range(self.workers):
+            if self._busy[slot] == 0:
+                return slot == self.slot
+        return True
+
+    def started(self) -> None:
+        self._count(+1)
+
+    def finished(self) -> None:
+        self._count(-1)
+
+    def _count(self, step: int) -> None:
+        """Add `step` to this worker's requests in progress. On turning busy or idle the
+        siblings are woken to ask the gate again: the next idle one must start listening now,
+        and one listening only because this worker was busy must stop."""
+        with self._lock:
+            before = self._busy[self.slot]
+            after = min(max(before + step, 0), 255)
+            self._busy[self.slot] = after
+        if (before == 0) != (after == 0):
+            for slot, (_, write_end) in enumerate(self._pipes):
+                if slot != self.slot:
+                    _poke(write_end)
+
+    def counted(self, app: Callable[..., Iterable[bytes]]) -> Callable[..., Iterable[bytes]]:
+        """The WSGI app, counting its requests in progress and naming the slot that answers."""
+        slot_header = (WORKER_HEADER, str(self.slot))
+
+        def counted_app(environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
+            def start(status: str, headers: list[tuple[str, str]], *rest: Any) -> Any:
+                return start_response(status, [*headers, slot_header], *rest)
+
+            self.started()
+            try:
+                return _Closing(app(environ, start), self.finished)
+            except BaseException:
+                self.finished()
+                raise
+
+        return counted_app
+
+
+def _poke(write_end: int) -> None:
+    try:
+        os.write(write_end, b"!")
+    except BlockingIOError:  # the pipe is full: that sibling has a wake-up pending anyway
+        pass
+
+
+class _Closing:
+    """A response body that reports the end of its request just before its last chunk goes
+    out, or when the server closes it, whichever comes first. Reported at close alone, a
+    lone client's next connection would often arrive while this worker still counted the
+    request (waitress sends each chunk as it is written, then closes), and go elsewhere."""
+
+    def __init__(self, body: Iterable[bytes], done: Callable[[], None]) -> None:
+        self.body, self._done, self.reported = body, done, False
+
+    def __iter__(self) -> Iterator[bytes]:
+        chunks = iter(self.body)
+        held = next(chunks, None)
+        while held is not None:
+            following = next(chunks, None)
+            if following is None:
+                self.report()
+            yield held
+            held = following
+
+    def report(self) -> None:
+        if not self.reported:
+            self.reported = True
+            self._done()
+
+    def close(self) -> None:
+        try:
+            close = getattr(self.body, "close", None)
+            if close is not None:
+                close()
+        finally:
+            self.report()
