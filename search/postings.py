@@ -49,6 +49,11 @@ class SizedCache:
         self._entries: OrderedDict[tuple[Any, ...], Any] = OrderedDict()
         self._lock = threading.Lock()
 
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+            self.held = 0
+
     def get(self, key: tuple[Any, ...]) -> Any:
         with self._lock:
             value = self._entries.get(key)

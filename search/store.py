@@ -64,10 +64,15 @@ def index_exists(index_dir: str | os.PathLike[str]) -> bool:
 
 
 def open_index(index_dir: str | os.PathLike[str]) -> FileIndex:
-    """Open the live index for reading; raises IndexMissingError when there is none."""
+    """Open the live index for reading; raises IndexMissingError when there is none.
+
+    The index is opened by its real path: the per-generation caches (search.postings) are
+    keyed by the folder, so the server's warm-up, given `--index-dir index_data` or a
+    blue/green `current` link, must name the folder as the app's searchers do. It did not,
+    and every worker started cold."""
     if not index_exists(index_dir):
         raise IndexMissingError(f"no index in {index_dir} (build one with `vnsearch index`)")
-    return _storage(live_dir(index_dir)).open_index()
+    return _storage(os.path.realpath(live_dir(index_dir))).open_index()
 
 
 def _storage(directory: str | os.PathLike[str]) -> FileStorage:
