@@ -13,8 +13,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from flask import Flask
 
+from tests.test_web_support import use_app_with_slow_page
 from web.acceptgate import WORKER_HEADER, AcceptGate
 from web.serve import Supervisor, bind_socket
 
@@ -61,6 +61,18 @@ def test_turning_busy_or_idle_wakes_the_siblings() -> None:
     assert os.read(sibling_wake, 16) == b"!"
 
 
+def test_a_slot_without_a_worker_is_not_waited_for() -> None:
+    gate = AcceptGate(2)
+    sibling_wake = gate.join(1)
+    assert gate.may_accept()  # slot 0 not started yet
+    gate.join(0)
+    gate.join(1)
+    assert not gate.may_accept()  # slot 0 idle: it takes the connections
+    gate.vacate(0)  # died, or stopping
+    assert gate.may_accept()
+    assert os.read(sibling_wake, 16) == b"!"
+
+
 def test_a_request_counts_until_its_last_chunk_or_its_close() -> None:
     gate = AcceptGate(2)
     gate.join(0)
@@ -93,16 +105,7 @@ def test_a_request_counts_until_its_last_chunk_or_its_close() -> None:
 def test_a_lone_client_stays_with_one_worker_until_it_is_busy(
     demo_index_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import web
-
-    real_create_app = web.create_app
-
-    def with_slow_page(config: dict[str, Any]) -> Flask:
-        app = real_create_app(config)
-        app.add_url_rule("/slow", "slow", lambda: (time.sleep(1.5), "done")[1])
-        return app
-
-    monkeypatch.setattr(web, "create_app", with_slow_page)
+    use_app_with_slow_page(monkeypatch, 1.5)
     sock = bind_socket("127.0.0.1", 0)
     url = f"http://127.0.0.1:{sock.getsockname()[1]}/"
     supervisor = os.fork()

@@ -16,10 +16,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from flask import Flask
 
 from tests.conftest import build_index
-from tests.test_web_support import NEW_ARTICLE, running_server, write_jsonl
+from tests.test_web_support import (
+    NEW_ARTICLE,
+    running_server,
+    use_app_with_slow_page,
+    write_jsonl,
+)
 from web.serve import bind_socket, run_worker
 
 pytestmark = pytest.mark.serial
@@ -90,16 +94,7 @@ def test_workers_are_replaced_and_stop_gracefully(demo_index_dir: Path, tmp_path
 def test_a_stopping_worker_finishes_requests_in_progress(
     demo_index_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import web
-
-    real_create_app = web.create_app
-
-    def slow_app(config: dict[str, Any]) -> Flask:
-        app = real_create_app(config)
-        app.add_url_rule("/slow", "slow", lambda: (time.sleep(0.8), "done")[1])
-        return app
-
-    monkeypatch.setattr(web, "create_app", slow_app)
+    use_app_with_slow_page(monkeypatch, 0.8)
     sock = bind_socket("127.0.0.1", 0)
     url = f"http://127.0.0.1:{sock.getsockname()[1]}/"
     stop = threading.Event()

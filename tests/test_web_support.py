@@ -133,3 +133,22 @@ class ServerProcess:
             self.process.kill()
             self.process.wait()
             raise
+
+
+def use_app_with_slow_page(monkeypatch: pytest.MonkeyPatch, seconds: float) -> None:
+    """Servers started in this process (run_worker, Supervisor) get the real app plus a
+    /slow page that answers "done" after `seconds`: a request in progress, on demand."""
+    import web
+
+    real_create_app = web.create_app
+
+    def slow() -> str:
+        time.sleep(seconds)
+        return "done"
+
+    def with_slow_page(config: dict[str, Any]) -> Flask:
+        app = real_create_app(config)
+        app.add_url_rule("/slow", "slow", slow)
+        return app
+
+    monkeypatch.setattr(web, "create_app", with_slow_page)

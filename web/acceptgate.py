@@ -22,6 +22,7 @@ from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 WORKER_HEADER = "X-Vnsearch-Worker"  # which slot answered: load spreading, seen from outside
+ABSENT = 255  # a slot with no worker (not started, stopping, dead) counts as busy for good
 
 
 class AcceptGate:
@@ -29,6 +30,7 @@ class AcceptGate:
 
     def __init__(self, workers: int) -> None:
         self._busy = mmap.mmap(-1, workers)  # anonymous and shared: forked workers see it
+        self._busy.write(bytes([ABSENT]) * workers)  # no worker yet: none may be waited for
         self._pipes = [os.pipe() for _ in range(workers)]
         for read_end, write_end in self._pipes:
             os.set_blocking(read_end, False)
@@ -44,11 +46,17 @@ class AcceptGate:
         """This process is worker `slot` (a replacement takes its predecessor's slot);
         returns the pipe end that wakes it."""
         self.slot = slot
-        self._busy[slot] = 0  # a worker that died mid-request left its count behind
+        self._busy[slot] = 0  # no longer ABSENT: the others may now leave connections to it
         return self._pipes[slot][0]
 
+    def vacate(self, slot: int) -> None:
+        """Worker `slot` is gone or stopping: the others must not wait for it to be idle
+        (a dead worker's count would stay 0, and the next idle one would never listen)."""
+        self._busy[slot] = ABSENT
+        self._wake_all_but(slot)
+
     def in_progress(self, slot: int) -> int:
-        """Requests worker `slot` is serving now (255 stands for 255 or more)."""
+        """Requests worker `slot` is serving now (ABSENT: no worker, or 255 and more)."""
         return self._busy[slot]
 
     def may_accept(self) -> bool:
@@ -70,12 +78,15 @@ class AcceptGate:
         and one listening only because this worker was busy must stop."""
         with self._lock:
             before = self._busy[self.slot]
-            after = min(max(before + step, 0), 255)
+            after = min(max(before + step, 0), ABSENT)
             self._busy[self.slot] = after
         if (before == 0) != (after == 0):
-            for slot, (_, write_end) in enumerate(self._pipes):
-                if slot != self.slot:
-                    _poke(write_end)
+            self._wake_all_but(self.slot)
+
+    def _wake_all_but(self, me: int) -> None:
+        for slot, (_, write_end) in enumerate(self._pipes):
+            if slot != me:
+                _poke(write_end)
 
     def counted(self, app: Callable[..., Iterable[bytes]]) -> Callable[..., Iterable[bytes]]:
         """The WSGI app, counting its requests in progress and naming the slot that answers."""

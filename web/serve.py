@@ -144,6 +144,8 @@ def run_worker(
         while not stop.is_set():
             wasyncore.loop(timeout=0.5, map=server._map, use_poll=use_poll, count=1)
         server.accepting = False  # siblings take new connections from the shared socket
+        if gate:
+            gate[0].vacate(gate[1])
         deadline = time.monotonic() + GRACE_SECONDS
         while server.active_channels and time.monotonic() < deadline:
             # Idle keep-alive connections are closed now; busy ones finish their request.
@@ -231,6 +233,7 @@ class Supervisor:
         if child is None:
             return
         started, slot = child
+        self.gate.vacate(slot)  # until its replacement joins, the others take its share
         log.warning("worker %d exited (%s); starting another", pid, _describe(status))
         if time.monotonic() - started < RESPAWN_PAUSE:
             self.stopping.wait(RESPAWN_PAUSE)  # do not spin on a worker that cannot start
