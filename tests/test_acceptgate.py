@@ -3,6 +3,7 @@ kept by the WSGI wrapper, and two real workers forked by the real supervisor."""
 
 from __future__ import annotations
 
+import http.client
 import os
 import signal
 import threading
@@ -19,46 +20,81 @@ from web.acceptgate import WORKER_HEADER, AcceptGate
 from web.serve import Supervisor, bind_socket
 
 
-def gate_with(busy: list[int], me: int) -> AcceptGate:
-    """A gate whose slots have `busy` requests in progress, seen from slot `me`."""
+def gate_with(busy: list[int], held: list[int], me: int) -> AcceptGate:
+    """A gate whose slots have `busy` requests in progress and `held` open connections,
+    seen from slot `me`."""
     gate = AcceptGate(len(busy))
     for slot in [s for s in range(len(busy)) if s != me] + [me]:
         gate.join(slot)
+        gate.watch(lambda count=held[slot]: count)  # type: ignore[misc]
+        gate.recount()
         for _ in range(busy[slot]):
             gate.started()
     return gate
 
 
 @pytest.mark.parametrize(
-    ("busy", "me", "accepts"),
+    ("busy", "held", "me", "accepts"),
     [
-        ([0, 0], 0, True),  # all idle: the first slot takes it
-        ([0, 0], 1, False),
-        ([1, 0], 1, True),  # the first is busy: the next idle one
-        ([1, 0], 0, False),  # busy while another is idle
-        ([1, 1], 0, True),  # none idle: anyone
-        ([1, 1], 1, True),
-        ([2, 0, 0], 2, False),
-        ([1, 3, 0], 2, True),
-        ([0, 1, 0], 2, False),
+        ([0, 0], [0, 0], 0, True),  # all idle, no connections: the first slot
+        ([0, 0], [0, 0], 1, False),
+        ([1, 0], [1, 0], 1, True),  # the first is busy: the next idle one
+        ([1, 0], [1, 0], 0, False),
+        ([0, 0], [1, 0], 1, True),  # idle, but holding a kept-alive connection
+        ([0, 0], [1, 0], 0, False),
+        ([1, 0], [0, 3], 1, True),  # idle before fewer connections
+        ([1, 1], [2, 1], 1, True),  # none idle: the fewest connections
+        ([1, 1], [2, 1], 0, False),
+        ([1, 1], [1, 1], 0, True),  # a tie: the first slot
+        ([1, 1], [1, 1], 1, False),
+        ([2, 0, 0], [1, 0, 0], 2, False),
+        ([1, 3, 0], [1, 3, 0], 2, True),
+        ([0, 1, 0], [0, 1, 0], 2, False),
     ],
 )
-def test_only_the_first_idle_worker_accepts(busy: list[int], me: int, accepts: bool) -> None:
-    assert gate_with(busy, me).may_accept() is accepts
+def test_the_chosen_worker_alone_accepts(
+    busy: list[int], held: list[int], me: int, accepts: bool
+) -> None:
+    assert gate_with(busy, held, me).may_accept() is accepts
+
+
+def woken(wake: int) -> bool:
+    """Whether anything was written to a worker's wake-up pipe since last asked."""
+    try:
+        return bool(os.read(wake, 512))
+    except BlockingIOError:
+        return False
 
 
 def test_turning_busy_or_idle_wakes_the_siblings() -> None:
     gate = AcceptGate(2)
     sibling_wake = gate.join(1)
     gate.join(0)
+    assert woken(sibling_wake)  # slot 0 came: slot 1 must stop listening in its place
     gate.started()
-    assert os.read(sibling_wake, 16) == b"!"
+    assert woken(sibling_wake)
     gate.started()  # busy already: nothing new to say
-    with pytest.raises(BlockingIOError):
-        os.read(sibling_wake, 16)
+    assert not woken(sibling_wake)
     gate.finished()
+    assert not woken(sibling_wake)
     gate.finished()
-    assert os.read(sibling_wake, 16) == b"!"
+    assert woken(sibling_wake)
+
+
+def test_opening_or_using_a_connection_wakes_the_siblings() -> None:
+    gate = AcceptGate(2)
+    sibling_wake = gate.join(1)
+    gate.join(0)
+    woken(sibling_wake)
+    unused = [1]
+    gate.watch(lambda: unused[0])
+    gate.recount()
+    assert woken(sibling_wake)
+    gate.recount()  # no change: nothing to say
+    assert not woken(sibling_wake)
+    unused[0] = 0  # its request arrived
+    gate.started()
+    assert gate.in_progress(0) == 1 and woken(sibling_wake)
 
 
 def test_a_slot_without_a_worker_is_not_waited_for() -> None:
@@ -68,9 +104,10 @@ def test_a_slot_without_a_worker_is_not_waited_for() -> None:
     gate.join(0)
     gate.join(1)
     assert not gate.may_accept()  # slot 0 idle: it takes the connections
+    woken(sibling_wake)
     gate.vacate(0)  # died, or stopping
     assert gate.may_accept()
-    assert os.read(sibling_wake, 16) == b"!"
+    assert woken(sibling_wake)
 
 
 def test_a_request_counts_until_its_last_chunk_or_its_close() -> None:
@@ -102,7 +139,7 @@ def test_a_request_counts_until_its_last_chunk_or_its_close() -> None:
 
 
 @pytest.mark.serial
-def test_a_lone_client_stays_with_one_worker_until_it_is_busy(
+def test_a_lone_client_stays_with_one_worker_until_it_is_busy_and_pools_spread(
     demo_index_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     use_app_with_slow_page(monkeypatch, 1.5)
@@ -116,9 +153,14 @@ def test_a_lone_client_stays_with_one_worker_until_it_is_busy(
             os._exit(0)
     try:
         wait_for(url + "healthz")
+        for _ in range(200):  # until the first worker has joined (it takes over then)
+            if answering_worker(url + "healthz") == "0":
+                break
+            time.sleep(0.05)
         # each request on a new connection, one after the other: all to the same worker
-        first = {answering_worker(url + "api/search?q=da+nang") for _ in range(12)}
-        assert len(first) == 1
+        answered = [answering_worker(url + "api/search?q=da+nang") for _ in range(12)]
+        first = set(answered)
+        assert len(first) == 1, answered
         # that worker busy with a slow page: the next request goes to the other one
         finished: list[str] = []
         slow = threading.Thread(target=lambda: finished.append(answering_worker(url + "slow")))
@@ -128,10 +170,33 @@ def test_a_lone_client_stays_with_one_worker_until_it_is_busy(
         finished.append(quick)
         slow.join(10)
         assert finished == [quick, *first] and quick not in first
+        # a pool of kept-alive connections opened while the server is idle is spread
+        assert sorted(workers_of_a_pool(url, 4)) == ["0", "0", "1", "1"]
     finally:
+        for connection in POOL:
+            connection.close()
         os.kill(supervisor, signal.SIGTERM)
         os.waitpid(supervisor, 0)
         sock.close()
+
+
+def workers_of_a_pool(url: str, size: int) -> list[str]:
+    """Opens `size` connections, then asks once on each (as a proxy filling its pool)."""
+    host, port = url.split("/")[2].split(":")
+    for _ in range(size):
+        POOL.append(http.client.HTTPConnection(host, int(port), timeout=10))
+        POOL[-1].connect()
+        time.sleep(0.1)  # every worker has heard of it
+    workers = []
+    for connection in POOL[-size:]:
+        connection.request("GET", "/healthz")
+        response = connection.getresponse()
+        response.read()
+        workers.append(str(response.headers[WORKER_HEADER]))
+    return workers
+
+
+POOL: list[http.client.HTTPConnection] = []  # kept open until the server stops
 
 
 def answering_worker(url: str) -> str:

@@ -1,16 +1,20 @@
-"""Which worker takes the next connection: the first idle one.
+"""Which worker takes the next connection: an idle one, the one holding the fewest unused
+connections, the first in slot order.
 
 The workers share one listening socket. Left to the kernel, a lone client's consecutive
 connections go to the workers in turn, and each worker fills its own caches of posting lists
 and document sets (search/postings.py): both pay for the same cold terms. Measured on 156k
-articles, a fresh server, one client, a new connection per request: p50 35-38 ms with two
+articles, a fresh server, one client, a new connection per request: p50 32-33 ms with two
 workers taking turns against 24-26 ms over one kept-alive connection (bench/query.py).
 
-So a worker listens, and accepts, only while it is the first idle worker in slot order, or
-while none is idle. Each worker counts its requests in progress in a byte of memory shared by
-all of them; one that turns busy or idle wakes its siblings through their pipes, so that the
-next idle one starts listening at once (a slow query still occupies one worker, not the site)
-and stops again when the first is free.
+So a worker listens, and accepts, only while it is the one to take the next connection:
+idle workers before busy ones, then the one holding the fewest unused connections (opened,
+nothing sent yet: a pool of kept-alive connections, a proxy's say, opened while the server
+is idle is spread over the workers instead of landing on the first), then the first in slot
+order (a lone client's connections all go to the same worker). Each worker publishes its
+requests in progress and its unused connections in memory shared by all of them, and wakes
+its siblings through their pipes whenever either changes, so that they ask again at once: a
+slow query still occupies one worker, not the site.
 """
 
 from __future__ import annotations
@@ -31,12 +35,14 @@ class AcceptGate:
     def __init__(self, workers: int) -> None:
         self._busy = mmap.mmap(-1, workers)  # anonymous and shared: forked workers see it
         self._busy.write(bytes([ABSENT]) * workers)  # no worker yet: none may be waited for
+        self._connections = mmap.mmap(-1, workers)  # unused connections, capped at 255
         self._pipes = [os.pipe() for _ in range(workers)]
         for read_end, write_end in self._pipes:
             os.set_blocking(read_end, False)
             os.set_blocking(write_end, False)
         self.slot = -1
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()
+        self._unused: Callable[[], int] = lambda: 0
 
     @property
     def workers(self) -> int:
@@ -46,7 +52,9 @@ class AcceptGate:
         """This process is worker `slot` (a replacement takes its predecessor's slot);
         returns the pipe end that wakes it."""
         self.slot = slot
+        self._connections[slot] = 0
         self._busy[slot] = 0  # no longer ABSENT: the others may now leave connections to it
+        self._wake_all_but(slot)  # one listening in its place must stop
         return self._pipes[slot][0]
 
     def vacate(self, slot: int) -> None:
@@ -60,11 +68,27 @@ class AcceptGate:
         return self._busy[slot]
 
     def may_accept(self) -> bool:
-        """True when this worker is the first idle one, or when every worker is busy."""
-        for slot in range(self.workers):
-            if self._busy[slot] == 0:
-                return slot == self.slot
-        return True
+        """True when this worker is the one to take the next connection (module docstring)."""
+        present = [slot for slot in range(self.workers) if self._busy[slot] != ABSENT]
+        if not present:
+            return True
+        busy, held = self._busy, self._connections
+        return min(present, key=lambda slot: (busy[slot] > 0, held[slot], slot)) == self.slot
+
+    def watch(self, unused: Callable[[], int]) -> None:
+        """`unused()` counts this worker's unused connections (opened, nothing sent yet)."""
+        self._unused = unused
+
+    def recount(self) -> None:
+        """Publish this worker's unused connections. Counted and written under the lock: the
+        loop's thread and a request's thread both recount, and a count made before the other
+        one's must not be written after it."""
+        with self._lock:
+            count = min(self._unused(), 255)
+            changed = self._connections[self.slot] != count
+            self._connections[self.slot] = count
+        if changed:
+            self._wake_all_but(self.slot)
 
     def started(self) -> None:
         self._count(+1)
@@ -73,13 +97,15 @@ class AcceptGate:
         self._count(-1)
 
     def _count(self, step: int) -> None:
-        """Add `step` to this worker's requests in progress. On turning busy or idle the
-        siblings are woken to ask the gate again: the next idle one must start listening now,
-        and one listening only because this worker was busy must stop."""
+        """Add `step` to this worker's requests in progress, and recount its unused
+        connections (the request's own is used now). On turning busy or idle the siblings
+        are woken to ask the gate again: the next idle one must start listening now, and one
+        listening only because this worker was busy must stop."""
         with self._lock:
             before = self._busy[self.slot]
             after = min(max(before + step, 0), ABSENT)
             self._busy[self.slot] = after
+            self.recount()
         if (before == 0) != (after == 0):
             self._wake_all_but(self.slot)
 

@@ -5,8 +5,8 @@ request of a process (whoosh-pitfalls Q-04). With workers > 1 the parent binds t
 once and forks N waitress processes that all accept on it: a slow query occupies one worker,
 not the site. The parent replaces a worker that dies, and on SIGTERM or Ctrl-C asks each
 worker to stop accepting, finish its requests in progress (up to GRACE_SECONDS) and exit.
-Of the idle workers only the first takes new connections (web/acceptgate.py): a lone client
-stays with one worker and its warm caches.
+Which worker takes a new connection is chosen (web/acceptgate.py): a lone client stays with
+one worker and its warm caches, and a slow query's worker hands the next one over at once.
 
 waitress's defaults are generous (1 GB bodies, 256 KB headers, 120 s idle channels); the
 limits below are the contract (H-06, H-07), and tests assert them.
@@ -138,7 +138,7 @@ def run_worker(
     served = gate[0].counted(app) if gate else app
     server: Any = waitress.create_server(served, sockets=[sock], **server_options(threads))
     if gate and wake is not None:
-        _listen_when_first_idle(server, gate[0], wake)
+        _listen_when_chosen(server, gate[0], wake)
     use_poll = server.adj.asyncore_use_poll
     try:
         while not stop.is_set():
@@ -157,9 +157,9 @@ def run_worker(
         app.extensions["vnsearch_index"].close()
 
 
-def _listen_when_first_idle(server: Any, gate: AcceptGate, wake: int) -> None:
-    """Take connections only while the gate says so; a sibling turning busy or idle wakes
-    the loop (through the slot's pipe) so that the gate is asked again at once."""
+def _listen_when_chosen(server: Any, gate: AcceptGate, wake: int) -> None:
+    """Take connections only while the gate says so; a sibling whose requests in progress or
+    unused connections change wakes the loop (through the slot's pipe) to ask the gate again."""
     from waitress import wasyncore
 
     class Waker(wasyncore.file_dispatcher):
@@ -171,15 +171,29 @@ def _listen_when_first_idle(server: Any, gate: AcceptGate, wake: int) -> None:
 
     Waker(wake, map=server._map)
     listening = server.readable  # waitress's own test also runs its channel maintenance
-    server.readable = lambda: listening() and gate.may_accept()
     accept = server.handle_accept
 
-    def accept_if_first_idle() -> None:
-        # asked again: this loop may have started listening before the first worker was free
+    def unused() -> int:
+        # Opened and not yet sent anything: a pool's fresh connections count; one that has
+        # carried a request does not (a lone client's, closing as its next one opens).
+        channels = list(server.active_channels.values())  # also read from request threads
+        return sum(1 for c in channels if c.last_activity == c.creation_time)
+
+    def readable() -> bool:  # asked once per turn of the loop, before it waits
+        waitress_would = listening()
+        gate.recount()
+        return bool(waitress_would) and gate.may_accept()
+
+    def accept_if_chosen() -> None:
+        # asked again: this loop may have started listening before another worker was free
         if gate.may_accept():
             accept()
+            gate.recount()
 
-    server.handle_accept = accept_if_first_idle
+    gate.watch(unused)
+
+    server.readable = readable
+    server.handle_accept = accept_if_chosen
 
 
 class Supervisor:
