@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from tests.test_web_support import use_app_with_slow_page
-from web.acceptgate import WORKER_HEADER, AcceptGate
+from web.acceptgate import ABSENT, WORKER_HEADER, AcceptGate
 from web.serve import Supervisor, bind_socket
 
 
@@ -108,6 +108,11 @@ def test_a_slot_without_a_worker_is_not_waited_for() -> None:
     gate.vacate(0)  # died, or stopping
     assert gate.may_accept()
     assert woken(sibling_wake)
+    gate.join(0)
+    gate.started()
+    gate.vacate(0)  # stopping while it finishes a request
+    gate.finished()
+    assert gate.in_progress(0) == ABSENT
 
 
 def test_a_request_counts_until_its_last_chunk_or_its_close() -> None:

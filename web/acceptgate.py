@@ -26,7 +26,7 @@ from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 WORKER_HEADER = "X-Vnsearch-Worker"  # which slot answered: load spreading, seen from outside
-ABSENT = 255  # a slot with no worker (not started, stopping, dead) counts as busy for good
+ABSENT = 255  # a slot with no worker (not started, stopping, dead): never chosen
 
 
 class AcceptGate:
@@ -64,7 +64,7 @@ class AcceptGate:
         self._wake_all_but(slot)
 
     def in_progress(self, slot: int) -> int:
-        """Requests worker `slot` is serving now (ABSENT: no worker, or 255 and more)."""
+        """Requests worker `slot` is serving now (254 and more: 254; ABSENT: no worker)."""
         return self._busy[slot]
 
     def may_accept(self) -> bool:
@@ -103,7 +103,9 @@ class AcceptGate:
         listening only because this worker was busy must stop."""
         with self._lock:
             before = self._busy[self.slot]
-            after = min(max(before + step, 0), ABSENT)
+            if before == ABSENT:  # vacated (stopping): it stays out until a worker joins
+                return
+            after = min(max(before + step, 0), ABSENT - 1)
             self._busy[self.slot] = after
             self.recount()
         if (before == 0) != (after == 0):
