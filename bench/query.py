@@ -13,9 +13,8 @@ In-process (default): one searcher for the run, as the web app keeps one; time a
 `run_search`. --http: starts `vnsearch serve` on a free port of 127.0.0.1 and times one client
 (urllib, a new connection per request) on GET /api/search, response read and JSON decoded;
 --keepalive sends every request over one persistent connection instead, as a browser or an
-API client with a session does. Then match-all facets (the browse
-page) cold, uncached and cached, and FTS5/tantivy medians on the same words (no facets, no
-filters) for context.
+API client with a session does. Then match-all facets (the browse page) cold, uncached and
+cached, and FTS5/tantivy medians on the same words (no facets, no filters) for context.
 
     .venv/bin/python bench/query.py
     .venv/bin/python bench/query.py --http

@@ -59,7 +59,7 @@ def test_some_documents_are_left_unread(searcher: Any, monkeypatch: pytest.Monke
 
 
 # Two articles hold every word of "cho noi cai rang don khach", scattered through long bodies;
-# the one the reader means has all but "đón", in its title; another has them in its body.
+# the one the reader means has all but "đón" in its title; "body-near" has them in its body.
 WIDENING = [
     {"id": "meant", "title": "Chợ nổi Cái Răng tấp nập khách", "published": "2024-03-02"},
     {
