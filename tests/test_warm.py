@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from search import postings
+from search import postings, scorer
 from search.forkwork import fork_call
 from search.postings import reader_key
 from search.warm import frequent_terms, warm_caches, warmed_fields
@@ -34,6 +34,7 @@ def test_warming_fills_the_caches_the_workers_read(
     """However `serve --index-dir` names the index, the warm-up fills the entries that the
     app's searchers read (it opens the index by its real path, as the app does)."""
     postings._POSTINGS.clear()
+    scorer._LENGTHS.clear()
     monkeypatch.chdir(tmp_path)
     given = {
         "absolute": str(demo_index_dir),
@@ -47,6 +48,7 @@ def test_warming_fills_the_caches_the_workers_read(
     with app.app_context():
         searcher = app.extensions["vnsearch_index"].opened().searcher  # a worker's searcher
         for fieldname in warmed_fields():
+            assert (*reader_key(searcher), fieldname) in scorer._LENGTHS, fieldname
             for text in frequent_terms(searcher, fieldname, 3):
                 key = (*reader_key(searcher), fieldname, text)
                 assert postings._POSTINGS.get(key) is not None, (fieldname, text)
