@@ -81,8 +81,7 @@ def execute(
 ) -> Outcome:
     """Match, count and rank one request (see the module docstring); `by_filter` holds the
     documents each active filter lets through (search.filters.filter_sets)."""
-    sets = _matching_level(searcher, parsed, by_filter, widen=sort == "relevance")
-    matched = sets.narrowed()
+    sets, matched = _matching_level(searcher, parsed, by_filter, widen=sort == "relevance")
     if sort != "relevance" or parsed.is_empty:
         newest_first = sort != "oldest"
         return Outcome(by_date(searcher, matched, window, newest_first), sets, len(matched), False)
@@ -101,8 +100,9 @@ def execute(
 
 def _matching_level(
     searcher: Searcher, parsed: ParsedQuery, by_filter: dict[str, frozenset[int]], widen: bool
-) -> MatchSets:
-    """The strictest level with matches: every word, else all words but one, else any word.
+) -> tuple[MatchSets, frozenset[int]]:
+    """The strictest level with matches: every word, else all words but one, else any word;
+    its sets, and the documents they match through the filters.
 
     When fewer than a page of articles hold every word, articles whose title holds all the
     words but one join them, ranked together: a headline remembered with one word off
@@ -113,14 +113,15 @@ def _matching_level(
     for level in levels:
         base = query_docs(searcher, parsed, level)
         sets = MatchSets(base if base is not None else matching_docs(searcher, None), by_filter)
-        found = len(sets.narrowed())
-        if found or level == levels[-1]:
+        matched = sets.narrowed()
+        if matched or level == levels[-1]:
             break
-    if widen and level == "all" and 0 < found < FEW_MATCHES and base is not None:
+    if widen and level == "all" and 0 < len(matched) < FEW_MATCHES and base is not None:
         near = titles_missing_one_word(searcher, parsed)
         if not near <= base:
             sets = MatchSets(base | near, by_filter)
-    return sets
+            matched = sets.narrowed()
+    return sets, matched
 
 
 def by_date(

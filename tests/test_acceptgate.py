@@ -15,9 +15,9 @@ from typing import Any
 
 import pytest
 
-from tests.test_web_support import use_app_with_slow_page
+from tests.test_web_support import socket_for_app_with_slow_page
 from web.acceptgate import ABSENT, WORKER_HEADER, AcceptGate
-from web.serve import Supervisor, bind_socket
+from web.serve import Supervisor
 
 
 def gate_with(busy: list[int], held: list[int], me: int) -> AcceptGate:
@@ -147,9 +147,8 @@ def test_a_request_counts_until_its_last_chunk_or_its_close() -> None:
 def test_a_lone_client_stays_with_one_worker_until_it_is_busy_and_pools_spread(
     demo_index_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    use_app_with_slow_page(monkeypatch, 1.5)
-    sock = bind_socket("127.0.0.1", 0)
-    url = f"http://127.0.0.1:{sock.getsockname()[1]}/"
+    sock, url = socket_for_app_with_slow_page(monkeypatch, 1.5)
+    pool: list[http.client.HTTPConnection] = []  # kept open until the server stops
     supervisor = os.fork()
     if supervisor == 0:  # the real supervisor forks two real waitress workers
         try:
@@ -176,32 +175,30 @@ def test_a_lone_client_stays_with_one_worker_until_it_is_busy_and_pools_spread(
         slow.join(10)
         assert finished == [quick, *first] and quick not in first
         # a pool of kept-alive connections opened while the server is idle is spread
-        assert sorted(workers_of_a_pool(url, 4)) == ["0", "0", "1", "1"]
+        assert sorted(workers_of_a_pool(url, pool, 4)) == ["0", "0", "1", "1"]
     finally:
-        for connection in POOL:
+        for connection in pool:
             connection.close()
         os.kill(supervisor, signal.SIGTERM)
         os.waitpid(supervisor, 0)
         sock.close()
 
 
-def workers_of_a_pool(url: str, size: int) -> list[str]:
-    """Opens `size` connections, then asks once on each (as a proxy filling its pool)."""
+def workers_of_a_pool(url: str, pool: list[http.client.HTTPConnection], size: int) -> list[str]:
+    """Opens `size` connections into `pool`, then asks once on each (as a proxy filling its
+    pool); they stay open."""
     host, port = url.split("/")[2].split(":")
     for _ in range(size):
-        POOL.append(http.client.HTTPConnection(host, int(port), timeout=10))
-        POOL[-1].connect()
+        pool.append(http.client.HTTPConnection(host, int(port), timeout=10))
+        pool[-1].connect()
         time.sleep(0.1)  # every worker has heard of it
     workers = []
-    for connection in POOL[-size:]:
+    for connection in pool[-size:]:
         connection.request("GET", "/healthz")
         response = connection.getresponse()
         response.read()
         workers.append(str(response.headers[WORKER_HEADER]))
     return workers
-
-
-POOL: list[http.client.HTTPConnection] = []  # kept open until the server stops
 
 
 def answering_worker(url: str) -> str:

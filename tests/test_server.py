@@ -21,10 +21,10 @@ from tests.conftest import build_index
 from tests.test_web_support import (
     NEW_ARTICLE,
     running_server,
-    use_app_with_slow_page,
+    socket_for_app_with_slow_page,
     write_jsonl,
 )
-from web.serve import bind_socket, run_worker
+from web.serve import run_worker
 
 pytestmark = pytest.mark.serial
 
@@ -94,9 +94,7 @@ def test_workers_are_replaced_and_stop_gracefully(demo_index_dir: Path, tmp_path
 def test_a_stopping_worker_finishes_requests_in_progress(
     demo_index_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    use_app_with_slow_page(monkeypatch, 0.8)
-    sock = bind_socket("127.0.0.1", 0)
-    url = f"http://127.0.0.1:{sock.getsockname()[1]}/"
+    sock, url = socket_for_app_with_slow_page(monkeypatch, 0.8)
     stop = threading.Event()
     worker = threading.Thread(target=run_worker, args=(sock, str(demo_index_dir), 2, stop))
     worker.start()

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import re
+import socket
 import subprocess
 import sys
 import time
@@ -26,6 +27,7 @@ from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
 from web import CONTENT_SECURITY_POLICY, create_app
+from web.serve import bind_socket
 
 NEW_ARTICLE = {
     "id": "web/live-1?x=1 #2",
@@ -135,9 +137,12 @@ class ServerProcess:
             raise
 
 
-def use_app_with_slow_page(monkeypatch: pytest.MonkeyPatch, seconds: float) -> None:
-    """Servers started in this process (run_worker, Supervisor) get the real app plus a
-    /slow page that answers "done" after `seconds`: a request in progress, on demand."""
+def socket_for_app_with_slow_page(
+    monkeypatch: pytest.MonkeyPatch, seconds: float
+) -> tuple[socket.socket, str]:
+    """A listening socket on 127.0.0.1 and its URL, for servers started in this process
+    (run_worker, Supervisor); they get the real app plus a /slow page that answers "done"
+    after `seconds`: a request in progress, on demand."""
     import web
 
     real_create_app = web.create_app
@@ -152,3 +157,5 @@ def use_app_with_slow_page(monkeypatch: pytest.MonkeyPatch, seconds: float) -> N
         return app
 
     monkeypatch.setattr(web, "create_app", with_slow_page)
+    sock = bind_socket("127.0.0.1", 0)
+    return sock, f"http://127.0.0.1:{sock.getsockname()[1]}/"

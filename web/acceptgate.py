@@ -119,11 +119,10 @@ class AcceptGate:
 
     def counted(self, app: Callable[..., Iterable[bytes]]) -> Callable[..., Iterable[bytes]]:
         """The WSGI app, counting its requests in progress and naming the slot that answers."""
-        slot_header = (WORKER_HEADER, str(self.slot))
 
         def counted_app(environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
             def start(status: str, headers: list[tuple[str, str]], *rest: Any) -> Any:
-                return start_response(status, [*headers, slot_header], *rest)
+                return start_response(status, [*headers, (WORKER_HEADER, str(self.slot))], *rest)
 
             self.started()
             try:

@@ -134,11 +134,10 @@ def run_worker(
     from web import create_app
 
     app = create_app({"INDEX_DIR": index_dir})
-    wake = gate[0].join(gate[1]) if gate else None  # before counted(): the slot names answers
     served = gate[0].counted(app) if gate else app
     server: Any = waitress.create_server(served, sockets=[sock], **server_options(threads))
-    if gate and wake is not None:
-        _listen_when_chosen(server, gate[0], wake)
+    if gate:
+        _listen_when_chosen(server, *gate)
     use_poll = server.adj.asyncore_use_poll
     try:
         while not stop.is_set():
@@ -157,9 +156,10 @@ def run_worker(
         app.extensions["vnsearch_index"].close()
 
 
-def _listen_when_chosen(server: Any, gate: AcceptGate, wake: int) -> None:
-    """Take connections only while the gate says so; a sibling whose requests in progress or
-    unused connections change wakes the loop (through the slot's pipe) to ask the gate again."""
+def _listen_when_chosen(server: Any, gate: AcceptGate, slot: int) -> None:
+    """Join the gate as worker `slot`, then take connections only while the gate says so; a
+    sibling whose requests in progress or unused connections change wakes the loop (through
+    the slot's pipe) to ask the gate again."""
     from waitress import wasyncore
 
     class Waker(wasyncore.file_dispatcher):
@@ -169,7 +169,7 @@ def _listen_when_chosen(server: Any, gate: AcceptGate, wake: int) -> None:
         def handle_read(self) -> None:
             self.recv(512)  # the bytes say nothing: being woken is the message
 
-    Waker(wake, map=server._map)
+    Waker(gate.join(slot), map=server._map)
     listening = server.readable  # waitress's own test also runs its channel maintenance
     accept = server.handle_accept
 
