@@ -1,9 +1,9 @@
 """How a request is run: match with sets, then score only what can reach the page.
 
 1. The matching documents come from set algebra on posting lists (search.postings), strict
-   first: every word, else all words but one, else any word; when fewer than a page hold
-   every word, titles holding all but one join them (_matching_level). They give the exact
-   total and the facet counts.
+   first: every word, else all words but one, else any word; titles holding all the words
+   but one may join them (_near_miss_titles). They give the exact total and the facet
+   counts.
 2. Date sorts walk the cached time order of the documents: no scoring at all.
 3. Relevance: the candidates are scored with the full ranking query (BM25F over exact and
    folded fields, syllable-pair rewards) by search.scorer. When the matches are many, only
@@ -47,7 +47,7 @@ from search.postings import (
     expansions,
     query_docs,
     term_docs,
-    titles_missing_one_word,
+    title_matches,
 )
 from search.query import LEVELS, ParsedQuery, restoration_bonus, scoring_query
 from search.ranking import BODY_PAIR_CHARS, RECENCY_SHARE, TITLE_PREFIX_SHARE, body_pair_bonus
@@ -61,6 +61,7 @@ MAX_RESTORED_WORDS = 16
 MAX_CANDIDATES = 10_000  # scored at most for one request
 MAX_SCORED = 400  # champions kept at most, shortest titles first
 FEW_MATCHES = 10  # fewer articles than a page hold every word: add titles missing one
+LONG_NEAR_MISS_WORDS = 5  # from this many words, near-miss titles join unless titles match
 
 
 @dataclass(frozen=True)
@@ -102,13 +103,9 @@ def _matching_level(
     searcher: Searcher, parsed: ParsedQuery, by_filter: dict[str, frozenset[int]], widen: bool
 ) -> tuple[MatchSets, frozenset[int]]:
     """The strictest level with matches: every word, else all words but one, else any word;
-    its sets, and the documents they match through the filters.
-
-    When fewer than a page of articles hold every word, articles whose title holds all the
-    words but one join them, ranked together: a headline remembered with one word off
-    ("quảng cáo cho website đánh bạc trái") must not lose to two long bodies that hold the
-    seven common words scattered. Date sorts never widen: there the near misses would sit
-    among the exact matches instead of below them."""
+    its sets, and the documents they match through the filters. In relevance order
+    (`widen`) near-miss titles may join the strict matches (_near_miss_titles). Date sorts
+    never widen: there the near misses would sit among the exact matches, not below them."""
     levels = LEVELS if len(parsed.groups) > 1 else LEVELS[:1]
     for level in levels:
         base = query_docs(searcher, parsed, level)
@@ -116,12 +113,32 @@ def _matching_level(
         matched = sets.narrowed()
         if matched or level == levels[-1]:
             break
-    if widen and level == "all" and 0 < len(matched) < FEW_MATCHES and base is not None:
-        near = titles_missing_one_word(searcher, parsed)
+    if widen and level == "all" and matched and base is not None:
+        near = _near_miss_titles(searcher, parsed, matched)
         if not near <= base:
             sets = MatchSets(base | near, by_filter)
             matched = sets.narrowed()
     return sets, matched
+
+
+def _near_miss_titles(
+    searcher: Searcher, parsed: ParsedQuery, matched: frozenset[int]
+) -> frozenset[int]:
+    """Titles holding every word but one, when they should be ranked with the strict matches:
+
+    - fewer than a page of articles hold every word: a headline remembered with one word off
+      ("quảng cáo cho website đánh bạc trái") must not lose to two long bodies that hold the
+      seven common words scattered;
+    - 5 or more words, and fewer than a page of the matches hold them all in the title: an
+      extra word ("pháp triển khai nguy tiêm kích") otherwise leaves only bodies holding the
+      six words scattered, and the headline holding five of them side by side never shows.
+      With 3 or 4 words, all but one is too loose to beat such matches: not done.
+    """
+    few = len(matched) < FEW_MATCHES
+    if not few and len(parsed.groups) < LONG_NEAR_MISS_WORDS:
+        return frozenset()
+    in_title, near = title_matches(searcher, parsed)
+    return near if few or len(in_title & matched) < FEW_MATCHES else frozenset()
 
 
 def by_date(

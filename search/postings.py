@@ -250,15 +250,17 @@ def query_docs(searcher: Searcher, parsed: ParsedQuery, level: str) -> DocSet | 
     return _without_excluded(searcher, parsed, matched)
 
 
-def titles_missing_one_word(searcher: Searcher, parsed: ParsedQuery) -> DocSet:
-    """Documents whose title holds every word of the query but at most one: plain words
-    only, 3 to 8 of them (else nothing). Title sets are small, so this is cheap next to
-    "most" over every field."""
+def title_matches(searcher: Searcher, parsed: ParsedQuery) -> tuple[DocSet, DocSet]:
+    """The documents whose title holds every word of the query, and those whose title holds
+    every word but at most one: plain words only, 3 to 8 of them (else nothing). Title sets
+    are small, so this is cheap next to "most" over every field."""
     plain = all(c.kind == "terms" and c.scope is None for g in parsed.groups for c in g)
     if not plain or not 3 <= len(parsed.groups) <= 8:
-        return frozenset()
+        return frozenset(), frozenset()
     parts = _group_parts(searcher, parsed.groups, fields=("title_folded",))
-    return _without_excluded(searcher, parsed, _in_all_groups_but_one(parts)) or frozenset()
+    every = _without_excluded(searcher, parsed, _in_every_group(parts)) or frozenset()
+    most = _without_excluded(searcher, parsed, _in_all_groups_but_one(parts)) or frozenset()
+    return every, most
 
 
 def _without_excluded(

@@ -115,3 +115,58 @@ def test_few_strict_matches_widen_to_titles_missing_one_word(
 ) -> None:
     result = run_search(widening_searcher, SearchRequest.from_params(q=q, sort=sort))
     assert (result["total"], result["hits"][0]["id"]) == (total, first)
+
+
+# Twelve long bodies hold every word of "le hoi hoa ban dien bien nam" scattered and no title
+# holds them all; the article meant has all but "năm" side by side in its title. Eleven titles
+# hold every word of "mua hoa ban no trang nui rung" but one, ten of them all.
+SCATTERED_BODY = (
+    "Năm {year} ban tổ chức mở hội chợ. Khách mua hoa ở vùng biên giới. Lễ khai mạc mất điện."
+)
+MANY_MATCHES = [
+    {"id": "meant", "title": "Lễ hội hoa ban ở Điện Biên", "published": "2024-03-01"},
+    *(
+        {
+            "id": f"scattered-{i}",
+            "title": f"Ghi chép số {i}",
+            "body": SCATTERED_BODY.format(year=2010 + i),
+            "published": f"2024-04-{10 + i}",
+        }
+        for i in range(12)
+    ),
+    *({"id": f"titled-{i}", "title": f"Mùa hoa ban nở trắng núi rừng số {i}"} for i in range(10)),
+    {"id": "near-titled", "title": "Mùa hoa ban nở trắng núi đồi"},
+]
+
+
+@pytest.fixture(scope="module")
+def many_matches_searcher(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    from tests.conftest import build_index
+
+    folder = tmp_path_factory.mktemp("many-matches")
+    source = folder / "articles.jsonl"
+    source.write_text("\n".join(json.dumps(r) for r in MANY_MATCHES), encoding="utf-8")
+    with build_index(folder / "ix", [source]).index.searcher() as searcher:
+        yield searcher
+
+
+@pytest.mark.parametrize(
+    ("q", "sort", "total", "first"),
+    [
+        # 7 words, 12 matches, none in a title: the title missing one word joins, and leads
+        ("le hoi hoa ban dien bien nam", "relevance", 13, "meant"),
+        ("le hoi hoa ban dien bien nam", "newest", 12, "scattered-11"),
+        # 4 words: all but one is too loose to join a page of matches
+        ("hoa ban dien nam", "relevance", 12, None),
+        # ten titles hold every word: the near miss stays out
+        ("mua hoa ban no trang nui rung", "relevance", 10, None),
+    ],
+)
+def test_long_queries_widen_to_near_miss_titles_when_no_title_holds_them_all(
+    many_matches_searcher: Any, q: str, sort: str, total: int, first: str | None
+) -> None:
+    result = run_search(many_matches_searcher, SearchRequest.from_params(q=q, sort=sort))
+    ids = [hit["id"] for hit in result["hits"]]
+    assert result["total"] == total
+    assert ids[0] == first or first is None
+    assert "near-titled" not in ids
