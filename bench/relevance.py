@@ -11,8 +11,10 @@ dantri-2020-2021), in five styles:
   passage  6 consecutive accent-free words from an article body (dantri: the news records
            have none), as the issue's "6-word accent-free body passages"
 
-Optional styles (`--styles`), never tuned on: middle, typo, words (see their makers), and
-summary, 6 consecutive accent-free words of a news summary. RSS summaries repeat themselves
+Optional styles (`--styles`, see their makers): middle, typo, words, folded, never tuned on;
+extra and extra3 (title words plus one the article lacks), on which the near-miss rule of
+search.plan was tuned (seeds 20260101 and 1: check it on others); and summary, 6 consecutive
+accent-free words of a news summary. RSS summaries repeat themselves
 ("Toàn cảnh 17h", election boilerplate): that style has runs held word for word by hundreds
 of articles.
 

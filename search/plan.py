@@ -47,7 +47,7 @@ from search.postings import (
     expansions,
     query_docs,
     term_docs,
-    title_matches,
+    titles_holding,
 )
 from search.query import LEVELS, ParsedQuery, restoration_bonus, scoring_query
 from search.ranking import BODY_PAIR_CHARS, RECENCY_SHARE, TITLE_PREFIX_SHARE, body_pair_bonus
@@ -61,7 +61,7 @@ MAX_RESTORED_WORDS = 16
 MAX_CANDIDATES = 10_000  # scored at most for one request
 MAX_SCORED = 400  # champions kept at most, shortest titles first
 FEW_MATCHES = 10  # fewer articles than a page hold every word: add titles missing one
-LONG_NEAR_MISS_WORDS = 5  # from this many words, near-miss titles join unless titles match
+LONG_NEAR_MISS_WORDS = 5  # from this many words, a few whole-title matches still widen
 
 
 @dataclass(frozen=True)
@@ -124,21 +124,23 @@ def _matching_level(
 def _near_miss_titles(
     searcher: Searcher, parsed: ParsedQuery, matched: frozenset[int]
 ) -> frozenset[int]:
-    """Titles holding every word but one, when they should be ranked with the strict matches:
+    """Titles holding every word but one, when they should be ranked with the strict matches
+    (only ever for 3 to 8 plain words, see search.postings.titles_holding):
 
     - fewer than a page of articles hold every word: a headline remembered with one word off
       ("quảng cáo cho website đánh bạc trái") must not lose to two long bodies that hold the
       seven common words scattered;
-    - 5 or more words, and fewer than a page of the matches hold them all in the title: an
-      extra word ("pháp triển khai nguy tiêm kích") otherwise leaves only bodies holding the
-      six words scattered, and the headline holding five of them side by side never shows.
-      With 3 or 4 words, all but one is too loose to beat such matches: not done.
+    - no title holds every word (5 or more words: fewer than a page of titles do): an extra
+      word ("pháp triển khai nguy tiêm kích") otherwise leaves only bodies that hold the words
+      scattered, and the headline holding all the others side by side never shows. With 3 or
+      4 words even a few whole-title matches beat the near misses (measured: admitting them
+      below 10 such titles lost more known items than it found).
     """
-    few = len(matched) < FEW_MATCHES
-    if not few and len(parsed.groups) < LONG_NEAR_MISS_WORDS:
-        return frozenset()
-    in_title, near = title_matches(searcher, parsed)
-    return near if few or len(in_title & matched) < FEW_MATCHES else frozenset()
+    if len(matched) >= FEW_MATCHES:
+        enough = FEW_MATCHES if len(parsed.groups) >= LONG_NEAR_MISS_WORDS else 1
+        if len(titles_holding(searcher, parsed, missing=0) & matched) >= enough:
+            return frozenset()
+    return titles_holding(searcher, parsed, missing=1)
 
 
 def by_date(

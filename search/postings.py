@@ -250,17 +250,16 @@ def query_docs(searcher: Searcher, parsed: ParsedQuery, level: str) -> DocSet | 
     return _without_excluded(searcher, parsed, matched)
 
 
-def title_matches(searcher: Searcher, parsed: ParsedQuery) -> tuple[DocSet, DocSet]:
-    """The documents whose title holds every word of the query, and those whose title holds
-    every word but at most one: plain words only, 3 to 8 of them (else nothing). Title sets
-    are small, so this is cheap next to "most" over every field."""
+def titles_holding(searcher: Searcher, parsed: ParsedQuery, missing: int) -> DocSet:
+    """Documents whose title holds every word of the query (`missing` 0) or all but at most
+    one (`missing` 1): plain words only, 3 to 8 of them (else nothing). Title sets are small,
+    so this is cheap next to "most" over every field."""
     plain = all(c.kind == "terms" and c.scope is None for g in parsed.groups for c in g)
     if not plain or not 3 <= len(parsed.groups) <= 8:
-        return frozenset(), frozenset()
+        return frozenset()
     parts = _group_parts(searcher, parsed.groups, fields=("title_folded",))
-    every = _without_excluded(searcher, parsed, _in_every_group(parts)) or frozenset()
-    most = _without_excluded(searcher, parsed, _in_all_groups_but_one(parts)) or frozenset()
-    return every, most
+    held = _in_all_groups_but_one(parts) if missing else _in_every_group(parts)
+    return _without_excluded(searcher, parsed, held) or frozenset()
 
 
 def _without_excluded(

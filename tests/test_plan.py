@@ -118,8 +118,10 @@ def test_few_strict_matches_widen_to_titles_missing_one_word(
 
 
 # Twelve long bodies hold every word of "le hoi hoa ban dien bien nam" scattered and no title
-# holds them all; the article meant has all but "năm" side by side in its title. Eleven titles
-# hold every word of "mua hoa ban no trang nui rung" but one, ten of them all.
+# holds them all; the article meant has all but "năm" side by side in its title. One more
+# title holds every word of "le hoi hoa ban dien nam", two every word of "hoa ban dien nam".
+# Eleven titles hold every word of "mua hoa ban no trang nui
+# rung" but one, ten of them all.
 SCATTERED_BODY = (
     "Năm {year} ban tổ chức mở hội chợ. Khách mua hoa ở vùng biên giới. Lễ khai mạc mất điện."
 )
@@ -134,6 +136,8 @@ MANY_MATCHES = [
         }
         for i in range(12)
     ),
+    {"id": "one-title", "title": "Năm nay hoa ban nở sớm, điện lực báo cắt điện"},
+    {"id": "year-title", "title": "Lễ hội hoa ban năm nay mất điện"},
     *({"id": f"titled-{i}", "title": f"Mùa hoa ban nở trắng núi rừng số {i}"} for i in range(10)),
     {"id": "near-titled", "title": "Mùa hoa ban nở trắng núi đồi"},
 ]
@@ -151,22 +155,27 @@ def many_matches_searcher(tmp_path_factory: pytest.TempPathFactory) -> Any:
 
 
 @pytest.mark.parametrize(
-    ("q", "sort", "total", "first"),
+    ("q", "sort", "total", "first", "absent"),
     [
-        # 7 words, 12 matches, none in a title: the title missing one word joins, and leads
-        ("le hoi hoa ban dien bien nam", "relevance", 13, "meant"),
-        ("le hoi hoa ban dien bien nam", "newest", 12, "scattered-11"),
-        # 4 words: all but one is too loose to join a page of matches
-        ("hoa ban dien nam", "relevance", 12, None),
-        # ten titles hold every word: the near miss stays out
-        ("mua hoa ban no trang nui rung", "relevance", 10, None),
+        # 7 words, 12 matches, none in a title: the titles missing one word join (the meant
+        # and year-title), and the meant leads
+        ("le hoi hoa ban dien bien nam", "relevance", 14, "meant", "near-titled"),
+        ("le hoi hoa ban dien bien nam", "newest", 12, "scattered-11", "meant"),
+        # 6 words, one title holds them all: fewer than a page, so the same
+        ("le hoi hoa ban dien nam", "relevance", 14, None, "near-titled"),
+        # 4 words, no title holds them all: the near misses join
+        ("le hoi hoa khach", "relevance", 14, None, "near-titled"),
+        # 4 words, two titles hold them all: they beat the near misses, which stay out
+        ("hoa ban dien nam", "relevance", 14, None, "meant"),
+        # 7 words, ten titles hold every word: the near miss stays out
+        ("mua hoa ban no trang nui rung", "relevance", 10, None, "near-titled"),
     ],
 )
-def test_long_queries_widen_to_near_miss_titles_when_no_title_holds_them_all(
-    many_matches_searcher: Any, q: str, sort: str, total: int, first: str | None
+def test_near_miss_titles_join_when_no_title_holds_every_word(
+    many_matches_searcher: Any, q: str, sort: str, total: int, first: str | None, absent: str
 ) -> None:
     result = run_search(many_matches_searcher, SearchRequest.from_params(q=q, sort=sort))
     ids = [hit["id"] for hit in result["hits"]]
     assert result["total"] == total
     assert ids[0] == first or first is None
-    assert "near-titled" not in ids
+    assert absent not in ids
