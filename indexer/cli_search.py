@@ -86,6 +86,8 @@ def _print_hits(result: dict[str, Any]) -> None:
             f" · score {hit['score']:.2f}"
         )
         click.echo(f"     {strip_marks(hit['snippet'])}")
+        if hit["missing"]:
+            click.echo(f"     không có: {', '.join(hit['missing'])}")
         if hit["url"]:
             click.echo(f"     {hit['url']}")
 

@@ -24,6 +24,7 @@ from search.facets import MatchSets, count_facets, date_values, facet_list, read
 from search.filters import DateWindow, filter_sets
 from search.highlight import MatchTerms, count_matches, highlight, snippet
 from search.plan import execute
+from search.postings import clause_holds
 from search.query import ParsedQuery, build_query, parse_query
 from search.ranking import weighting, with_recency
 from search.settings import get_setting
@@ -181,7 +182,25 @@ def _hits(
     first = (request.page - 1) * request.per_page
     terms = MatchTerms.from_query(parsed) if request.highlight else MatchTerms()
     page = ranked[first : first + request.per_page]
-    return [_hit(searcher.stored_fields(docnum), score, terms) for docnum, score in page]
+    return [
+        {
+            **_hit(searcher.stored_fields(docnum), score, terms),
+            "missing": missing_words(searcher, parsed, docnum),
+        }
+        for docnum, score in page
+    ]
+
+
+def missing_words(searcher: Searcher, parsed: ParsedQuery, docnum: int) -> list[str]:
+    """The typed words a hit does not hold, in typed order: a hit can come back without one
+    (all but one, any word, near-miss titles), and the reader should see which. Words with
+    alternatives (OR) are never listed."""
+    return [
+        " ".join(group[0].terms)
+        for group in parsed.groups
+        if len(group) == 1 and group[0].kind == "terms"
+        if not clause_holds(searcher, group[0], docnum)
+    ]
 
 
 def _when(value: int | None) -> datetime | None:

@@ -193,4 +193,5 @@ def _hit(fields: dict[str, Any], score: float) -> dict[str, Any]:
         "category": fields.get("category"),
         "author": fields.get("author"),
         "score": round(score, 4),
+        "missing": [],  # no typed words
     }

@@ -179,3 +179,24 @@ def test_near_miss_titles_join_when_no_title_holds_every_word(
     assert result["total"] == total
     assert ids[0] == first or first is None
     assert absent not in ids
+
+
+@pytest.mark.parametrize(
+    ("q", "missing"),
+    [
+        # the near-miss title lacks "năm"; the scattered bodies hold every word
+        ("le hoi hoa ban dien bien nam", {"meant": ["nam"], "scattered-0": []}),
+        # nothing holds all three: each hit says which it lacks, as typed
+        ("rung nui ghi", {"titled-0": ["ghi"], "near-titled": None}),
+        ("Lễ hội rừng", {"meant": ["rừng"], "year-title": ["rừng"]}),
+        # a word with an alternative is never listed
+        ("hội OR rừng ghi", {"scattered-0": []}),
+    ],
+)
+def test_hits_name_the_typed_words_they_lack(
+    many_matches_searcher: Any, q: str, missing: dict[str, list[str]]
+) -> None:
+    request = SearchRequest.from_params(q=q, per_page=100)
+    result = run_search(many_matches_searcher, request)
+    lacking = {hit["id"]: hit["missing"] for hit in result["hits"]}
+    assert {k: lacking.get(k) for k in missing} == missing  # None: not a hit

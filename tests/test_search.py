@@ -235,6 +235,7 @@ def test_result_shape(searcher: Any) -> None:
         "category",
         "author",
         "score",
+        "missing",
     }
     assert set(result["facets"]) == {"year", "month", "category", "source", "author"}
     assert result["hits"][0]["published"].endswith("+07:00")

@@ -75,6 +75,12 @@ def test_results_show_highlights_dates_sources_and_paging(client: FlaskClient) -
     assert "https://baosonghau.example.vn/" in html
 
 
+def test_hits_missing_a_typed_word_say_which(client: FlaskClient) -> None:
+    html = page(client, "/search?q=da+nang+zzqx")  # no article has "zzqx": any word
+    assert html.count("Không có: <s>zzqx</s>") == html.count('class="hit-title"') > 0
+    assert "Không có" not in page(client, "/search?q=da+nang")
+
+
 def test_suggestion_link_when_the_engine_offers_one(client: FlaskClient) -> None:
     html = page(client, "/search?q=da+nang")
     if "Có phải bạn muốn tìm" not in html:

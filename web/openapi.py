@@ -24,6 +24,11 @@ _HIT: dict[str, Any] = {
         "category": _STRING_OR_NULL,
         "author": _STRING_OR_NULL,
         "score": {"type": "number"},
+        "missing": {
+            "type": "array",
+            "items": {"type": "string"},
+            "description": "typed words the article does not hold (a looser match)",
+        },
     },
 }
 _FACET = {
