@@ -218,14 +218,16 @@ def _bounded(
 ) -> frozenset[int]:
     """At most MAX_CANDIDATES to score (each costs a few µs per query term: 150,000 matches of
     a 59-word query took 3 s). Narrow to the documents holding the rarest typed words, one
-    word at a time while enough remain; past that, the newest are kept."""
+    word at a time, skipping a word that would leave too few; past that, the newest are
+    kept. (Stopping at the first such word left a 14-word headline with one stray word to
+    the newest 10,000 of 120,000 matches, without the article it was copied from.)"""
     if len(candidates) <= MAX_CANDIDATES:
         return candidates
     groups = [frozenset().union(*(clause_docs(searcher, c) for c in g)) for g in parsed.groups]
     for docs in sorted(groups, key=len):
         narrower = candidates & docs
         if len(narrower) < needed:
-            break
+            continue  # too rare to narrow by (a typo, "amp" of a pasted "&amp;"): the next
         candidates = narrower
         if len(candidates) <= MAX_CANDIDATES:
             return candidates

@@ -430,6 +430,8 @@ def test_scored_candidates_are_bounded_rarest_words_first(
     assert plan._bounded(searcher, parsed, frozenset(list(everything)[:10]), needed=2) == frozenset(
         list(everything)[:10]
     )  # few enough: untouched
+    stray = parse_query("zzzz tỉnh giao thông")  # a word nothing holds is skipped, not an end
+    assert plan._bounded(searcher, stray, everything, needed=2) == kept
     newest = plan._bounded(searcher, parse_query("zzzz"), everything, needed=2)
     assert len(newest) == 10  # nothing to narrow by: the newest
 
