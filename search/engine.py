@@ -24,7 +24,7 @@ from search.facets import MatchSets, count_facets, date_values, facet_list, read
 from search.filters import DateWindow, filter_sets
 from search.highlight import MatchTerms, count_matches, highlight, snippet
 from search.plan import execute
-from search.postings import clause_holds
+from search.postings import words_held
 from search.query import ParsedQuery, build_query, parse_query
 from search.ranking import weighting, with_recency
 from search.settings import get_setting
@@ -193,13 +193,13 @@ def _hits(
 
 def missing_words(searcher: Searcher, parsed: ParsedQuery, docnum: int) -> list[str]:
     """The typed words a hit does not hold, in typed order: a hit can come back without one
-    (all but one, any word, near-miss titles), and the reader should see which. Words with
-    alternatives (OR) are never listed."""
+    (all but one, any word, near-miss titles), and the reader should see which. Only plain
+    words are listed: never phrases, wildcards, fuzzy words or words with an alternative."""
     return [
         " ".join(group[0].terms)
         for group in parsed.groups
         if len(group) == 1 and group[0].kind == "terms"
-        if not clause_holds(searcher, group[0], docnum)
+        if not words_held(searcher, group[0], docnum)
     ]
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -86,15 +87,22 @@ WIDENING = [
 ]
 
 
-@pytest.fixture(scope="module")
-def widening_searcher(tmp_path_factory: pytest.TempPathFactory) -> Any:
+def searcher_over(
+    tmp_path_factory: pytest.TempPathFactory, name: str, records: list[dict[str, str]]
+) -> Iterator[Any]:
+    """A searcher over a real index of `records`, built in a fresh folder."""
     from tests.conftest import build_index
 
-    folder = tmp_path_factory.mktemp("widening")
+    folder = tmp_path_factory.mktemp(name)
     source = folder / "articles.jsonl"
-    source.write_text("\n".join(json.dumps(r) for r in WIDENING), encoding="utf-8")
+    source.write_text("\n".join(json.dumps(r) for r in records), encoding="utf-8")
     with build_index(folder / "ix", [source]).index.searcher() as searcher:
         yield searcher
+
+
+@pytest.fixture(scope="module")
+def widening_searcher(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    yield from searcher_over(tmp_path_factory, "widening", WIDENING)
 
 
 @pytest.mark.parametrize(
@@ -144,14 +152,8 @@ MANY_MATCHES = [
 
 
 @pytest.fixture(scope="module")
-def many_matches_searcher(tmp_path_factory: pytest.TempPathFactory) -> Any:
-    from tests.conftest import build_index
-
-    folder = tmp_path_factory.mktemp("many-matches")
-    source = folder / "articles.jsonl"
-    source.write_text("\n".join(json.dumps(r) for r in MANY_MATCHES), encoding="utf-8")
-    with build_index(folder / "ix", [source]).index.searcher() as searcher:
-        yield searcher
+def many_matches_searcher(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    yield from searcher_over(tmp_path_factory, "many-matches", MANY_MATCHES)
 
 
 @pytest.mark.parametrize(
