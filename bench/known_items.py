@@ -19,7 +19,7 @@ from common import Doc, strip_accents
 STYLES = ("slug4", "slug7", "nfd", "half", "passage")
 # Not in the issue's table, so not run by default (`--styles middle,typo`): other ways readers
 # type, to check that tuning on the five above did not overfit them.
-EXTRA_STYLES = ("middle", "typo", "words", "extra", "extra3", "folded", "summary")
+EXTRA_STYLES = ("middle", "typo", "words", "extra", "extra3", "extra-all", "folded", "summary")
 
 _TONES = frozenset("\u0300\u0301\u0303\u0309\u0323")  # huyền, sắc, ngã, hỏi, nặng
 _OPEN_PAIR = re.compile(r"([bcdđghklmnpqrstvx]*)(oa|oe|uy)")
@@ -155,15 +155,16 @@ def _typo_query(doc: Doc, rng: random.Random) -> str | None:
     return " ".join(plain)
 
 
-def _extra_query(size: int) -> Callable[[Doc, random.Random, list[Doc]], str | None]:
-    """The first `size` accent-free title words plus a word the article does not hold, taken
-    from another article's title and put anywhere: a reader's misremembered or extra word."""
+def _extra_query(size: int | None) -> Callable[[Doc, random.Random, list[Doc]], str | None]:
+    """The first `size` accent-free title words (None: the whole title, 9 words or more) plus
+    a word the article does not hold, taken from another article's title and put anywhere:
+    a reader's misremembered or extra word."""
 
     def make(doc: Doc, rng: random.Random, pool: list[Doc]) -> str | None:
-        plain = [strip_accents(w).lower() for w in typed_words(doc.title)[:size]]
+        plain = [strip_accents(w).lower() for w in typed_words(doc.title)][:size]
         donor = [strip_accents(w).lower() for w in typed_words(rng.choice(pool).title)]
         strangers = [w for w in donor if w.isalpha() and not answerable(doc, w)]
-        if len(plain) < size or not strangers:
+        if len(plain) < (size or 9) or not strangers:
             return None
         plain.insert(rng.randrange(len(plain) + 1), rng.choice(strangers))
         return " ".join(plain)
@@ -210,6 +211,7 @@ MAKERS: dict[str, Callable[[Doc, random.Random], str | None]] = {
 POOLED_MAKERS: dict[str, Callable[[Doc, random.Random, list[Doc]], str | None]] = {
     "extra": _extra_query(5),
     "extra3": _extra_query(3),
+    "extra-all": _extra_query(None),
 }
 # The styles made from a field only some articles have: they draw from those articles alone.
 DRAWN_FROM = {"passage": "body", "summary": "summary"}

@@ -125,7 +125,7 @@ def _near_miss_titles(
     searcher: Searcher, parsed: ParsedQuery, matched: frozenset[int]
 ) -> frozenset[int]:
     """Titles holding every word but one, when they should be ranked with the strict matches
-    (only ever for 3 to 8 plain words, see search.postings.titles_holding):
+    (only ever for 3 or more plain words, see search.postings.titles_holding):
 
     - fewer than a page of articles hold every word: a headline remembered with one word off
       ("quảng cáo cho website đánh bạc trái") must not lose to two long bodies that hold the
@@ -217,12 +217,18 @@ def _bounded(
     searcher: Searcher, parsed: ParsedQuery, candidates: frozenset[int], needed: int
 ) -> frozenset[int]:
     """At most MAX_CANDIDATES to score (each costs a few µs per query term: 150,000 matches of
-    a 59-word query took 3 s). Narrow to the documents holding the rarest typed words, one
-    word at a time, skipping a word that would leave too few; past that, the newest are
-    kept. (Stopping at the first such word left a 14-word headline with one stray word to
-    the newest 10,000 of 120,000 matches, without the article it was copied from.)"""
+    a 59-word query took 3 s), plus the titles holding all the words of 5 or more but one.
+
+    Narrow to the documents holding the rarest typed words, one word at a time, skipping a
+    word that would leave too few; past that, the newest are kept. The near-miss titles are
+    kept whatever the narrowing: a pasted headline with one stray word held by a few hundred
+    articles ("... vi pham nong nghet do con ...") was narrowed to those, without the
+    article it was copied from."""
     if len(candidates) <= MAX_CANDIDATES:
         return candidates
+    near = frozenset[int]()
+    if len(parsed.groups) >= LONG_NEAR_MISS_WORDS:
+        near = titles_holding(searcher, parsed, missing=1) & candidates
     groups = [frozenset().union(*(clause_docs(searcher, c) for c in g)) for g in parsed.groups]
     for docs in sorted(groups, key=len):
         narrower = candidates & docs
@@ -230,8 +236,9 @@ def _bounded(
             continue  # too rare to narrow by (a typo, "amp" of a pasted "&amp;"): the next
         candidates = narrower
         if len(candidates) <= MAX_CANDIDATES:
-            return candidates
-    return frozenset(d for d, _ in by_date(searcher, candidates, MAX_CANDIDATES, True))
+            return candidates | near
+    newest = by_date(searcher, candidates, MAX_CANDIDATES, True)
+    return frozenset(d for d, _ in newest) | near
 
 
 def _shortest_titles(searcher: Searcher, docs: frozenset[int], keep: int) -> frozenset[int]:

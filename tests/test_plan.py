@@ -202,3 +202,17 @@ def test_hits_name_the_typed_words_they_lack(
     result = run_search(many_matches_searcher, request)
     lacking = {hit["id"]: hit["missing"] for hit in result["hits"]}
     assert {k: lacking.get(k) for k in missing} == missing  # None: not a hit
+
+
+def test_bounded_candidates_keep_the_near_miss_titles(
+    many_matches_searcher: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # "ghi", the stray word, is the rarest: narrowing by it first keeps only the scattered
+    # bodies, and the headline holding the six other words must still be scored
+    monkeypatch.setattr(plan, "MAX_CANDIDATES", 3)
+    searcher = many_matches_searcher
+    everything = frozenset(searcher.reader().all_doc_ids())
+    kept = plan._bounded(searcher, parse_query("le hoi hoa ban dien bien ghi"), everything, 2)
+    ids = {searcher.stored_fields(d)["id"] for d in kept}
+    assert "meant" in ids and "year-title" not in ids  # year-title lacks two: biên, ghi
+    assert len(kept) == 3 + 1
