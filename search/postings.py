@@ -30,7 +30,7 @@ from whoosh.matching.wrappers import FilterMatcher
 from whoosh.searching import Searcher
 
 from search.analysis import fold_term
-from search.query import MAX_CLAUSES, Clause, ParsedQuery, clause_fields, leaf_query
+from search.query import Clause, ParsedQuery, clause_fields, leaf_query
 
 DocSet = frozenset[int]
 Postings = tuple["array[int]", "array[float]"]  # sorted global document numbers, weights
@@ -260,15 +260,13 @@ def query_docs(searcher: Searcher, parsed: ParsedQuery, level: str) -> DocSet | 
     return _without_excluded(searcher, parsed, matched)
 
 
-NEAR_MISS_MAX_WORDS = MAX_CLAUSES  # a pasted headline: title sets make it cheap
-
-
 def titles_holding(searcher: Searcher, parsed: ParsedQuery, missing: int) -> DocSet:
     """Documents whose title holds every word of the query (`missing` 0) or all but at most
     one (`missing` 1): plain words only, 3 or more of them (else nothing). Title sets are small,
-    so this is cheap next to "most" over every field."""
+    so this is cheap next to "most" over every field: 1.5 ms for 32 common words, their
+    title sets cached (156k articles)."""
     plain = all(c.kind == "terms" and c.scope is None for g in parsed.groups for c in g)
-    if not plain or not 3 <= len(parsed.groups) <= NEAR_MISS_MAX_WORDS:
+    if not plain or len(parsed.groups) < 3:  # up to MAX_CLAUSES: a pasted headline
         return frozenset()
     parts = _group_parts(searcher, parsed.groups, fields=("title_folded",))
     held = _in_all_groups_but_one(parts) if missing else _in_every_group(parts)
