@@ -65,10 +65,14 @@ class SizedCache:
         with self._lock:
             if key not in self._entries:
                 self._entries[key] = value
-                self.held += self.size(value)
+                self.held += self._counted(value)
             while self.held > self.budget and len(self._entries) > 1:
                 _, old = self._entries.popitem(last=False)
-                self.held -= self.size(old)
+                self.held -= self._counted(old)
+
+    def _counted(self, value: Any) -> int:
+        # at least 1: empty sets (words no document holds) must not pile up uncounted
+        return max(1, self.size(value))
 
 
 # Per process, both caches are bounded by what they hold. Measured on 156k articles with the

@@ -89,6 +89,15 @@ def test_sized_cache_evicts_the_least_recent_by_what_it_holds() -> None:
     assert cache.get(("d",)) and cache.get(("a",)) is None and cache.held == 50
 
 
+def test_sized_cache_bounds_empty_values_too() -> None:
+    from search.postings import SizedCache
+
+    cache = SizedCache(3, len)
+    for word in ("zzqa", "zzqb", "zzqc", "zzqd", "zzqe"):  # words no document holds
+        cache.put((word,), frozenset())
+    assert cache.held == 3 and cache.get(("zzqa",)) is None and cache.get(("zzqe",)) is not None
+
+
 def test_postings_follow_commits_that_delete_and_add(tmp_path: Path) -> None:
     """Segment shares are cached across commits (search.postings._segment_postings): a
     deletion in an old segment and a document in a new one both show in the next search."""
