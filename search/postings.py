@@ -200,13 +200,9 @@ def clause_docs(searcher: Searcher, clause: Clause) -> DocSet:
 
 
 def words_held(searcher: Searcher, clause: Clause, docnum: int) -> bool:
-    """Whether one document holds a "terms" clause (every term, in one of its fields):
-    membership tests on the cached sets, no union built (a common word's union over three
-    fields costs milliseconds)."""
-    return any(
-        all(docnum in term_docs(searcher, fieldname, fold_term(t)) for t in clause.terms)
-        for fieldname in clause_fields(clause)
-    )
+    """Whether one document matches a clause: membership tests on its cached parts, no union
+    built (a common word's union over three fields costs milliseconds)."""
+    return any(docnum in part for part in _clause_parts(searcher, clause))
 
 
 def _clause_parts(searcher: Searcher, clause: Clause, fields: tuple[str, ...] = ()) -> list[DocSet]:
@@ -272,9 +268,15 @@ def titles_holding(searcher: Searcher, parsed: ParsedQuery, missing: int) -> Doc
     plain = all(c.kind == "terms" and c.scope is None for g in parsed.groups for c in g)
     if not plain or len(parsed.groups) < 3:  # up to MAX_CLAUSES: a pasted headline
         return frozenset()
-    parts = _group_parts(searcher, parsed.groups, fields=("title_folded",))
-    held = _in_all_groups_but_one(parts) if missing else _in_every_group(parts)
-    return _without_excluded(searcher, parsed, held) or frozenset()
+    # cached: the matching and the candidate bounding of one request both ask
+    key = (*reader_key(searcher), "titles", parsed.groups, parsed.excluded, missing)
+    held: DocSet | None = _SETS.get(key)
+    if held is None:
+        parts = _group_parts(searcher, parsed.groups, fields=("title_folded",))
+        held = _in_all_groups_but_one(parts) if missing else _in_every_group(parts)
+        held = _without_excluded(searcher, parsed, held) or frozenset()
+        _SETS.put(key, held)
+    return held
 
 
 def _without_excluded(
