@@ -206,7 +206,8 @@ def write_batch(
     try:
         with locked_writer(index, timeout, report) as writer:
             writer.merge_procs = procs  # no forked helper either where the cores are busy
-            docs = [to_document(article) for article in articles]
+            fields = set(writer.schema.names())  # an index built before a field was added
+            docs = [to_document(article, fields) for article in articles]
             writer.add_documents(docs, procs, meanwhile=delete_older_versions)
     except DocumentFailed as failed:  # the writer was cancelled
         raise DocumentError(articles[failed.index]) from failed.__cause__

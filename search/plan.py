@@ -51,6 +51,7 @@ from search.postings import (
 )
 from search.query import LEVELS, ParsedQuery, restoration_bonus, scoring_query
 from search.ranking import BODY_PAIR_CHARS, RECENCY_SHARE, TITLE_PREFIX_SHARE, body_pair_bonus
+from search.schema import SLUG_FIELD
 from search.scorer import compile_query, field_lengths, score_candidates, top_scores
 from search.suggest import restore
 from search.textmatch import opens_with, pairs_side_by_side, runs, words_regex
@@ -196,10 +197,16 @@ def _champions(
         return matched
     if any(c.kind != "terms" or c.scope not in (None, "title") for g in parsed.groups for c in g):
         return matched
-    in_title = matched
+    in_title = matched  # a slug's extra words are the first headline's (search.schema)
+    headline_fields = ("title_folded", SLUG_FIELD)
     for group in parsed.groups:
         in_title = in_title & frozenset().union(
-            *(term_docs(searcher, "title_folded", fold_term(t)) for c in group for t in c.terms)
+            *(
+                term_docs(searcher, name, fold_term(t))
+                for c in group
+                for t in c.terms
+                for name in headline_fields
+            )
         )
     words = [fold_term(w) for w in parsed.words]
     side_by_side = in_title

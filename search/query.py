@@ -23,8 +23,9 @@ from search.ranking import (
     EXACT_BOOST,
     FIELD_WEIGHTS,
     RESTORED_WEIGHT,
+    SLUG_WEIGHT,
 )
-from search.schema import BIGRAM_FIELDS
+from search.schema import BIGRAM_FIELDS, SLUG_FIELD
 
 MAX_CLAUSES = 32
 MIN_PREFIX_CHARS = 3
@@ -274,8 +275,10 @@ def clause_fields(clause: Clause) -> tuple[str, ...]:
     """The folded fields a clause is matched in (its scope's fields)."""
     if clause.scope in ("author", "source", "category"):
         return (clause.scope + "_folded",)
-    names = ("title",) if clause.scope == "title" else tuple(FIELD_WEIGHTS)
-    return tuple(name + "_folded" for name in names)
+    if clause.scope == "title":
+        return ("title_folded",)
+    fields = tuple(name + "_folded" for name in FIELD_WEIGHTS)
+    return fields if clause.kind == "phrase" else (*fields, SLUG_FIELD)
 
 
 def leaf_query(clause: Clause, fieldname: str) -> wq.Query:
@@ -300,6 +303,9 @@ def _clause_query(clause: Clause, ranked: bool = True) -> wq.Query:
             subqueries.append(wq.Term(name, clause.terms[0], boost=weight * EXACT_BOOST))
         folded_weight = weight * ACCENTED_FOLDED_WEIGHT if accented and ranked else weight
         subqueries.append(_leaf(clause, name + "_folded", folded_weight))
+    if clause.scope is None and clause.kind != "phrase":  # a slug has no phrases
+        slug_weight = SLUG_WEIGHT * ACCENTED_FOLDED_WEIGHT if accented and ranked else SLUG_WEIGHT
+        subqueries.append(_leaf(clause, SLUG_FIELD, slug_weight))
     return _or(subqueries)
 
 

@@ -13,6 +13,8 @@ from whoosh import scoring
 
 # Title above summary above body.
 FIELD_WEIGHTS = {"title": 3.0, "summary": 1.5, "body": 1.0}
+# The URL slug's words that the title lacks (search.schema): the headline as first published.
+SLUG_WEIGHT = 9.0
 # A match on the accented form counts this much more than an accent-free one.
 EXACT_BOOST = 2.0
 # When the reader typed accents, a document that matches only without them ("Dương" for
@@ -40,7 +42,7 @@ RECENCY_HALF_LIFE_DAYS = 365.0
 
 def weighting() -> scoring.WeightingModel:
     """BM25F; titles are short, so their length normalisation is softened."""
-    return scoring.BM25F(B=0.75, K1=1.2, title_B=0.5, title_folded_B=0.5)
+    return scoring.BM25F(B=0.75, K1=1.2, title_B=0.5, title_folded_B=0.5, slug_folded_B=0.0)
 
 
 def with_recency(score: float, published: datetime | None, newest: datetime | None) -> float:

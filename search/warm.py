@@ -23,7 +23,7 @@ from search.engine import SearchRequest, run_search
 from search.lexicon import get_lexicon
 from search.postings import term_docs, term_postings
 from search.query import FIELD_WEIGHTS
-from search.schema import BIGRAM_FIELDS, FOLDED, FOLDED_BIGRAM
+from search.schema import BIGRAM_FIELDS, FOLDED, FOLDED_BIGRAM, SLUG_FIELD
 from search.scorer import field_lengths
 from search.store import open_index
 from search.w3format import TERMINFO
@@ -41,6 +41,8 @@ def warm_caches(index_dir: str, terms_per_field: int) -> dict[str, Any]:
         get_lexicon(searcher)
         postings = 0
         for fieldname in warmed_fields():
+            if fieldname not in searcher.schema:
+                continue  # an index built before the field existed
             field_lengths(searcher, fieldname)  # BM25's lengths: 0.1 s at the first search
             for text in frequent_terms(searcher, fieldname, terms_per_field):
                 postings += len(term_postings(searcher, fieldname, text)[0])
@@ -52,10 +54,11 @@ def warm_caches(index_dir: str, terms_per_field: int) -> dict[str, Any]:
 
 
 def warmed_fields() -> list[str]:
-    """The fields a plain query scores: each text field exact and folded, and the pairs."""
+    """The fields a plain query scores: each text field exact and folded, the pairs, and the
+    URL slug's words."""
     fields = [name + suffix for name in FIELD_WEIGHTS for suffix in ("", FOLDED)]
     fields += [name + suffix for name in BIGRAM_FIELDS for suffix in ("_bigram", FOLDED_BIGRAM)]
-    return fields
+    return [*fields, SLUG_FIELD]
 
 
 def frequent_terms(searcher: Searcher, fieldname: str, count: int) -> list[str]:

@@ -12,16 +12,16 @@ from search.query import build_query, parse_query
 # Accented query words: exact matches count double, accent-free-only matches a quarter.
 BAO = (
     "(title:bão^6.0 OR title_folded:bao^0.75 OR summary:bão^3.0 OR summary_folded:bao^0.375 "
-    "OR body:bão^2.0 OR body_folded:bao^0.25)"
+    "OR body:bão^2.0 OR body_folded:bao^0.25 OR slug_folded:bao^2.25)"
 )
 MUA = (
     "(title:mưa^6.0 OR title_folded:mua^0.75 OR summary:mưa^3.0 OR summary_folded:mua^0.375 "
-    "OR body:mưa^2.0 OR body_folded:mua^0.25)"
+    "OR body:mưa^2.0 OR body_folded:mua^0.25 OR slug_folded:mua^2.25)"
 )
 # Accent-free query words: the folded fields carry the match, a literal match counts double.
 BAO_PLAIN = (
     "(title:bao^6.0 OR title_folded:bao^3.0 OR summary:bao^3.0 OR summary_folded:bao^1.5 "
-    "OR body:bao^2.0 OR body_folded:bao)"
+    "OR body:bao^2.0 OR body_folded:bao OR slug_folded:bao^9.0)"
 )
 
 GOLDEN = [
@@ -36,10 +36,14 @@ GOLDEN = [
     ('author:"Minh Hòa"', 'author_folded:"minh hoa"'),
     ("source:tuoi-tre", 'source_folded:"tuoi tre"'),
     ("category:thời", "category_folded:thoi"),
-    ("nguy*", "(title_folded:nguy* OR summary_folded:nguy* OR body_folded:nguy*)"),
+    (
+        "nguy*",
+        "(title_folded:nguy* OR summary_folded:nguy* OR body_folded:nguy* OR slug_folded:nguy*)",
+    ),
     (
         "-bão mưa",
-        f"({MUA} ANDNOT (title_folded:bao^3.0 OR summary_folded:bao^1.5 OR body_folded:bao))",
+        f"({MUA} ANDNOT (title_folded:bao^3.0 OR summary_folded:bao^1.5 OR body_folded:bao "
+        "OR slug_folded:bao^9.0))",
     ),
     (
         'mưa -"bão lũ"',

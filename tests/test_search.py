@@ -96,6 +96,13 @@ def test_an_extra_unknown_word_still_finds_articles(searcher: Any) -> None:
     assert set(ids(relaxed)) >= set(ids(strict)[:3])
 
 
+def test_a_caption_titled_article_is_found_by_its_headline_slug(searcher: Any) -> None:
+    """Its title is a photo caption; the headline survives only in the URL slug."""
+    assert not with_word("xáng xúc") and not with_word("thông xe")
+    assert ids(search(searcher, "cau kenh xang xuc thong xe"))[0] == "demo-caption-1"
+    assert ids(search(searcher, "kenh xang xuc"))[0] == "demo-caption-1"
+
+
 def test_highlights_show_the_accented_original(searcher: Any) -> None:
     hit = search(searcher, "da nang")["hits"][0]
     assert "Nẵng</mark>" in hit["title_highlight"]
