@@ -16,7 +16,7 @@ from collections.abc import Container
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 from whoosh.fields import DATETIME, ID, STORED, TEXT, SchemaClass
 
@@ -135,9 +135,9 @@ def to_document(article: Article, fields: Container[str] | None = None) -> dict[
 
 
 def slug_extra_words(url: str, title: str) -> str:
-    """The words of the URL's slug (its last path segment, without the id and extension
-    news sites append) that the title does not hold, folded, in slug order."""
-    segments = [s for s in urlsplit(url).path.split("/") if s]
+    """The words of the URL's slug (its last path segment, percent-decoded, without the id
+    and extension news sites append) that the title does not hold, folded, in slug order."""
+    segments = [s for s in unquote(urlsplit(url).path).split("/") if s]
     if not segments:
         return ""
     slug = _SLUG_END.sub("", segments[-1])

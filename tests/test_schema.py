@@ -10,6 +10,7 @@ import pytest
 from whoosh.index import create_in
 from whoosh.query import Term
 
+from search.engine import SearchRequest, run_search
 from search.schema import SLUG_FIELD, Article, ArticleSchema, slug_extra_words, to_document
 from search.store import open_index
 from tests.conftest import build_index
@@ -27,6 +28,7 @@ SLUG_CASES = [
     ("https://x.vn/bao-lu-mien-trung/", "Bão lũ", "mien trung"),  # a trailing slash
     ("https://x.vn/tin?id=7", "Tin", ""),  # the query string is not the slug
     ("https://x.vn/", "Trang chủ", ""),
+    ("https://x.vn/%C4%91%C3%A0-n%E1%BA%B5ng-m%C6%B0a-1.html", "Đà Nẵng", "mua"),  # percent-encoded
     ("https://x.vn/duong-pho-da-nang-1.html", "Đường phố Đà Nẵng", ""),  # folded both sides
 ]
 
@@ -70,3 +72,5 @@ def test_an_index_without_the_slug_field_still_takes_articles(tmp_path: Path) ->
     with open_index(index_dir).searcher() as searcher:
         assert SLUG_FIELD not in searcher.schema
         assert [hit["id"] for hit in searcher.search(Term("title_folded", "cau"))] == ["a1"]
+        result = run_search(searcher, SearchRequest.from_params(q="cau moi"))
+        assert [hit["id"] for hit in result["hits"]] == ["a1"]
