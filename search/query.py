@@ -275,10 +275,14 @@ def clause_fields(clause: Clause) -> tuple[str, ...]:
     """The folded fields a clause is matched in (its scope's fields)."""
     if clause.scope in ("author", "source", "category"):
         return (clause.scope + "_folded",)
-    if clause.scope == "title":
-        return ("title_folded",)
-    fields = tuple(name + "_folded" for name in FIELD_WEIGHTS)
-    return fields if clause.kind == "phrase" else (*fields, SLUG_FIELD)
+    names = ("title",) if clause.scope == "title" else tuple(FIELD_WEIGHTS)
+    fields = tuple(name + "_folded" for name in names)
+    return (*fields, SLUG_FIELD) if _matches_slug(clause) else fields
+
+
+def _matches_slug(clause: Clause) -> bool:
+    """Unscoped words are also looked for in the slug's words; phrases are not (no positions)."""
+    return clause.scope is None and clause.kind != "phrase"
 
 
 def leaf_query(clause: Clause, fieldname: str) -> wq.Query:
@@ -303,7 +307,7 @@ def _clause_query(clause: Clause, ranked: bool = True) -> wq.Query:
             subqueries.append(wq.Term(name, clause.terms[0], boost=weight * EXACT_BOOST))
         folded_weight = weight * ACCENTED_FOLDED_WEIGHT if accented and ranked else weight
         subqueries.append(_leaf(clause, name + "_folded", folded_weight))
-    if clause.scope is None and clause.kind != "phrase":  # a slug has no phrases
+    if _matches_slug(clause):
         slug_weight = SLUG_WEIGHT * ACCENTED_FOLDED_WEIGHT if accented and ranked else SLUG_WEIGHT
         subqueries.append(_leaf(clause, SLUG_FIELD, slug_weight))
     return _or(subqueries)

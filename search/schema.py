@@ -142,10 +142,8 @@ def slug_extra_words(url: str, title: str) -> str:
         return ""
     slug = _SLUG_END.sub("", segments[-1])
     in_title = set(folded_terms(title))
-    extra = [
-        w for w in (fold_term(w) for w in _SLUG_WORD.findall(slug.lower())) if w not in in_title
-    ]
-    return " ".join(extra)
+    words = (fold_term(word) for word in _SLUG_WORD.findall(slug.lower()))
+    return " ".join(word for word in words if word not in in_title)
 
 
 def date_fields(published: datetime | None) -> dict[str, Any]:
