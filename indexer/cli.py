@@ -56,6 +56,12 @@ def main() -> None:
     is_flag=True,
     help="Build a new index from PATHS beside the live one and switch to it atomically.",
 )
+@click.option(
+    "--no-optimize",
+    is_flag=True,
+    help="Leave the segments as written (an import that at least doubles the index otherwise "
+    "ends by merging it into one, for faster searches).",
+)
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
 def index_command(
     index_dir: str,
@@ -64,6 +70,7 @@ def index_command(
     default_source: str | None,
     if_empty: bool,
     rebuild: bool,
+    no_optimize: bool,
     quiet: bool,
 ) -> None:
     """Index JSONL (plain or .gz), RSS/Atom feeds and saved pages; directories are walked."""
@@ -71,9 +78,10 @@ def index_command(
     from indexer.progress import progress_bar
     from indexer.readers import read_paths
     from search.durability import new_build_dir, switch_to
-    from search.store import index_exists, open_index, optimize
+    from search.store import import_worth_optimizing, index_exists, open_index
 
-    if if_empty and index_exists(index_dir) and open_index(index_dir).doc_count() > 0:
+    held_before = open_index(index_dir).doc_count() if index_exists(index_dir) else 0
+    if if_empty and held_before > 0:
         click.echo(f"{index_dir} already holds articles; not indexing (--if-empty)", err=True)
         return
     yield_cpu_to_searches()
@@ -93,12 +101,28 @@ def index_command(
             summary = builder.add_records(read_paths(paths), on_record=bar.update)
         except LockError as error:
             raise click.ClickException(str(error)) from None
+    held_before = 0 if rebuild else held_before  # a rebuild starts from an empty index
+    if not no_optimize and import_worth_optimizing(held_before, summary.added):
+        _merge_after_import(target)
     if rebuild:
-        optimize(target, float(get_setting("writer_timeout")))
         switch_to(index_dir, target)
         click.echo(f"{index_dir}: now serving the rebuilt index {target}", err=True)
     click.echo(f"{index_dir}: {summary.line()}", err=True)
     sys.exit(2 if summary.rejected else 0)
+
+
+def _merge_after_import(index_dir: str) -> None:
+    """Merge what an import wrote into one segment. The articles are committed already: a
+    lock held by another indexer leaves them in several segments, with a warning."""
+    from search.store import optimize
+
+    try:
+        segments = optimize(index_dir, float(get_setting("writer_timeout")))
+    except LockError as error:
+        click.echo(f"{index_dir}: not merged ({error}); run `vnsearch optimize` later", err=True)
+        return
+    if segments > 1:
+        click.echo(f"{index_dir}: {segments} segments merged into one", err=True)
 
 
 @main.command("delete")

@@ -142,12 +142,39 @@ def test_rebuild_switches_atomically_and_keeps_readers_working(tmp_path: Path) -
 def test_optimize_merges_segments_and_keeps_every_article(tmp_path: Path) -> None:
     index_dir = tmp_path / "ix"
     source = make_articles(tmp_path / "a.jsonl", 40)
-    vnsearch("index", "-q", "--batch-size", "10", "--index-dir", str(index_dir), str(source))
+    vnsearch(
+        "index",
+        "-q",
+        "--no-optimize",
+        "--batch-size",
+        "10",
+        "--index-dir",
+        str(index_dir),
+        str(source),
+    )
     assert len(list(index_dir.glob("*.seg"))) > 1
     result = vnsearch("optimize", "--index-dir", str(index_dir))
     assert "merged into one" in result.stderr
     assert len(list(index_dir.glob("*.seg"))) == 1
     assert documents(index_dir) == 40
+    assert vnsearch("check", "--index-dir", str(index_dir)).returncode == 0
+
+
+def test_an_import_that_doubles_the_index_ends_merged_a_small_one_does_not(
+    tmp_path: Path,
+) -> None:
+    index_dir = tmp_path / "ix"
+    first = make_articles(tmp_path / "a.jsonl", 40)
+    result = vnsearch(
+        "index", "-q", "--batch-size", "10", "--index-dir", str(index_dir), str(first)
+    )
+    assert "merged into one" in result.stderr  # a first build: 4 commits, then one segment
+    assert len(list(index_dir.glob("*.seg"))) == 1
+    more = make_articles(tmp_path / "b.jsonl", 45)  # ids 0-39 again (updates) and 5 new ones
+    result = vnsearch("index", "-q", "--index-dir", str(index_dir), str(more))
+    assert "merged" not in result.stderr
+    assert len(list(index_dir.glob("*.seg"))) == 2
+    assert documents(index_dir) == 45
     assert vnsearch("check", "--index-dir", str(index_dir)).returncode == 0
 
 
