@@ -7,7 +7,7 @@ Reading each posting list block by block into a frozenset and combining the sets
 queries). These sets give exact totals and facet counts, choose the relaxation level and
 narrow down what Whoosh has to score.
 
-Reads W3 posting blocks directly (`_read_ids`, `_next_block`); tests/test_postings.py checks
+Reads each W3 posting list in one read (search.w3read); tests/test_postings.py checks
 every set against Whoosh's own `docs_for_query`, deletions and many segments included.
 """
 
@@ -19,18 +19,18 @@ from array import array
 from collections import OrderedDict
 from collections.abc import Callable
 from functools import reduce
-from itertools import accumulate, islice, repeat
+from itertools import islice
 from typing import Any
 
 from whoosh import query as wq
-from whoosh.codec.whoosh3 import W3LeafMatcher
-from whoosh.filedb.structfile import BufferFile
 from whoosh.matching import ListMatcher, NullMatcher
 from whoosh.matching.wrappers import FilterMatcher
+from whoosh.reading import TermNotFound
 from whoosh.searching import Searcher
 
 from search.analysis import fold_term
 from search.query import Clause, ParsedQuery, clause_fields, leaf_query
+from search.w3read import read_ids_and_weights, w3_terms
 
 DocSet = frozenset[int]
 Postings = tuple["array[int]", "array[float]"]  # sorted global document numbers, weights
@@ -119,11 +119,8 @@ def term_postings(searcher: Searcher, fieldname: str, text: str) -> Postings:
     if cached is not None:
         return cached
     leaves = searcher.reader().leaf_readers()
-    shares = [
-        (_segment_postings(key[0], leaf, fieldname, text), offset)
-        for leaf, offset in leaves
-        if (fieldname, text) in leaf
-    ]
+    shares = [(_segment_postings(key[0], leaf, fieldname, text), offset) for leaf, offset in leaves]
+    shares = [(share, offset) for share, offset in shares if share[0]]
     if len(leaves) == 1 and shares:  # one segment: its share is the whole list
         result = shares[0][0]
     else:
@@ -137,61 +134,62 @@ def term_postings(searcher: Searcher, fieldname: str, text: str) -> Postings:
 
 
 def _segment_postings(folder: str, leaf: Any, fieldname: str, text: str) -> Postings:
-    """One segment's live postings of the term, numbered within the segment. A segment's
-    deletions only ever grow, so its id and deletion count name its live documents."""
+    """One segment's live postings of the term (empty when it has none), numbered within the
+    segment. A segment's deletions only ever grow, so its id and deletion count name its
+    live documents; the cache holds absent terms too, so that after a commit an unchanged
+    segment is not asked again."""
     segment = leaf.segment() if hasattr(leaf, "segment") else None
     if segment is None:
-        ids, weights = _all_postings(leaf.postings(fieldname, text))
-        return array("i", ids), array("f", weights)
+        return _read_postings(leaf, fieldname, text)
     key = (folder, segment.segment_id(), segment.deleted_count(), fieldname, text)
     cached: Postings | None = _SEGMENT_POSTINGS.get(key)
     if cached is None:
-        ids, weights = _all_postings(leaf.postings(fieldname, text))
-        cached = (array("i", ids), array("f", weights))
+        cached = _read_postings(leaf, fieldname, text)
         _SEGMENT_POSTINGS.put(key, cached)
     return cached
 
 
-def _all_postings(matcher: Any) -> tuple[list[int], list[float]]:
-    """Every (document id, weight) of a fresh leaf matcher, a block at a time when possible."""
-    excluded: frozenset[int] | set[int] = frozenset()
-    if isinstance(matcher, FilterMatcher):  # a segment with deletions
-        excluded = matcher._ids
-        matcher = matcher.child
+def _read_postings(leaf: Any, fieldname: str, text: str) -> Postings:
+    """The term's postings in one segment, less its deleted documents. From a W3 segment:
+    one term-table look-up and one read of the whole list, parsed from memory (Whoosh's
+    matcher looks the term up again and reads each block's length, info and data apart,
+    through the compound file: ~0.1 ms a segment even for a short list)."""
+    terms = w3_terms(leaf)
+    if terms is None:
+        ids, weights = _matcher_postings(leaf, fieldname, text)
+    else:
+        try:
+            info = terms.term_info(fieldname, leaf._text_to_bytes(fieldname, text))
+        except TermNotFound:
+            return array("i"), array("f")
+        if info.is_inlined():
+            ids, weights, _ = info.inlined_postings()
+        else:
+            offset, length = info.extent()
+            length = length[0] if isinstance(length, tuple) else length  # W3 reads a 1-tuple
+            ids, weights = read_ids_and_weights(terms._postfile.get(offset, length))
+    if leaf.has_deletions():
+        deleted = leaf.deleted_docs_set
+        kept = [i for i, d in enumerate(ids) if d not in deleted]
+        ids, weights = [ids[i] for i in kept], [weights[i] for i in kept]
+    return array("i", ids), array("f", weights)
+
+
+def _matcher_postings(leaf: Any, fieldname: str, text: str) -> tuple[list[int], list[float]]:
+    """Every (document id, weight) of the term through Whoosh's matcher (segments of another
+    format than W3); deleted documents included."""
     ids: list[int] = []
     weights: list[float] = []
-    if isinstance(matcher, W3LeafMatcher):
-        # The whole list in one read, parsed from memory: Whoosh reads each block's length,
-        # info and data separately, through the compound file (six reads a block). A fresh
-        # matcher also rewinds what FilterMatcher has already stepped over.
-        length = matcher._length  # read back from disk, W3 keeps it as struct's 1-tuple
-        length = length[0] if isinstance(length, tuple) else length
-        data = matcher._postfile.get(matcher._startoffset, length)
-        matcher = W3LeafMatcher(BufferFile(data), 0, length, matcher.format)
-        while matcher.is_active():
-            matcher._read_data()  # a block: (delta-encoded ids, weights, values)
-            block_ids = list(accumulate(matcher._data[0]))
-            ids.extend(block_ids)
-            weights.extend(_block_weights(matcher._data[1], len(block_ids)))
-            matcher._next_block()
-    elif matcher is not NullMatcher:
-        while matcher.is_active():
-            ids.append(matcher.id())
-            weights.append(matcher.weight())
-            matcher.next()
-    if excluded:
-        kept = [i for i, d in enumerate(ids) if d not in excluded]
-        return [ids[i] for i in kept], [weights[i] for i in kept]
+    if (fieldname, text) not in leaf:
+        return ids, weights
+    matcher = leaf.postings(fieldname, text)
+    if isinstance(matcher, FilterMatcher):  # the caller drops the deleted documents
+        matcher = matcher.child
+    while matcher.is_active():
+        ids.append(matcher.id())
+        weights.append(matcher.weight())
+        matcher.next()
     return ids, weights
-
-
-def _block_weights(packed: Any, count: int) -> Any:
-    """A W3 block's weights: None means all 1.0, a float means all that value."""
-    if packed is None:
-        return repeat(1.0, count)
-    if isinstance(packed, float):
-        return repeat(packed, count)
-    return packed
 
 
 def clause_docs(searcher: Searcher, clause: Clause) -> DocSet:

@@ -81,6 +81,24 @@ def shifted_blocks(data: bytes, base: int) -> list[Block]:
     return blocks
 
 
+def read_ids_and_weights(data: bytes) -> tuple[list[int], list[float]]:
+    """The document numbers and weights of a term's posting blocks, parsed from memory (a
+    search needs no values)."""
+    ids: list[int] = []
+    weights: list[float] = []
+    for info, (deltas, mini_weights, _) in _blocks(data):
+        ids += accumulate(deltas)
+        weights += _weights(mini_weights, info[0])
+    return ids, weights
+
+
+def _weights(mini_weights: Any, count: int) -> list[float]:
+    """A block's weights: W3 writes None when all are 1.0, one float when all are equal."""
+    if mini_weights is None or isinstance(mini_weights, float):
+        return [1.0 if mini_weights is None else mini_weights] * count
+    return list(mini_weights)
+
+
 def read_blocks(data: bytes, fixedsize: int | None) -> tuple[list[int], list[float], list[bytes]]:
     """The document numbers, weights and values of a term's posting blocks (the bytes
     write_blocks or Whoosh's W3 writer wrote), all blocks parsed from memory."""
@@ -90,10 +108,7 @@ def read_blocks(data: bytes, fixedsize: int | None) -> tuple[list[int], list[flo
     for info, (deltas, mini_weights, mini_values) in _blocks(data):
         count = info[0]
         ids += accumulate(deltas)
-        if mini_weights is None or isinstance(mini_weights, float):
-            weights += [1.0 if mini_weights is None else mini_weights] * count
-        else:
-            weights += mini_weights
+        weights += _weights(mini_weights, count)
         if fixedsize is None or fixedsize < 0:
             values += mini_values
         elif fixedsize == 0:
