@@ -24,7 +24,6 @@ from typing import Any
 
 from whoosh import query as wq
 from whoosh.matching import ListMatcher, NullMatcher
-from whoosh.matching.wrappers import FilterMatcher
 from whoosh.reading import TermNotFound
 from whoosh.searching import Searcher
 
@@ -156,18 +155,17 @@ def _read_postings(leaf: Any, fieldname: str, text: str) -> Postings:
     through the compound file: ~0.1 ms a segment even for a short list)."""
     terms = w3_terms(leaf)
     if terms is None:
-        ids, weights = _matcher_postings(leaf, fieldname, text)
+        return _matcher_postings(leaf, fieldname, text)
+    try:
+        info = terms.term_info(fieldname, leaf._text_to_bytes(fieldname, text))
+    except TermNotFound:
+        return array("i"), array("f")
+    if info.is_inlined():
+        ids, weights, _ = info.inlined_postings()
     else:
-        try:
-            info = terms.term_info(fieldname, leaf._text_to_bytes(fieldname, text))
-        except TermNotFound:
-            return array("i"), array("f")
-        if info.is_inlined():
-            ids, weights, _ = info.inlined_postings()
-        else:
-            offset, length = info.extent()
-            length = length[0] if isinstance(length, tuple) else length  # W3 reads a 1-tuple
-            ids, weights = read_ids_and_weights(terms._postfile.get(offset, length))
+        offset, length = info.extent()
+        length = length[0] if isinstance(length, tuple) else length  # W3 reads a 1-tuple
+        ids, weights = read_ids_and_weights(terms._postfile.get(offset, length))
     if leaf.has_deletions():
         deleted = leaf.deleted_docs_set
         kept = [i for i, d in enumerate(ids) if d not in deleted]
@@ -175,16 +173,13 @@ def _read_postings(leaf: Any, fieldname: str, text: str) -> Postings:
     return array("i", ids), array("f", weights)
 
 
-def _matcher_postings(leaf: Any, fieldname: str, text: str) -> tuple[list[int], list[float]]:
-    """Every (document id, weight) of the term through Whoosh's matcher (segments of another
-    format than W3); deleted documents included."""
-    ids: list[int] = []
-    weights: list[float] = []
+def _matcher_postings(leaf: Any, fieldname: str, text: str) -> Postings:
+    """The term's live postings through Whoosh's matcher, for a segment of another format
+    than W3 (its matcher skips deleted documents)."""
+    ids, weights = array("i"), array("f")
     if (fieldname, text) not in leaf:
         return ids, weights
     matcher = leaf.postings(fieldname, text)
-    if isinstance(matcher, FilterMatcher):  # the caller drops the deleted documents
-        matcher = matcher.child
     while matcher.is_active():
         ids.append(matcher.id())
         weights.append(matcher.weight())
