@@ -77,10 +77,14 @@ class SizedCache:
 # Per process, both caches are bounded by what they hold. Measured on 156k articles with the
 # load mix (bench/load.py's requests in process): 6M postings and 512 sets gave 38 ms a
 # request, 20M postings and 8M set members 29 ms, for ~500 MB more per worker.
-_SETS = SizedCache(8_000_000, len)  # set members, ~50 bytes each
-_POSTINGS = SizedCache(20_000_000, lambda postings: len(postings[0]))  # 8 bytes each
+# An entry also costs its key and containers (~250 bytes), counted in the budget's units:
+# unknown words leave an empty entry per field, and per segment, which must stay bounded too.
+ENTRY_SET_MEMBERS = 5
+ENTRY_POSTINGS = 32
+_SETS = SizedCache(8_000_000, lambda docs: len(docs) + ENTRY_SET_MEMBERS)  # ~50 bytes each
+_POSTINGS = SizedCache(20_000_000, lambda postings: len(postings[0]) + ENTRY_POSTINGS)  # 8 each
 # Per segment: outlives commits. With one segment both caches hold the same arrays.
-_SEGMENT_POSTINGS = SizedCache(20_000_000, lambda postings: len(postings[0]))
+_SEGMENT_POSTINGS = SizedCache(20_000_000, lambda postings: len(postings[0]) + ENTRY_POSTINGS)
 
 
 def reader_key(searcher: Searcher) -> tuple[str, int]:

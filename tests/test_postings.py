@@ -191,3 +191,18 @@ def test_segment_postings_equal_whoosh_matchers(
             assert not _read_postings(leaf, fieldname, "zzzz")[0]
         if index_name == "long_lists_index":
             assert longest > 128  # lists of more than one W3 block
+
+
+def test_unknown_words_leave_a_bounded_number_of_cache_entries(
+    churned_index: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every unknown word leaves an empty entry per field and per segment: each counts as
+    ENTRY_POSTINGS postings, so a stream of them cannot hold more than budget / that."""
+    from search import postings
+
+    cache = postings.SizedCache(100 * postings.ENTRY_POSTINGS, postings._SEGMENT_POSTINGS.size)
+    monkeypatch.setattr(postings, "_SEGMENT_POSTINGS", cache)
+    with churned_index.searcher() as searcher:
+        for n in range(300):
+            assert not postings.term_postings(searcher, "title_folded", f"zzq{n}")[0]
+    assert len(cache._entries) == 100
