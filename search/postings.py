@@ -14,77 +14,33 @@ every set against Whoosh's own `docs_for_query`, deletions and many segments inc
 from __future__ import annotations
 
 import heapq
-import threading
 from array import array
-from collections import OrderedDict
-from collections.abc import Callable
 from functools import reduce
 from itertools import islice
 from typing import Any
 
 from whoosh import query as wq
 from whoosh.matching import ListMatcher, NullMatcher
-from whoosh.reading import TermNotFound
 from whoosh.searching import Searcher
 
 from search.analysis import fold_term
+from search.cache import SizedCache
 from search.query import Clause, ParsedQuery, clause_fields, leaf_query
-from search.w3read import read_ids_and_weights, w3_terms
+from search.segterms import ENTRY_POSTINGS, Postings, segment_postings
 
 DocSet = frozenset[int]
-Postings = tuple["array[int]", "array[float]"]  # sorted global document numbers, weights
 MAX_EXPANSIONS = 50  # terms one prefix or fuzzy word stands for, the most frequent
 MAX_EXPANSIONS_SCANNED = 20_000  # lexicon entries read for one prefix
-
-
-class SizedCache:
-    """A thread-safe LRU map bounded by the total size of what it holds, not its entry count
-    (one common syllable's posting list outweighs thousands of rare ones)."""
-
-    def __init__(self, budget: int, size: Callable[[Any], int]) -> None:
-        self.budget = budget
-        self.size = size
-        self.held = 0
-        self._entries: OrderedDict[tuple[Any, ...], Any] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def clear(self) -> None:
-        with self._lock:
-            self._entries.clear()
-            self.held = 0
-
-    def get(self, key: tuple[Any, ...]) -> Any:
-        with self._lock:
-            value = self._entries.get(key)
-            if value is not None:
-                self._entries.move_to_end(key)
-            return value
-
-    def put(self, key: tuple[Any, ...], value: Any) -> None:
-        with self._lock:
-            if key not in self._entries:
-                self._entries[key] = value
-                self.held += self._counted(value)
-            while self.held > self.budget and len(self._entries) > 1:
-                _, old = self._entries.popitem(last=False)
-                self.held -= self._counted(old)
-
-    def _counted(self, value: Any) -> int:
-        # at least 1: empty sets (words no document holds) must not pile up uncounted
-        return max(1, self.size(value))
 
 
 # Per process, both caches are bounded by what they hold. Measured on 156k articles with the
 # load mix (bench/load.py's requests in process): 6M postings and 512 sets gave 38 ms a
 # request, 20M postings and 8M set members 29 ms, for ~500 MB more per worker.
 # An entry also costs its key and containers (~250 bytes), counted in the budget's units:
-# unknown words leave an empty entry per field, and per segment, which must stay bounded too.
+# unknown words leave an empty entry per field (and per segment: search.segterms).
 ENTRY_SET_MEMBERS = 5
-ENTRY_POSTINGS = 32
 _SETS = SizedCache(8_000_000, lambda docs: len(docs) + ENTRY_SET_MEMBERS)  # ~50 bytes each
-_POSTINGS = SizedCache(20_000_000, lambda postings: len(postings[0]) + ENTRY_POSTINGS)  # 8 each
-# Per segment: outlives commits. With one segment both caches hold the same arrays.
-_SEGMENT_POSTINGS = SizedCache(20_000_000, lambda postings: len(postings[0]) + ENTRY_POSTINGS)
+_POSTINGS = SizedCache(20_000_000, lambda postings: len(postings[0]) + ENTRY_POSTINGS)
 
 
 def reader_key(searcher: Searcher) -> tuple[str, int]:
@@ -122,7 +78,7 @@ def term_postings(searcher: Searcher, fieldname: str, text: str) -> Postings:
     if cached is not None:
         return cached
     leaves = searcher.reader().leaf_readers()
-    shares = [(_segment_postings(key[0], leaf, fieldname, text), offset) for leaf, offset in leaves]
+    shares = [(segment_postings(key[0], leaf, fieldname, text), offset) for leaf, offset in leaves]
     shares = [(share, offset) for share, offset in shares if share[0]]
     if len(leaves) == 1 and shares:  # one segment: its share is the whole list
         result = shares[0][0]
@@ -134,61 +90,6 @@ def term_postings(searcher: Searcher, fieldname: str, text: str) -> Postings:
         result = (ids, weights)
     _POSTINGS.put(key, result)
     return result
-
-
-def _segment_postings(folder: str, leaf: Any, fieldname: str, text: str) -> Postings:
-    """One segment's live postings of the term (empty when it has none), numbered within the
-    segment. A segment's deletions only ever grow, so its id and deletion count name its
-    live documents; the cache holds absent terms too, so that after a commit an unchanged
-    segment is not asked again."""
-    segment = leaf.segment() if hasattr(leaf, "segment") else None
-    if segment is None:
-        return _read_postings(leaf, fieldname, text)
-    key = (folder, segment.segment_id(), segment.deleted_count(), fieldname, text)
-    cached: Postings | None = _SEGMENT_POSTINGS.get(key)
-    if cached is None:
-        cached = _read_postings(leaf, fieldname, text)
-        _SEGMENT_POSTINGS.put(key, cached)
-    return cached
-
-
-def _read_postings(leaf: Any, fieldname: str, text: str) -> Postings:
-    """The term's postings in one segment, less its deleted documents. From a W3 segment:
-    one term-table look-up and one read of the whole list, parsed from memory (Whoosh's
-    matcher looks the term up again and reads each block's length, info and data apart,
-    through the compound file: ~0.1 ms a segment even for a short list)."""
-    terms = w3_terms(leaf)
-    if terms is None:
-        return _matcher_postings(leaf, fieldname, text)
-    try:
-        info = terms.term_info(fieldname, leaf._text_to_bytes(fieldname, text))
-    except TermNotFound:
-        return array("i"), array("f")
-    if info.is_inlined():
-        ids, weights, _ = info.inlined_postings()
-    else:
-        offset, length = info.extent()
-        length = length[0] if isinstance(length, tuple) else length  # W3 reads a 1-tuple
-        ids, weights = read_ids_and_weights(terms._postfile.get(offset, length))
-    if leaf.has_deletions():
-        deleted = leaf.deleted_docs_set
-        kept = [i for i, d in enumerate(ids) if d not in deleted]
-        ids, weights = [ids[i] for i in kept], [weights[i] for i in kept]
-    return array("i", ids), array("f", weights)
-
-
-def _matcher_postings(leaf: Any, fieldname: str, text: str) -> Postings:
-    """The term's live postings through Whoosh's matcher, for a segment of another format
-    than W3 (its matcher skips deleted documents)."""
-    ids, weights = array("i"), array("f")
-    if (fieldname, text) not in leaf:
-        return ids, weights
-    matcher = leaf.postings(fieldname, text)
-    while matcher.is_active():
-        ids.append(matcher.id())
-        weights.append(matcher.weight())
-        matcher.next()
-    return ids, weights
 
 
 def clause_docs(searcher: Searcher, clause: Clause) -> DocSet:
