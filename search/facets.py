@@ -17,7 +17,8 @@ from typing import Any
 from whoosh import query as wq
 from whoosh.searching import Searcher
 
-from search.postings import SizedCache, reader_key, term_docs
+from search.cache import SizedCache
+from search.postings import reader_key, term_docs
 from search.schema import UNDATED
 
 FACET_NAMES = ("year", "month", "category", "source", "author")

@@ -12,10 +12,11 @@ from datetime import datetime
 from whoosh.searching import Searcher
 from whoosh.util.times import datetime_to_long
 
+from search.cache import SizedCache
 from search.dates import parse_period, to_index_value
 from search.errors import InvalidParameter
 from search.facets import dated_order
-from search.postings import SizedCache, reader_key, term_docs
+from search.postings import reader_key, term_docs
 
 
 @dataclass(frozen=True)

@@ -77,7 +77,7 @@ def test_exclusions_exclude_where_whoosh_does_not(demo_index_dir: Path) -> None:
 
 
 def test_sized_cache_evicts_the_least_recent_by_what_it_holds() -> None:
-    from search.postings import SizedCache
+    from search.cache import SizedCache
 
     cache = SizedCache(10, len)
     cache.put(("a",), "xxxx")
@@ -90,7 +90,7 @@ def test_sized_cache_evicts_the_least_recent_by_what_it_holds() -> None:
 
 
 def test_sized_cache_bounds_empty_values_too() -> None:
-    from search.postings import SizedCache
+    from search.cache import SizedCache
 
     cache = SizedCache(3, len)
     for word in ("zzqa", "zzqb", "zzqc", "zzqd", "zzqe"):  # words no document holds

@@ -8,7 +8,8 @@ from typing import Any
 
 import pytest
 
-from search.postings import SizedCache, term_postings
+from search.cache import SizedCache
+from search.postings import term_postings
 from search.segterms import ENTRY_POSTINGS, _matcher_postings, _read_postings
 from tests.conftest import build_index
 
