@@ -101,8 +101,8 @@ def index_command(
             summary = builder.add_records(read_paths(paths), on_record=bar.update)
         except LockError as error:
             raise click.ClickException(str(error)) from None
-    held_before = 0 if rebuild else held_before  # a rebuild starts from an empty index
-    if not no_optimize and import_worth_optimizing(held_before, summary.added):
+    held_by_target = 0 if rebuild else held_before  # a rebuild starts from an empty index
+    if not no_optimize and import_worth_optimizing(held_by_target, summary.added):
         _merge_after_import(target)
     if rebuild:
         switch_to(index_dir, target)

@@ -9,7 +9,7 @@ list, in one read and parses it from memory.
 from __future__ import annotations
 
 import zlib
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from io import BytesIO
 from itertools import accumulate
 from pickle import dumps, load, loads
@@ -93,11 +93,11 @@ def read_ids_and_weights(data: bytes) -> tuple[list[int], list[float]]:
     return ids, weights
 
 
-def _weights(mini_weights: Any, count: int) -> list[float]:
+def _weights(mini_weights: Any, count: int) -> Sequence[float]:
     """A block's weights: W3 writes None when all are 1.0, one float when all are equal."""
     if mini_weights is None or isinstance(mini_weights, float):
         return [1.0 if mini_weights is None else mini_weights] * count
-    return list(mini_weights)
+    return mini_weights  # as unpickled: the caller extends its list with it, no copy needed
 
 
 def read_blocks(data: bytes, fixedsize: int | None) -> tuple[list[int], list[float], list[bytes]]:
