@@ -13,15 +13,16 @@ def explain(index_dir: Path, text: str, target: str | None, depth: int) -> None:
     """Print the relaxation levels, the plan, the top hits and per-leaf scores of one query.
 
     Follows the engine's own stages when they exist (search.postings.query_docs for the sets,
-    search.query.scoring_query and search.plan.restored_words for the ranking query), else the
+    search.query.scoring_query and search.execute.retrieve.restored_words for the ranking
+    query), else the
     Whoosh query of search.query.build_query.
     """
     from whoosh import query as wq
 
     from search import query as sq
     from search.engine import SearchRequest, run_search
-    from search.ranking import weighting
-    from search.store import open_index
+    from search.index.store import open_index
+    from search.query.weights import weighting
 
     index = open_index(index_dir)
     with index.searcher(weighting=weighting()) as searcher:
@@ -78,13 +79,13 @@ def explain(index_dir: Path, text: str, target: str | None, depth: int) -> None:
 
 def _level_docs(searcher: Any, parsed: Any, level: str) -> set[int]:
     try:
-        from search.postings import query_docs
+        from search.execute.docsets import query_docs
     except ImportError:
         query_docs = None
     if query_docs is not None:
         docs = query_docs(searcher, parsed, level)
         return set(docs) if docs is not None else set(searcher.reader().all_doc_ids())
-    from search.query import build_query
+    from search.query.build import build_query
 
     return set(searcher.docs_for_query(build_query(parsed, level)))
 
@@ -95,7 +96,7 @@ def _ranking_query(searcher: Any, parsed: Any, level: str) -> Any:
     if hasattr(sq, "scoring_query"):
         extra = []
         try:
-            from search.plan import restored_words
+            from search.execute.retrieve import restored_words
 
             extra = sq.restoration_bonus(parsed.words, restored_words(searcher, parsed.words))
         except (ImportError, AttributeError):

@@ -26,7 +26,7 @@ IMPORT_ID_PREFIX = "loadtest-"
 def copy_live_index(index_dir: Path, into: Path) -> Path:
     """Copy the live index (the `current` build after a rebuild, else the dir) to `into`."""
     sys.path.insert(0, str(REPO_DIR))
-    from search.durability import live_dir
+    from search.index.durability import live_dir
 
     for attempt in range(3):
         source = Path(live_dir(index_dir))

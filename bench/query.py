@@ -135,8 +135,8 @@ class InProcess:
     def __init__(self, index_dir: Path) -> None:
         sys.path.insert(0, str(REPO_DIR))
         from search.engine import SearchRequest, run_search
-        from search.ranking import weighting
-        from search.store import open_index
+        from search.index.store import open_index
+        from search.query.weights import weighting
 
         self.searcher = open_index(index_dir).searcher(weighting=weighting())
         self.request = SearchRequest
@@ -158,7 +158,7 @@ class InProcess:
         return (time.perf_counter() - started) * 1000, int(result["total"])
 
     def clear_facet_cache(self) -> bool:
-        from search import facets
+        from search.features import facets
 
         cache = getattr(facets, "_RESULT_CACHE", None)
         if cache is None:

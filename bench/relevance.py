@@ -13,7 +13,8 @@ dantri-2020-2021), in five styles:
 
 Optional styles (`--styles`, see their makers): middle, typo, words, folded, never tuned on;
 extra and extra3 (title words plus one the article lacks), on which the near-miss rule of
-search.plan was tuned (seeds 20260101 and 1: check it on others); and summary, 6 consecutive
+search.execute.retrieve was tuned (seeds 20260101 and 1: check it on others); and summary,
+6 consecutive
 accent-free words of a news summary. RSS summaries repeat themselves
 ("Toàn cảnh 17h", election boilerplate): that style has runs held word for word by hundreds
 of articles.
@@ -75,8 +76,8 @@ class Vnsearch:
     def __init__(self, index_dir: Path) -> None:
         from search.engine import SearchRequest, run_search
         from search.errors import SearchError
-        from search.ranking import weighting
-        from search.store import open_index
+        from search.index.store import open_index
+        from search.query.weights import weighting
 
         self.refused = SearchError
         self.index = open_index(index_dir)

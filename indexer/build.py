@@ -15,9 +15,9 @@ from whoosh.index import FileIndex
 
 from indexer.records import RawRecord
 from indexer.validate import RecordError, check_record
-from search.bulkhelpers import DocumentFailed
-from search.schema import Article, to_document
-from search.store import KnownIds, locked_writer, open_or_create
+from search.index.helper_processes import DocumentFailed
+from search.index.schema import Article, to_document
+from search.index.store import KnownIds, locked_writer, open_or_create
 
 Report = Callable[[str], None]
 # Below this many articles per process, starting processes costs more than it saves.

@@ -77,8 +77,8 @@ def index_command(
     from indexer.build import IndexBuilder
     from indexer.progress import progress_bar
     from indexer.readers import read_paths
-    from search.durability import new_build_dir, switch_to
-    from search.store import import_worth_optimizing, index_exists, open_index
+    from search.index.durability import new_build_dir, switch_to
+    from search.index.store import import_worth_optimizing, index_exists, open_index
 
     held_before = open_index(index_dir).doc_count() if index_exists(index_dir) else 0
     if if_empty and held_before > 0:
@@ -114,7 +114,7 @@ def index_command(
 def _merge_after_import(index_dir: str) -> None:
     """Merge what an import wrote into one segment. The articles are committed already: a
     lock held by another indexer leaves them in several segments, with a warning."""
-    from search.store import optimize
+    from search.index.store import optimize
 
     try:
         segments = optimize(index_dir, float(get_setting("writer_timeout")))
@@ -131,7 +131,7 @@ def _merge_after_import(index_dir: str) -> None:
 def delete_command(index_dir: str, ids: tuple[str, ...]) -> None:
     """Delete articles by id."""
     from indexer.build import IndexBuilder
-    from search.store import index_exists
+    from search.index.store import index_exists
 
     if not index_exists(index_dir):
         raise click.ClickException(f"no index in {index_dir}")
@@ -148,8 +148,8 @@ def delete_command(index_dir: str, ids: tuple[str, ...]) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def stats_command(index_dir: str, as_json: bool) -> None:
     """Document count, date range, sources and size on disk."""
-    from search.stats import index_stats
-    from search.store import IndexMissingError
+    from search.features.stats import index_stats
+    from search.index.store import IndexMissingError
 
     try:
         stats = index_stats(index_dir)
@@ -174,7 +174,7 @@ def stats_command(index_dir: str, as_json: bool) -> None:
 @index_dir_option
 def optimize_command(index_dir: str) -> None:
     """Merge the index into one segment (faster searches; slow, holds the write lock)."""
-    from search.store import IndexMissingError, optimize
+    from search.index.store import IndexMissingError, optimize
 
     yield_cpu_to_searches()
     try:
@@ -188,8 +188,8 @@ def optimize_command(index_dir: str) -> None:
 @index_dir_option
 def check_command(index_dir: str) -> None:
     """Verify the index files against the checksum manifest of the last commit."""
-    from search.durability import live_dir, verify
-    from search.store import IndexMissingError, open_index
+    from search.index.durability import live_dir, verify
+    from search.index.store import IndexMissingError, open_index
 
     try:
         index = open_index(index_dir)

@@ -40,7 +40,7 @@ def search_command(
     """Search the index from the terminal."""
     from search.engine import SearchRequest, build_request_query, run_search
     from search.errors import SearchError
-    from search.store import IndexMissingError, open_index
+    from search.index.store import IndexMissingError, open_index
 
     try:
         request = SearchRequest.from_params(
@@ -67,7 +67,7 @@ def search_command(
 
 
 def _print_hits(result: dict[str, Any]) -> None:
-    from search.highlight import strip_marks
+    from search.features.highlight import strip_marks
 
     shown = len(result["hits"])
     first = (result["page"] - 1) * result["per_page"] + 1

@@ -13,9 +13,10 @@ from typing import Any
 
 from indexer.records import RawRecord
 from indexer.textclean import html_to_text, safe_url
-from search.analysis import folded_terms, normalize_text
-from search.dates import parse_published
-from search.schema import Article
+from search.analysis.chains import folded_terms
+from search.analysis.dates import parse_published
+from search.analysis.tokenizer import normalize_text
+from search.index.schema import Article
 
 MAX_ID_CHARS = 512
 MAX_TITLE_CHARS = 2_000

@@ -17,18 +17,22 @@ from whoosh import query as wq
 from whoosh.searching import Searcher
 from whoosh.util.times import long_to_datetime
 
-from search.analysis import normalize_text
-from search.dates import VIETNAM, iso_vietnam, parse_period
+from search.analysis.dates import VIETNAM, iso_vietnam, parse_period
+from search.analysis.tokenizer import normalize_text
 from search.errors import InvalidParameter
-from search.facets import MatchSets, count_facets, date_values, facet_list, reader_key
-from search.filters import DateWindow, filter_sets
-from search.highlight import MatchTerms, count_matches, highlight, snippet
-from search.plan import execute
-from search.postings import words_held
-from search.query import ParsedQuery, build_query, parse_query
-from search.ranking import weighting, with_recency
+from search.execute.docsets import words_held
+from search.execute.matchsets import MatchSets
+from search.execute.retrieve import execute
+from search.features.facets import count_facets, facet_list
+from search.features.filters import DateWindow, filter_sets
+from search.features.highlight import MatchTerms, count_matches, highlight, snippet
+from search.features.suggest import did_you_mean
+from search.index.caches import reader_key
+from search.index.columns import date_values
+from search.query.build import build_query
+from search.query.parse import ParsedQuery, parse_query
+from search.query.weights import weighting, with_recency
 from search.settings import get_setting
-from search.suggest import did_you_mean
 
 SORTS = ("relevance", "newest", "oldest")
 

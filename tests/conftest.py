@@ -12,7 +12,7 @@ from whoosh.index import FileIndex
 
 from indexer.build import IndexBuilder
 from indexer.readers import read_paths
-from search.store import open_index
+from search.index.store import open_index
 
 ROOT = Path(__file__).resolve().parent.parent
 DEMO_PATHS = [ROOT / "demo" / "articles.jsonl", ROOT / "demo" / "pages", ROOT / "demo" / "feeds"]
@@ -44,7 +44,7 @@ def demo_index(demo_index_dir: Path) -> FileIndex:
 
 @pytest.fixture()
 def searcher(demo_index: FileIndex) -> Iterator[object]:
-    from search.ranking import weighting
+    from search.query.weights import weighting
 
     with demo_index.searcher(weighting=weighting()) as s:
         yield s

@@ -7,13 +7,13 @@ import unicodedata
 
 import pytest
 
-from search.analysis import (
+from search.analysis.chains import (
     ExactAnalyzer,
     ExactBigramAnalyzer,
     FoldedAnalyzer,
     FoldedBigramAnalyzer,
-    place_tone,
 )
+from search.analysis.syllables import place_tone
 
 
 def nfd(text: str) -> str:
@@ -155,7 +155,7 @@ def test_a_number_and_its_digit_groups_share_a_position() -> None:
     ],
 )
 def test_queries_keep_numbers_whole(query: str, expected: list[str]) -> None:
-    from search.analysis import exact_terms
+    from search.analysis.chains import exact_terms
 
     assert exact_terms(query) == expected
 

@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 
 from indexer.cli import main as cli
 from search.engine import SearchRequest, run_search
-from search.store import open_index
+from search.index.store import open_index
 from tests.conftest import build_index
 from tests.test_web_support import (  # noqa: F401 (fixtures)
     NEW_ARTICLE,

@@ -21,7 +21,7 @@ from whoosh.writing import SegmentWriter
 
 from indexer.records import RawRecord
 from indexer.validate import check_record
-from search.analysis import (
+from search.analysis.chains import (
     ExactAnalyzer,
     ExactBigramAnalyzer,
     FoldedBigramAnalyzer,
@@ -29,10 +29,10 @@ from search.analysis import (
     index_terms,
     index_tokens,
 )
-from search.bulkfields import Text
-from search.bulkhelpers import DocumentFailed
-from search.bulkwrite import BulkWriter
-from search.schema import ArticleSchema, to_document
+from search.index.bulk_fields import Text
+from search.index.bulk_writer import BulkWriter
+from search.index.helper_processes import DocumentFailed
+from search.index.schema import ArticleSchema, to_document
 from tests.conftest import DEMO_PATHS
 
 TEXTS = [

@@ -11,9 +11,9 @@ import pytest
 from click.testing import CliRunner
 
 from indexer.cli import main
-from search.articles import get_article
-from search.dates import VIETNAM
-from search.store import open_index
+from search.analysis.dates import VIETNAM
+from search.features.articles import get_article
+from search.index.store import open_index
 
 
 def jsonl(path: Path, records: list[Any], raw_lines: dict[int, str] | None = None) -> Path:
@@ -125,7 +125,7 @@ def test_same_file_twice_in_batches_gives_exact_count(tmp_path: Path) -> None:
 
 
 def test_upserts_across_batches_and_another_writer_leave_one_version(tmp_path: Path) -> None:
-    """The ids the builder knows are in the index (search.store.KnownIds): an id of an
+    """The ids the builder knows are in the index (search.index.store.KnownIds): an id of an
     earlier batch is replaced, and so is one another builder committed in between."""
     from indexer.build import IndexBuilder
     from indexer.readers import read_paths
@@ -279,7 +279,7 @@ def test_the_schema_reloads_from_disk_in_a_new_process(demo_index_dir: Path) -> 
 
     sample = "Ðà Nẵng hoà bình, 1.268 người ở Thi\u0323 trươ\u0300ng"
     script = (
-        "import json, sys; from search.store import open_index\n"
+        "import json, sys; from search.index.store import open_index\n"
         "schema = open_index(sys.argv[1]).schema\n"
         "print(json.dumps({name: [t.text for t in schema[name].analyzer(sys.argv[2])]"
         " for name in ('title', 'title_folded', 'title_bigram', 'title_bigram_folded')}))"

@@ -12,9 +12,9 @@ import pytest
 from whoosh import index as whoosh_index
 from whoosh.writing import SegmentWriter
 
-from search.bulkwrite import BulkWriter
-from search.merge import MERGE_FACTOR
-from search.schema import ArticleSchema
+from search.index.bulk_writer import BulkWriter
+from search.index.merge import MERGE_FACTOR
+from search.index.schema import ArticleSchema
 from tests.test_bulkwrite import demo_documents, everything
 
 

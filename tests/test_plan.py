@@ -9,10 +9,11 @@ from typing import Any
 
 import pytest
 
-from search import plan
 from search.engine import SearchRequest, run_search
-from search.postings import query_docs
-from search.query import parse_query, restoration_bonus, scoring_query
+from search.execute import retrieve as plan
+from search.execute.docsets import query_docs
+from search.query.build import restoration_bonus, scoring_query
+from search.query.parse import parse_query
 
 QUERIES = [
     "giao thong",  # common words: many near-equal scores

@@ -7,8 +7,9 @@ from typing import Any
 
 import pytest
 
-from search.postings import DocSetQuery, query_docs
-from search.query import LEVELS, build_query, matching_part, parse_query
+from search.execute.docsets import DocSetQuery, query_docs
+from search.query.build import build_query, matching_part
+from search.query.parse import LEVELS, parse_query
 
 QUERIES = [
     "da nang",
@@ -49,7 +50,7 @@ def test_docset_query_restricts_any_query(churned_index: Any) -> None:
 
 
 def test_demo_sets_on_one_segment(demo_index_dir: Path) -> None:
-    from search.store import open_index
+    from search.index.store import open_index
 
     with open_index(demo_index_dir).searcher() as searcher:
         for text in QUERIES:
@@ -61,8 +62,8 @@ def test_demo_sets_on_one_segment(demo_index_dir: Path) -> None:
 def test_exclusions_exclude_where_whoosh_does_not(demo_index_dir: Path) -> None:
     """Whoosh's AndNot lets through a document holding an excluded word (demo-056 has "bão"
     for `mưa -lũ -bão`); the sets are checked against the stored text instead."""
-    from search.analysis import folded_terms
-    from search.store import open_index
+    from search.analysis.chains import folded_terms
+    from search.index.store import open_index
 
     with open_index(demo_index_dir).searcher() as searcher:
         got = query_docs(searcher, parse_query("mưa -lũ -bão"), "all")
@@ -77,7 +78,7 @@ def test_exclusions_exclude_where_whoosh_does_not(demo_index_dir: Path) -> None:
 
 
 def test_sized_cache_evicts_the_least_recent_by_what_it_holds() -> None:
-    from search.cache import SizedCache
+    from search.index.caches import SizedCache
 
     cache = SizedCache(10, len)
     cache.put(("a",), "xxxx")
@@ -90,7 +91,7 @@ def test_sized_cache_evicts_the_least_recent_by_what_it_holds() -> None:
 
 
 def test_sized_cache_bounds_empty_values_too() -> None:
-    from search.cache import SizedCache
+    from search.index.caches import SizedCache
 
     cache = SizedCache(3, len)
     for word in ("zzqa", "zzqb", "zzqc", "zzqd", "zzqe"):  # words no document holds
@@ -103,9 +104,9 @@ def test_postings_follow_commits_that_delete_and_add(tmp_path: Path) -> None:
     deletion in an old segment and a document in a new one both show in the next search."""
     from whoosh import index as whoosh_index
 
-    from search.bulkwrite import BulkWriter
-    from search.postings import term_postings
-    from search.schema import ArticleSchema
+    from search.execute.docsets import term_postings
+    from search.index.bulk_writer import BulkWriter
+    from search.index.schema import ArticleSchema
 
     ix = whoosh_index.create_in(str(tmp_path), ArticleSchema())
 

@@ -7,7 +7,8 @@ import unicodedata
 import pytest
 
 from search.errors import QueryTooExpensive
-from search.query import build_query, parse_query
+from search.query.build import build_query
+from search.query.parse import parse_query
 
 # Accented query words: exact matches count double, accent-free-only matches a quarter.
 BAO = (

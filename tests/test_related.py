@@ -10,9 +10,9 @@ import pytest
 
 from search.engine import SearchRequest, run_search
 from search.errors import NotFound
-from search.ranking import weighting
-from search.related import related_articles
-from search.store import open_index
+from search.features.related import related_articles
+from search.index.store import open_index
+from search.query.weights import weighting
 from tests.conftest import DEMO_PATHS, build_index
 
 DEMO = DEMO_PATHS[0]

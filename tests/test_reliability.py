@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from search.store import open_index
+from search.index.store import open_index
 
 VNSEARCH = [sys.executable, "-m", "indexer"]
 
@@ -273,7 +273,7 @@ def test_a_commit_that_fails_on_a_full_disk_leaves_the_last_commit(
 def test_a_manifest_one_commit_behind_is_a_warning_not_damage(tmp_path: Path) -> None:
     """kill -9 between a commit and its manifest: the old table of contents the manifest
     lists is gone, replaced by the newer commit; `check` warns and passes."""
-    from search.durability import MANIFEST, verify
+    from search.index.durability import MANIFEST, verify
 
     index_dir = tmp_path / "ix"
     first = make_articles(tmp_path / "a.jsonl", 10)

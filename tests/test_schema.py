@@ -11,8 +11,8 @@ from whoosh.index import create_in
 from whoosh.query import Term
 
 from search.engine import SearchRequest, run_search
-from search.schema import SLUG_FIELD, Article, ArticleSchema, slug_extra_words, to_document
-from search.store import open_index
+from search.index.schema import SLUG_FIELD, Article, ArticleSchema, slug_extra_words, to_document
+from search.index.store import open_index
 from tests.conftest import build_index
 
 # (url, title, the slug's words that the title lacks)

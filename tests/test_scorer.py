@@ -1,4 +1,4 @@
-"""search.scorer gives Whoosh's own BM25F scores, on many segments with deletions."""
+"""search.execute.scoring gives Whoosh's own BM25F scores, on many segments with deletions."""
 
 from __future__ import annotations
 
@@ -8,10 +8,17 @@ from typing import Any
 import pytest
 from whoosh import query as wq
 
-from search.postings import MAX_EXPANSIONS, DocSetQuery, expansions, query_docs, term_postings
-from search.query import parse_query, restoration_bonus, scoring_query
-from search.ranking import weighting
-from search.scorer import compile_query, score_candidates, top_scores
+from search.execute.docsets import (
+    MAX_EXPANSIONS,
+    DocSetQuery,
+    expansions,
+    query_docs,
+    term_postings,
+)
+from search.execute.scoring import compile_query, score_candidates, top_scores
+from search.query.build import restoration_bonus, scoring_query
+from search.query.parse import parse_query
+from search.query.weights import weighting
 
 QUERIES = [
     "da nang",

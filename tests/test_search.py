@@ -16,8 +16,8 @@ from indexer.readers import read_paths
 from indexer.validate import check_record
 from search.engine import SearchRequest, run_search
 from search.errors import InvalidParameter, QueryTooExpensive
-from search.highlight import MatchTerms, highlight, snippet
-from search.query import parse_query
+from search.features.highlight import MatchTerms, highlight, snippet
+from search.query.parse import parse_query
 from tests.conftest import DEMO_PATHS
 
 DEMO = Path(__file__).resolve().parent.parent / "demo" / "articles.jsonl"
@@ -269,7 +269,7 @@ def search_unbounded(searcher: Any, monkeypatch: pytest.MonkeyPatch) -> dict[str
 @pytest.mark.parametrize("q", ["giao thông", "ha noi", "bệnh viện", "nông dân", "tỉnh"])
 def test_totals_are_exact(searcher: Any, q: str) -> None:
     """Every article holding every word, counted by hand (Whoosh's top-N count falls short)."""
-    from search.analysis import folded_terms
+    from search.analysis.chains import folded_terms
 
     words = set(folded_terms(q))
     expected = sum(
@@ -309,7 +309,7 @@ def test_query_length_is_measured_composed() -> None:
 
 
 def test_every_searcher_of_a_generation_shares_the_caches(demo_index: Any) -> None:
-    from search.postings import reader_key
+    from search.index.caches import reader_key
 
     with demo_index.searcher() as first, demo_index.searcher() as second:
         assert reader_key(first) == reader_key(second)
@@ -317,8 +317,8 @@ def test_every_searcher_of_a_generation_shares_the_caches(demo_index: Any) -> No
 
 @pytest.mark.parametrize("newest_first", [True, False])
 def test_date_order_is_the_same_for_many_and_few_matches(searcher: Any, newest_first: bool) -> None:
-    from search.facets import date_values
-    from search.plan import by_date
+    from search.execute.retrieve import by_date
+    from search.index.columns import date_values
 
     published = date_values(searcher)
     everything = frozenset(searcher.reader().all_doc_ids())
@@ -343,8 +343,8 @@ def test_date_order_is_the_same_for_many_and_few_matches(searcher: Any, newest_f
     ],
 )
 def test_long_plain_queries_are_looked_for_as_a_run(q: str, run: tuple[str, ...] | None) -> None:
-    from search.passage import passage_run
-    from search.query import parse_query
+    from search.execute.passages import passage_run
+    from search.query.parse import parse_query
 
     assert passage_run(parse_query(q)) == run
 
@@ -369,8 +369,8 @@ def test_long_plain_queries_are_looked_for_as_a_run(q: str, run: tuple[str, ...]
     ],
 )
 def test_every_holder_of_a_run_is_listed(searcher: Any, run: str, holders: set[str]) -> None:
-    from search.passage import run_holders
-    from search.textmatch import run_regex
+    from search.analysis.textmatch import run_regex
+    from search.execute.passages import run_holders
 
     found = run_holders(searcher, tuple(run.split()))
     assert found is not None
@@ -386,7 +386,7 @@ def test_every_holder_of_a_run_is_listed(searcher: Any, run: str, holders: set[s
 def test_holders_that_cannot_be_listed_cheaply(
     searcher: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from search import passage
+    from search.execute import passages as passage
 
     run = ("trung", "tam", "thanh", "pho", "vinh", "hau")  # in 3 summaries
     assert passage.run_holders(searcher, run) is not None
@@ -408,7 +408,7 @@ def test_a_remembered_passage_ranks_its_holders_first(searcher: Any) -> None:
 
 
 def test_documents_holding_the_run_go_first(searcher: Any) -> None:
-    from search.passage import scan_for_run
+    from search.execute.passages import scan_for_run
 
     docnum = {fields["id"]: n for n, fields in searcher.iter_docs()}
     target, others = docnum["demo-001"], [docnum["demo-002"], docnum["demo-003"]]
@@ -423,9 +423,9 @@ def test_documents_holding_the_run_go_first(searcher: Any) -> None:
 def test_scored_candidates_are_bounded_rarest_words_first(
     searcher: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from search import plan
-    from search.postings import clause_docs
-    from search.query import parse_query
+    from search.execute import retrieve as plan
+    from search.execute.docsets import clause_docs
+    from search.query.parse import parse_query
 
     monkeypatch.setattr(plan, "MAX_CANDIDATES", 10)
     everything = frozenset(searcher.reader().all_doc_ids())
@@ -458,6 +458,6 @@ def test_scored_candidates_are_bounded_rarest_words_first(
 def test_ranking_reads_restored_accents_and_corrected_typos(
     searcher: Any, q: str, words: list[str]
 ) -> None:
-    from search.plan import restored_words
+    from search.execute.retrieve import restored_words
 
     assert restored_words(searcher, tuple(q.split())) == words

@@ -1,4 +1,5 @@
-"""A term's postings in one segment (search.segterms) as Whoosh's own matcher walks them."""
+"""A term's postings in one segment (search.index.segment_postings), as Whoosh's matcher
+walks them."""
 
 from __future__ import annotations
 
@@ -8,9 +9,9 @@ from typing import Any
 
 import pytest
 
-from search.cache import SizedCache
-from search.postings import term_postings
-from search.segterms import ENTRY_POSTINGS, _matcher_postings, _read_postings
+from search.execute.docsets import term_postings
+from search.index.caches import SizedCache
+from search.index.segment_postings import ENTRY_POSTINGS, _matcher_postings, _read_postings
 from tests.conftest import build_index
 
 
@@ -71,7 +72,7 @@ def test_unknown_words_leave_a_bounded_number_of_cache_entries(
 ) -> None:
     """Every unknown word leaves an empty entry per field and per segment: each counts as
     ENTRY_POSTINGS postings, so a stream of them cannot hold more than budget / that."""
-    from search import segterms
+    from search.index import segment_postings as segterms
 
     cache = SizedCache(100 * ENTRY_POSTINGS, segterms._SEGMENT_POSTINGS.size)
     monkeypatch.setattr(segterms, "_SEGMENT_POSTINGS", cache)

@@ -13,10 +13,10 @@ from typing import Any
 
 import pytest
 
-from search.analysis import exact_terms, fold_term
-from search.lexicon import get_lexicon, telex_decode
-from search.store import open_index
-from search.suggest import autocomplete, did_you_mean
+from search.analysis.chains import exact_terms, fold_term
+from search.features.suggest import autocomplete, did_you_mean
+from search.index.lexicon import get_lexicon, telex_decode
+from search.index.store import open_index
 from tests.conftest import build_index
 
 
@@ -200,7 +200,7 @@ def _judge(got: str | None, typed: str, want: str) -> str:
 def test_a_dear_lexicon_serves_newer_generations_for_a_while(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from search import lexicon
+    from search.index import lexicon
 
     source = tmp_path / "a.jsonl"
     source.write_text(_line("a1", "Giá vàng tăng mạnh"), encoding="utf-8")

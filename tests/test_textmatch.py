@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from search.analysis import ExactAnalyzer, fold_term
-from search.textmatch import (
+from search.analysis.chains import ExactAnalyzer, fold_term
+from search.analysis.textmatch import (
     find_words,
     holds_run,
     opens_with,

@@ -8,10 +8,11 @@ from typing import Any
 
 import pytest
 
-from search import postings, scorer
-from search.forkwork import fork_call
-from search.postings import reader_key
-from search.warm import frequent_terms, warm_caches, warmed_fields
+from search.execute import docsets as postings
+from search.execute import scoring as scorer
+from search.index.caches import reader_key
+from search.index.forked_call import fork_call
+from search.warmup import frequent_terms, warm_caches, warmed_fields
 from web import create_app
 
 

@@ -10,12 +10,12 @@ from typing import Any
 
 from flask import Blueprint, Response, current_app, request, url_for
 
-from search.articles import get_article
 from search.engine import run_search
 from search.errors import InvalidParameter, NotFound
-from search.related import related_articles
+from search.features.articles import get_article
+from search.features.related import related_articles
+from search.features.suggest import autocomplete
 from search.settings import get_setting
-from search.suggest import autocomplete
 from web import export
 from web.index import get_searcher, index_generation, index_version
 from web.openapi import openapi_spec

@@ -58,7 +58,7 @@ def to_jsonl(records: list[dict[str, Any]]) -> str:
 
 def filename(query: str, fmt: str) -> str:
     """An ASCII file name from the query: vnsearch-da-nang.csv."""
-    from search.analysis import fold_term
+    from search.analysis.chains import fold_term
 
     slug = re.sub(r"[^a-z0-9]+", "-", fold_term(query.lower()))[:60].strip("-")
     return f"vnsearch-{slug or 'all'}.{fmt}"

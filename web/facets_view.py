@@ -12,10 +12,10 @@ from typing import Any
 
 from werkzeug.datastructures import MultiDict
 
-from search.dates import VIETNAM, parse_period
+from search.analysis.dates import VIETNAM, parse_period
 from search.engine import SearchRequest
-from search.filters import DateWindow
-from search.schema import UNDATED
+from search.features.filters import DateWindow
+from search.index.schema import UNDATED
 from web.present import UNDATED_LABEL, month_label, view_url, vn_date, vn_number
 
 FACET_LABELS = {

@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from typing import Any
 from xml.etree import ElementTree as ET
 
-from search.highlight import strip_marks
+from search.features.highlight import strip_marks
 from web.present import safe_href
 
 ATOM_NS = "http://www.w3.org/2005/Atom"

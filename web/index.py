@@ -25,10 +25,10 @@ from flask import Flask, current_app, g
 from whoosh.index import FileIndex
 from whoosh.searching import Searcher
 
-from search.durability import live_dir
 from search.errors import IndexUnavailable
-from search.ranking import weighting
-from search.store import open_index
+from search.index.durability import live_dir
+from search.index.store import open_index
+from search.query.weights import weighting
 
 log = logging.getLogger(__name__)
 EXTENSION = "vnsearch_index"
@@ -60,13 +60,13 @@ class IndexHandle:
         self._identity: tuple[str, int, int] | None = None
         self._local = threading.local()
         self._open: set[Searcher] = set()
-        # Searchers hold open files (search.store reads without mmap): an app dropped without
+        # Searchers hold open files (search.index.store reads without mmap): an app dropped without
         # close() (a test's) must not leak them.
         weakref.finalize(self, _close_all, self._open)
 
     def _current_identity(self) -> tuple[str, int, int]:
         # The live index: INDEX_DIR itself, or what its `current` link points to after a
-        # blue/green rebuild (search.durability); a switch changes the identity.
+        # blue/green rebuild (search.index.durability); a switch changes the identity.
         real = os.path.realpath(live_dir(self.index_dir))
         info = os.stat(real)
         return real, info.st_dev, info.st_ino

@@ -12,10 +12,10 @@ from typing import Any
 from flask import Blueprint, Response, redirect, render_template, request, url_for
 from werkzeug.datastructures import MultiDict
 
-from search.articles import get_article
 from search.engine import SearchRequest, run_search
 from search.errors import NotFound
-from search.related import related_articles
+from search.features.articles import get_article
+from search.features.related import related_articles
 from web.facets_view import active_filters, facet_groups, timeline
 from web.feed import ATOM_MIMETYPE, atom_feed
 from web.index import get_searcher

@@ -15,7 +15,7 @@ from werkzeug.datastructures import MultiDict
 
 from search.engine import SORTS, SearchRequest
 from search.errors import InvalidParameter
-from search.facets import FACET_NAMES
+from search.features.facets import FACET_NAMES
 
 FORMATS = ("json", "csv", "jsonl")
 _TRUE = ("", "1", "true", "yes", "on")

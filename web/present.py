@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 from flask import url_for
 from werkzeug.datastructures import MultiDict
 
-from search.dates import VIETNAM
+from search.analysis.dates import VIETNAM
 from search.settings import get_setting
 from web.params import state_params
 

@@ -58,7 +58,7 @@ def serve(
     """Serve the pages and API until stopped; logs the URL it listens on (port 0: any free).
 
     :param workers: processes sharing the socket; 0 means one per CPU core.
-    :param warm_terms: most frequent terms per field read into the caches first (search.warm),
+    :param warm_terms: most frequent terms per field read into the caches first (search.warmup),
         before the workers are forked so that all of them start warm.
     """
     _configure_logging()
@@ -82,8 +82,8 @@ def serve(
 
 def _warm(index_dir: str, terms: int) -> None:
     """Warm the caches; a server without an index yet, or a failed warm-up, serves cold."""
-    from search.store import index_exists
-    from search.warm import warm_caches
+    from search.index.store import index_exists
+    from search.warmup import warm_caches
 
     if not index_exists(index_dir):
         return

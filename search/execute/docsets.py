@@ -1,0 +1,238 @@
+"""Which documents match, computed as set algebra on posting lists read per segment."""
+
+from __future__ import annotations
+
+import heapq
+from array import array
+from functools import reduce
+from itertools import islice
+from typing import Any
+
+from whoosh import query as wq
+from whoosh.matching import ListMatcher, NullMatcher
+from whoosh.searching import Searcher
+
+from search.analysis.chains import fold_term
+from search.index.caches import SizedCache, reader_key
+from search.index.segment_postings import ENTRY_POSTINGS, Postings, segment_postings
+from search.query.build import clause_fields, leaf_query
+from search.query.parse import Clause, ParsedQuery
+
+DocSet = frozenset[int]
+MAX_EXPANSIONS = 50  # terms one prefix or fuzzy word stands for, the most frequent
+MAX_EXPANSIONS_SCANNED = 20_000  # lexicon entries read for one prefix
+
+
+# Per process, both caches are bounded by what they hold. Measured on 156k articles with the
+# load mix (bench/load.py's requests in process): 6M postings and 512 sets gave 38 ms a
+# request, 20M postings and 8M set members 29 ms, for ~500 MB more per worker.
+# An entry also costs its key and containers (~250 bytes), counted in the budget's units:
+# unknown words leave an empty entry per field (and per segment: search.index.segment_postings).
+ENTRY_SET_MEMBERS = 5
+_SETS = SizedCache(8_000_000, lambda docs: len(docs) + ENTRY_SET_MEMBERS)  # ~50 bytes each
+_POSTINGS = SizedCache(20_000_000, lambda postings: len(postings[0]) + ENTRY_POSTINGS)
+
+
+def term_docs(searcher: Searcher, fieldname: str, text: str) -> DocSet:
+    """Live documents whose field holds the term (cached per index generation)."""
+    key = (*reader_key(searcher), fieldname, text)
+    cached: DocSet | None = _SETS.get(key)
+    if cached is None:
+        cached = frozenset(term_postings(searcher, fieldname, text)[0])
+        _SETS.put(key, cached)
+    return cached
+
+
+def term_postings(searcher: Searcher, fieldname: str, text: str) -> Postings:
+    """The term's live postings over the whole index: sorted global document numbers and
+    their weights (term frequencies), cached per index generation within a postings budget.
+    Each segment's share is cached as well, by segment and deletions, so that after a commit
+    only the segments it wrote are read again (an import commits every few seconds)."""
+    key = (*reader_key(searcher), fieldname, text)
+    cached: Postings | None = _POSTINGS.get(key)
+    if cached is not None:
+        return cached
+    leaves = searcher.reader().leaf_readers()
+    shares = [(segment_postings(key[0], leaf, fieldname, text), offset) for leaf, offset in leaves]
+    shares = [(share, offset) for share, offset in shares if share[0]]
+    if len(leaves) == 1 and shares:  # one segment: its share is the whole list
+        result = shares[0][0]
+    else:
+        ids, weights = array("i"), array("f")
+        for (leaf_ids, leaf_weights), offset in shares:
+            ids.extend([offset + d for d in leaf_ids] if offset else leaf_ids)
+            weights.extend(leaf_weights)
+        result = (ids, weights)
+    _POSTINGS.put(key, result)
+    return result
+
+
+def clause_docs(searcher: Searcher, clause: Clause) -> DocSet:
+    """Documents a clause matches in any of its fields (folded: accents never narrow)."""
+    return frozenset().union(*_clause_parts(searcher, clause))
+
+
+def words_held(searcher: Searcher, clause: Clause, docnum: int) -> bool:
+    """Whether one document matches a clause: membership tests on its cached parts, no union
+    built (a common word's union over three fields costs milliseconds)."""
+    return any(docnum in part for part in _clause_parts(searcher, clause))
+
+
+def _clause_parts(searcher: Searcher, clause: Clause, fields: tuple[str, ...] = ()) -> list[DocSet]:
+    """Sets whose union is what the clause matches: one per field, only `fields` when given
+    (cached sets for a word)."""
+    parts = []
+    for fieldname in clause_fields(clause):
+        if fields and fieldname not in fields:
+            continue
+        if clause.kind == "terms":
+            per_term = [term_docs(searcher, fieldname, fold_term(t)) for t in clause.terms]
+            parts.append(reduce(frozenset.intersection, sorted(per_term, key=len)))
+        elif clause.kind in ("prefix", "fuzzy"):
+            leaf = leaf_query(clause, fieldname)
+            found = [term_docs(searcher, fieldname, t) for t in expansions(searcher, leaf)]
+            parts.append(frozenset().union(*found))
+        else:  # phrases: rare, and Whoosh knows positions
+            parts.append(frozenset(searcher.docs_for_query(leaf_query(clause, fieldname))))
+    return parts
+
+
+def expansions(searcher: Searcher, query: wq.Query) -> list[str]:
+    """The indexed terms a prefix (thu*) or fuzzy word (nguyen~1) stands for: at most
+    MAX_EXPANSIONS, the most frequent first. Unbounded, a short prefix or fuzzy word became
+    hundreds of terms for Whoosh to walk (seconds on 156k articles, bench/hostile.py)."""
+    reader = searcher.reader()
+    fieldname = query.fieldname
+    if isinstance(query, wq.FuzzyTerm):
+        found: Any = reader.terms_within(
+            fieldname, query.text, query.maxdist, prefix=query.prefixlength
+        )
+    elif isinstance(query, wq.Prefix):
+        found = islice(reader.expand_prefix(fieldname, query.text), MAX_EXPANSIONS_SCANNED)
+    else:
+        raise TypeError(f"not a prefix or fuzzy word: {query!r}")
+    texts = {t.decode("utf-8") if isinstance(t, bytes) else t for t in found}
+    return heapq.nsmallest(
+        MAX_EXPANSIONS, texts, key=lambda t: (-reader.doc_frequency(fieldname, t), t)
+    )
+
+
+def query_docs(searcher: Searcher, parsed: ParsedQuery, level: str) -> DocSet | None:
+    """Documents the words match at a strictness level; None means every document."""
+    if parsed.is_empty:
+        matched = None
+    else:
+        parts = _group_parts(searcher, parsed.groups)
+        level = _level(level, len(parsed.groups))
+        if level == "all":
+            matched = _in_every_group(parts)
+        elif level == "most":
+            matched = _in_all_groups_but_one(parts)
+        else:
+            matched = frozenset().union(*(part for sets in parts for part in sets))
+    return _without_excluded(searcher, parsed, matched)
+
+
+def titles_holding(searcher: Searcher, parsed: ParsedQuery, missing: int) -> DocSet:
+    """Documents whose title holds every word of the query (`missing` 0) or all but at most
+    one (`missing` 1): plain words only, 3 or more of them (else nothing). Title sets are small,
+    so this is cheap next to "most" over every field: 1.5 ms for 32 common words, their
+    title sets cached (156k articles)."""
+    plain = all(c.kind == "terms" and c.scope is None for g in parsed.groups for c in g)
+    if not plain or len(parsed.groups) < 3:  # up to MAX_CLAUSES: a pasted headline
+        return frozenset()
+    # cached: the matching and the candidate bounding of one request both ask
+    key = (*reader_key(searcher), "titles", parsed.groups, parsed.excluded, missing)
+    held: DocSet | None = _SETS.get(key)
+    if held is None:
+        parts = _group_parts(searcher, parsed.groups, fields=("title_folded",))
+        held = _in_all_groups_but_one(parts) if missing else _in_every_group(parts)
+        held = _without_excluded(searcher, parsed, held) or frozenset()
+        _SETS.put(key, held)
+    return held
+
+
+def _without_excluded(
+    searcher: Searcher, parsed: ParsedQuery, matched: DocSet | None
+) -> DocSet | None:
+    if parsed.excluded:
+        excluded = frozenset().union(*(clause_docs(searcher, c) for c in parsed.excluded))
+        base = matched if matched is not None else frozenset(searcher.reader().all_doc_ids())
+        matched = base - excluded
+    return matched
+
+
+def _group_parts(
+    searcher: Searcher, groups: tuple[tuple[Clause, ...], ...], fields: tuple[str, ...] = ()
+) -> list[list[DocSet]]:
+    """Each group's sets, whose union is what it matches (one per clause and field; only
+    `fields` when given), the groups with the fewest postings first."""
+    parts = [[p for c in group for p in _clause_parts(searcher, c, fields)] for group in groups]
+    parts.sort(key=lambda sets: sum(map(len, sets)))
+    return parts
+
+
+def _in_every_group(parts: list[list[DocSet]]) -> DocSet:
+    """The documents every group matches (`parts` as _group_parts gives them). Only the first
+    group is built whole; each other group filters it field by field, in time of the smaller
+    set (a common word's union over three fields was most of a query's set algebra)."""
+    matched: DocSet = frozenset().union(*parts[0])
+    for sets in parts[1:]:
+        if not matched:
+            break
+        matched = frozenset().union(*(matched & part for part in sets))
+    return matched
+
+
+def _in_all_groups_but_one(parts: list[list[DocSet]]) -> DocSet:
+    """The documents every group but at most one matches: what is left when each group in
+    turn is left out (cheaper than counting every member of every group)."""
+    return frozenset().union(
+        *(_in_every_group(parts[:i] + parts[i + 1 :]) for i in range(len(parts)))
+    )
+
+
+def _level(level: str, groups: int) -> str:
+    """Mirror of search.query's levels: "most" means all but one, for 3 to 8 groups (else
+    all); with one group every level is "all"."""
+    if groups == 1 or (level == "most" and not 3 <= groups <= 8):
+        return "all"
+    return level
+
+
+class DocSetQuery(wq.Query):
+    """Matches a fixed set of global document numbers, scoring nothing.
+
+    ANDed with a ranking query, it makes Whoosh score only these documents: the intersection
+    is driven by this short list and the long posting lists are merely skipped through.
+    """
+
+    def __init__(self, docs: DocSet) -> None:
+        self.wanted = docs
+
+    def __repr__(self) -> str:
+        return f"DocSetQuery({len(self.wanted)} docs)"
+
+    def __str__(self) -> str:
+        return f"<{len(self.wanted)} documents>"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, DocSetQuery) and other.wanted == self.wanted
+
+    def __hash__(self) -> int:
+        return hash(self.wanted)
+
+    def estimate_size(self, ixreader: Any) -> int:
+        return len(self.wanted)
+
+    def matcher(self, searcher: Searcher, context: Any = None) -> Any:
+        offset = 0
+        if searcher.has_parent():
+            offset = searcher.get_parent()._offset_for_subsearcher(searcher) or 0
+        size = searcher.reader().doc_count_all()
+        local = sorted(d - offset for d in self.wanted if offset <= d < offset + size)
+        if not local:
+            return NullMatcher()
+        # Explicit zero weights: ListMatcher reads all_weights=0.0 as "not given" and scores
+        # each document 1.0, which would add a constant to every score.
+        return ListMatcher(local, weights=[0.0] * len(local))

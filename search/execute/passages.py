@@ -1,0 +1,141 @@
+"""Remembered passages: a plain query of 5-16 words is also looked for as one run of words.
+
+A reader who pastes or retypes a line of an article wants that article, yet BM25 ranks a run
+of common words ("day la mot trong nhung cong") far below articles that merely repeat them.
+So the documents holding the words side by side, in order, go first.
+
+They are listed over the whole index, not only among the best-scored documents (a body holding
+common words scores low, and was missed that way):
+
+- titles and summaries through their syllable-pair fields: the documents holding every typed
+  pair but at most one (a few sets from the cache) are read back and searched for the run.
+  One pair may be missing: an index built before dotted words paired both ways (4d2789e,
+  search.analysis.pair_links) holds "tphcm_có" for "TP.HCM có" but not "hcm_có";
+- bodies, which have no pair fields, through Whoosh's phrase matcher on the positions of the
+  folded field, once the documents holding every word are few enough.
+
+Holders the listing can still miss (an abbreviation in a body) are looked for in the best-scored
+documents as well. When too many bodies or texts would have to be checked, only the
+best-scored are searched.
+"""
+
+from __future__ import annotations
+
+import time
+from functools import reduce
+from itertools import accumulate
+
+from whoosh import query as wq
+from whoosh.searching import Searcher
+
+from search.analysis.chains import fold_term
+from search.analysis.textmatch import run_regex
+from search.analysis.tokenizer import BIGRAM_SEPARATOR
+from search.execute.docsets import DocSet, DocSetQuery, term_docs
+from search.index.schema import BIGRAM_FIELDS, FOLDED, FOLDED_BIGRAM
+from search.query.parse import ParsedQuery
+
+PASSAGE_MIN_WORDS = 5  # a plain query this long is also looked for as one run of words
+PASSAGE_MAX_WORDS = 16  # longer: pasted text, not a remembered run
+PASSAGE_WINDOW = 1000  # best-scored documents searched when the holders cannot be listed
+# Bodies holding every word that the phrase matcher may check: it costs ~35 µs a body
+# (1,288 bodies holding "day la mot trong nhung cong": 45 ms).
+MAX_BODIES_CHECKED = 3000
+# Titles and summaries read back to confirm the run, at most (~30 µs each; 998 holding all but
+# one pair of "tong bi thu to lam qqq": 29 ms).
+MAX_TEXTS_READ = 2000
+
+Ranked = list[tuple[int, float | None]]
+
+
+def passage_run(parsed: ParsedQuery) -> tuple[str, ...] | None:
+    """The folded words of a plain query long enough to be a remembered passage, else None."""
+    if not PASSAGE_MIN_WORDS <= len(parsed.words) <= PASSAGE_MAX_WORDS or parsed.excluded:
+        return None
+    if any(len(g) != 1 or g[0].kind != "terms" or g[0].scope is not None for g in parsed.groups):
+        return None
+    return tuple(fold_term(w) for w in parsed.words)
+
+
+def run_holders(searcher: Searcher, run: tuple[str, ...]) -> DocSet | None:
+    """Every document holding the run in its title, summary or body (see the module
+    docstring); None when too many texts would have to be checked."""
+    in_bodies = _holding_every(searcher, "body" + FOLDED, run)
+    if len(in_bodies) > MAX_BODIES_CHECKED:
+        return None
+    pairs = [f"{a}{BIGRAM_SEPARATOR}{b}" for a, b in zip(run, run[1:], strict=False)]
+    to_read = [
+        (name, _holding_all_but_one(searcher, name + FOLDED_BIGRAM, pairs))
+        for name in BIGRAM_FIELDS
+    ]
+    if sum(len(docs) for _, docs in to_read) > MAX_TEXTS_READ:
+        return None
+    regex = run_regex(run)
+    found = {
+        docnum
+        for name, docs in to_read
+        for docnum in docs
+        if regex.search(searcher.stored_fields(docnum).get(name, ""))
+    }
+    if in_bodies:
+        phrase = wq.And([DocSetQuery(in_bodies), wq.Phrase("body" + FOLDED, list(run))])
+        found.update(searcher.docs_for_query(phrase))
+    return frozenset(found)
+
+
+def _holding_every(searcher: Searcher, fieldname: str, terms: tuple[str, ...]) -> DocSet:
+    """Documents whose field holds every term (the rarest sets intersected first)."""
+    sets = sorted((term_docs(searcher, fieldname, t) for t in terms), key=len)
+    return reduce(frozenset.intersection, sets[1:], sets[0])
+
+
+def _holding_all_but_one(searcher: Searcher, fieldname: str, terms: list[str]) -> DocSet:
+    """Documents whose field holds every term but at most one: the union, over each term, of
+    the documents holding all the others (from prefix and suffix intersections)."""
+    sets = [term_docs(searcher, fieldname, t) for t in terms]
+    if len(sets) < 3:  # never for a run of 5 words or more; "all but one" of two is either
+        none: DocSet = frozenset()
+        return none.union(*sets) if len(sets) == 2 else none
+    prefix = list(accumulate(sets, _both))
+    suffix = list(accumulate(reversed(sets), _both))[::-1]
+    found = set(suffix[1]) | prefix[-2]
+    for i in range(1, len(sets) - 1):
+        found |= prefix[i - 1] & suffix[i + 1]
+    return frozenset(found)
+
+
+def _both(first: DocSet, second: DocSet) -> DocSet:
+    return first & second
+
+
+def holders_first(first: Ranked, rest: Ranked, size: int) -> Ranked:
+    """The run's holders in their order, with a bonus of twice the best score anywhere (so
+    recency cannot undo it), then the rest; `size` long at most."""
+    bonus = 2.0 * max((score or 0.0) for _, score in first + rest)
+    promoted = {docnum for docnum, _ in first}
+    head = [(docnum, (score or 0.0) + bonus) for docnum, score in first]
+    return (head + [item for item in rest if item[0] not in promoted])[:size]
+
+
+def holders_among(
+    searcher: Searcher, ranked: Ranked, run: tuple[str, ...], deadline: float
+) -> Ranked:
+    """The documents of `ranked` whose stored text holds the run, read one by one."""
+    regex = run_regex(run)
+    found: Ranked = []
+    for docnum, score in ranked:
+        if time.perf_counter() > deadline:
+            break
+        fields = searcher.stored_fields(docnum)
+        if any(regex.search(fields.get(name, "")) for name in ("title", "summary", "body")):
+            found.append((docnum, score))
+    return found
+
+
+def scan_for_run(
+    searcher: Searcher, head: Ranked, tail: Ranked, run: tuple[str, ...], deadline: float
+) -> Ranked:
+    """When the holders cannot be listed: those among the reranked head and the next best
+    scored go first; the head's length is kept."""
+    found = holders_among(searcher, head + tail, run, deadline)
+    return holders_first(found, head, len(head)) if found else head

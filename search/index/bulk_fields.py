@@ -1,0 +1,216 @@
+"""How one document's fields become postings in memory, for search.index.bulk_writer.
+
+The analysed fields of the four Vietnamese chains (search/analysis.py) are read once per text
+by `index_terms`; folded terms and syllable pairs are derived from that one pass. ID fields
+index their value as the one term. Any other field is left to Whoosh (`fast_field` -> None).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable
+from pickle import dumps
+from typing import Any
+
+from whoosh.analysis import CompositeAnalyzer, IDTokenizer
+from whoosh.fields import ID, TEXT
+from whoosh.formats import Existence, Frequency, Positions
+from whoosh.system import pack_uint
+
+from search.analysis.chains import (
+    ExactAnalyzer,
+    ExactBigramAnalyzer,
+    FoldedAnalyzer,
+    FoldedBigramAnalyzer,
+    index_terms,
+)
+from search.analysis.filters import VietFoldFilter, pair_links
+from search.analysis.tokenizer import BIGRAM_SEPARATOR
+
+# The four chains, and whether each makes syllable pairs (folding is read off the chain).
+_CHAINS = (
+    (ExactAnalyzer(), False),
+    (FoldedAnalyzer(), False),
+    (ExactBigramAnalyzer(), True),
+    (FoldedBigramAnalyzer(), True),
+)
+_FREQ_BYTES = [pack_uint(n) for n in range(256)]
+ONE_FREQUENCY = _FREQ_BYTES[1]  # the value of a Frequency posting found once
+
+
+class Text:
+    """One text's analysis, shared by the fields that index it (title and its twins)."""
+
+    __slots__ = ("terms", "positions", "_folded", "_links")
+
+    def __init__(self, text: str) -> None:
+        self.terms, self.positions = index_terms(text)
+        self._folded: list[str] | None = None
+        self._links: list[tuple[int, int]] | None = None
+
+    def pairs(self, terms: list[str]) -> tuple[list[str], list[int]]:
+        """The syllable pairs of these terms (the text's, or their folds) and their positions.
+
+        A dotted word's groups share its position (search.analysis.pair_links); most texts
+        have none, and then every term pairs with the next.
+        """
+        positions = self.positions
+        if not positions or positions[-1] == len(positions) - 1:  # no dotted word
+            pairs = [a + BIGRAM_SEPARATOR + b for a, b in zip(terms, terms[1:], strict=False)]
+            return pairs, positions[: len(pairs)]
+        if self._links is None:
+            self._links = pair_links(positions)
+        pairs = [terms[a] + BIGRAM_SEPARATOR + terms[b] for a, b in self._links]
+        return pairs, [positions[a] for a, _ in self._links]
+
+    def folded(self, fold: Callable[[str], str], cache: dict[str, str]) -> list[str]:
+        """The terms through `fold`; `cache` holds folds already made (fold's own cache)."""
+        if self._folded is None:
+            get = cache.get
+            self._folded = [get(term) or fold(term) for term in self.terms]
+        return self._folded
+
+
+# How a field's postings are kept until commit: per term, a list of
+#   TRIPLES      docnum, weight, value, docnum, weight, value, ...   (positions, other fields)
+#   FREQUENCIES  docnums, each followed by -frequency when that is not 1  (Frequency fields)
+#   DOCNUMS      docnums  (ID fields: weight = field boost, no value)
+TRIPLES, FREQUENCIES, DOCNUMS = "triples", "frequencies", "docnums"
+
+
+def columns(
+    layout: str, found: list[Any], boost: float
+) -> tuple[list[int], list[float], list[bytes]]:
+    """The document numbers, weights and values of one term's postings."""
+    if layout == TRIPLES:
+        return found[0::3], [float(w) for w in found[1::3]], found[2::3]
+    if layout == DOCNUMS:
+        return found, [boost] * len(found), [b""] * len(found)
+    if found[-1] >= 0 and min(found) >= 0:  # every frequency 1
+        return found, [boost] * len(found), [_FREQ_BYTES[1]] * len(found)
+    ids: list[int] = []
+    freqs: list[int] = []
+    for n in found:
+        if n >= 0:
+            ids.append(n)
+            freqs.append(1)
+        else:
+            freqs[-1] = -n
+    return ids, [f * boost for f in freqs], [_freq_bytes(f) for f in freqs]
+
+
+def _freq_bytes(freq: int) -> bytes:
+    return _FREQ_BYTES[freq] if freq < 256 else pack_uint(freq)
+
+
+class FastField:
+    """How to index one TEXT field whose analyzer is one of the four chains."""
+
+    __slots__ = ("pairs", "positions", "boost", "fold", "fold_cache", "single", "layout")
+
+    def __init__(self, pairs: bool, field: Any) -> None:
+        self.pairs = pairs
+        self.positions = type(field.format) is Positions
+        self.layout = TRIPLES if self.positions else FREQUENCIES
+        boost = float(field.format.field_boost)
+        self.boost: float | None = None if boost == 1.0 else boost  # None: weight = freq
+        fold_filters = [f for f in field.analyzer.items if isinstance(f, VietFoldFilter)]
+        self.fold = fold_filters[0].fold if fold_filters else None
+        self.fold_cache: dict[str, str] = fold_filters[0]._cache if fold_filters else {}
+        self.single: dict[int, bytes] = {}  # encoded one-position lists, by position
+
+    def add(self, text: Text, docnum: int, postings: dict[Any, list[Any]]) -> int:
+        """Add the postings of one document's text; returns the field length (token count).
+
+        What Frequency.word_values and Positions.word_values make of the chain's tokens:
+        weight = frequency x field boost, value = packed frequency or encoded positions.
+        """
+        terms = text.folded(self.fold, self.fold_cache) if self.fold else text.terms
+        positions = text.positions
+        if self.pairs:
+            terms, positions = text.pairs(terms)
+        boost = self.boost
+        get = postings.get
+        if not self.positions:  # layout FREQUENCIES
+            if len(set(terms)) == len(terms):  # every term once: most texts' pairs
+                for term in terms:
+                    found = get(term)
+                    if found is None:
+                        postings[term] = [docnum]
+                    else:
+                        found.append(docnum)
+                return len(terms)
+            for term, freq in Counter(terms).items():
+                found = get(term)
+                if found is None:
+                    postings[term] = [docnum] if freq == 1 else [docnum, -freq]
+                elif freq == 1:
+                    found.append(docnum)
+                else:
+                    found += (docnum, -freq)
+            return len(terms)
+        counts = Counter(terms)
+        first = dict(zip(reversed(terms), reversed(positions), strict=True))
+        lists: dict[str, list[int]] = {}
+        if len(counts) < len(terms):  # some terms more than once: all their positions
+            repeated = {term for term, count in counts.items() if count > 1}
+            for term, pos in zip(terms, positions, strict=True):
+                if term in repeated:
+                    lists.setdefault(term, []).append(pos)
+        single = self.single
+        one = 1 if boost is None else boost
+        for term, freq in counts.items():
+            if freq == 1:
+                pos = first[term]
+                value = single.get(pos)
+                if value is None:
+                    value = single[pos] = _encode_positions([pos])
+                weight = one
+            else:
+                value = _encode_positions(lists[term])
+                weight = freq if boost is None else freq * boost
+            found = get(term)
+            if found is None:
+                postings[term] = [docnum, weight, value]
+            else:
+                found += (docnum, weight, value)
+        return len(terms)
+
+
+class IdField:
+    """How to index an ID field with Whoosh's own analyzer: the value is the one term."""
+
+    __slots__ = ("weight", "layout")
+
+    def __init__(self, field: Any) -> None:
+        self.weight = float(field.format.field_boost)
+        self.layout = DOCNUMS
+
+    def add(self, value: str, docnum: int, postings: dict[Any, list[Any]]) -> int:
+        found = postings.get(value)  # layout DOCNUMS
+        if found is None:
+            postings[value] = [docnum]
+        else:
+            found.append(docnum)
+        return 0
+
+
+def _encode_positions(poslist: list[int]) -> bytes:
+    """Positions.encode: the count, then the pickled position deltas."""
+    deltas = [b - a for a, b in zip([0, *poslist], poslist, strict=False)]
+    return pack_uint(len(deltas)) + dumps(deltas, 2)
+
+
+def fast_field(field: Any) -> FastField | IdField | None:
+    if field.vector or field.separate_spelling():
+        return None
+    if type(field) is ID and type(field.analyzer) is IDTokenizer:
+        return IdField(field) if type(field.format) is Existence else None
+    if type(field) is not TEXT or type(field.format) not in (Frequency, Positions):
+        return None
+    if not isinstance(field.analyzer, CompositeAnalyzer):
+        return None
+    for analyzer, pairs in _CHAINS:
+        if field.analyzer == analyzer:
+            return FastField(pairs, field)
+    return None

@@ -1,0 +1,301 @@
+"""A Whoosh segment writer for bulk indexing: same index, a fraction of the work.
+
+Whoosh's SegmentWriter sends every posting through a sorting pool as a tuple, reads it back
+at commit, looks up the document's field length per posting and writes each term through a
+chain of method calls; its W3 codec writes a compressed block even for a term found in one
+document (its `inlinelimit` path is broken: `set_inline` is misspelt). With syllable pairs
+most terms are such terms. `BulkWriter` keeps the new documents' postings in memory per field
+and term (search/bulkfields.py: each text analysed once, its folded and pair twins derived
+from that pass) and writes the same W3 files at commit (search/w3format.py: few-document
+terms inlined in the term table, small blocks left uncompressed).
+
+A commit that merges old segments (merge_tiers, or optimize) copies them in without Whoosh's
+pool (search/merge.py), a forked helper writing half the fields when there is a core for it.
+
+The segment, codec and schema are plain Whoosh: readers need nothing from here. Anything the
+fast path does not know (other fields, boosts) goes through Whoosh's own code, and then the
+whole segment is written the Whoosh way. tests/test_bulkwrite.py and tests/test_merge.py
+compare the results with Whoosh's writer posting by posting.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from whoosh.codec.whoosh3 import LENGTHS_COLUMN, _lenfield
+from whoosh.index import LockError
+from whoosh.util.numeric import length_to_byte
+from whoosh.writing import SegmentWriter
+
+from search.index.bulk_fields import (
+    DOCNUMS,
+    FREQUENCIES,
+    TRIPLES,
+    FastField,
+    IdField,
+    Text,
+    columns,
+    fast_field,
+)
+from search.index.bulk_postings import PostingsWriter
+from search.index.helper_processes import ForkedHelpers, no_gc
+from search.index.merge import MergedSegment, can_merge_fast, merge_tiers
+from search.index.w3_codec import COMPRESS_MIN, INLINE_LIMIT, length_bytes
+
+
+class BulkWriter(ForkedHelpers, PostingsWriter, SegmentWriter):
+    """SegmentWriter with in-memory postings for the documents it adds (see module doc)."""
+
+    def __init__(
+        self,
+        ix: Any,
+        inline_limit: int = INLINE_LIMIT,
+        compress_min: int = COMPRESS_MIN,
+        merge_procs: int = 2,
+        **kwargs: Any,
+    ) -> None:
+        try:
+            super().__init__(ix, **kwargs)
+        except LockError:
+            raise
+        except BaseException:
+            self._abandon_init()
+            raise
+        self._ix = ix
+        self._options = {"inline_limit": inline_limit, "compress_min": compress_min, **kwargs}
+        self.merge_procs = merge_procs  # processes that write a merged segment's postings
+        self._options.pop("timeout", None)
+        self.inline_limit = inline_limit
+        self.compress_min = compress_min
+        self._helpers: list[tuple[Any, Any]] = []  # (process, pipe) of each forked helper
+        # field name -> term (str for analysed fields, bytes otherwise) -> flat
+        # [docnum, weight, value, docnum, weight, value, ...] in document order
+        self._postings: dict[str, dict[Any, list[Any]]] = {}
+        self._lengths: dict[str, dict[int, int]] = {}  # field name -> docnum -> length
+        self._fast: dict[str, FastField | IdField | None] = {}
+        self._plans: dict[tuple[str, ...], list[tuple[str, Any, Any, dict[Any, list[Any]]]]] = {}
+        self._lengths_from = self.docnum  # documents from here on have unwritten lengths
+        self._merged: list[MergedSegment] = []  # old segments merged without the pool
+
+    def _abandon_init(self) -> None:
+        """Undo a SegmentWriter.__init__ that failed after taking the index lock (creating its
+        first files on a full disk, say): Whoosh keeps the lock then, and this process would
+        block every later writer (whoosh-pitfalls I-06)."""
+        tempstorage = getattr(self, "_tempstorage", None)
+        if tempstorage is not None:
+            try:
+                tempstorage.destroy()
+            except OSError:
+                pass  # nothing to clean, or the disk refuses: the lock matters more
+        lock = getattr(self, "writelock", None)
+        if lock is not None:
+            lock.release()
+
+    def _fast_for(self, fieldname: str) -> FastField | IdField | None:
+        try:
+            return self._fast[fieldname]
+        except KeyError:
+            fast = self._fast[fieldname] = fast_field(self.schema[fieldname])
+            return fast
+
+    def _layout(self, fieldname: str) -> tuple[str, float]:
+        """How the field's postings are kept, and the weight of one occurrence."""
+        fast = self._fast_for(fieldname)
+        if fast is None or (isinstance(fast, FastField) and fast.positions):
+            return TRIPLES, 1.0
+        if isinstance(fast, IdField):
+            return DOCNUMS, fast.weight
+        return FREQUENCIES, 1.0 if fast.boost is None else fast.boost
+
+    def _plan(self, names: tuple[str, ...]) -> list[tuple[str, Any, Any, dict[Any, list[Any]]]]:
+        """(name, field, fast path or None, postings) per field of a document with these field
+        names, in Whoosh's order; documents of one batch nearly all have the same names."""
+        plan = self._plans.get(names)
+        if plan is None:
+            fieldnames = sorted(names)
+            self._check_fields(self.schema, fieldnames)
+            plan = []
+            for name in fieldnames:
+                field = self.schema[name]
+                postings = self._postings.setdefault(name, {}) if field.indexed else {}
+                plan.append((name, field, self._fast_for(name), postings))
+            self._plans[names] = plan
+        return plan
+
+    def add_document(self, **fields: Any) -> None:
+        if any(name.startswith("_") for name in fields):  # boosts, custom stored values
+            self._write_lengths()  # Whoosh writes this document's lengths now: keep the order
+            super().add_document(**fields)
+            self._lengths_from = self.docnum
+            return
+        self._check_state()
+        docnum = self.docnum
+        perdocwriter = self.perdocwriter
+        texts: dict[str, Text] = {}
+        perdocwriter.start_doc(docnum)
+        stored = perdocwriter._storedfields  # what add_field would fill; lengths: _write_lengths
+        try:
+            for fieldname, field, fast, postings in self._plan(tuple(fields)):
+                value = fields[fieldname]
+                if value is None:
+                    continue
+                length = 0
+                if fast is not None:
+                    if not isinstance(value, str):
+                        raise ValueError(f"{value!r} is not unicode")  # as the analyzers would
+                    if isinstance(fast, IdField):
+                        fast.add(value, docnum, postings)
+                    else:
+                        text = texts.get(value)
+                        if text is None:
+                            text = texts[value] = Text(value)
+                        length = fast.add(text, docnum, postings)
+                elif field.indexed:
+                    if field.separate_spelling() or field.vector:
+                        raise NotImplementedError(f"{fieldname}: spelling or vectors")
+                    for term, freq, weight, vbytes in field.index(value):
+                        found = postings.get(term)
+                        if found is None:
+                            postings[term] = [docnum, weight, vbytes]
+                        else:
+                            found += (docnum, weight, vbytes)
+                        if field.scorable:
+                            length += freq
+                if length:
+                    lengths = self._lengths.get(fieldname)
+                    if lengths is None:
+                        lengths = self._lengths[fieldname] = {}
+                    lengths[docnum] = length
+                if field.stored:
+                    stored[fieldname] = value
+                column = field.column_type
+                if column:
+                    perdocwriter.add_column_value(fieldname, column, field.to_column_value(value))
+        except Exception:
+            perdocwriter.cancel_doc()
+            self._forget(docnum)
+            raise
+        perdocwriter.finish_doc()
+        self._added = True
+        self.docnum += 1
+
+    def commit(self, mergetype: Any = None, optimize: Any = None, merge: Any = None) -> None:
+        with no_gc():
+            self._commit(mergetype, optimize, merge)
+
+    def _commit(self, mergetype: Any, optimize: Any, merge: Any) -> None:
+        if not self._helpers:
+            super().commit(mergetype, optimize, merge)
+            return
+        self._check_state()
+        segments = self._merge_segments(mergetype, optimize, merge)
+        own = self._finalize_segment() if self._added else None
+        if own is None:
+            self._close_segment()
+        segments += self._helper_segments()  # before our own: documents stay in order
+        if own is not None:
+            segments.append(own)
+        self._commit_toc(segments)
+        self._finish()
+
+    def cancel(self) -> None:
+        self._stop_helpers(kill=True)
+        super().cancel()
+
+    def _forget(self, docnum: int) -> None:
+        """Drop a failed document's postings (Whoosh itself leaves them: pitfall I-01)."""
+        for fieldname, postings in self._postings.items():
+            layout, _ = self._layout(fieldname)
+            for term in list(postings):
+                found = postings[term]
+                if layout == TRIPLES:
+                    if found[-3] == docnum:
+                        del found[-3:]
+                else:
+                    if found[-1] < 0 and found[-2] == docnum:
+                        del found[-1]
+                    if found[-1] == docnum:
+                        del found[-1]
+                if not found:
+                    del postings[term]
+        for lengths in self._lengths.values():
+            lengths.pop(docnum, None)
+
+    def add_reader(self, reader: Any) -> None:
+        """Merge an old segment into this one (search.index.merge); Whoosh's way, through its
+        pool, only for what ours does not know. Either way the documents' lengths are
+        written after the ones added before."""
+        self._write_lengths()
+        if self.pool.current or self.pool.runs or not can_merge_fast(reader, self.schema):
+            super().add_reader(reader)
+            self._lengths_from = self.docnum
+            return
+        self._check_state()
+        merged = MergedSegment(reader, self.docnum, self.storage)
+        merged.copy_documents(reader, self.perdocwriter, self._lengths)
+        self.docnum += merged.kept
+        self._merged.append(merged)
+        self._added = True
+
+    def _merge_segments(self, mergetype: Any, optimize: Any, merge: Any) -> list[Any]:
+        """Whoosh's choice of merges, with merge_tiers in place of MERGE_SMALL."""
+        default = (
+            (mergetype if mergetype is not None else self.mergetype) is None
+            and not (optimize if optimize is not None else self.optimize)
+            and (merge if merge is not None else self.merge)
+        )
+        return super()._merge_segments(merge_tiers if default else mergetype, optimize, merge)
+
+    def _write_lengths(self) -> None:
+        """Write the field length columns of the documents added since the last call: what
+        W3PerDocWriter.add_field does per document and field, a column at a time."""
+        perdocwriter = self.perdocwriter
+        start, self._lengths_from = self._lengths_from, self.docnum
+        lbyte = length_bytes()
+        for fieldname, lengths in self._lengths.items():
+            docnums = sorted(d for d in lengths if d >= start)
+            if not docnums:
+                continue
+            lenfield = _lenfield(fieldname)
+            if not perdocwriter._has_column(lenfield):
+                perdocwriter._create_column(lenfield, LENGTHS_COLUMN)
+            column = perdocwriter._get_column(lenfield)
+            if column._fixedlen == 1 and column._defaultbytes == b"\x00":
+                first, last = docnums[0], docnums[-1]
+                if first > column._count:
+                    column.fill(first)
+                row = bytearray(last + 1 - first)  # zero: no length, the column's default
+                for docnum in docnums:
+                    length = lengths[docnum]
+                    row[docnum - first] = lbyte[length] if length < len(lbyte) else 255
+                column._dbfile.write(bytes(row))
+                column._count = last + 1
+            else:
+                for docnum in docnums:
+                    column.add(docnum, length_to_byte(lengths[docnum]))
+            perdocwriter._fieldlengths[fieldname] += sum(map(lengths.__getitem__, docnums))
+
+    def _flush_segment(self) -> None:
+        self._write_lengths()
+        if self.pool.current or self.pool.runs:
+            # Postings from segments only Whoosh can merge or from boosted documents are in
+            # Whoosh's pool: add ours and let Whoosh sort and write everything.
+            self._postings_to_pool()
+            for merged in self._merged:
+                merged.postings_to_pool(self.pool.add)
+            super()._flush_segment()
+            return
+        self.perdocwriter.close()
+        self._write_postings()
+        self.fieldwriter.close()
+
+    def _postings_to_pool(self) -> None:
+        add = self.pool.add
+        for fieldname, postings in self._postings.items():
+            layout, boost = self._layout(fieldname)
+            for term, found in postings.items():
+                tbytes = term if isinstance(term, bytes) else term.encode("utf-8")
+                ids, weights, values = columns(layout, found, boost)
+                for docnum, weight, value in zip(ids, weights, values, strict=True):
+                    add((fieldname, tbytes, docnum, weight, value))
+        self._postings.clear()

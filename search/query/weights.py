@@ -1,0 +1,58 @@
+"""Ranking knobs in one place: field weights, accent and adjacency rewards, recency.
+
+Tuned with `bench/relevance.py` (known-item search on the public corpus); change them there
+first and keep the numbers in the closing note of the change.
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import datetime
+
+from whoosh import scoring
+
+# Title above summary above body.
+FIELD_WEIGHTS = {"title": 3.0, "summary": 1.5, "body": 1.0}
+# The URL slug's words that the title lacks (search.index.schema): the headline as first published.
+SLUG_WEIGHT = 9.0
+# A match on the accented form counts this much more than an accent-free one.
+EXACT_BOOST = 2.0
+# When the reader typed accents, a document that matches only without them ("Dương" for
+# "đường") is most likely another word: its match counts this much of a normal one.
+ACCENTED_FOLDED_WEIGHT = 0.25
+# Words typed without accents: the reading the index makes dominant (search.suggest.restore)
+# is rewarded like a typed accent, times this (it is a guess).
+RESTORED_WEIGHT = 0.5
+# Weight of a typed word pair found side by side, relative to a single syllable.
+BIGRAM_WEIGHT = 3.0
+# Bodies have no pair fields. A typed pair found side by side in the first BODY_PAIR_CHARS of
+# a body adds BODY_PAIR_WEIGHT times the pair's rarity (its idf among summary pairs), like a
+# pair term would. Whoosh's phrase matcher was the alternative: it scans every body holding
+# both syllables (180 ms for a 12-word query on dantri bodies).
+BODY_PAIR_WEIGHT = 12.0
+# A title that starts with the typed words (as a slug or a remembered headline does) scores
+# this share more.
+TITLE_PREFIX_SHARE = 0.3
+BODY_PAIR_CHARS = 4000
+# At most this share of extra score for the newest articles (among near-equal scores).
+RECENCY_SHARE = 0.04
+# Age, in days, at which the recency reward has halved.
+RECENCY_HALF_LIFE_DAYS = 365.0
+
+
+def weighting() -> scoring.WeightingModel:
+    """BM25F; titles are short, so their length normalisation is softened."""
+    return scoring.BM25F(B=0.75, K1=1.2, title_B=0.5, title_folded_B=0.5, slug_folded_B=0.0)
+
+
+def with_recency(score: float, published: datetime | None, newest: datetime | None) -> float:
+    """A score nudged up for articles close to the newest one in the index."""
+    if published is None or newest is None:
+        return score
+    age_days = max(0.0, (newest - published).total_seconds() / 86400.0)
+    return score * (1.0 + RECENCY_SHARE * math.pow(0.5, age_days / RECENCY_HALF_LIFE_DAYS))
+
+
+def body_pair_bonus(pair_idfs: list[float]) -> float:
+    """What the typed pairs found side by side in a body add to its score."""
+    return BODY_PAIR_WEIGHT * sum(pair_idfs)
