@@ -16,6 +16,7 @@ from werkzeug.datastructures import MultiDict
 from search.engine import SORTS, SearchRequest
 from search.errors import InvalidParameter
 from search.features.facets import FACET_NAMES
+from web.settings import current_settings
 
 FORMATS = ("json", "csv", "jsonl")
 _TRUE = ("", "1", "true", "yes", "on")
@@ -28,7 +29,7 @@ class Param:
 
     name: str
     type: str  # JSON Schema type
-    help: str
+    help: str  # may name settings in braces ({max_page_size}), filled in from the app's
     repeat: bool = False
     enum: tuple[str, ...] = ()
     api_only: bool = False
@@ -36,8 +37,12 @@ class Param:
 
 SEARCH_PARAMS = (
     Param("q", "string", 'Words to find. Supports "phrases", -excluded, OR, title:word.'),
-    Param("page", "integer", "Page number, from 1. page * per_page may not exceed 10,000."),
-    Param("per_page", "integer", "Results per page, 1 to 100 (default 20)."),
+    Param(
+        "page",
+        "integer",
+        "Page number, from 1. page * per_page may not exceed {max_result_window:,}.",
+    ),
+    Param("per_page", "integer", "Results per page, 1 to {max_page_size} (default {page_size})."),
     Param("sort", "string", "Order of results.", enum=SORTS),
     Param("from", "string", "First day (YYYY-MM-DD, YYYY-MM, YYYY or d/m/yyyy), Vietnam time."),
     Param("to", "string", "Last day, inclusive, in the same forms as `from`."),
@@ -72,7 +77,7 @@ def single(args: MultiDict[str, str], name: str, default: str | None = None) -> 
 
 
 def search_request(args: MultiDict[str, str], facets: bool = True) -> SearchRequest:
-    """A checked SearchRequest from a query string.
+    """A checked SearchRequest from a query string, within the app's settings.
 
     :raise InvalidParameter: (a 400) for any value search.engine or this module refuses.
     """
@@ -87,6 +92,7 @@ def search_request(args: MultiDict[str, str], facets: bool = True) -> SearchRequ
         source=args.getlist("source"),
         author=args.getlist("author"),
         facets=facets,
+        settings=current_settings(),
     )
 
 
