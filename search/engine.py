@@ -9,7 +9,7 @@ The engine never reads the environment: its caller resolves the settings.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
@@ -25,7 +25,7 @@ from search.errors import InvalidParameter
 from search.execute.docsets import words_held
 from search.execute.matchsets import MatchSets
 from search.execute.retrieve import execute
-from search.features.facets import count_facets, facet_list
+from search.features.facets import FACETS, VALUE_FACETS, Facet, count_facets, facet_list
 from search.features.filters import DateWindow, filter_sets
 from search.features.highlight import MatchTerms, count_matches, highlight, snippet
 from search.features.suggest import did_you_mean
@@ -57,6 +57,11 @@ class SearchRequest:
     highlight: bool = True  # exports skip it: marking snippets is most of their cost
     time_limit_ms: int = DEFAULTS.search_time_limit_ms  # then the search answers `partial`
     facet_size: int = DEFAULTS.facet_size  # values listed per value facet (0: all)
+
+    def chosen(self, facet: Facet) -> tuple[str, ...]:
+        """The values a value facet's filter keeps (the attribute named like the facet)."""
+        values: tuple[str, ...] = getattr(self, facet.name)
+        return values
 
     @property
     def browse_sort(self) -> str:
@@ -159,7 +164,7 @@ def run_search(index_or_searcher: Any, request: SearchRequest) -> dict[str, Any]
         deadline = started + request.time_limit_ms / 1000
         sort = request.sort if not parsed.is_empty else request.browse_sort
         window = request.page * request.per_page
-        values = {"category": request.category, "source": request.source, "author": request.author}
+        values = {facet.field: request.chosen(facet) for facet in VALUE_FACETS}
         by_filter = filter_sets(searcher, request.dates, values)
         outcome = execute(searcher, parsed, by_filter, sort, window, deadline)
         hits = _hits(searcher, outcome.ranked, parsed, request, sort)
@@ -267,16 +272,25 @@ def _facets(
     month_scope = wq.Term("year", str(chosen_year)) if chosen_year else None
     cache_key = None
     if parsed.is_empty:  # browse pages repeat: cache their counts per index generation
-        cache_key = ("browse", request.dates, request.category, request.source, request.author)
+        cache_key = ("browse", request.dates, *(request.chosen(f) for f in VALUE_FACETS))
     counts = count_facets(searcher, sets, month_scope, cache_key)
-    limit = request.facet_size
     return {
-        "year": facet_list(counts["year"], lambda v: _period_selected(request, v), None, True),
-        "month": facet_list(counts["month"], lambda v: _period_selected(request, v), None, True),
-        "category": facet_list(counts["category"], lambda v: v in request.category, limit, False),
-        "source": facet_list(counts["source"], lambda v: v in request.source, limit, False),
-        "author": facet_list(counts["author"], lambda v: v in request.author, limit, False),
+        facet.name: facet_list(
+            counts[facet.name],
+            _selection(request, facet),
+            None if facet.kind == "date" else request.facet_size,
+            facet.kind == "date",
+        )
+        for facet in FACETS
     }
+
+
+def _selection(request: SearchRequest, facet: Facet) -> Callable[[str], bool]:
+    """Whether a facet value is one the request filters by."""
+    if facet.kind == "date":
+        return lambda value: _period_selected(request, value)
+    chosen = request.chosen(facet)
+    return lambda value: value in chosen
 
 
 def _single_year(dates: DateWindow) -> int | None:

@@ -1,13 +1,15 @@
-"""The OpenAPI 3.1 description of the JSON API, generated from the parameter table in params.py
-and the app's settings (the limits the descriptions quote).
+"""The OpenAPI 3.1 description of the JSON API, generated from the parameter table in params.py,
+the declared facets and the app's settings (the limits the descriptions quote).
 
-Generated rather than hand-written so a new search parameter cannot be served undocumented.
+Generated rather than hand-written so a new search parameter or facet cannot be served
+undocumented.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from search.features.facets import FACET_NAMES
 from search.settings import Settings
 from web.params import SEARCH_PARAMS, Param
 
@@ -57,6 +59,7 @@ SCHEMAS: dict[str, Any] = {
         },
     },
     "Hit": _HIT,
+    "Facet": _FACET,
     "SearchResult": {
         "type": "object",
         "properties": {
@@ -66,7 +69,13 @@ SCHEMAS: dict[str, Any] = {
             "per_page": {"type": "integer"},
             "took_ms": {"type": "number"},
             "hits": {"type": "array", "items": {"$ref": "#/components/schemas/Hit"}},
-            "facets": {"type": "object", "additionalProperties": _FACET},
+            "facets": {
+                "type": "object",
+                "properties": {
+                    name: {"$ref": "#/components/schemas/Facet"} for name in FACET_NAMES
+                },
+                "additionalProperties": False,
+            },
             "suggestion": _STRING_OR_NULL,
             "partial": {
                 "type": "boolean",

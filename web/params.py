@@ -2,7 +2,8 @@
 
 The same names mean the same thing everywhere (`/search`, `/api/search`, `/search.atom`), so
 any page is a permalink and its API twin is the same query string under /api. The table below
-also feeds the OpenAPI description and the canonical form used for ETags.
+also feeds the OpenAPI description and the canonical form used for ETags; the filter
+parameters and the `facets` values come from the declared facets (search.features.facets).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from werkzeug.datastructures import MultiDict
 
 from search.engine import SORTS, SearchRequest
 from search.errors import InvalidParameter
-from search.features.facets import FACET_NAMES
+from search.features.facets import FACET_NAMES, VALUE_FACETS
 from web.settings import current_settings
 
 FORMATS = ("json", "csv", "jsonl")
@@ -46,9 +47,10 @@ SEARCH_PARAMS = (
     Param("sort", "string", "Order of results.", enum=SORTS),
     Param("from", "string", "First day (YYYY-MM-DD, YYYY-MM, YYYY or d/m/yyyy), Vietnam time."),
     Param("to", "string", "Last day, inclusive, in the same forms as `from`."),
-    Param("category", "string", "Only this section; repeat for any of several.", repeat=True),
-    Param("source", "string", "Only this source; repeat for any of several.", repeat=True),
-    Param("author", "string", "Only this author; repeat for any of several.", repeat=True),
+    *(
+        Param(f.name, "string", f"Only this {f.noun}; repeat for any of several.", repeat=True)
+        for f in VALUE_FACETS
+    ),
     Param(
         "facets",
         "string",
@@ -65,7 +67,7 @@ SEARCH_PARAMS = (
 )
 PARAMS_BY_NAME = {param.name: param for param in SEARCH_PARAMS}
 # Parameters that define what a results page shows (everything but the page number).
-STATE_PARAMS = ("q", "sort", "per_page", "from", "to", "category", "source", "author")
+STATE_PARAMS = ("q", "sort", "per_page", "from", "to", *(f.name for f in VALUE_FACETS))
 
 
 def single(args: MultiDict[str, str], name: str, default: str | None = None) -> str | None:
