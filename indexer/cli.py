@@ -1,4 +1,8 @@
-"""The `vnsearch` command: index, delete, stats, search, serve."""
+"""The `vnsearch` command: index, delete, stats, search, serve.
+
+Each invocation resolves the settings once (defaults, then VNSEARCH_* variables) and keeps
+them on the click context (`invocation_settings`); options default to them.
+"""
 
 from __future__ import annotations
 
@@ -10,20 +14,33 @@ from typing import Any
 import click
 from whoosh.index import LockError
 
-from search.settings import SETTINGS, get_setting
+from search.settings import SETTINGS, SettingError, Settings, resolve_settings
 
 _SETTINGS = {s.name: s for s in SETTINGS}
+_META_KEY = "vnsearch.settings"
+
+
+def invocation_settings() -> Settings:
+    """The settings of the running command, resolved on first use and kept for the rest of
+    the invocation; a bad VNSEARCH_* value is an error naming the variable."""
+    meta = click.get_current_context().meta  # shared by a command and its group
+    if _META_KEY not in meta:
+        try:
+            meta[_META_KEY] = resolve_settings()
+        except SettingError as error:
+            raise click.ClickException(str(error)) from None
+    settings: Settings = meta[_META_KEY]
+    return settings
 
 
 def setting_option(flag: str, name: str, text: str | None = None, kind: Any = None) -> Any:
-    """A click option whose default is the setting's value, read when the command runs, and
-    whose help (unless `text` is given) and shown default come from its declaration."""
+    """A click option whose default is the setting's value for this invocation, and whose
+    help (unless `text` is given) and shown default come from its declaration."""
     setting = _SETTINGS[name]
-    convert = int if isinstance(setting.default, int) else str
     return click.option(
         flag,
-        type=kind or convert,
-        default=lambda: convert(get_setting(name)),
+        type=kind or type(setting.default),
+        default=lambda: getattr(invocation_settings(), name),
         show_default=f"{setting.default}, or ${setting.env_var}",
         help=text or setting.help,
     )
@@ -32,10 +49,10 @@ def setting_option(flag: str, name: str, text: str | None = None, kind: Any = No
 index_dir_option: Any = setting_option("--index-dir", "index_dir", kind=click.Path(file_okay=False))
 
 
-def yield_cpu_to_searches() -> None:
-    """Lower this process's priority (and its forked helpers') by the `index_nice` setting:
-    on a machine that also serves searches, an import should only use the idle cores."""
-    niceness = int(get_setting("index_nice"))
+def yield_cpu_to_searches(niceness: int) -> None:
+    """Lower this process's priority (and its forked helpers') by `niceness` (the index_nice
+    setting): on a machine that also serves searches, an import should only use the idle
+    cores."""
     if niceness > 0:
         os.nice(niceness)
 
@@ -43,6 +60,7 @@ def yield_cpu_to_searches() -> None:
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 def main() -> None:
     """vnsearch: full-text search for Vietnamese news archives."""
+    invocation_settings()  # resolved up front: a bad VNSEARCH_* value stops any command
 
 
 @main.command("index")
@@ -84,16 +102,17 @@ def index_command(
     if if_empty and held_before > 0:
         click.echo(f"{index_dir} already holds articles; not indexing (--if-empty)", err=True)
         return
-    yield_cpu_to_searches()
+    settings = invocation_settings()
+    yield_cpu_to_searches(settings.index_nice)
     target = new_build_dir(index_dir) if rebuild else index_dir
     builder = IndexBuilder(
         target,
         batch_size=batch_size,
-        writer_timeout=float(get_setting("writer_timeout")),
-        max_text_chars=int(get_setting("max_text_chars")),
+        writer_timeout=float(settings.writer_timeout),
+        max_text_chars=settings.max_text_chars,
         report=lambda message: click.echo(message, err=True),
         defaults={"source": default_source} if default_source else None,
-        procs=int(get_setting("index_procs")),
+        procs=settings.index_procs,
     )
     with progress_bar(paths, disable=quiet) as bar:
         builder.report = lambda message: bar.write(message, file=sys.stderr)
@@ -117,7 +136,7 @@ def _merge_after_import(index_dir: str) -> None:
     from search.index.store import optimize
 
     try:
-        segments = optimize(index_dir, float(get_setting("writer_timeout")))
+        segments = optimize(index_dir, float(invocation_settings().writer_timeout))
     except LockError as error:
         click.echo(f"{index_dir}: not merged ({error}); run `vnsearch optimize` later", err=True)
         return
@@ -176,9 +195,10 @@ def optimize_command(index_dir: str) -> None:
     """Merge the index into one segment (faster searches; slow, holds the write lock)."""
     from search.index.store import IndexMissingError, optimize
 
-    yield_cpu_to_searches()
+    settings = invocation_settings()
+    yield_cpu_to_searches(settings.index_nice)
     try:
-        before = optimize(index_dir, float(get_setting("writer_timeout")))
+        before = optimize(index_dir, float(settings.writer_timeout))
     except (IndexMissingError, LockError) as error:
         raise click.ClickException(str(error)) from None
     click.echo(f"{index_dir}: {before} segment(s) merged into one", err=True)

@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-from indexer.cli import index_dir_option, setting_option
+from indexer.cli import index_dir_option, invocation_settings, setting_option
 
 
 @click.command("search", context_settings={"ignore_unknown_options": True})
@@ -53,6 +53,7 @@ def search_command(
             category=category,
             source=source,
             author=author,
+            settings=invocation_settings(),
         )
         if explain:
             click.echo(str(build_request_query(request)))

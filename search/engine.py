@@ -1,13 +1,15 @@
 """The one search function behind the CLI, the pages and the JSON API.
 
-`SearchRequest.from_params` checks what a client sent (400 on anything wrong); `run_search`
-runs it on an open index or searcher and returns the result shape of the API.
+`SearchRequest.from_params` checks what a client sent (400 on anything wrong) against the
+limits of the Settings it is given (the defaults when none); `run_search` runs it on an open
+index or searcher, within the request's time budget, and returns the result shape of the API.
+The engine never reads the environment: its caller resolves the settings.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
@@ -23,7 +25,7 @@ from search.errors import InvalidParameter
 from search.execute.docsets import words_held
 from search.execute.matchsets import MatchSets
 from search.execute.retrieve import execute
-from search.features.facets import count_facets, facet_list
+from search.features.facets import FACETS, VALUE_FACETS, Facet, count_facets, facet_list
 from search.features.filters import DateWindow, filter_sets
 from search.features.highlight import MatchTerms, count_matches, highlight, snippet
 from search.features.suggest import did_you_mean
@@ -32,7 +34,7 @@ from search.index.columns import date_values
 from search.query.build import build_query
 from search.query.parse import ParsedQuery, parse_query
 from search.query.weights import weighting, with_recency
-from search.settings import get_setting
+from search.settings import DEFAULTS, Settings
 
 SORTS = ("relevance", "newest", "oldest")
 
@@ -43,7 +45,7 @@ class SearchRequest:
 
     q: str = ""
     page: int = 1
-    per_page: int = 20
+    per_page: int = DEFAULTS.page_size
     sort: str = "relevance"
     dates: DateWindow = DateWindow()
     category: tuple[str, ...] = ()
@@ -53,6 +55,13 @@ class SearchRequest:
     date_from: str | None = None
     date_to: str | None = None
     highlight: bool = True  # exports skip it: marking snippets is most of their cost
+    time_limit_ms: int = DEFAULTS.search_time_limit_ms  # then the search answers `partial`
+    facet_size: int = DEFAULTS.facet_size  # values listed per value facet (0: all)
+
+    def chosen(self, facet: Facet) -> tuple[str, ...]:
+        """The values a value facet's filter keeps (the attribute named like the facet)."""
+        values: tuple[str, ...] = getattr(self, facet.name)
+        return values
 
     @property
     def browse_sort(self) -> str:
@@ -72,20 +81,26 @@ class SearchRequest:
         source: Sequence[str] = (),
         author: Sequence[str] = (),
         facets: bool = True,
+        settings: Settings = DEFAULTS,
     ) -> SearchRequest:
-        """Validate request parameters; raises InvalidParameter (a 400) with the reason."""
+        """Validate request parameters; raises InvalidParameter (a 400) with the reason.
+
+        :param settings: the limits checked (max_query_chars, max_page_size,
+            max_result_window), the default page size, and the time budget and facet size
+            the request carries to `run_search`.
+        """
         q = normalize_text(q or "").strip()  # NFD text is longer: measure it composed
-        if len(q) > int(get_setting("max_query_chars")):
+        if len(q) > settings.max_query_chars:
             raise InvalidParameter(
-                f"q is longer than {get_setting('max_query_chars')} characters", "query_too_long"
+                f"q is longer than {settings.max_query_chars} characters", "query_too_long"
             )
         page_number = _positive_int(page, "page", 1)
-        size = _positive_int(per_page, "per_page", int(get_setting("page_size")))
-        if size > int(get_setting("max_page_size")):
-            raise InvalidParameter(f"per_page must be at most {get_setting('max_page_size')}")
-        if page_number * size > int(get_setting("max_result_window")):
+        size = _positive_int(per_page, "per_page", settings.page_size)
+        if size > settings.max_page_size:
+            raise InvalidParameter(f"per_page must be at most {settings.max_page_size}")
+        if page_number * size > settings.max_result_window:
             raise InvalidParameter(
-                f"results beyond the first {get_setting('max_result_window')} cannot be paged "
+                f"results beyond the first {settings.max_result_window} cannot be paged "
                 "to; narrow the search with filters",
                 "result_window_too_deep",
             )
@@ -104,6 +119,8 @@ class SearchRequest:
             facets,
             date_from or None,
             date_to or None,
+            time_limit_ms=settings.search_time_limit_ms,
+            facet_size=settings.facet_size,
         )
 
 
@@ -144,10 +161,10 @@ def run_search(index_or_searcher: Any, request: SearchRequest) -> dict[str, Any]
     started = time.perf_counter()
     parsed = parse_query(request.q)
     with _searcher_for(index_or_searcher) as searcher:
-        deadline = started + int(get_setting("search_time_limit_ms")) / 1000
+        deadline = started + request.time_limit_ms / 1000
         sort = request.sort if not parsed.is_empty else request.browse_sort
         window = request.page * request.per_page
-        values = {"category": request.category, "source": request.source, "author": request.author}
+        values = {facet.field: request.chosen(facet) for facet in VALUE_FACETS}
         by_filter = filter_sets(searcher, request.dates, values)
         outcome = execute(searcher, parsed, by_filter, sort, window, deadline)
         hits = _hits(searcher, outcome.ranked, parsed, request, sort)
@@ -255,16 +272,25 @@ def _facets(
     month_scope = wq.Term("year", str(chosen_year)) if chosen_year else None
     cache_key = None
     if parsed.is_empty:  # browse pages repeat: cache their counts per index generation
-        cache_key = ("browse", request.dates, request.category, request.source, request.author)
+        cache_key = ("browse", request.dates, *(request.chosen(f) for f in VALUE_FACETS))
     counts = count_facets(searcher, sets, month_scope, cache_key)
-    limit = int(get_setting("facet_size"))
     return {
-        "year": facet_list(counts["year"], lambda v: _period_selected(request, v), None, True),
-        "month": facet_list(counts["month"], lambda v: _period_selected(request, v), None, True),
-        "category": facet_list(counts["category"], lambda v: v in request.category, limit, False),
-        "source": facet_list(counts["source"], lambda v: v in request.source, limit, False),
-        "author": facet_list(counts["author"], lambda v: v in request.author, limit, False),
+        facet.name: facet_list(
+            counts[facet.name],
+            _selection(request, facet),
+            None if facet.kind == "date" else request.facet_size,
+            facet.kind == "date",
+        )
+        for facet in FACETS
     }
+
+
+def _selection(request: SearchRequest, facet: Facet) -> Callable[[str], bool]:
+    """Whether a facet value is one the request filters by."""
+    if facet.kind == "date":
+        return lambda value: _period_selected(request, value)
+    chosen = request.chosen(facet)
+    return lambda value: value in chosen
 
 
 def _single_year(dates: DateWindow) -> int | None:

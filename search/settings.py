@@ -1,75 +1,147 @@
-"""Every tunable, declared once with its default and help; read by the CLI and the web app.
+"""Every tunable, declared once with its default and help, and resolved once per process.
 
-A setting's environment variable is VNSEARCH_<NAME> (e.g. VNSEARCH_INDEX_DIR).
+`Settings` is the one owner: its fields are the settings (default, help and lowest allowed
+value in each field's metadata). `resolve_settings` reads them in order of precedence:
+defaults, then the environment (VNSEARCH_<NAME>, e.g. VNSEARCH_INDEX_DIR), then a config
+mapping with uppercase keys (the web app's instance config.py or test_config). Nothing else
+reads the environment: the web app keeps its resolved Settings, the CLI resolves them once per
+command, and the search engine is handed the values it needs.
 """
 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
+from typing import Any, TypeVar
+
+T = TypeVar("T", int, str)
+
+
+class SettingError(ValueError):
+    """A setting given a value it cannot take; the message names where the value came from."""
+
+
+def _declare(default: T, help: str, minimum: int = 0) -> T:
+    """A Settings field: its default, its help and (integers) its lowest allowed value."""
+    declared: Any = field(default=default, metadata={"help": help, "minimum": minimum})
+    return declared  # a dataclass Field, typed as its value for the checker
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The resolved value of every setting (build it with `resolve_settings`)."""
+
+    index_dir: str = _declare("index_data", "Directory holding the Whoosh index.")
+    batch_size: int = _declare(
+        20_000, "Articles per indexer commit (a crash loses at most one).", minimum=1
+    )
+    index_procs: int = _declare(
+        2, "Processes that analyse and write a large batch (1: none).", minimum=1
+    )
+    writer_timeout: int = _declare(60, "Seconds an indexer waits for another indexer's lock.")
+    index_nice: int = _declare(
+        10,
+        "Niceness `vnsearch index` and `optimize` run at, so that searches served from the "
+        "same machine get the CPU first (0: unchanged).",
+    )
+    max_text_chars: int = _declare(
+        1_000_000, "Longer texts are truncated at import, with a warning.", minimum=1
+    )
+    page_size: int = _declare(20, "Results per page when the request does not say.", minimum=1)
+    max_page_size: int = _declare(100, "Largest per_page a request may ask for.", minimum=1)
+    max_result_window: int = _declare(
+        10_000, "How deep paging may go (page * per_page).", minimum=1
+    )
+    max_query_chars: int = _declare(500, "Longest query string accepted.", minimum=1)
+    facet_size: int = _declare(10, "Values shown per facet (year and month show all; 0: all).")
+    search_time_limit_ms: int = _declare(2000, "Time budget of one search before it is cut short.")
+    export_limit: int = _declare(10_000, "Most rows in a CSV or JSONL export.", minimum=1)
+    serve_workers: int = _declare(0, "Server worker processes (0: one per core).")
+    serve_warm_terms: int = _declare(
+        200,
+        "Most frequent terms per field whose postings the server reads before it forks its "
+        "workers, so that every worker starts warm (0: none).",
+    )
+    serve_threads: int = _declare(
+        1,
+        "Request threads per worker: searching is CPU-bound, so more threads only share one "
+        "core's interpreter lock.",
+        minimum=1,
+    )
+
+    def as_config(self) -> dict[str, int | str]:
+        """Every value under its config key (uppercase name), as Flask's app.config holds it."""
+        return {setting.config_key: getattr(self, setting.name) for setting in SETTINGS}
 
 
 @dataclass(frozen=True)
 class Setting:
+    """One declared setting: what the CLI's help and the README's table show."""
+
     name: str
     default: int | str
     help: str
+    minimum: int = 0
 
     @property
     def env_var(self) -> str:
         return "VNSEARCH_" + self.name.upper()
 
+    @property
+    def config_key(self) -> str:
+        return self.name.upper()
 
-SETTINGS = (
-    Setting("index_dir", "index_data", "Directory holding the Whoosh index."),
-    Setting("batch_size", 20_000, "Articles per indexer commit (a crash loses at most one)."),
-    Setting("index_procs", 2, "Processes that analyse and write a large batch (1: none)."),
-    Setting("writer_timeout", 60, "Seconds an indexer waits for another indexer's lock."),
-    Setting(
-        "index_nice",
-        10,
-        "Niceness `vnsearch index` and `optimize` run at, so that searches served from the "
-        "same machine get the CPU first (0: unchanged).",
-    ),
-    Setting("max_text_chars", 1_000_000, "Longer texts are truncated at import, with a warning."),
-    Setting("page_size", 20, "Results per page when the request does not say."),
-    Setting("max_page_size", 100, "Largest per_page a request may ask for."),
-    Setting("max_result_window", 10_000, "How deep paging may go (page * per_page)."),
-    Setting("max_query_chars", 500, "Longest query string accepted."),
-    Setting("facet_size", 10, "Values shown per facet (year and month show all)."),
-    Setting("search_time_limit_ms", 2000, "Time budget of one search before it is cut short."),
-    Setting("export_limit", 10_000, "Most rows in a CSV or JSONL export."),
-    Setting("serve_workers", 0, "Server worker processes (0: one per core)."),
-    Setting(
-        "serve_warm_terms",
-        200,
-        "Most frequent terms per field whose postings the server reads before it forks its "
-        "workers, so that every worker starts warm (0: none; 200 take ~9 s on 156k articles).",
-    ),
-    Setting(
-        "serve_threads",
-        1,
-        "Request threads per worker: searching is CPU-bound, so more threads only share one "
-        "core's GIL (8 clients on 2 workers, 156k articles: 70 req/s with 1, 56 with 4).",
-    ),
-)
-_BY_NAME = {setting.name: setting for setting in SETTINGS}
+    def parse(self, value: object, origin: str) -> int | str:
+        """The value given in `origin` (an environment variable or a config key), checked."""
+        if isinstance(self.default, str):
+            text = os.fspath(value) if isinstance(value, os.PathLike) else value
+            if isinstance(text, str):
+                return text
+            raise SettingError(f"{origin} must be a string, got {value!r}")
+        number = _integer(value)
+        if number is None:
+            raise SettingError(f"{origin} must be an integer, got {value!r}")
+        if number < self.minimum:
+            raise SettingError(f"{origin} must be at least {self.minimum}, got {number}")
+        return number
 
 
-def get_setting(name: str) -> int | str:
-    """The value of a setting: its environment variable if set, else its default."""
-    setting = _BY_NAME[name]
-    raw = os.environ.get(setting.env_var)
-    if raw is None or raw == "":
-        return setting.default
-    if isinstance(setting.default, int):
+def _integer(value: object) -> int | None:
+    if isinstance(value, bool):
+        return None  # True is an int to Python, never a count to a reader
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str):
         try:
-            return int(raw)
+            return int(value.strip())
         except ValueError:
-            raise ValueError(f"{setting.env_var} must be an integer, got {raw!r}") from None
-    return raw
+            return None
+    return None
 
 
-def all_settings() -> dict[str, int | str]:
-    """Every setting's current value, by name (what the web app loads into its config)."""
-    return {setting.name: get_setting(setting.name) for setting in SETTINGS}
+DEFAULTS = Settings()
+SETTINGS = tuple(
+    Setting(f.name, getattr(DEFAULTS, f.name), f.metadata["help"], f.metadata["minimum"])
+    for f in fields(Settings)
+)
+
+
+def resolve_settings(
+    environ: Mapping[str, str] | None = None, config: Mapping[str, Any] | None = None
+) -> Settings:
+    """Defaults, overridden by the environment (VNSEARCH_<NAME>; empty counts as unset),
+    overridden by `config` (uppercase names); raises SettingError naming a bad value's origin.
+
+    :param environ: the environment to read (os.environ when not given).
+    """
+    environ = os.environ if environ is None else environ
+    config = config or {}
+    values: dict[str, int | str] = {}
+    for setting in SETTINGS:
+        if setting.config_key in config:
+            origin = f"{setting.config_key} in the app config"
+            values[setting.name] = setting.parse(config[setting.config_key], origin)
+        elif environ.get(setting.env_var, "") != "":
+            values[setting.name] = setting.parse(environ[setting.env_var], setting.env_var)
+    return Settings(**values)  # type: ignore[arg-type]  # parse returned each field's type

@@ -385,7 +385,9 @@ def test_imports_yield_the_cpu_to_searches(setting: str | None, raised_by: int) 
         env["VNSEARCH_INDEX_NICE"] = setting
     script = (
         "import os; from indexer.cli import yield_cpu_to_searches\n"
-        "before = os.nice(0); yield_cpu_to_searches(); print(os.nice(0) - before)"
+        "from search.settings import resolve_settings\n"
+        "before = os.nice(0); yield_cpu_to_searches(resolve_settings().index_nice)\n"
+        "print(os.nice(0) - before)"
     )
     out = subprocess.run(
         [sys.executable, "-c", script], capture_output=True, text=True, check=True, env=env

@@ -18,6 +18,7 @@ from search.engine import SearchRequest, run_search
 from search.errors import InvalidParameter, QueryTooExpensive
 from search.features.highlight import MatchTerms, highlight, snippet
 from search.query.parse import parse_query
+from search.settings import Settings
 from tests.conftest import DEMO_PATHS
 
 DEMO = Path(__file__).resolve().parent.parent / "demo" / "articles.jsonl"
@@ -248,20 +249,16 @@ def test_result_shape(searcher: Any) -> None:
     assert result["hits"][0]["published"].endswith("+07:00")
 
 
-def test_a_search_past_its_time_budget_returns_what_it_has(
-    searcher: Any, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setenv("VNSEARCH_SEARCH_TIME_LIMIT_MS", "0")
-    result = search(searcher, "giao thông")
+def test_a_search_past_its_time_budget_returns_what_it_has(searcher: Any) -> None:
+    result = search(searcher, "giao thông", settings=Settings(search_time_limit_ms=0))
     assert result["partial"] is True
-    unbounded = search_unbounded(searcher, monkeypatch)
+    unbounded = search_unbounded(searcher)
     assert result["total"] == unbounded["total"]  # the count is exact, only the order is not
     assert len(result["hits"]) == len(unbounded["hits"]) > 0
 
 
-def search_unbounded(searcher: Any, monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
-    monkeypatch.setenv("VNSEARCH_SEARCH_TIME_LIMIT_MS", "60000")
-    result = search(searcher, "giao thông")
+def search_unbounded(searcher: Any) -> dict[str, Any]:
+    result = search(searcher, "giao thông", settings=Settings(search_time_limit_ms=60000))
     assert result["partial"] is False
     return result
 

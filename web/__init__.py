@@ -8,7 +8,6 @@ writes to the index. Security headers go on every response, errors included; und
 from __future__ import annotations
 
 import logging
-import os
 from collections.abc import Mapping
 from typing import Any
 
@@ -16,8 +15,10 @@ from flask import Flask, Response, render_template, request
 from werkzeug.exceptions import HTTPException
 
 from search.errors import SearchError
-from search.settings import all_settings
+from web import settings
 from web.responses import error_response
+from web.settings import current_settings as current_settings
+from web.settings import settings_of as settings_of
 
 log = logging.getLogger(__name__)
 
@@ -55,15 +56,18 @@ ERROR_TITLES = {
 
 
 def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
-    """Build the app; settings come from search.settings, then instance/config.py or test_config."""
+    """Build the app. Its Settings are resolved once: defaults, then VNSEARCH_* variables, then
+    instance/config.py or test_config (uppercase names); `settings_of(app)` returns them.
+
+    :raise search.settings.SettingError: for a value a setting cannot take, naming its origin.
+    """
     app = Flask(__name__, instance_relative_config=True)
-    app.config.from_mapping({name.upper(): value for name, value in all_settings().items()})
     app.config.update(DEBUG=False, MAX_CONTENT_LENGTH=16 * 1024, JSON_SORT_KEYS=False)
     if test_config is None:
         app.config.from_pyfile("config.py", silent=True)
     else:
         app.config.from_mapping(test_config)
-    app.config["INDEX_DIR"] = os.path.abspath(str(app.config["INDEX_DIR"]))
+    settings.init_app(app)
 
     from web import api, index, pages
 

@@ -8,19 +8,19 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, Response, current_app, request, url_for
+from flask import Blueprint, Response, request, url_for
 
 from search.engine import run_search
 from search.errors import InvalidParameter, NotFound
 from search.features.articles import get_article
 from search.features.related import related_articles
 from search.features.suggest import autocomplete
-from search.settings import get_setting
 from web import export
 from web.index import get_searcher, index_generation, index_version
 from web.openapi import openapi_spec
 from web.params import canonical_query, facet_names, output_format, search_request, single
 from web.responses import json_response, make_etag, not_modified
+from web.settings import current_settings
 
 bp = Blueprint("api", __name__, url_prefix="/api")
 MAX_LIMIT = 20
@@ -59,7 +59,7 @@ def search() -> Response:
 def _paging_links(result: dict[str, Any]) -> list[tuple[str, str]]:
     """A Link header with rel=next/prev, as GitHub's API pages."""
     args = request.args.to_dict(flat=False)
-    reachable = min(result["total"], int(get_setting("max_result_window")))
+    reachable = min(result["total"], current_settings().max_result_window)
     links = []
     if result["page"] * result["per_page"] < reachable:
         links.append((result["page"] + 1, "next"))
@@ -70,7 +70,7 @@ def _paging_links(result: dict[str, Any]) -> list[tuple[str, str]]:
 
 
 def _export(search_req: Any, fmt: str, etag: str) -> Response:
-    limit = int(current_app.config["EXPORT_LIMIT"])
+    limit = current_settings().export_limit
     result = run_search(get_searcher(), export.export_request(search_req, limit))
     records = export.rows(result)
     body = export.to_csv(records) if fmt == "csv" else export.to_jsonl(records)
@@ -118,7 +118,7 @@ def related(article_id: str) -> Response:
 def suggest() -> Response:
     """Completions of what was typed: {"suggestions": [...]}."""
     prefix = (single(request.args, "q") or "").strip()
-    if len(prefix) > int(get_setting("max_query_chars")):
+    if len(prefix) > current_settings().max_query_chars:
         raise InvalidParameter("q is too long", "query_too_long")
     limit = _limit(8)
     etag = _etag(prefix, str(limit))
@@ -132,7 +132,7 @@ def suggest() -> Response:
 @bp.get("/openapi.json")
 def openapi() -> Response:
     """The OpenAPI 3.1 description of this API."""
-    return json_response(openapi_spec(request.host_url.rstrip("/")))
+    return json_response(openapi_spec(request.host_url.rstrip("/"), current_settings()))
 
 
 def healthz() -> Response:

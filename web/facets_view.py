@@ -1,7 +1,9 @@
 """Facets, active filters and the timeline as the results page shows them, each with its links.
 
-A facet link toggles its filter (a year sets `from`/`to` to that year's first and last day,
-choosing it again removes it), so every state is a plain GET URL that works without JavaScript.
+The sidebar lists the declared facets (search.features.facets.FACETS) in their order, under
+their labels. A facet link toggles its filter (a year sets `from`/`to` to that year's first
+and last day, choosing it again removes it), so every state is a plain GET URL that works
+without JavaScript.
 """
 
 from __future__ import annotations
@@ -14,18 +16,11 @@ from werkzeug.datastructures import MultiDict
 
 from search.analysis.dates import VIETNAM, parse_period
 from search.engine import SearchRequest
+from search.features.facets import FACETS, VALUE_FACETS, Facet
 from search.features.filters import DateWindow
 from search.index.schema import UNDATED
 from web.present import UNDATED_LABEL, month_label, view_url, vn_date, vn_number
 
-FACET_LABELS = {
-    "year": "Năm",
-    "month": "Tháng",
-    "category": "Chuyên mục",
-    "source": "Nguồn",
-    "author": "Tác giả",
-}
-VALUE_FACETS = ("category", "source", "author")
 MAX_FILLED_YEARS = 40  # wider spans show only the years that have articles
 SLOT, BAR, CHART_HEIGHT, LABEL_HEIGHT, MIN_WIDTH = 40, 28, 110, 34, 480
 
@@ -48,26 +43,27 @@ def month_params(year: int, month: int) -> dict[str, str]:
     return {"from_": f"{year:04d}-{month:02d}-01", "to": f"{year:04d}-{month:02d}-{last:02d}"}
 
 
-def _toggle_url(name: str, value: str, selected: bool, args: MultiDict[str, str]) -> str | None:
+def _toggle_url(facet: Facet, value: str, selected: bool, args: MultiDict[str, str]) -> str | None:
     if value == UNDATED:
         return None  # there is no filter for undated articles
-    if name == "year":
+    if facet.kind == "date" and not facet.within_year:
         changes: dict[str, Any] = (
             {"from_": None, "to": None} if selected else year_params(int(value))
         )
-    elif name == "month":
+    elif facet.kind == "date":  # a month: choosing it again goes back to its year
         year, month = (int(part) for part in value.split("-"))
         changes = year_params(year) if selected else month_params(year, month)
     else:
-        current = [v for v in args.getlist(name) if v]
-        changes = {name: [v for v in current if v != value] if selected else [*current, value]}
+        current = [v for v in args.getlist(facet.name) if v]
+        chosen = [v for v in current if v != value] if selected else [*current, value]
+        changes = {facet.name: chosen}
     return view_url("pages.search", args, **changes)
 
 
-def _value_label(name: str, value: str) -> str:
+def _value_label(facet: Facet, value: str) -> str:
     if value == UNDATED:
         return UNDATED_LABEL
-    return month_label(value) if name == "month" else value
+    return month_label(value) if facet.within_year else value
 
 
 def facet_groups(
@@ -75,20 +71,20 @@ def facet_groups(
 ) -> list[dict[str, Any]]:
     """The sidebar: one group per facet with a label, count and toggle link per value."""
     groups = []
-    for name, label in FACET_LABELS.items():
-        if name == "month" and single_year(request.dates) is None:
+    for facet in FACETS:
+        if facet.within_year and single_year(request.dates) is None:
             continue  # months of every year at once would be a long, useless list
         items = [
             {
-                "label": _value_label(name, entry["value"]),
+                "label": _value_label(facet, entry["value"]),
                 "count": vn_number(entry["count"]),
                 "selected": entry["selected"],
-                "url": _toggle_url(name, entry["value"], entry["selected"], args),
+                "url": _toggle_url(facet, entry["value"], entry["selected"], args),
             }
-            for entry in result["facets"].get(name) or []
+            for entry in result["facets"].get(facet.name) or []
         ]
         if items:
-            groups.append({"name": name, "label": label, "items": items})
+            groups.append({"name": facet.name, "label": facet.label, "items": items})
     return groups
 
 
@@ -118,14 +114,14 @@ def active_filters(request: SearchRequest, args: MultiDict[str, str]) -> list[di
                 "url": view_url("pages.search", args, from_=None, to=None),
             }
         )
-    for name in VALUE_FACETS:
-        chosen: tuple[str, ...] = getattr(request, name)
+    for facet in VALUE_FACETS:
+        chosen = request.chosen(facet)
         for value in chosen:
             rest = [v for v in chosen if v != value]
             active.append(
                 {
-                    "label": f"{FACET_LABELS[name]}: {value}",
-                    "url": view_url("pages.search", args, **{name: rest}),
+                    "label": f"{facet.label}: {value}",
+                    "url": view_url("pages.search", args, **{facet.name: rest}),
                 }
             )
     return active

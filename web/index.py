@@ -29,6 +29,7 @@ from search.errors import IndexUnavailable
 from search.index.durability import live_dir
 from search.index.store import open_index
 from search.query.weights import weighting
+from web.settings import settings_of
 
 log = logging.getLogger(__name__)
 EXTENSION = "vnsearch_index"
@@ -167,6 +168,6 @@ def release_searcher(error: BaseException | None = None) -> None:
 
 
 def init_app(app: Flask) -> None:
-    """Attach an index handle for app.config["INDEX_DIR"] and release searchers on teardown."""
-    app.extensions[EXTENSION] = IndexHandle(app.config["INDEX_DIR"])
+    """Attach an index handle for the index_dir setting and release searchers on teardown."""
+    app.extensions[EXTENSION] = IndexHandle(settings_of(app).index_dir)
     app.teardown_appcontext(release_searcher)

@@ -1,12 +1,16 @@
-"""The OpenAPI 3.1 description of the JSON API, generated from the parameter table in params.py.
+"""The OpenAPI 3.1 description of the JSON API, generated from the parameter table in params.py,
+the declared facets and the app's settings (the limits the descriptions quote).
 
-Generated rather than hand-written so a new search parameter cannot be served undocumented.
+Generated rather than hand-written so a new search parameter or facet cannot be served
+undocumented.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from search.features.facets import FACET_NAMES
+from search.settings import Settings
 from web.params import SEARCH_PARAMS, Param
 
 _STRING_OR_NULL = {"type": ["string", "null"]}
@@ -55,6 +59,7 @@ SCHEMAS: dict[str, Any] = {
         },
     },
     "Hit": _HIT,
+    "Facet": _FACET,
     "SearchResult": {
         "type": "object",
         "properties": {
@@ -64,7 +69,13 @@ SCHEMAS: dict[str, Any] = {
             "per_page": {"type": "integer"},
             "took_ms": {"type": "number"},
             "hits": {"type": "array", "items": {"$ref": "#/components/schemas/Hit"}},
-            "facets": {"type": "object", "additionalProperties": _FACET},
+            "facets": {
+                "type": "object",
+                "properties": {
+                    name: {"$ref": "#/components/schemas/Facet"} for name in FACET_NAMES
+                },
+                "additionalProperties": False,
+            },
             "suggestion": _STRING_OR_NULL,
             "partial": {
                 "type": "boolean",
@@ -104,7 +115,7 @@ SCHEMAS: dict[str, Any] = {
 }
 
 
-def _parameter(param: Param) -> dict[str, Any]:
+def _parameter(param: Param, settings: Settings) -> dict[str, Any]:
     schema: dict[str, Any] = {"type": param.type}
     if param.enum:
         schema["enum"] = list(param.enum)
@@ -113,7 +124,7 @@ def _parameter(param: Param) -> dict[str, Any]:
     spec: dict[str, Any] = {
         "name": param.name,
         "in": "query",
-        "description": param.help,
+        "description": param.help.format_map(vars(settings)),
         "schema": schema,
     }
     if param.repeat:
@@ -158,13 +169,17 @@ _PREFIX = {
 }
 
 
-def _paths() -> dict[str, Any]:
+def _paths(settings: Settings) -> dict[str, Any]:
     search_ok = _json("SearchResult", "Results; csv or jsonl bodies when format asks for them")
     search_ok["content"]["text/csv"] = {"schema": {"type": "string"}}
     search_ok["content"]["application/x-ndjson"] = {"schema": {"type": "string"}}
     return {
         "/api/search": _operation(
-            "Search articles", search_ok, [_parameter(p) for p in SEARCH_PARAMS], "400", "503"
+            "Search articles",
+            search_ok,
+            [_parameter(p, settings) for p in SEARCH_PARAMS],
+            "400",
+            "503",
         ),
         "/api/articles/{id}": _operation(
             "One article with its body",
@@ -193,8 +208,8 @@ def _paths() -> dict[str, Any]:
     }
 
 
-def openapi_spec(server_url: str) -> dict[str, Any]:
-    """The document served at /api/openapi.json."""
+def openapi_spec(server_url: str, settings: Settings) -> dict[str, Any]:
+    """The document served at /api/openapi.json, quoting the limits of `settings`."""
     return {
         "openapi": "3.1.0",
         "info": {
@@ -203,7 +218,7 @@ def openapi_spec(server_url: str) -> dict[str, Any]:
             "description": 'Search Vietnamese news. Errors are {"error": {"code", "message"}}.',
         },
         "servers": [{"url": server_url}],
-        "paths": _paths(),
+        "paths": _paths(settings),
         "components": {
             "schemas": SCHEMAS,
             "responses": {"Error": _json("Error", "An error, in the one error shape")},

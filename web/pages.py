@@ -31,6 +31,7 @@ from web.present import (
     vn_datetime,
     vn_number,
 )
+from web.settings import current_settings
 
 bp = Blueprint("pages", __name__)
 ADVANCED_FIELDS = ("all", "any", "phrase", "none")
@@ -125,7 +126,8 @@ def advanced() -> Any:
         params: dict[str, Any] = {"q": advanced_query(args)}
         params.update({name: [v for v in args.getlist(name) if v] for name in FILTER_FIELDS})
         return redirect(url_for("pages.search", **{k: v for k, v in params.items() if v}), 303)
-    browse = run_search(get_searcher(), SearchRequest.from_params(per_page=1))
+    browse_req = SearchRequest.from_params(per_page=1, settings=current_settings())
+    browse = run_search(get_searcher(), browse_req)
     choices = {
         name: [entry["value"] for entry in browse["facets"].get(name) or []]
         for name in ("category", "source", "author")

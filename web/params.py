@@ -2,7 +2,8 @@
 
 The same names mean the same thing everywhere (`/search`, `/api/search`, `/search.atom`), so
 any page is a permalink and its API twin is the same query string under /api. The table below
-also feeds the OpenAPI description and the canonical form used for ETags.
+also feeds the OpenAPI description and the canonical form used for ETags; the filter
+parameters and the `facets` values come from the declared facets (search.features.facets).
 """
 
 from __future__ import annotations
@@ -15,7 +16,8 @@ from werkzeug.datastructures import MultiDict
 
 from search.engine import SORTS, SearchRequest
 from search.errors import InvalidParameter
-from search.features.facets import FACET_NAMES
+from search.features.facets import FACET_NAMES, VALUE_FACETS
+from web.settings import current_settings
 
 FORMATS = ("json", "csv", "jsonl")
 _TRUE = ("", "1", "true", "yes", "on")
@@ -28,7 +30,7 @@ class Param:
 
     name: str
     type: str  # JSON Schema type
-    help: str
+    help: str  # may name settings in braces ({max_page_size}), filled in from the app's
     repeat: bool = False
     enum: tuple[str, ...] = ()
     api_only: bool = False
@@ -36,14 +38,19 @@ class Param:
 
 SEARCH_PARAMS = (
     Param("q", "string", 'Words to find. Supports "phrases", -excluded, OR, title:word.'),
-    Param("page", "integer", "Page number, from 1. page * per_page may not exceed 10,000."),
-    Param("per_page", "integer", "Results per page, 1 to 100 (default 20)."),
+    Param(
+        "page",
+        "integer",
+        "Page number, from 1. page * per_page may not exceed {max_result_window:,}.",
+    ),
+    Param("per_page", "integer", "Results per page, 1 to {max_page_size} (default {page_size})."),
     Param("sort", "string", "Order of results.", enum=SORTS),
     Param("from", "string", "First day (YYYY-MM-DD, YYYY-MM, YYYY or d/m/yyyy), Vietnam time."),
     Param("to", "string", "Last day, inclusive, in the same forms as `from`."),
-    Param("category", "string", "Only this section; repeat for any of several.", repeat=True),
-    Param("source", "string", "Only this source; repeat for any of several.", repeat=True),
-    Param("author", "string", "Only this author; repeat for any of several.", repeat=True),
+    *(
+        Param(f.name, "string", f"Only this {f.noun}; repeat for any of several.", repeat=True)
+        for f in VALUE_FACETS
+    ),
     Param(
         "facets",
         "string",
@@ -60,7 +67,7 @@ SEARCH_PARAMS = (
 )
 PARAMS_BY_NAME = {param.name: param for param in SEARCH_PARAMS}
 # Parameters that define what a results page shows (everything but the page number).
-STATE_PARAMS = ("q", "sort", "per_page", "from", "to", "category", "source", "author")
+STATE_PARAMS = ("q", "sort", "per_page", "from", "to", *(f.name for f in VALUE_FACETS))
 
 
 def single(args: MultiDict[str, str], name: str, default: str | None = None) -> str | None:
@@ -72,7 +79,7 @@ def single(args: MultiDict[str, str], name: str, default: str | None = None) -> 
 
 
 def search_request(args: MultiDict[str, str], facets: bool = True) -> SearchRequest:
-    """A checked SearchRequest from a query string.
+    """A checked SearchRequest from a query string, within the app's settings.
 
     :raise InvalidParameter: (a 400) for any value search.engine or this module refuses.
     """
@@ -87,6 +94,7 @@ def search_request(args: MultiDict[str, str], facets: bool = True) -> SearchRequ
         source=args.getlist("source"),
         author=args.getlist("author"),
         facets=facets,
+        settings=current_settings(),
     )
 
 

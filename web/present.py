@@ -1,7 +1,7 @@
 """How results read in Vietnamese: dates, numbers, safe links, paging and sort links.
 
-Pure helpers (plus `url_for`), so templates only place values and never build URLs or
-decide what is safe to link to.
+Pure helpers (plus `url_for` and the app's settings), so templates only place values and
+never build URLs or decide what is safe to link to.
 """
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ from flask import url_for
 from werkzeug.datastructures import MultiDict
 
 from search.analysis.dates import VIETNAM
-from search.settings import get_setting
 from web.params import state_params
+from web.settings import current_settings
 
 WEEKDAYS = ("Thứ Hai", "Thứ Ba", "Thứ Tư", "Thứ Năm", "Thứ Sáu", "Thứ Bảy", "Chủ Nhật")
 SORT_LABELS = {"relevance": "Liên quan nhất", "newest": "Mới nhất", "oldest": "Cũ nhất"}
@@ -86,7 +86,7 @@ def view_url(endpoint: str, args: MultiDict[str, str], **changes: Any) -> str:
 def pagination(result: dict[str, Any], args: MultiDict[str, str]) -> dict[str, Any] | None:
     """Previous/next and a window of page numbers, never past the deepest reachable page."""
     per_page, page = result["per_page"], result["page"]
-    reachable = min(result["total"], int(get_setting("max_result_window")))
+    reachable = min(result["total"], current_settings().max_result_window)
     last = max(1, math.ceil(reachable / per_page))
     if last == 1 and page == 1:
         return None

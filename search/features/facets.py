@@ -1,11 +1,17 @@
-"""Facet counts: year, month, category, source, author, exact for the current query."""
+"""The facets, declared once as data, and their counts, exact for the current query.
+
+`FACETS` feeds everything that knows the facets: the counting here, the API's `facets`
+parameter and filter parameters (web/params.py), the OpenAPI description and the results
+page's sidebar (web/facets_view.py). Their order is the order everywhere.
+"""
 
 from __future__ import annotations
 
 import threading
 from collections import Counter
 from collections.abc import Callable, Iterable
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Literal
 
 from whoosh import query as wq
 from whoosh.searching import Searcher
@@ -15,7 +21,39 @@ from search.index.caches import reader_key
 from search.index.columns import column_values
 from search.index.schema import UNDATED
 
-FACET_NAMES = ("year", "month", "category", "source", "author")
+
+@dataclass(frozen=True)
+class Facet:
+    """One facet: what is counted, what the API calls it, how the page shows it.
+
+    A "date" facet counts periods over every filter but the date window and lists them all,
+    newest first; a "value" facet has its own repeatable filter parameter (named like the
+    facet) and lists its most frequent values first, `facet_size` of them.
+    """
+
+    name: str  # the key in the API's `facets`, a value of its `facets=` parameter
+    field: str  # the indexed column counted
+    label: str  # the sidebar's heading on the results page
+    kind: Literal["date", "value"]
+    within_year: bool = False  # counted within the chosen year; shown only once one is chosen
+    noun: str = ""  # what one value is, in the API's description of the filter parameter
+
+    @property
+    def own_filter(self) -> str:
+        """The filter a facet is not narrowed by (filters.filter_sets names them)."""
+        return "date" if self.kind == "date" else self.field
+
+
+FACETS = (
+    Facet("year", "year", "Năm", "date"),
+    Facet("month", "month", "Tháng", "date", within_year=True),
+    Facet("category", "category", "Chuyên mục", "value", noun="section"),
+    Facet("source", "source", "Nguồn", "value", noun="source"),
+    Facet("author", "author", "Tác giả", "value", noun="author"),
+)
+FACET_NAMES = tuple(facet.name for facet in FACETS)
+VALUE_FACETS = tuple(facet for facet in FACETS if facet.kind == "value")
+
 _CACHE_LOCK = threading.Lock()
 
 _RESULT_CACHE: dict[tuple[Any, ...], dict[str, Counter[str]]] = {}
@@ -28,18 +66,21 @@ def count_facets(
     month_scope: wq.Query | None = None,
     cache_key: tuple[Any, ...] | None = None,
 ) -> dict[str, Counter[str]]:
-    """Counts per facet value, each over every filter but its own (the date filter is the
-    year and month facets' own); `month_scope` narrows the month facet to the chosen year."""
+    """Counts per facet value, by facet name, each over every filter but its own (the date
+    filter is the date facets' own); `month_scope` narrows the within-year facets to the
+    chosen year."""
     key = (*reader_key(searcher), cache_key) if cache_key is not None else None
     if key is not None and key in _RESULT_CACHE:
         return _RESULT_CACHE[key]
     scope_docs = matching_docs(searcher, month_scope) if month_scope is not None else None
     counts = {
-        "year": _count(searcher, "year", sets.narrowed("date")),
-        "month": _count(searcher, "month", sets.narrowed("date", extra=scope_docs)),
+        facet.name: _count(
+            searcher,
+            facet.field,
+            sets.narrowed(facet.own_filter, extra=scope_docs if facet.within_year else None),
+        )
+        for facet in FACETS
     }
-    for name in ("category", "source", "author"):
-        counts[name] = _count(searcher, name, sets.narrowed(name))
     if key is not None:
         with _CACHE_LOCK:
             if len(_RESULT_CACHE) >= _MAX_RESULT_CACHE:
