@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 from collections import Counter
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -11,15 +10,11 @@ from whoosh import query as wq
 from whoosh.searching import Searcher
 
 from search.execute.matchsets import MatchSets, matching_docs
-from search.index.caches import reader_key
+from search.index.caches import caches_of, generation
 from search.index.columns import column_values
 from search.index.schema import UNDATED
 
 FACET_NAMES = ("year", "month", "category", "source", "author")
-_CACHE_LOCK = threading.Lock()
-
-_RESULT_CACHE: dict[tuple[Any, ...], dict[str, Counter[str]]] = {}
-_MAX_RESULT_CACHE = 256
 
 
 def count_facets(
@@ -29,10 +24,14 @@ def count_facets(
     cache_key: tuple[Any, ...] | None = None,
 ) -> dict[str, Counter[str]]:
     """Counts per facet value, each over every filter but its own (the date filter is the
-    year and month facets' own); `month_scope` narrows the month facet to the chosen year."""
-    key = (*reader_key(searcher), cache_key) if cache_key is not None else None
-    if key is not None and key in _RESULT_CACHE:
-        return _RESULT_CACHE[key]
+    year and month facets' own); `month_scope` narrows the month facet to the chosen year.
+    With a `cache_key` (a browse page), the counts are kept per index generation."""
+    facet_counts = caches_of(searcher).facet_counts
+    key = (generation(searcher), cache_key)
+    if cache_key is not None:
+        cached: dict[str, Counter[str]] | None = facet_counts.get(key)
+        if cached is not None:
+            return cached
     scope_docs = matching_docs(searcher, month_scope) if month_scope is not None else None
     counts = {
         "year": _count(searcher, "year", sets.narrowed("date")),
@@ -40,11 +39,8 @@ def count_facets(
     }
     for name in ("category", "source", "author"):
         counts[name] = _count(searcher, name, sets.narrowed(name))
-    if key is not None:
-        with _CACHE_LOCK:
-            if len(_RESULT_CACHE) >= _MAX_RESULT_CACHE:
-                _RESULT_CACHE.clear()
-            _RESULT_CACHE[key] = counts
+    if cache_key is not None:
+        facet_counts.put(key, counts)
     return counts
 
 
