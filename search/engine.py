@@ -29,7 +29,7 @@ from search.features.facets import FACETS, VALUE_FACETS, Facet, count_facets, fa
 from search.features.filters import DateWindow, filter_sets
 from search.features.highlight import MatchTerms, count_matches, highlight, snippet
 from search.features.suggest import did_you_mean
-from search.index.caches import reader_key
+from search.index.caches import caches_of, generation
 from search.index.columns import date_values
 from search.query.build import build_query
 from search.query.parse import ParsedQuery, parse_query
@@ -228,17 +228,16 @@ def _when(value: int | None) -> datetime | None:
     return None if value is None else long_to_datetime(value)
 
 
-_NEWEST: dict[tuple[str, int], datetime | None] = {}
-
-
 def _newest(searcher: Searcher) -> datetime | None:
     """The newest publication time in the index (cached per generation): recency's origin."""
-    key = reader_key(searcher)
-    if key not in _NEWEST:
+    newest = caches_of(searcher).newest
+    key = (generation(searcher),)
+    cached: tuple[datetime | None] | None = newest.get(key)
+    if cached is None:
         dated = [v for v in date_values(searcher) if v is not None]
-        _NEWEST.clear()
-        _NEWEST[key] = long_to_datetime(max(dated)) if dated else None
-    return _NEWEST[key]
+        cached = (long_to_datetime(max(dated)) if dated else None,)
+        newest.put(key, cached)
+    return cached[0]
 
 
 def _hit(fields: dict[str, Any], score: float | None, terms: MatchTerms) -> dict[str, Any]:

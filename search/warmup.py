@@ -1,13 +1,12 @@
-"""Warming the per-process caches before a server forks its workers.
+"""Warming an open index's caches before a server forks its workers.
 
-Each worker keeps its own caches of posting lists, document sets, field lengths, facet
-columns and the lexicon (search/postings.py, scorer.py, facets.py, lexicon.py). Filled cold,
-the first requests of every worker pay for them: reading and decoding a common syllable's
-posting list, the match-all facets (1.2 s on 156k articles), the lexicon (0.3 s), BM25's
-field lengths (0.1 s). Filled once in the parent before the
-fork, every worker starts with them (copy-on-write), for the index generation it was warmed
-on. Only the most frequent terms are warmed: they are the expensive ones, and the ones most
-queries share.
+An index keeps its posting lists, document sets, field lengths, facet columns and lexicon in
+its caches (search.index.caches), filled as searches need them: cold, the first requests pay
+for reading and decoding common syllables' posting lists, the match-all facets, the lexicon
+and BM25's field lengths. The server warms the very index object its app serves from, once,
+in the parent before the fork, so every worker starts with them (copy-on-write) for the
+generation it was warmed on. Only the most frequent terms are warmed: they are the expensive
+ones, and the ones most queries share.
 """
 
 from __future__ import annotations
@@ -24,7 +23,7 @@ from search.execute.docsets import term_docs, term_postings
 from search.execute.scoring import field_lengths
 from search.index.lexicon import get_lexicon
 from search.index.schema import BIGRAM_FIELDS, FOLDED, FOLDED_BIGRAM, SLUG_FIELD
-from search.index.store import open_index
+from search.index.store import ArchiveIndex
 from search.index.w3_codec import TERMINFO
 from search.index.w3_reader import field_entries, w3_terms
 from search.query.weights import FIELD_WEIGHTS
@@ -32,10 +31,10 @@ from search.query.weights import FIELD_WEIGHTS
 log = logging.getLogger(__name__)
 
 
-def warm_caches(index_dir: str, terms_per_field: int) -> dict[str, Any]:
-    """Fill this process's caches for the live index; returns what was done and how long."""
+def warm_caches(index: ArchiveIndex, terms_per_field: int) -> dict[str, Any]:
+    """Fill the index's caches for its latest generation; returns what was done and how long.
+    The searcher it reads through is closed again: a forked worker opens its own files."""
     started = time.perf_counter()
-    index = open_index(index_dir)
     with index.searcher() as searcher:
         run_search(searcher, SearchRequest())  # browse: facet columns, dates, time order
         get_lexicon(searcher)
@@ -43,7 +42,7 @@ def warm_caches(index_dir: str, terms_per_field: int) -> dict[str, Any]:
         for fieldname in warmed_fields():
             if fieldname not in searcher.schema:
                 continue  # an index built before the field existed
-            field_lengths(searcher, fieldname)  # BM25's lengths: 0.1 s at the first search
+            field_lengths(searcher, fieldname)  # BM25's lengths, read at the first search
             for text in frequent_terms(searcher, fieldname, terms_per_field):
                 postings += len(term_postings(searcher, fieldname, text)[0])
                 if fieldname.endswith(FOLDED):

@@ -17,7 +17,7 @@ import pytest
 
 from tests.test_web_support import socket_for_app_with_slow_page
 from web.acceptgate import ABSENT, WORKER_HEADER, AcceptGate
-from web.serve import Supervisor
+from web.serve import Supervisor, serving_app
 
 
 def gate_with(busy: list[int], held: list[int], me: int) -> AcceptGate:
@@ -152,7 +152,7 @@ def test_a_lone_client_stays_with_one_worker_until_it_is_busy_and_pools_spread(
     supervisor = os.fork()
     if supervisor == 0:  # the real supervisor forks two real waitress workers
         try:
-            Supervisor(sock, str(demo_index_dir), 1, 2).run()
+            Supervisor(sock, serving_app(str(demo_index_dir)), 1, 2).run()
         finally:
             os._exit(0)
     try:

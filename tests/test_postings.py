@@ -100,15 +100,15 @@ def test_sized_cache_bounds_empty_values_too() -> None:
 
 
 def test_postings_follow_commits_that_delete_and_add(tmp_path: Path) -> None:
-    """Segment shares are cached across commits (search.postings._segment_postings): a
-    deletion in an old segment and a document in a new one both show in the next search."""
-    from whoosh import index as whoosh_index
-
+    """Segment shares are cached across commits (search.index.segment_postings): a deletion
+    in an old segment and a document in a new one both show in the next search, and a
+    commit that only adds has only its own segment read."""
     from search.execute.docsets import term_postings
     from search.index.bulk_writer import BulkWriter
-    from search.index.schema import ArticleSchema
+    from search.index.store import open_or_create
 
-    ix = whoosh_index.create_in(str(tmp_path), ArticleSchema())
+    ix = open_or_create(tmp_path)  # one index object: its searchers share its caches
+    shares = ix.caches.segment_postings
 
     def commit(*docs: dict[str, str], delete: str | None = None) -> None:
         writer = BulkWriter(ix)
@@ -134,3 +134,7 @@ def test_postings_follow_commits_that_delete_and_add(tmp_path: Path) -> None:
     assert found() == ["a0", "a2", "b"]
     commit(delete="a0")
     assert found() == ["a2", "b"]
+    held = len(shares)
+    commit({"id": "c", "title": "Mưa phùn", "title_folded": "Mưa phùn"})
+    assert found() == ["a2", "b", "c"]
+    assert len(shares) == held + 1  # the new segment's share; the others' were reused

@@ -305,11 +305,12 @@ def test_query_length_is_measured_composed() -> None:
     assert SearchRequest.from_params(q=decomposed).q == text.strip()
 
 
-def test_every_searcher_of_a_generation_shares_the_caches(demo_index: Any) -> None:
-    from search.index.caches import reader_key
+def test_every_searcher_of_an_index_shares_its_caches(demo_index: Any) -> None:
+    from search.index.caches import caches_of, generation
 
     with demo_index.searcher() as first, demo_index.searcher() as second:
-        assert reader_key(first) == reader_key(second)
+        assert caches_of(first) is caches_of(second) is demo_index.caches
+        assert generation(first) == generation(second)
 
 
 @pytest.mark.parametrize("newest_first", [True, False])

@@ -10,8 +10,9 @@ from typing import Any
 import pytest
 
 from search.execute.docsets import term_postings
-from search.index.caches import SizedCache
-from search.index.segment_postings import ENTRY_POSTINGS, _matcher_postings, _read_postings
+from search.index.caches import ENTRY_POSTINGS
+from search.index.segment_postings import _matcher_postings, _read_postings
+from search.index.store import open_index
 from tests.conftest import build_index
 
 
@@ -67,16 +68,14 @@ def test_segment_postings_equal_whoosh_matchers(
             assert longest > 128  # lists of more than one W3 block
 
 
-def test_unknown_words_leave_a_bounded_number_of_cache_entries(
-    churned_index: Any, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_unknown_words_leave_a_bounded_number_of_cache_entries(churned_index: Any) -> None:
     """Every unknown word leaves an empty entry per field and per segment: each counts as
     ENTRY_POSTINGS postings, so a stream of them cannot hold more than budget / that."""
-    from search.index import segment_postings as segterms
-
-    cache = SizedCache(100 * ENTRY_POSTINGS, segterms._SEGMENT_POSTINGS.size)
-    monkeypatch.setattr(segterms, "_SEGMENT_POSTINGS", cache)
-    with churned_index.searcher() as searcher:
+    index = open_index(churned_index.storage.folder)  # caches of its own, budget shrunk below
+    cache = index.caches.segment_postings
+    cache.budget = 100 * ENTRY_POSTINGS
+    with index.searcher() as searcher:
+        assert len(searcher.reader().leaf_readers()) > 1
         for n in range(300):
             assert not term_postings(searcher, "title_folded", f"zzq{n}")[0]
-    assert len(cache._entries) == 100
+    assert len(cache) == 100

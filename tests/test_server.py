@@ -24,7 +24,7 @@ from tests.test_web_support import (
     socket_for_app_with_slow_page,
     write_jsonl,
 )
-from web.serve import run_worker
+from web.serve import run_worker, serving_app
 
 pytestmark = pytest.mark.serial
 
@@ -96,7 +96,8 @@ def test_a_stopping_worker_finishes_requests_in_progress(
 ) -> None:
     sock, url = socket_for_app_with_slow_page(monkeypatch, 0.8)
     stop = threading.Event()
-    worker = threading.Thread(target=run_worker, args=(sock, str(demo_index_dir), 2, stop))
+    app = serving_app(str(demo_index_dir))
+    worker = threading.Thread(target=run_worker, args=(sock, app, 2, stop))
     worker.start()
     answers: list[tuple[int, Any, Any]] = []
     client = threading.Thread(target=lambda: answers.append(get(url + "slow")))

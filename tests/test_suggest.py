@@ -135,12 +135,13 @@ def test_lexicon_follows_the_index_generation(tmp_path: Path) -> None:
     source = tmp_path / "a.jsonl"
     source.write_text(_line("a1", "Giá vàng tăng mạnh"), encoding="utf-8")
     build_index(tmp_path / "ix", [source])
-    with open_index(tmp_path / "ix").searcher() as searcher:
+    index = open_index(tmp_path / "ix")  # one index object, as a server keeps
+    with index.searcher() as searcher:
         assert "xang" not in get_lexicon(searcher)
         assert did_you_mean(searcher, "gia vang", 1) == "giá vàng"
     source.write_text(_line("a2", "Giá xăng giảm"), encoding="utf-8")
     build_index(tmp_path / "ix", [source])
-    with open_index(tmp_path / "ix").searcher() as searcher:
+    with index.searcher() as searcher:
         assert get_lexicon(searcher).spellings("xang") == ("xăng",)
         assert did_you_mean(searcher, "gia xang", 1) == "giá xăng"
 
@@ -206,11 +207,12 @@ def test_a_dear_lexicon_serves_newer_generations_for_a_while(
     source.write_text(_line("a1", "Giá vàng tăng mạnh"), encoding="utf-8")
     build_index(tmp_path / "ix", [source])
     monkeypatch.setattr(lexicon, "LEXICON_CHEAP_SECONDS", -1.0)  # every build counts as dear
-    with open_index(tmp_path / "ix").searcher() as searcher:
+    index = open_index(tmp_path / "ix")  # one index object, as a server keeps
+    with index.searcher() as searcher:
         assert "xang" not in get_lexicon(searcher)
     source.write_text(_line("a2", "Giá xăng giảm"), encoding="utf-8")
     build_index(tmp_path / "ix", [source])
-    with open_index(tmp_path / "ix").searcher() as searcher:
+    with index.searcher() as searcher:
         assert "xang" not in get_lexicon(searcher)  # the older one, still young
         monkeypatch.setattr(lexicon, "LEXICON_MAX_AGE", -1.0)
         assert get_lexicon(searcher).spellings("xang") == ("xăng",)  # too old: rebuilt

@@ -1,4 +1,4 @@
-"""Warming the caches before the server forks (search/warm.py), and the fork helper."""
+"""Warming an index's caches before the server forks (search/warmup.py), and the fork helper."""
 
 from __future__ import annotations
 
@@ -8,12 +8,11 @@ from typing import Any
 
 import pytest
 
-from search.execute import docsets as postings
-from search.execute import scoring as scorer
-from search.index.caches import reader_key
+from search.index.caches import caches_of, generation
 from search.index.forked_call import fork_call
-from search.warmup import frequent_terms, warm_caches, warmed_fields
-from web import create_app
+from search.warmup import frequent_terms, warmed_fields
+from web.index import index_handle
+from web.serve import serving_app
 
 
 @pytest.mark.parametrize("fieldname", ["title_folded", "body_folded", "summary_bigram_folded"])
@@ -29,13 +28,12 @@ def test_frequent_terms_are_the_most_frequent(searcher: Any, fieldname: str) -> 
 
 
 @pytest.mark.parametrize("spelling", ["absolute", "relative", "symlink"])
-def test_warming_fills_the_caches_the_workers_read(
+def test_a_forked_worker_starts_with_the_warmed_caches(
     demo_index_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, spelling: str
 ) -> None:
-    """However `serve --index-dir` names the index, the warm-up fills the entries that the
-    app's searchers read (it opens the index by its real path, as the app does)."""
-    postings._POSTINGS.clear()
-    scorer._LENGTHS.clear()
+    """However `serve --index-dir` names the index, the app `vnsearch serve` forks its workers
+    with has its index warmed: a worker's first searcher finds the frequent terms' postings
+    and the field lengths already there, inherited from the parent."""
     monkeypatch.chdir(tmp_path)
     given = {
         "absolute": str(demo_index_dir),
@@ -43,17 +41,30 @@ def test_warming_fills_the_caches_the_workers_read(
         "symlink": "link",
     }[spelling]
     Path("link").symlink_to(demo_index_dir)
-    done = warm_caches(given, 3)
-    assert done["postings"] > 0
-    app = create_app({"INDEX_DIR": given, "TESTING": True})
-    with app.app_context():
-        searcher = app.extensions["vnsearch_index"].opened().searcher  # a worker's searcher
-        for fieldname in warmed_fields():
-            assert (*reader_key(searcher), fieldname) in scorer._LENGTHS, fieldname
-            for text in frequent_terms(searcher, fieldname, 3):
-                key = (*reader_key(searcher), fieldname, text)
-                assert postings._POSTINGS.get(key) is not None, (fieldname, text)
-    app.extensions["vnsearch_index"].close()
+    handle = index_handle(serving_app(given, 3))
+
+    def in_worker() -> tuple[int, list[tuple[str, ...]]]:
+        searcher = handle.opened().searcher  # what a worker's thread reads through
+        return len(caches_of(searcher).postings), cold_entries(searcher, 3)
+
+    _, (postings, cold) = fork_call(in_worker, lambda: None)
+    assert postings > 0
+    assert cold == []
+    handle.close()
+
+
+def cold_entries(searcher: Any, terms_per_field: int) -> list[tuple[str, ...]]:
+    """The warm-up's entries missing from the searcher's caches: each warmed field's lengths
+    and its most frequent terms' postings."""
+    caches, current = caches_of(searcher), generation(searcher)
+    cold: list[tuple[str, ...]] = []
+    for fieldname in warmed_fields():
+        if caches.lengths.get((current, fieldname)) is None:
+            cold.append((fieldname,))
+        for text in frequent_terms(searcher, fieldname, terms_per_field):
+            if caches.postings.get((current, fieldname, text)) is None:
+                cold.append((fieldname, text))
+    return cold
 
 
 def test_a_forked_helper_returns_its_result_or_its_failure() -> None:

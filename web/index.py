@@ -1,16 +1,20 @@
 """The app's read-only view of the index: one FileIndex per app, one searcher per thread.
 
 Mirrors flaskr/db.py (`get_searcher()` cached on `g`, released on teardown, `init_app`), with
-one measured change: opening a searcher re-reads the table of contents (7 ms on the demo index,
-~53 ms on an 83 MB one), so each thread keeps its searcher while the index generation is
-unchanged (checking costs 0.02 ms) and opens a new one as soon as a commit lands. A searcher
-is only ever used by the thread that opened it (Whoosh needs that). `Searcher.refresh()` is
-deliberately not used: in whoosh-reloaded 2.7.5 it keeps merged-away segments and counts
-their documents twice.
+one measured change: opening a searcher re-reads the table of contents, dear on a large index,
+so each thread keeps its searcher while the index generation is unchanged (a cheap check) and
+opens a new one as soon as a commit lands. A searcher is only ever used by the thread that
+opened it (Whoosh needs that). `Searcher.refresh()` is deliberately not used: in
+whoosh-reloaded 2.7.5 it keeps merged-away segments and counts their documents twice.
 
 The FileIndex is reopened when the live directory is replaced (a rebuild switching the
 `current` link, or the folder swapped), and when a new generation cannot be read the thread
-keeps its last good searcher (whoosh-pitfalls Q-08). No writer is ever opened here (H-08).
+keeps its last good searcher. No writer is ever opened here.
+
+The index owns the caches every thread's searcher reads (search.index.caches): they follow
+new generations by themselves, and a replaced index's caches are emptied, so that threads
+still holding its searchers keep no memory alive. `vnsearch serve` warms the handle's index
+before it forks its workers (web.serve).
 """
 
 from __future__ import annotations
@@ -27,7 +31,7 @@ from whoosh.searching import Searcher
 
 from search.errors import IndexUnavailable
 from search.index.durability import live_dir
-from search.index.store import open_index
+from search.index.store import ArchiveIndex, open_index
 from search.query.weights import weighting
 from web.settings import settings_of
 
@@ -57,7 +61,7 @@ class IndexHandle:
     def __init__(self, index_dir: str) -> None:
         self.index_dir = index_dir
         self._lock = threading.Lock()
-        self._index: FileIndex | None = None
+        self._index: ArchiveIndex | None = None
         self._identity: tuple[str, int, int] | None = None
         self._local = threading.local()
         self._open: set[Searcher] = set()
@@ -72,13 +76,23 @@ class IndexHandle:
         info = os.stat(real)
         return real, info.st_dev, info.st_ino
 
-    def _file_index(self) -> tuple[FileIndex, tuple[str, int, int]]:
+    def _file_index(self) -> tuple[ArchiveIndex, tuple[str, int, int]]:
         identity = self._current_identity()
         with self._lock:
             if self._index is None or identity != self._identity:
+                replaced = self._index
                 self._index = open_index(identity[0])
                 self._identity = identity
+                if replaced is not None:
+                    replaced.caches.clear()
             return self._index, identity
+
+    def index(self) -> ArchiveIndex:
+        """The live index every thread's searcher comes from (opened if need be).
+
+        :raise IndexMissingError: `index_dir` holds no index (OSError: it does not exist).
+        """
+        return self._file_index()[0]
 
     def opened(self) -> _Opened:
         """This thread's searcher on the latest readable generation.
@@ -130,9 +144,14 @@ def _close_all(searchers: set[Searcher]) -> None:
         searcher.close()
 
 
-def _handle() -> IndexHandle:
-    handle: IndexHandle = current_app.extensions[EXTENSION]
+def index_handle(app: Flask) -> IndexHandle:
+    """The app's index handle (see init_app)."""
+    handle: IndexHandle = app.extensions[EXTENSION]
     return handle
+
+
+def _handle() -> IndexHandle:
+    return index_handle(current_app)
 
 
 def get_searcher() -> Searcher:

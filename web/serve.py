@@ -3,8 +3,10 @@
 Searching is CPU-bound and the GIL serialises threads, so one slow query would hold up every
 request of a process (whoosh-pitfalls Q-04). With workers > 1 the parent binds the socket
 once and forks N waitress processes that all accept on it: a slow query occupies one worker,
-not the site. The parent replaces a worker that dies, and on SIGTERM or Ctrl-C asks each
-worker to stop accepting, finish its requests in progress (up to GRACE_SECONDS) and exit.
+not the site. The parent makes the app once and warms the caches of the index it serves
+from, then forks: every worker starts with them (copy-on-write). The parent replaces a worker
+that dies, and on SIGTERM or Ctrl-C asks each worker to stop accepting, finish its requests
+in progress (up to GRACE_SECONDS) and exit.
 Which worker takes a new connection is chosen (web/acceptgate.py): a lone client stays with
 one worker and its warm caches, and a slow query's worker hands the next one over at once.
 
@@ -22,7 +24,10 @@ import threading
 import time
 from typing import Any
 
+from flask import Flask
+
 from web.acceptgate import AcceptGate
+from web.index import index_handle
 
 log = logging.getLogger("vnsearch.serve")
 
@@ -70,27 +75,30 @@ def serve(
     log.info(
         "vnsearch serving %s on %s (index %s)", _plural(workers), url, os.path.abspath(index_dir)
     )
-    if warm_terms > 0:
-        _warm(index_dir, warm_terms)
+    app = serving_app(index_dir, warm_terms)
     if workers == 1:
         _install_stop_handlers(stop := threading.Event())
-        run_worker(sock, index_dir, threads, stop)
+        run_worker(sock, app, threads, stop)
     else:
-        Supervisor(sock, index_dir, threads, workers).run()
+        Supervisor(sock, app, threads, workers).run()
     sock.close()
 
 
-def _warm(index_dir: str, terms: int) -> None:
-    """Warm the caches; a server without an index yet, or a failed warm-up, serves cold."""
+def serving_app(index_dir: str, warm_terms: int = 0) -> Flask:
+    """The app every worker serves, made once before any fork. With `warm_terms`, the caches
+    of the very index it serves from are warmed first (search.warmup): the workers inherit
+    them. A server without an index yet, or a failed warm-up, serves cold."""
     from search.index.store import index_exists
     from search.warmup import warm_caches
+    from web import create_app
 
-    if not index_exists(index_dir):
-        return
-    try:
-        warm_caches(index_dir, terms)
-    except Exception:  # noqa: BLE001 - warming is an optimisation, never a reason not to serve
-        log.exception("warming the caches failed; serving cold")
+    app = create_app({"INDEX_DIR": index_dir})
+    if warm_terms > 0 and index_exists(index_dir):
+        try:
+            warm_caches(index_handle(app).index(), warm_terms)
+        except Exception:  # noqa: BLE001 - warming is an optimisation, never a reason not to serve
+            log.exception("warming the caches failed; serving cold")
+    return app
 
 
 def _plural(workers: int) -> str:
@@ -119,21 +127,18 @@ def _install_stop_handlers(stop: threading.Event) -> None:
 
 def run_worker(
     sock: socket.socket,
-    index_dir: str,
+    app: Flask,
     threads: int,
     stop: threading.Event,
     gate: tuple[AcceptGate, int] | None = None,
 ) -> None:
-    """Serve on `sock` until `stop` is set, then drain requests in progress and return.
+    """Serve `app` on `sock` until `stop` is set, then drain requests in progress and return.
 
     :param gate: the workers' shared gate and this worker's slot, when there are several.
     """
     import waitress
     from waitress import wasyncore
 
-    from web import create_app
-
-    app = create_app({"INDEX_DIR": index_dir})
     served = gate[0].counted(app) if gate else app
     server: Any = waitress.create_server(served, sockets=[sock], **server_options(threads))
     if gate:
@@ -153,7 +158,7 @@ def run_worker(
     finally:
         server.task_dispatcher.shutdown(timeout=GRACE_SECONDS)
         wasyncore.close_all(server._map)
-        app.extensions["vnsearch_index"].close()
+        index_handle(app).close()
 
 
 def _listen_when_chosen(server: Any, gate: AcceptGate, slot: int) -> None:
@@ -199,8 +204,8 @@ def _listen_when_chosen(server: Any, gate: AcceptGate, slot: int) -> None:
 class Supervisor:
     """Forks the workers, replaces any that die, stops them all on SIGTERM or SIGINT."""
 
-    def __init__(self, sock: socket.socket, index_dir: str, threads: int, workers: int) -> None:
-        self.sock, self.index_dir, self.threads, self.workers = sock, index_dir, threads, workers
+    def __init__(self, sock: socket.socket, app: Flask, threads: int, workers: int) -> None:
+        self.sock, self.app, self.threads, self.workers = sock, app, threads, workers
         self.gate = AcceptGate(workers)
         self.children: dict[int, tuple[float, int]] = {}  # pid -> (monotonic start, slot)
         self.stopping = threading.Event()
@@ -226,7 +231,7 @@ class Supervisor:
                 stop = threading.Event()
                 _install_stop_handlers(stop)
                 signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the parent too
-                run_worker(self.sock, self.index_dir, self.threads, stop, (self.gate, slot))
+                run_worker(self.sock, self.app, self.threads, stop, (self.gate, slot))
             except BaseException:
                 log.exception("worker %d failed", os.getpid())
                 code = 1

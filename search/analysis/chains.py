@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any
 
 from whoosh.analysis import LowercaseFilter
@@ -61,9 +62,11 @@ def folded_terms(text: str) -> list[str]:
 # each text once with the function below and derives the folded terms and the syllable pairs
 # from its output. The chains above stay the definition: tests/test_bulkwrite.py holds this
 # function to `ExactAnalyzer()` (terms, positions and offsets) on a table and on generated text.
-_EXACT_TERMS: dict[str, str] = {}
 
 
+# A memo of a pure text function (its answer depends on no index), bounded: an archive's
+# distinct words are few next to its tokens.
+@lru_cache(maxsize=500_000)
 def _exact_term(piece: str) -> str:
     """What LowercaseFilter and VietNormalizeFilter make of one token's text."""
     term = piece.lower()
@@ -74,23 +77,18 @@ def _exact_term(piece: str) -> str:
 
 def index_terms(text: str) -> tuple[list[str], list[int]]:
     """The terms and positions `ExactAnalyzer()` gives a document text (index mode)."""
-    cache = _EXACT_TERMS
+    exact = _exact_term
     terms: list[str] = []
     positions: list[int] = []
     add_term, add_pos = terms.append, positions.append
     for pos, word in enumerate(TOKEN_PATTERN.findall(normalize_text(text))):
-        term = cache.get(word)  # only whole words are cached
-        if term is None:
-            if not word.isalnum():
-                for piece, _, _ in word_pieces(word, 0, "index"):
-                    add_term(_exact_term(piece))
-                    add_pos(pos)
-                continue
-            term = _exact_term(word)
-            if len(cache) < 500_000:
-                cache[word] = term
-        add_term(term)
-        add_pos(pos)
+        if word.isalnum():  # a whole word: one term
+            add_term(exact(word))
+            add_pos(pos)
+            continue
+        for piece, _, _ in word_pieces(word, 0, "index"):
+            add_term(exact(piece))
+            add_pos(pos)
     return terms, positions
 
 

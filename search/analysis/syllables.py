@@ -46,6 +46,7 @@ def _tone_position(nucleus: str, final: str) -> int:
     return 1 if len(nucleus) >= 3 else 0  # ngoài, khuỷu / hòa, mùa, tài
 
 
+# A memo of a pure text function (its answer depends on no index), bounded.
 @lru_cache(maxsize=200_000)
 def place_tone(syllable: str) -> str:
     """Put the tone mark of a lowercase syllable where the old style puts it.

@@ -57,6 +57,7 @@ def word_pattern(folded: str, prefix: bool = False) -> str:
     return body + (r"[^\W_]*" if prefix else "")
 
 
+# A memo of a pure text function (a compiled regex, depends on no index), bounded.
 @lru_cache(maxsize=1024)
 def words_regex(words: frozenset[str], prefixes: tuple[str, ...] = ()) -> re.Pattern[str]:
     """Matches any of the folded words, or a word starting with one of the prefixes."""
@@ -65,6 +66,7 @@ def words_regex(words: frozenset[str], prefixes: tuple[str, ...] = ()) -> re.Pat
     return re.compile(_BEFORE + "(?:" + "|".join(parts) + ")" + _AFTER)
 
 
+# A memo of a pure text function (a compiled regex, depends on no index), bounded.
 @lru_cache(maxsize=256)
 def run_regex(words: tuple[str, ...]) -> re.Pattern[str]:
     """Matches the folded words side by side, in order: a whole run in one C-level search

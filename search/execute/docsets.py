@@ -1,4 +1,5 @@
-"""Which documents match, computed as set algebra on posting lists read per segment."""
+"""Which documents match, computed as set algebra on posting lists read per segment; lists
+and sets are kept in the index's caches (search.index.caches)."""
 
 from __future__ import annotations
 
@@ -13,8 +14,8 @@ from whoosh.matching import ListMatcher, NullMatcher
 from whoosh.searching import Searcher
 
 from search.analysis.chains import fold_term
-from search.index.caches import SizedCache, reader_key
-from search.index.segment_postings import ENTRY_POSTINGS, Postings, segment_postings
+from search.index.caches import caches_of, generation
+from search.index.segment_postings import Postings, segment_postings
 from search.query.build import clause_fields, leaf_query
 from search.query.parse import Clause, ParsedQuery
 
@@ -23,23 +24,14 @@ MAX_EXPANSIONS = 50  # terms one prefix or fuzzy word stands for, the most frequ
 MAX_EXPANSIONS_SCANNED = 20_000  # lexicon entries read for one prefix
 
 
-# Per process, both caches are bounded by what they hold. Measured on 156k articles with the
-# load mix (bench/load.py's requests in process): 6M postings and 512 sets gave 38 ms a
-# request, 20M postings and 8M set members 29 ms, for ~500 MB more per worker.
-# An entry also costs its key and containers (~250 bytes), counted in the budget's units:
-# unknown words leave an empty entry per field (and per segment: search.index.segment_postings).
-ENTRY_SET_MEMBERS = 5
-_SETS = SizedCache(8_000_000, lambda docs: len(docs) + ENTRY_SET_MEMBERS)  # ~50 bytes each
-_POSTINGS = SizedCache(20_000_000, lambda postings: len(postings[0]) + ENTRY_POSTINGS)
-
-
 def term_docs(searcher: Searcher, fieldname: str, text: str) -> DocSet:
     """Live documents whose field holds the term (cached per index generation)."""
-    key = (*reader_key(searcher), fieldname, text)
-    cached: DocSet | None = _SETS.get(key)
+    sets = caches_of(searcher).sets
+    key = (generation(searcher), fieldname, text)
+    cached: DocSet | None = sets.get(key)
     if cached is None:
         cached = frozenset(term_postings(searcher, fieldname, text)[0])
-        _SETS.put(key, cached)
+        sets.put(key, cached)
     return cached
 
 
@@ -48,12 +40,13 @@ def term_postings(searcher: Searcher, fieldname: str, text: str) -> Postings:
     their weights (term frequencies), cached per index generation within a postings budget.
     Each segment's share is cached as well, by segment and deletions, so that after a commit
     only the segments it wrote are read again (an import commits every few seconds)."""
-    key = (*reader_key(searcher), fieldname, text)
-    cached: Postings | None = _POSTINGS.get(key)
+    caches = caches_of(searcher)
+    key = (generation(searcher), fieldname, text)
+    cached: Postings | None = caches.postings.get(key)
     if cached is not None:
         return cached
     leaves = searcher.reader().leaf_readers()
-    shares = [(segment_postings(key[0], leaf, fieldname, text), offset) for leaf, offset in leaves]
+    shares = [(segment_postings(caches, leaf, fieldname, text), offset) for leaf, offset in leaves]
     shares = [(share, offset) for share, offset in shares if share[0]]
     if len(leaves) == 1 and shares:  # one segment: its share is the whole list
         result = shares[0][0]
@@ -63,7 +56,7 @@ def term_postings(searcher: Searcher, fieldname: str, text: str) -> Postings:
             ids.extend([offset + d for d in leaf_ids] if offset else leaf_ids)
             weights.extend(leaf_weights)
         result = (ids, weights)
-    _POSTINGS.put(key, result)
+    caches.postings.put(key, result)
     return result
 
 
@@ -142,13 +135,14 @@ def titles_holding(searcher: Searcher, parsed: ParsedQuery, missing: int) -> Doc
     if not plain or len(parsed.groups) < 3:  # up to MAX_CLAUSES: a pasted headline
         return frozenset()
     # cached: the matching and the candidate bounding of one request both ask
-    key = (*reader_key(searcher), "titles", parsed.groups, parsed.excluded, missing)
-    held: DocSet | None = _SETS.get(key)
+    sets = caches_of(searcher).sets
+    key = (generation(searcher), "titles", parsed.groups, parsed.excluded, missing)
+    held: DocSet | None = sets.get(key)
     if held is None:
         parts = _group_parts(searcher, parsed.groups, fields=("title_folded",))
         held = _in_all_groups_but_one(parts) if missing else _in_every_group(parts)
         held = _without_excluded(searcher, parsed, held) or frozenset()
-        _SETS.put(key, held)
+        sets.put(key, held)
     return held
 
 

@@ -2,30 +2,24 @@
 
 from __future__ import annotations
 
-import threading
 from dataclasses import dataclass
 
 from whoosh import query as wq
 from whoosh.searching import Searcher
 
 from search.execute.docsets import term_docs
-from search.index.caches import reader_key
-
-_CACHE_LOCK = threading.Lock()
-
-_ALL_DOCS: dict[tuple[str, int], frozenset[int]] = {}
+from search.index.caches import caches_of, generation
 
 
 def matching_docs(searcher: Searcher, q: wq.Query | None) -> frozenset[int]:
     """Document numbers matching a query (all live documents, cached, for None or match-all)."""
     if q is None or isinstance(q, wq.Every):
-        key = reader_key(searcher)
-        docs = _ALL_DOCS.get(key)
+        all_docs = caches_of(searcher).all_docs
+        key = (generation(searcher),)
+        docs: frozenset[int] | None = all_docs.get(key)
         if docs is None:
             docs = frozenset(searcher.reader().all_doc_ids())
-            with _CACHE_LOCK:
-                _ALL_DOCS.clear()
-                _ALL_DOCS[key] = docs
+            all_docs.put(key, docs)
         return docs
     if isinstance(q, wq.Term):  # the year scope of the month facet: a cached posting set
         return term_docs(searcher, q.fieldname, q.text)

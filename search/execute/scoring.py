@@ -1,11 +1,10 @@
 """Scoring a known set of candidates: BM25F as Whoosh computes it, from whole posting lists.
 
-Whoosh scores by walking a tree of matchers, one per field and word (26 for three words),
-skipping every one of them to each candidate in Python: ~0.3 ms a document, 60% of a search on
-156k articles. Here the candidates are known in advance (search.execute.retrieve), so each
-term's postings
-are read once as arrays (search.postings, cached per index generation) and a candidate's score
-is a bisect per term and the BM25 formula. Same formula, same statistics, same tree semantics
+Whoosh scores by walking a tree of matchers, one per field and word, skipping every one of
+them to each candidate in Python: most of a search's time. Here the candidates are known in
+advance (search.execute.retrieve), so each term's postings are read once as arrays
+(search.execute.docsets, cached per index generation) and a candidate's score is a bisect per
+term and the BM25 formula. Same formula, same statistics, same tree semantics
 (an Or sums the children that match, an And needs all of them, a compound's boost multiplies);
 tests/test_scorer.py holds the scores against Whoosh's own.
 
@@ -15,7 +14,6 @@ scored here; a query holding phrases (`compile_query` returns None) is left to W
 
 from __future__ import annotations
 
-import threading
 import time
 from array import array
 from bisect import bisect_left
@@ -29,7 +27,7 @@ from whoosh.searching import Searcher
 from whoosh.util.numeric import byte_to_length, length_to_byte
 
 from search.execute.docsets import term_postings
-from search.index.caches import reader_key
+from search.index.caches import caches_of, generation
 from search.index.w3_reader import segment_length_bytes
 
 
@@ -55,7 +53,7 @@ Scores = dict[int, float]
 def compile_query(query: wq.Query, expand: Expander | None = None) -> Node | None:
     """The query as a tree this module can score, or None when only Whoosh can.
 
-    With `expand` (search.postings.expansions), a prefix or fuzzy word scores as the Or of
+    With `expand` (search.execute.docsets.expansions), a prefix or fuzzy word scores as the Or of
     the terms it stands for, each with the word's boost, as if they had been typed.
     """
     if type(query) is wq.Term:
@@ -151,23 +149,19 @@ def _score_term(run: _Run, node: TermNode) -> Scores:
     )
 
 
-_LENGTHS: dict[tuple[str, int, str], array[int]] = {}
-_LENGTHS_LOCK = threading.Lock()
-
-
 def field_lengths(searcher: Searcher, fieldname: str) -> array[int]:
     """Each document's length in the field (1 where it has none: a length must be a number
     in BM25), read in one go per segment and kept per index generation (Whoosh reads a
-    length from its column file on every call: 2 us, 10,000 calls a search)."""
-    key = (*reader_key(searcher), fieldname)
-    lengths = _LENGTHS.get(key)
+    length from its column file on every call, thousands of calls a search)."""
+    cache = caches_of(searcher).lengths
+    key = (generation(searcher), fieldname)
+    lengths: array[int] | None = cache.get(key)
     if lengths is None:
-        with _LENGTHS_LOCK:
-            lengths = _LENGTHS.get(key)
+        with cache.build_lock:
+            lengths = cache.get(key)
             if lengths is None:
-                for stale in [k for k in _LENGTHS if k[:2] != key[:2]]:
-                    del _LENGTHS[stale]
-                lengths = _LENGTHS[key] = _read_lengths(searcher, fieldname)
+                lengths = _read_lengths(searcher, fieldname)
+                cache.put(key, lengths)
     return lengths
 
 

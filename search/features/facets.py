@@ -7,7 +7,6 @@ page's sidebar (web/facets_view.py). Their order is the order everywhere.
 
 from __future__ import annotations
 
-import threading
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -17,7 +16,7 @@ from whoosh import query as wq
 from whoosh.searching import Searcher
 
 from search.execute.matchsets import MatchSets, matching_docs
-from search.index.caches import reader_key
+from search.index.caches import caches_of, generation
 from search.index.columns import column_values
 from search.index.schema import UNDATED
 
@@ -54,11 +53,6 @@ FACETS = (
 FACET_NAMES = tuple(facet.name for facet in FACETS)
 VALUE_FACETS = tuple(facet for facet in FACETS if facet.kind == "value")
 
-_CACHE_LOCK = threading.Lock()
-
-_RESULT_CACHE: dict[tuple[Any, ...], dict[str, Counter[str]]] = {}
-_MAX_RESULT_CACHE = 256
-
 
 def count_facets(
     searcher: Searcher,
@@ -68,10 +62,13 @@ def count_facets(
 ) -> dict[str, Counter[str]]:
     """Counts per facet value, by facet name, each over every filter but its own (the date
     filter is the date facets' own); `month_scope` narrows the within-year facets to the
-    chosen year."""
-    key = (*reader_key(searcher), cache_key) if cache_key is not None else None
-    if key is not None and key in _RESULT_CACHE:
-        return _RESULT_CACHE[key]
+    chosen year. With a `cache_key` (a browse page), the counts are kept per generation."""
+    facet_counts = caches_of(searcher).facet_counts
+    key = (generation(searcher), cache_key)
+    if cache_key is not None:
+        cached: dict[str, Counter[str]] | None = facet_counts.get(key)
+        if cached is not None:
+            return cached
     scope_docs = matching_docs(searcher, month_scope) if month_scope is not None else None
     counts = {
         facet.name: _count(
@@ -81,11 +78,8 @@ def count_facets(
         )
         for facet in FACETS
     }
-    if key is not None:
-        with _CACHE_LOCK:
-            if len(_RESULT_CACHE) >= _MAX_RESULT_CACHE:
-                _RESULT_CACHE.clear()
-            _RESULT_CACHE[key] = counts
+    if cache_key is not None:
+        facet_counts.put(key, counts)
     return counts
 
 

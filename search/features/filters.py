@@ -15,7 +15,7 @@ from whoosh.util.times import datetime_to_long
 from search.analysis.dates import parse_period, to_index_value
 from search.errors import InvalidParameter
 from search.execute.docsets import term_docs
-from search.index.caches import SizedCache, reader_key
+from search.index.caches import caches_of, generation
 from search.index.columns import dated_order
 
 
@@ -53,21 +53,19 @@ def _bound(value: str | None, name: str, first: bool) -> datetime | None:
 
 def window_docs(searcher: Searcher, dates: DateWindow) -> frozenset[int]:
     """Documents published inside the window (inclusive), from the dates in time order
-    (Whoosh's DateRange walks every matching document: 150 ms for a month of news); the
-    last few windows are kept per index generation (a year's set is 50,000 documents)."""
-    key = (*reader_key(searcher), dates.start, dates.end)
-    docs: frozenset[int] | None = _WINDOWS.get(key)
+    (Whoosh's DateRange walks every matching document, slow for a month of news); the last
+    few windows are kept per index generation (a year's set is large to build)."""
+    windows = caches_of(searcher).windows
+    key = (generation(searcher), dates.start, dates.end)
+    docs: frozenset[int] | None = windows.get(key)
     if docs is None:
         times, docnums = dated_order(searcher)
         start, end = dates.start, dates.end
         low = bisect_left(times, datetime_to_long(to_index_value(start))) if start else 0
         high = bisect_right(times, datetime_to_long(to_index_value(end))) if end else None
         docs = frozenset(docnums[low:high])
-        _WINDOWS.put(key, docs)
+        windows.put(key, docs)
     return docs
-
-
-_WINDOWS = SizedCache(64, lambda _: 1)  # the last date windows asked for
 
 
 def value_docs(searcher: Searcher, fieldname: str, values: tuple[str, ...]) -> frozenset[int]:

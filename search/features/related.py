@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import html
 import math
-import threading
 from collections import defaultdict
 from datetime import datetime
 from typing import Any
@@ -27,7 +26,7 @@ from search.analysis.dates import iso_vietnam
 from search.analysis.tokenizer import BIGRAM_SEPARATOR
 from search.errors import NotFound
 from search.features.highlight import MatchTerms, snippet
-from search.index.caches import reader_key
+from search.index.caches import caches_of, generation
 from search.query.weights import FIELD_WEIGHTS, with_recency
 
 # How much each part of the article counts towards its key terms.
@@ -46,27 +45,21 @@ CANDIDATES_PER_RESULT = 4  # results fetched per one returned, to survive duplic
 _SYLLABLE_FIELDS = ("title_folded", "summary_folded", "body_folded")
 _PAIR_FIELDS = ("title_bigram_folded", "summary_bigram_folded")
 
-_CACHE: dict[tuple[str, int, str, int], list[dict[str, Any]]] = {}
-_CACHE_LOCK = threading.Lock()
-_MAX_CACHED = 2048
-
 
 def related_articles(searcher: Searcher, article_id: str, limit: int = 5) -> list[dict[str, Any]]:
     """Articles about the same thing as `article_id`, without it and its near-duplicates.
 
     Cached per index generation: an article page is viewed many times, and the query behind
-    it reads the postings of a dozen terms (tens of ms on 156k articles).
+    it reads the postings of a dozen terms.
 
     :raise NotFound: no article has this id.
     """
-    key = (*reader_key(searcher), article_id, limit)
-    hits = _CACHE.get(key)
+    related = caches_of(searcher).related
+    key = (generation(searcher), article_id, limit)
+    hits: list[dict[str, Any]] | None = related.get(key)
     if hits is None:
         hits = _related(searcher, article_id, limit)
-        with _CACHE_LOCK:
-            if len(_CACHE) >= _MAX_CACHED:
-                _CACHE.clear()
-            _CACHE[key] = hits
+        related.put(key, hits)
     return [dict(hit) for hit in hits]
 
 

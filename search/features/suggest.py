@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 from dataclasses import dataclass
 
 from whoosh.reading import IndexReader
@@ -11,7 +10,7 @@ from whoosh.searching import Searcher
 from search.analysis.chains import ExactAnalyzer, exact_terms
 from search.analysis.tokenizer import BIGRAM_SEPARATOR, normalize_text
 from search.execute.accents import restore, slot_options
-from search.index.caches import reader_key
+from search.index.caches import caches_of, generation
 from search.index.lexicon import (
     Lexicon,
     accented_counts,
@@ -36,9 +35,6 @@ class _Word:
     start: int
     end: int
     protected: bool
-
-
-_COMPLETIONS: dict[tuple[str, int, str, int], list[str]] = {}
 
 
 def did_you_mean(searcher: Searcher, q: str, total: int) -> str | None:
@@ -102,10 +98,6 @@ def _render(text: str, words: list[_Word], chosen: list[str]) -> str:
     return " ".join("".join(out).split())
 
 
-_COMPLETIONS_LOCK = threading.Lock()
-_MAX_COMPLETIONS = 4096
-
-
 def autocomplete(searcher: Searcher, prefix: str, limit: int = 8) -> list[str]:
     """Accent-insensitive completions of what was typed: "ha n" -> ["hà nội", "hà nam", ...].
 
@@ -116,14 +108,12 @@ def autocomplete(searcher: Searcher, prefix: str, limit: int = 8) -> list[str]:
     text = normalize_text(prefix).lower().lstrip()
     if not text or limit < 1:
         return []
-    key = (*reader_key(searcher), text, limit)
-    found = _COMPLETIONS.get(key)
+    completions = caches_of(searcher).completions
+    key = (generation(searcher), text, limit)
+    found: list[str] | None = completions.get(key)
     if found is None:
         found = _complete(searcher, text, limit)
-        with _COMPLETIONS_LOCK:
-            if len(_COMPLETIONS) >= _MAX_COMPLETIONS:
-                _COMPLETIONS.clear()
-            _COMPLETIONS[key] = found
+        completions.put(key, found)
     return list(found)
 
 

@@ -1,4 +1,14 @@
-"""A size-bounded LRU cache, shared by the per-generation and per-segment caches."""
+"""What the query side keeps between requests, owned by the open index it was read from.
+
+Every cache lives in one `IndexCaches`, held by the index that `search.index.store.open_index`
+returns and handed to each of its searchers as `searcher.caches`: all the searchers of an
+index (one per server thread) share one copy, a warm-up fills the very copy the server then
+reads, and two indexes never see each other's entries. Code that caches asks `caches_of`.
+
+Each kind of cached thing has its own `SizedCache`, bounded by what it holds. Per-segment
+caches outlive commits (a segment never changes once written, and deletions are in the key);
+per-generation caches key on the commit generation, so a commit never serves stale entries.
+"""
 
 from __future__ import annotations
 
@@ -9,17 +19,39 @@ from typing import Any
 
 from whoosh.searching import Searcher
 
+# An entry also costs its key and containers (~250 bytes), counted in each budget's units:
+# unknown words leave an empty entry per field (and per segment for segment postings).
+ENTRY_POSTINGS = 32  # postings (8 bytes each)
+ENTRY_SET_MEMBERS = 5  # set members (~50 bytes each)
+
+
+def _one(_: Any) -> int:
+    return 1
+
 
 class SizedCache:
     """A thread-safe LRU map bounded by the total size of what it holds, not its entry count
-    (one common syllable's posting list outweighs thousands of rare ones)."""
+    (one common syllable's posting list outweighs thousands of rare ones).
 
-    def __init__(self, budget: int, size: Callable[[Any], int]) -> None:
+    With `one_generation`, keys start with the index generation and the cache holds one
+    generation only: putting an entry of another generation first drops everything (for
+    whole-index values, where a thread on an older searcher is the rare case).
+    """
+
+    def __init__(
+        self, budget: int, size: Callable[[Any], int] = _one, one_generation: bool = False
+    ) -> None:
         self.budget = budget
         self.size = size
+        self.one_generation = one_generation
         self.held = 0
+        self.build_lock = threading.Lock()  # held while computing a value too dear to do twice
+        self._generation: Any = None
         self._entries: OrderedDict[tuple[Any, ...], Any] = OrderedDict()
         self._lock = threading.Lock()
+
+    def __len__(self) -> int:
+        return len(self._entries)
 
     def clear(self) -> None:
         with self._lock:
@@ -27,6 +59,7 @@ class SizedCache:
             self.held = 0
 
     def get(self, key: tuple[Any, ...]) -> Any:
+        """The value kept for the key, or None (None is never a kept value)."""
         with self._lock:
             value = self._entries.get(key)
             if value is not None:
@@ -34,10 +67,18 @@ class SizedCache:
             return value
 
     def put(self, key: tuple[Any, ...], value: Any) -> None:
+        """Keep the value (replacing the key's earlier one), then evict the least recently
+        used entries while over budget; the newest entry is always kept."""
         with self._lock:
-            if key not in self._entries:
-                self._entries[key] = value
-                self.held += self._counted(value)
+            if self.one_generation and key[0] != self._generation:
+                self._entries.clear()
+                self.held = 0
+                self._generation = key[0]
+            earlier = self._entries.pop(key, None)
+            if earlier is not None:
+                self.held -= self._counted(earlier)
+            self._entries[key] = value
+            self.held += self._counted(value)
             while self.held > self.budget and len(self._entries) > 1:
                 _, old = self._entries.popitem(last=False)
                 self.held -= self._counted(old)
@@ -47,16 +88,64 @@ class SizedCache:
         return max(1, self.size(value))
 
 
-def reader_key(searcher: Searcher) -> tuple[str, int]:
-    """What identifies the documents a searcher sees: index folder and commit generation.
+def _postings_size(postings: tuple[Any, Any]) -> int:
+    return len(postings[0]) + ENTRY_POSTINGS
 
-    The cache key of every per-generation cache: each server thread has its own searcher,
-    and all of them must share one entry (keying on the reader object made them evict each
-    other: 170-500 ms per browse instead of 19 ms).
+
+def _set_size(docs: frozenset[int]) -> int:
+    return len(docs) + ENTRY_SET_MEMBERS
+
+
+class IndexCaches:
+    """One open index's caches, one per kind of cached thing, each with its budget.
+
+    Budgets are in the units of each cache's size: postings, set members, or entries. The
+    posting and set budgets are what the load mix showed worth their memory (bench/README.md).
     """
-    reader = searcher.reader()
-    index = getattr(searcher, "_ix", None)
-    folder = getattr(getattr(index, "storage", None), "folder", None)
-    if folder is None:  # a searcher made without its index: name the files themselves
-        folder = "|".join(sorted(repr(leaf) for leaf, _ in reader.leaf_readers()))
-    return str(folder), int(reader.generation())
+
+    def __init__(self) -> None:
+        # Per segment, keyed (segment id, deleted count, ...): they survive commits.
+        self.segment_postings = SizedCache(20_000_000, _postings_size)
+        self.segment_columns = SizedCache(256)  # (segment, field) -> values
+        # Per generation, keyed (generation, ...): older generations age out in the budget.
+        self.postings = SizedCache(20_000_000, _postings_size)  # a term's postings
+        self.sets = SizedCache(8_000_000, _set_size)  # a term's or title query's documents
+        self.windows = SizedCache(64)  # a date window's documents
+        self.facet_counts = SizedCache(256)  # a browse page's facet counts
+        self.related = SizedCache(2048)  # an article's related articles
+        self.completions = SizedCache(4096)  # autocomplete answers
+        # Whole-index values of one generation at a time.
+        self.columns = SizedCache(64, one_generation=True)  # (gen, field) -> values
+        self.lengths = SizedCache(64, one_generation=True)  # (gen, field) -> BM25 lengths
+        self.dates = SizedCache(1, one_generation=True)  # (gen,) -> publication times
+        self.dated_order = SizedCache(1, one_generation=True)  # (gen,) -> (times, docs)
+        self.all_docs = SizedCache(1, one_generation=True)  # (gen,) -> live documents
+        self.newest = SizedCache(1, one_generation=True)  # (gen,) -> (newest time,)
+        # () -> (generation, built at, build seconds, lexicon): the suggestion lexicon, which
+        # may serve newer generations for a while (search.index.lexicon).
+        self.lexicon = SizedCache(1)
+
+    def by_name(self) -> dict[str, SizedCache]:
+        """Every cache, by its attribute name."""
+        return {name: c for name, c in vars(self).items() if isinstance(c, SizedCache)}
+
+    def clear(self) -> None:
+        """Empty every cache (a benchmark's cold start; an index no longer served)."""
+        for cache in self.by_name().values():
+            cache.clear()
+
+
+def caches_of(searcher: Searcher) -> IndexCaches:
+    """The caches of the searcher's index. A searcher of an index opened through
+    search.index.store carries them; any other (plain Whoosh, or a leaf searcher Whoosh makes
+    for one segment) gets caches of its own, which live as long as it does."""
+    caches: IndexCaches | None = getattr(searcher, "caches", None)
+    if caches is None:
+        caches = searcher.caches = IndexCaches()
+    return caches
+
+
+def generation(searcher: Searcher) -> int | None:
+    """The commit generation the searcher reads: the key of the per-generation caches."""
+    found: int | None = searcher.reader().generation()
+    return found

@@ -2,15 +2,14 @@
 
 Diacritics are restored from what the archive itself writes: every accented syllable of the
 exact `title` and `summary` fields, grouped by its folded form ("duong" -> "đường", "dương",
-"đương", ...). The syllable lexicon is small (tens of thousands of terms even on 156k
-articles), so the grouping is built once per index generation and shared by all searchers of
-that generation. Frequencies are read from the index when needed and remembered for the same
-generation: a suggestion looks at a few dozen terms, never the whole lexicon.
+"đương", ...). The syllable lexicon is small (syllables, not words), so the grouping is built
+once per index generation and kept in the index's caches, shared by all its searchers.
+Frequencies are read from the index when needed and remembered for the same generation: a
+suggestion looks at a few dozen terms, never the whole lexicon.
 """
 
 from __future__ import annotations
 
-import threading
 import time
 import unicodedata
 from collections import Counter
@@ -22,7 +21,7 @@ from whoosh.searching import Searcher
 from search.analysis.chains import fold_term
 from search.analysis.syllables import place_tone
 from search.analysis.tokenizer import BIGRAM_SEPARATOR
-from search.index.caches import reader_key
+from search.index.caches import caches_of, generation
 
 # Fields whose terms are syllables in their exact (accented) and folded forms, and their pairs.
 SYLLABLE_FIELDS = ("title", "summary")
@@ -116,9 +115,6 @@ def build_lexicon(reader: IndexReader) -> Lexicon:
     return Lexicon({folded: tuple(sorted(terms)) for folded, terms in groups.items()})
 
 
-_LOCK = threading.Lock()
-# index folder -> (generation, built at, seconds it took, lexicon)
-_CACHE: dict[str, tuple[int, float, float, Lexicon]] = {}
 LEXICON_MAX_AGE = 120.0
 LEXICON_CHEAP_SECONDS = 0.05
 
@@ -126,23 +122,25 @@ LEXICON_CHEAP_SECONDS = 0.05
 def get_lexicon(searcher: Searcher) -> Lexicon:
     """The lexicon of the searcher's index, built on first use.
 
-    When building it is dear (over LEXICON_CHEAP_SECONDS: ~300 ms on 156k articles, after
-    every commit of an import), an older generation's lexicon serves for up to
-    LEXICON_MAX_AGE seconds: it holds which accented spellings exist, which a few new
-    articles hardly change. A small index always gets its current lexicon.
+    When building it is dear (over LEXICON_CHEAP_SECONDS, as on a large archive after every
+    commit of an import), an older generation's lexicon serves for up to LEXICON_MAX_AGE
+    seconds: it holds which accented spellings exist, which a few new articles hardly
+    change. A small index always gets its current lexicon.
     """
-    folder, generation = reader_key(searcher)
-    with _LOCK:
-        cached = _CACHE.get(folder)
-        if cached is not None and cached[0] != generation:
+    cache = caches_of(searcher).lexicon
+    current = generation(searcher)
+    with cache.build_lock:
+        # (generation, built at, seconds it took, lexicon)
+        cached: tuple[int | None, float, float, Lexicon] | None = cache.get(())
+        if cached is not None and cached[0] != current:
             _, built_at, took, _ = cached
             if took < LEXICON_CHEAP_SECONDS or time.monotonic() - built_at > LEXICON_MAX_AGE:
                 cached = None
         if cached is None:
             started = time.monotonic()
             lexicon = build_lexicon(searcher.reader())
-            cached = (generation, started, time.monotonic() - started, lexicon)
-            _CACHE[folder] = cached
+            cached = (current, started, time.monotonic() - started, lexicon)
+            cache.put((), cached)
     return cached[3]
 
 

@@ -3,8 +3,8 @@
 Segments never change once written (deletions only grow), so what is read from one outlives
 the commits that leave it in place: after an import, only the segments it wrote are read.
 Every new term still costs a term-table look-up in each segment (several small reads through
-the compound file): on 156k articles, 36 ms median a search in 8 segments against 25 ms in
-one (bench/README.md), hence the merge after a big import (search.index.store).
+the compound file), so a search slows with the segment count (bench/README.md), hence the
+merge after a big import (search.index.store).
 """
 
 from __future__ import annotations
@@ -14,29 +14,25 @@ from typing import Any
 
 from whoosh.reading import TermNotFound
 
-from search.index.caches import SizedCache
+from search.index.caches import IndexCaches
 from search.index.w3_reader import read_ids_and_weights, w3_terms
 
 Postings = tuple["array[int]", "array[float]"]  # sorted document numbers, weights
 
-# An entry also costs its key and containers (~250 bytes), counted in the budget's units
-# (postings, 8 bytes each): unknown words leave an empty entry per field and segment.
-ENTRY_POSTINGS = 32
-_SEGMENT_POSTINGS = SizedCache(20_000_000, lambda postings: len(postings[0]) + ENTRY_POSTINGS)
 
-
-def segment_postings(folder: str, leaf: Any, fieldname: str, text: str) -> Postings:
+def segment_postings(caches: IndexCaches, leaf: Any, fieldname: str, text: str) -> Postings:
     """One segment's live postings of the term (empty when it has none), numbered within the
-    segment. Its id and deletion count name its live documents; absent terms are cached
-    too, so that after a commit an unchanged segment is not asked again."""
+    segment, kept in the index's caches. Its id and deletion count name its live documents;
+    absent terms are cached too, so that after a commit an unchanged segment is not asked
+    again."""
     segment = leaf.segment() if hasattr(leaf, "segment") else None
     if segment is None:
         return _read_postings(leaf, fieldname, text)
-    key = (folder, segment.segment_id(), segment.deleted_count(), fieldname, text)
-    cached: Postings | None = _SEGMENT_POSTINGS.get(key)
+    key = (segment.segment_id(), segment.deleted_count(), fieldname, text)
+    cached: Postings | None = caches.segment_postings.get(key)
     if cached is None:
         cached = _read_postings(leaf, fieldname, text)
-        _SEGMENT_POSTINGS.put(key, cached)
+        caches.segment_postings.put(key, cached)
     return cached
 
 

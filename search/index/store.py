@@ -1,5 +1,8 @@
 """Opening, creating and writing the index on disk: the only place that touches Whoosh storage.
 
+An index opened or created here is an `ArchiveIndex`: it owns the caches of what is read from
+it (search.index.caches), and its searchers carry them.
+
 Whoosh never fsyncs and keeps a failed writer's lock (whoosh-pitfalls I-06, I-08); the helpers
 here cancel failed writers, wait for a busy lock with a message, make commits durable and
 leave a checksum manifest after each (search.index.durability). `index_dir` is always the directory
@@ -20,10 +23,13 @@ from pathlib import Path
 from typing import Any
 
 from whoosh import index as whoosh_index
+from whoosh import scoring
 from whoosh.filedb.filestore import FileStorage
 from whoosh.index import FileIndex, LockError
+from whoosh.searching import Searcher
 
 from search.index.bulk_writer import BulkWriter
+from search.index.caches import IndexCaches
 from search.index.durability import live_dir, write_manifest
 from search.index.schema import ArticleSchema
 from search.index.w3_reader import field_entries, w3_terms
@@ -59,21 +65,54 @@ class IndexMissingError(Exception):
     """The index directory holds no index yet."""
 
 
+class ArchiveIndex(FileIndex):
+    """A Whoosh FileIndex that owns the caches of what is read from it; its searchers (one
+    per server thread) share them, across generations where entries are per segment."""
+
+    def __init__(self, storage: FileStorage, schema: Any = None, indexname: str = "MAIN") -> None:
+        super().__init__(storage, schema, indexname)
+        self.caches = IndexCaches()
+
+    def searcher(self, **kwargs: Any) -> ArchiveSearcher:
+        return ArchiveSearcher(self.reader(), fromindex=self, **kwargs)
+
+
+class ArchiveSearcher(Searcher):
+    """A Whoosh Searcher carrying its index's caches as `caches`.
+
+    Whoosh builds one of these per segment (with a `parent`) and on `refresh()`: a leaf
+    searcher sees other documents than its parent, so it gets no shared caches
+    (search.index.caches.caches_of gives it its own); a refreshed one shares its index's.
+    """
+
+    def __init__(
+        self,
+        reader: Any,
+        weighting: Any = scoring.BM25F,
+        closereader: bool = True,
+        fromindex: Any = None,
+        parent: Any = None,
+    ) -> None:
+        super().__init__(reader, weighting, closereader, fromindex, parent)
+        if parent is None and isinstance(fromindex, ArchiveIndex):
+            self.caches = fromindex.caches
+
+
 def index_exists(index_dir: str | os.PathLike[str]) -> bool:
     directory = live_dir(index_dir)
     return os.path.isdir(directory) and whoosh_index.exists_in(directory)
 
 
-def open_index(index_dir: str | os.PathLike[str]) -> FileIndex:
-    """Open the live index for reading; raises IndexMissingError when there is none.
-
-    The index is opened by its real path: the per-generation caches (search.postings) are
-    keyed by the folder, so the server's warm-up, given `--index-dir index_data` or a
-    blue/green `current` link, must name the folder as the app's searchers do. It did not,
-    and every worker started cold."""
+def open_index(index_dir: str | os.PathLike[str]) -> ArchiveIndex:
+    """Open the live index for reading, by its real path (`index_data`, a blue/green
+    `current` link); raises IndexMissingError when there is none. Each call opens another
+    index object, with empty caches: a server opens one and keeps it."""
     if not index_exists(index_dir):
         raise IndexMissingError(f"no index in {index_dir} (build one with `vnsearch index`)")
-    return _storage(os.path.realpath(live_dir(index_dir))).open_index()
+    index: ArchiveIndex = _storage(os.path.realpath(live_dir(index_dir))).open_index(
+        indexclass=ArchiveIndex
+    )
+    return index
 
 
 def _storage(directory: str | os.PathLike[str]) -> FileStorage:
@@ -83,13 +122,14 @@ def _storage(directory: str | os.PathLike[str]) -> FileStorage:
     return FileStorage(str(directory), supports_mmap=False)
 
 
-def open_or_create(index_dir: str | os.PathLike[str]) -> FileIndex:
+def open_or_create(index_dir: str | os.PathLike[str]) -> ArchiveIndex:
     """Open the live index for writing, creating the directory and an empty index if needed."""
     directory = live_dir(index_dir)
     os.makedirs(directory, exist_ok=True)
     if whoosh_index.exists_in(directory):
-        return _storage(directory).open_index()
-    index = whoosh_index.create_in(directory, ArticleSchema())
+        opened: ArchiveIndex = _storage(directory).open_index(indexclass=ArchiveIndex)
+        return opened
+    index = ArchiveIndex.create(FileStorage(str(directory)), ArticleSchema())
     fsync_directory(directory)
     write_manifest(directory, index.latest_generation())
     return index

@@ -199,6 +199,7 @@ def single_infos(
     return list(map(bytes.__add__, heads, map(dumps, postings, repeat(PICKLE_PROTOCOL))))
 
 
+# A memo of a pure function (a table of Whoosh's length encoding, depends on no index).
 @lru_cache(maxsize=1)
 def length_bytes() -> list[int]:
     """length_to_byte for every length up to the largest one it tells apart."""
