@@ -1,4 +1,8 @@
-"""Building the weighted Whoosh queries (matching and scoring) from a parsed query."""
+"""Building the weighted Whoosh queries (matching and scoring) from a parsed query.
+
+The query layer's one user of the ranking weights (search.query.weights): the parsed tree
+holds none, so tuning a weight changes what is built here, never what is parsed.
+"""
 
 from __future__ import annotations
 
