@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from search.engine import SearchRequest, run_search
+from search.execute import candidates, rerank
 from search.execute import retrieve as plan
 from search.execute.docsets import query_docs
 from search.query.build import restoration_bonus, scoring_query
@@ -30,8 +31,8 @@ def scored(searcher: Any, q: str) -> tuple[Any, list[tuple[int, float | None]]]:
     restored = restoration_bonus(parsed.words, plan.restored_words(searcher, parsed.words))
     matched = query_docs(searcher, parsed, "any") or frozenset()  # many: more to leave
     deadline = time.perf_counter() + 30
-    ranked, _ = plan._score(searcher, scoring_query(parsed, restored), matched, 100, deadline)
-    return parsed, ranked
+    ranked = plan.score(searcher, scoring_query(parsed, restored), matched, 100, deadline)
+    return parsed, ranked.hits
 
 
 @pytest.mark.parametrize("q", QUERIES)
@@ -41,11 +42,11 @@ def test_the_first_needed_are_the_same_as_with_every_document_read(
 ) -> None:
     parsed, ranked = scored(searcher, q)
     assert len(ranked) > need  # else there is nothing to leave unread
-    everything = plan._rerank_window(searcher, ranked, parsed, len(ranked))
+    everything = rerank.rerank_window(searcher, ranked, parsed, len(ranked))
     reads = []
     read = searcher.stored_fields
     monkeypatch.setattr(searcher, "stored_fields", lambda d: reads.append(d) or read(d))
-    pruned = plan._rerank_window(searcher, ranked, parsed, need)
+    pruned = rerank.rerank_window(searcher, ranked, parsed, need)
     assert pruned[:need] == everything[:need]
     assert sorted(d for d, _ in pruned) == sorted(d for d, _ in ranked)  # nothing dropped
     assert len(reads) <= len(ranked)
@@ -56,7 +57,7 @@ def test_some_documents_are_left_unread(searcher: Any, monkeypatch: pytest.Monke
     reads: list[int] = []
     read = searcher.stored_fields
     monkeypatch.setattr(searcher, "stored_fields", lambda d: reads.append(d) or read(d))
-    plan._rerank_window(searcher, ranked, parsed, 1)
+    rerank.rerank_window(searcher, ranked, parsed, 1)
     assert 0 < len(reads) < len(ranked)
 
 
@@ -124,6 +125,25 @@ def test_few_strict_matches_widen_to_titles_missing_one_word(
 ) -> None:
     result = run_search(widening_searcher, SearchRequest.from_params(q=q, sort=sort))
     assert (result["total"], result["hits"][0]["id"]) == (total, first)
+
+
+@pytest.mark.parametrize(
+    ("q", "widen", "level", "matched"),
+    [
+        ("cho noi cai rang don khach", True, "all", {"meant", "scattered-1", "scattered-2"}),
+        ("cho noi cai rang don khach", False, "all", {"scattered-1", "scattered-2"}),
+        ("cho gia lua", True, "most", {"other"}),
+        ("zzzz cai", True, "any", {"body-near", "meant", "scattered-1", "scattered-2"}),
+        ("zzzz qqqq", True, "any", set()),
+        ("", True, "all", {r["id"] for r in WIDENING}),
+    ],
+)
+def test_matching_step_names_its_level(
+    widening_searcher: Any, q: str, widen: bool, level: str, matched: set[str]
+) -> None:
+    matches = plan.match(widening_searcher, parse_query(q), {}, widen)
+    assert matches.level == level
+    assert {widening_searcher.stored_fields(d)["id"] for d in matches.docs} == matched
 
 
 # Twelve long bodies hold every word of "le hoi hoa ban dien bien nam" scattered and no title
@@ -210,10 +230,12 @@ def test_bounded_candidates_keep_the_near_miss_titles(
 ) -> None:
     # "ghi", the stray word, is the rarest: narrowing by it first keeps only the scattered
     # bodies, and the headline holding the six other words must still be scored
-    monkeypatch.setattr(plan, "MAX_CANDIDATES", 3)
+    monkeypatch.setattr(candidates, "MAX_CANDIDATES", 3)
     searcher = many_matches_searcher
     everything = frozenset(searcher.reader().all_doc_ids())
-    kept = plan._bounded(searcher, parse_query("le hoi hoa ban dien bien ghi"), everything, 2)
+    kept = candidates.bound_candidates(
+        searcher, parse_query("le hoi hoa ban dien bien ghi"), everything, 2
+    )
     ids = {searcher.stored_fields(d)["id"] for d in kept}
     assert "meant" in ids and "year-title" not in ids  # year-title lacks two: biên, ghi
     assert len(kept) == 3 + 1

@@ -421,23 +421,23 @@ def test_documents_holding_the_run_go_first(searcher: Any) -> None:
 def test_scored_candidates_are_bounded_rarest_words_first(
     searcher: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from search.execute import retrieve as plan
+    from search.execute import candidates
     from search.execute.docsets import clause_docs
     from search.query.parse import parse_query
 
-    monkeypatch.setattr(plan, "MAX_CANDIDATES", 10)
+    monkeypatch.setattr(candidates, "MAX_CANDIDATES", 10)
     everything = frozenset(searcher.reader().all_doc_ids())
     parsed = parse_query("tỉnh giao thông")
-    kept = plan._bounded(searcher, parsed, everything, needed=2)
+    kept = candidates.bound_candidates(searcher, parsed, everything, needed=2)
     groups = [frozenset().union(*(clause_docs(searcher, c) for c in g)) for g in parsed.groups]
     rarest = min(groups, key=len)
     assert 2 <= len(kept) and kept <= rarest  # narrowed by the rarest word first
-    assert plan._bounded(searcher, parsed, frozenset(list(everything)[:10]), needed=2) == frozenset(
-        list(everything)[:10]
-    )  # few enough: untouched
+    assert candidates.bound_candidates(
+        searcher, parsed, frozenset(list(everything)[:10]), needed=2
+    ) == frozenset(list(everything)[:10])  # few enough: untouched
     stray = parse_query("zzzz tỉnh giao thông")  # a word nothing holds is skipped, not an end
-    assert plan._bounded(searcher, stray, everything, needed=2) == kept
-    newest = plan._bounded(searcher, parse_query("zzzz"), everything, needed=2)
+    assert candidates.bound_candidates(searcher, stray, everything, needed=2) == kept
+    newest = candidates.bound_candidates(searcher, parse_query("zzzz"), everything, needed=2)
     assert len(newest) == 10  # nothing to narrow by: the newest
 
 

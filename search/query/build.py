@@ -1,4 +1,8 @@
-"""Building the weighted Whoosh queries (matching and scoring) from a parsed query."""
+"""Building the weighted Whoosh queries (matching and scoring) from a parsed query.
+
+The query layer's one user of the ranking weights (search.query.weights): the parsed tree
+holds none, so tuning a weight changes what is built here, never what is parsed.
+"""
 
 from __future__ import annotations
 
@@ -65,10 +69,9 @@ def restoration_bonus(words: tuple[str, ...], restored: list[str]) -> list[wq.Qu
 def scoring_query(parsed: ParsedQuery, extra: list[wq.Query] | None = None) -> wq.Query:
     """Every scoring clause of `build_query` in one flat OR, nothing required.
 
-    Used on documents already known to match (search.execute.retrieve ANDs it with their
-    set): the sum
-    of scores is the same, but Whoosh no longer intersects the long posting lists of common
-    syllables on its own before it meets that short set (1.3 s -> ms for a 12-word title).
+    Used on documents already known to match (search.execute.retrieve.score ANDs it with
+    their set): the sum of scores is the same, but Whoosh no longer intersects the long
+    posting lists of common syllables on its own before it meets that short set.
     """
     leaves: list[wq.Query] = []
     for group in parsed.groups:
@@ -176,8 +179,8 @@ def _leaf(clause: Clause, fieldname: str, weight: float) -> wq.Query:
 def bigram_bonus(words: tuple[str, ...]) -> wq.Query | None:
     """Reward for typed words found side by side: exact pairs above folded pairs.
 
-    Title and summary have syllable-pair fields; bodies have none (see search.index.schema): pairs
-    in bodies are rewarded after scoring, on the stored text (search.execute.retrieve).
+    Title and summary have syllable-pair fields; bodies have none (see search.index.schema):
+    pairs in bodies are rewarded after scoring, on the stored text (search.execute.rerank).
     """
     pairs = list(dict.fromkeys(zip(words, words[1:], strict=False)))
     if not pairs:

@@ -1,4 +1,9 @@
-"""Parsing what a user typed into clauses: the query language's syntax, no weights."""
+"""Parsing what a user typed into a syntax tree of clauses: the query language, no weights.
+
+The tree holds the typed words normalized (composed, lower case) with their accents; folding
+them and weighting the fields is search.query.build's business. `str(parsed)` renders the
+tree, e.g. `AND(word gia, word vang, NOT word bão)`: what the parser tests compare.
+"""
 
 from __future__ import annotations
 
@@ -16,7 +21,7 @@ MIN_FUZZY_CHARS = 4
 MAX_EXPANDING = 3  # words with * or ~ in one query
 MAX_PHRASES = 6
 SCOPES = ("title", "author", "source", "category")
-LEVELS = ("all", "most", "any")
+LEVELS = ("all", "most", "any")  # how many groups must match: all, all but one, any
 
 _QUOTES = str.maketrans({"“": '"', "”": '"', "„": '"', "«": '"', "»": '"', "＂": '"'})
 _CHUNK = re.compile(r'(?P<neg>-)?(?:(?P<scope>[A-Za-z]+):)?"(?P<phrase>[^"]*)"|(?P<bare>[^\s"]+)')
@@ -32,6 +37,19 @@ class Clause:
     scope: str | None = None  # None: title, summary and body
     distance: int = 0
 
+    def __str__(self) -> str:
+        """The clause in the syntax-tree notation: its kind, then what it looks for, as in
+        `word bão`, `phrase author:"minh hòa"`, `prefix nguy*`, `fuzzy nguyen~1`."""
+        scope = f"{self.scope}:" if self.scope else ""
+        text = " ".join(self.terms)
+        if self.kind == "phrase":
+            return f'phrase {scope}"{text}"'
+        if self.kind == "prefix":
+            return f"prefix {scope}{text}*"
+        if self.kind == "fuzzy":
+            return f"fuzzy {scope}{text}~{self.distance}"
+        return f"{'word' if len(self.terms) == 1 else 'words'} {scope}{text}"
+
 
 @dataclass(frozen=True)
 class ParsedQuery:
@@ -44,6 +62,15 @@ class ParsedQuery:
     @property
     def is_empty(self) -> bool:
         return not self.groups
+
+    def __str__(self) -> str:
+        """The syntax tree, weight-free: `AND(OR(word bão, word lũ), word mưa, NOT word gió)`
+        (`AND()` for an empty query, which matches every document)."""
+        groups = [
+            str(g[0]) if len(g) == 1 else f"OR({', '.join(map(str, g))})" for g in self.groups
+        ]
+        excluded = [f"NOT {clause}" for clause in self.excluded]
+        return f"AND({', '.join(groups + excluded)})"
 
 
 def parse_query(text: str) -> ParsedQuery:

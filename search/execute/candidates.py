@@ -1,0 +1,98 @@
+"""Which matches are scored for relevance: the champions, and a bound on how many.
+
+Scoring costs per document and per query term, so when the matches are many only the
+"champions" are scored: the documents with the typed words side by side in the title, else
+with every word in the title, if there are enough of them to fill the rerank window (a title
+match outweighs any body match in this ranking). At most MAX_CANDIDATES are scored in any
+case, those holding the rarest words first.
+"""
+
+from __future__ import annotations
+
+import heapq
+
+from whoosh.searching import Searcher
+
+from search.analysis.chains import fold_term
+from search.analysis.tokenizer import BIGRAM_SEPARATOR
+from search.execute.date_order import by_date
+from search.execute.docsets import clause_docs, term_docs, titles_holding
+from search.execute.scoring import field_lengths
+from search.index.schema import SLUG_FIELD
+from search.query.parse import ParsedQuery
+
+CHAMPION_MIN_MATCHES = 500  # below this many matches, score them all
+MAX_CANDIDATES = 10_000  # scored at most for one request
+MAX_SCORED = 400  # champions kept at most, shortest titles first
+LONG_NEAR_MISS_WORDS = 5  # from this many words, a few whole-title matches still widen
+
+
+def champions(
+    searcher: Searcher, parsed: ParsedQuery, matched: frozenset[int], needed: int
+) -> frozenset[int]:
+    """The matches worth scoring: those with the typed words side by side in the title, else
+    with every word in the title, else all of them; the first tier big enough to fill the
+    window wins. A title match outweighs any body match in this ranking, so the top of the
+    list is the same and tens of documents are scored instead of thousands."""
+    if len(matched) < CHAMPION_MIN_MATCHES or parsed.excluded:
+        return matched
+    if any(c.kind != "terms" or c.scope not in (None, "title") for g in parsed.groups for c in g):
+        return matched
+    in_title = matched  # a slug's extra words are the first headline's (search.index.schema)
+    headline_fields = ("title_folded", SLUG_FIELD)
+    for group in parsed.groups:
+        in_title = in_title & frozenset().union(
+            *(
+                term_docs(searcher, name, fold_term(t))
+                for c in group
+                for t in c.terms
+                for name in headline_fields
+            )
+        )
+    words = [fold_term(w) for w in parsed.words]
+    side_by_side = in_title
+    for first, second in zip(words, words[1:], strict=False):
+        side_by_side = side_by_side & term_docs(
+            searcher, "title_bigram_folded", f"{first}{BIGRAM_SEPARATOR}{second}"
+        )
+    for tier in (side_by_side, in_title):
+        if len(tier) >= needed:
+            return _shortest_titles(searcher, tier, max(needed, MAX_SCORED))
+    return matched
+
+
+def bound_candidates(
+    searcher: Searcher, parsed: ParsedQuery, candidates: frozenset[int], needed: int
+) -> frozenset[int]:
+    """At most MAX_CANDIDATES to score (each costs a little per query term, and a long query
+    matches many), plus the titles holding all the words of 5 or more but one.
+
+    Narrow to the documents holding the rarest typed words, one word at a time, skipping a
+    word that would leave too few; past that, the newest are kept. The near-miss titles are
+    kept whatever the narrowing: a pasted headline with one stray word held by a few hundred
+    articles ("... vi pham nong nghet do con ...") was narrowed to those, without the
+    article it was copied from."""
+    if len(candidates) <= MAX_CANDIDATES:
+        return candidates
+    near = frozenset[int]()
+    if len(parsed.groups) >= LONG_NEAR_MISS_WORDS:
+        near = titles_holding(searcher, parsed, missing=1) & candidates
+    groups = [frozenset().union(*(clause_docs(searcher, c) for c in g)) for g in parsed.groups]
+    for docs in sorted(groups, key=len):
+        narrower = candidates & docs
+        if len(narrower) < needed:
+            continue  # too rare to narrow by (a typo, "amp" of a pasted "&amp;"): the next
+        candidates = narrower
+        if len(candidates) <= MAX_CANDIDATES:
+            return candidates | near
+    newest = by_date(searcher, candidates, MAX_CANDIDATES, True)
+    return frozenset(d for d, _ in newest) | near
+
+
+def _shortest_titles(searcher: Searcher, docs: frozenset[int], keep: int) -> frozenset[int]:
+    """At most `keep` documents, those with the shortest titles (newest first among equals):
+    every one holds all the words in its title, and BM25 ranks shorter such titles higher."""
+    if len(docs) <= keep:
+        return docs
+    length = field_lengths(searcher, "title_folded")
+    return frozenset(heapq.nsmallest(keep, docs, key=lambda d: (length[d], -d)))
