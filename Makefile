@@ -35,7 +35,7 @@ lint:
 	$(BIN)/ruff format --check .
 
 typecheck:
-	$(BIN)/mypy search indexer web
+	$(BIN)/mypy search indexer web cli
 
 pytest:
 	$(BIN)/pytest -q

@@ -18,7 +18,7 @@ from flask.testing import FlaskClient
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from indexer.cli import main as cli
+from cli import main as cli
 from search.engine import SearchRequest, run_search
 from search.index.store import open_index
 from tests.conftest import build_index

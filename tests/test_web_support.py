@@ -91,7 +91,7 @@ def write_jsonl(path: Path, records: list[dict[str, Any]]) -> Path:
 @contextmanager
 def running_server(index_dir: Path, log_path: Path, workers: int = 1) -> Iterator[ServerProcess]:
     """`vnsearch serve` on a free port of 127.0.0.1, stopped with SIGTERM afterwards."""
-    command = [sys.executable, "-m", "indexer", "serve", "--index-dir", str(index_dir)]
+    command = [sys.executable, "-m", "cli", "serve", "--index-dir", str(index_dir)]
     command += ["--host", "127.0.0.1", "--port", "0", "--workers", str(workers), "--threads", "4"]
     with open(log_path, "wb") as log:
         process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)

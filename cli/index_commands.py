@@ -1,35 +1,16 @@
-"""The `vnsearch` command: index, delete, stats, search, serve."""
+"""`vnsearch index`, `delete`, `stats`, `optimize`, `check`: writing and inspecting the index."""
 
 from __future__ import annotations
 
 import json
 import os
 import sys
-from typing import Any
 
 import click
 from whoosh.index import LockError
 
-from search.settings import SETTINGS, get_setting
-
-_SETTINGS = {s.name: s for s in SETTINGS}
-
-
-def setting_option(flag: str, name: str, text: str | None = None, kind: Any = None) -> Any:
-    """A click option whose default is the setting's value, read when the command runs, and
-    whose help (unless `text` is given) and shown default come from its declaration."""
-    setting = _SETTINGS[name]
-    convert = int if isinstance(setting.default, int) else str
-    return click.option(
-        flag,
-        type=kind or convert,
-        default=lambda: convert(get_setting(name)),
-        show_default=f"{setting.default}, or ${setting.env_var}",
-        help=text or setting.help,
-    )
-
-
-index_dir_option: Any = setting_option("--index-dir", "index_dir", kind=click.Path(file_okay=False))
+from cli.options import index_dir_option, setting_option
+from search.settings import get_setting
 
 
 def yield_cpu_to_searches() -> None:
@@ -40,12 +21,7 @@ def yield_cpu_to_searches() -> None:
         os.nice(niceness)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
-def main() -> None:
-    """vnsearch: full-text search for Vietnamese news archives."""
-
-
-@main.command("index")
+@click.command("index")
 @index_dir_option
 @click.argument("paths", nargs=-1, required=True, type=click.Path())
 @setting_option("--batch-size", "batch_size")
@@ -125,7 +101,7 @@ def _merge_after_import(index_dir: str) -> None:
         click.echo(f"{index_dir}: {segments} segments merged into one", err=True)
 
 
-@main.command("delete")
+@click.command("delete")
 @index_dir_option
 @click.argument("ids", nargs=-1, required=True)
 def delete_command(index_dir: str, ids: tuple[str, ...]) -> None:
@@ -143,7 +119,7 @@ def delete_command(index_dir: str, ids: tuple[str, ...]) -> None:
     sys.exit(0 if found == len(set(ids)) else 2)
 
 
-@main.command("stats")
+@click.command("stats")
 @index_dir_option
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def stats_command(index_dir: str, as_json: bool) -> None:
@@ -170,7 +146,7 @@ def stats_command(index_dir: str, as_json: bool) -> None:
         click.echo(f"  {source['count']:>9,}  {source['value']}")
 
 
-@main.command("optimize")
+@click.command("optimize")
 @index_dir_option
 def optimize_command(index_dir: str) -> None:
     """Merge the index into one segment (faster searches; slow, holds the write lock)."""
@@ -184,7 +160,7 @@ def optimize_command(index_dir: str) -> None:
     click.echo(f"{index_dir}: {before} segment(s) merged into one", err=True)
 
 
-@main.command("check")
+@click.command("check")
 @index_dir_option
 def check_command(index_dir: str) -> None:
     """Verify the index files against the checksum manifest of the last commit."""
@@ -209,9 +185,3 @@ def check_command(index_dir: str) -> None:
     state = "DAMAGED" if problems else "ok"
     click.echo(f"{index_dir}: {state}, commit {generation}, {documents:,} documents")
     sys.exit(1 if problems else 0)
-
-
-from indexer.cli_search import search_command, serve_command  # noqa: E402
-
-main.add_command(search_command)
-main.add_command(serve_command)
