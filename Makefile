@@ -33,6 +33,7 @@ test: install-test lint typecheck pytest
 lint:
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
 
 typecheck:
 	$(BIN)/mypy search indexer web cli
@@ -46,4 +47,4 @@ bench: install-test
 	$(PY) bench/query.py
 
 clean:
-	rm -rf $(VENV) index_data/* .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) index_data/* .pytest_cache .mypy_cache .ruff_cache .import_linter_cache
