@@ -12,11 +12,10 @@ import pytest
 from search.execute.docsets import term_postings
 from search.index.caches import SizedCache
 from search.index.segment_postings import ENTRY_POSTINGS, _matcher_postings, _read_postings
-from tests.conftest import build_index
 
 
 @pytest.fixture(scope="module")
-def long_lists_index(tmp_path_factory: pytest.TempPathFactory) -> Any:
+def long_lists_index(tmp_path_factory: pytest.TempPathFactory, build_index: Any) -> Any:
     """300 articles in two segments sharing their words (lists of several 128-posting W3
     blocks, term frequencies from 1 to 5), some of them deleted."""
     directory = tmp_path_factory.mktemp("long-lists")
