@@ -24,7 +24,7 @@ HTML_PATHS = [
     "/search?q=da+nang&from=2019-01-01&to=2019-12-31",
     "/search?q=zzzqqq",
     "/advanced",
-    "/article/demo-001",
+    "/bai-viet/khoi-cong-tuyen-duong-giao-thong-noi-thanh-pho-vinh-hau-voi-huyen-cai-sao-demo-001",
 ]
 VN_DATE = re.compile(r"(Thứ (Hai|Ba|Tư|Năm|Sáu|Bảy)|Chủ Nhật), \d\d/\d\d/\d{4} \d\d:\d\d")
 
@@ -134,7 +134,7 @@ def test_bad_parameters_on_pages_are_html_400(client: FlaskClient) -> None:
 def test_html_404_and_503_are_friendly_pages(
     client: FlaskClient, tmp_path: Path, assert_security_headers: Any, make_app: Any
 ) -> None:
-    for path in ("/nope", "/article/no-such-id"):
+    for path in ("/nope", "/article/no-such-id", "/bai-viet/khong-co-bai-nay-no-such-id"):
         resp = client.get(path)
         assert resp.status_code == 404 and resp.mimetype == "text/html"
         assert_security_headers(resp)
@@ -144,7 +144,10 @@ def test_html_404_and_503_are_friendly_pages(
 
 
 def test_article_page_has_paragraphs_and_related_section(client: FlaskClient) -> None:
-    html = page(client, "/article/demo-001")
+    html = page(
+        client,
+        "/bai-viet/khoi-cong-tuyen-duong-giao-thong-noi-thanh-pho-vinh-hau-voi-huyen-cai-sao-demo-001",
+    )
     assert "<h1>Khởi công tuyến đường" in html and "Bài liên quan" in html
     assert html.count("<p>") >= 3 and VN_DATE.search(html)
 
@@ -218,5 +221,5 @@ def test_vietnamese_dates(iso: str | None, text: str) -> None:
 def test_only_http_links_leave_the_site(app: Flask, url: str | None, safe: bool) -> None:
     assert (safe_href(url) is not None) is safe
     with app.test_request_context():
-        href = article_href({"id": "x/1", "url": url})
-    assert href == (url.strip() if safe and url else "/article/x/1")
+        href = article_href({"id": "x/1", "title": "Lũ về", "url": url})
+    assert href == (url.strip() if safe and url else "/bai-viet/lu-ve-x/1")

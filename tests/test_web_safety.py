@@ -60,6 +60,8 @@ def live_markup(html: str) -> list[str]:
         "/search?q={p}&author={p}&source={p}",
         "/search?q={p}&page=0",
         "/article/{p}",
+        "/bai-viet/{p}",
+        "/bai-viet/tieu-de-{p}",
         "/advanced?all={p}",
     ],
 )
