@@ -33,9 +33,10 @@ test: install-test lint typecheck pytest
 lint:
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
 
 typecheck:
-	$(BIN)/mypy search indexer web
+	$(BIN)/mypy search indexer web cli
 
 pytest:
 	$(BIN)/pytest -q
@@ -46,4 +47,4 @@ bench: install-test
 	$(PY) bench/query.py
 
 clean:
-	rm -rf $(VENV) index_data/* .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) index_data/* .pytest_cache .mypy_cache .ruff_cache .import_linter_cache

@@ -1,25 +1,56 @@
-"""Shared fixtures: a tiny real index built from the demo corpus by the real indexer."""
+"""Shared fixtures: a tiny real index built from the demo corpus by the real indexer, the web
+app over it, a real `vnsearch serve`, and the checks the web tests share.
+
+Helpers are fixtures too (a fixture returning the function), so no test module imports
+another, or this one, by name.
+"""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+import random
+import re
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import Any
 
 import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from werkzeug.test import TestResponse
 from whoosh.index import FileIndex
 
 from indexer.build import IndexBuilder
 from indexer.readers import read_paths
+from indexer.records import RawRecord
+from indexer.validate import check_record
+from search.index.schema import Article, to_document
 from search.index.store import open_index
+from web import CONTENT_SECURITY_POLICY, create_app
+from web.serve import bind_socket
 
 ROOT = Path(__file__).resolve().parent.parent
 DEMO_PATHS = [ROOT / "demo" / "articles.jsonl", ROOT / "demo" / "pages", ROOT / "demo" / "feeds"]
 CORPUS = ROOT.parent / "shared" / "corpus"
+NEW_ARTICLE = {
+    "id": "web/live-1?x=1 #2",
+    "url": "https://baosonghau.example.vn/web-live-1.html",
+    "title": "Hội thi đèn lồng xanhquyt ở phường Vĩnh Lợi",
+    "summary": "Bài viết thử cho kiểm tra cập nhật trực tiếp.",
+    "body": "Hội thi đèn lồng xanhquyt diễn ra tối thứ bảy.",
+    "published": "2024-05-02T19:30:00+07:00",
+    "source": "Báo Sông Hậu",
+    "category": "Văn hóa",
+    "author": "Lê Dương",
+}
 
 
-def build_index(index_dir: Path, paths: list[Path], batch_size: int = 50) -> IndexBuilder:
+def index_files(index_dir: Path, paths: list[Path], batch_size: int = 50) -> IndexBuilder:
     """Index files into a directory with the real indexer; returns the builder (summary)."""
     messages: list[str] = []
     builder = IndexBuilder(str(index_dir), batch_size=batch_size, report=messages.append)
@@ -29,10 +60,28 @@ def build_index(index_dir: Path, paths: list[Path], batch_size: int = 50) -> Ind
 
 
 @pytest.fixture(scope="session")
+def build_index() -> Callable[..., IndexBuilder]:
+    """index_files(index_dir, paths, batch_size=50): the real indexer into a directory."""
+    return index_files
+
+
+@pytest.fixture(scope="session")
+def demo_paths() -> list[Path]:
+    """The demo corpus: articles (JSONL), saved pages, a feed."""
+    return list(DEMO_PATHS)
+
+
+@pytest.fixture(scope="session")
+def indexed_articles() -> list[Article]:
+    """Everything the demo index holds (articles, saved pages, feed), as the readers see it."""
+    return [check_record(raw).article for raw in read_paths(str(p) for p in DEMO_PATHS)]
+
+
+@pytest.fixture(scope="session")
 def demo_index_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The demo corpus (articles, saved pages, feed) indexed once per test run."""
     index_dir = tmp_path_factory.mktemp("demo-index")
-    builder = build_index(index_dir, DEMO_PATHS)
+    builder = index_files(index_dir, DEMO_PATHS)
     assert builder.summary.rejected == 0, builder.messages  # type: ignore[attr-defined]
     return index_dir
 
@@ -52,7 +101,7 @@ def searcher(demo_index: FileIndex) -> Iterator[object]:
 
 @pytest.fixture(scope="session")
 def corpus_dir() -> Path:
-    """../shared/corpus, or a clean skip when it is absent."""
+    """../shared/corpus (outside the repository), or a clean skip when it is absent."""
     if not (CORPUS / "dantri-2020-2021.jsonl.gz").exists():
         pytest.skip("../shared/corpus is not available")
     return CORPUS
@@ -62,10 +111,244 @@ def corpus_dir() -> Path:
 def churned_index(tmp_path_factory: pytest.TempPathFactory) -> Any:
     """The demo corpus in many small segments, with some articles deleted and re-added."""
     directory = tmp_path_factory.mktemp("churn")
-    builder = build_index(directory / "ix", DEMO_PATHS, batch_size=7)
+    builder = index_files(directory / "ix", DEMO_PATHS, batch_size=7)
     lines = (DEMO_PATHS[0]).read_text(encoding="utf-8").splitlines()[:20]
     again = directory / "again.jsonl"
     again.write_text("\n".join(lines), encoding="utf-8")
-    build_index(directory / "ix", [again], batch_size=3)  # replaces: deletions in old segments
+    index_files(directory / "ix", [again], batch_size=3)  # replaces: deletions in old segments
     builder.delete([json.loads(line)["id"] for line in lines[:5]])
     return builder.index
+
+
+# Whoosh documents and what a reader sees of an index: the writer and merge tests compare ours
+# with Whoosh's own.
+
+
+def make_demo_documents() -> list[dict[str, Any]]:
+    """The demo articles, then 150 mixes of them (so that common terms span several blocks)."""
+    articles = []
+    lines = DEMO_PATHS[0].read_text(encoding="utf-8").splitlines()
+    for number, line in enumerate(lines, 1):
+        articles.append(check_record(RawRecord("demo", number, json.loads(line))).article)
+    rng = random.Random(7)
+    docs = [to_document(a) for a in articles]
+    for i in range(150):
+        a, b = rng.sample(articles, 2)
+        doc = to_document(a)
+        doc["id"] = f"mix-{i}"
+        doc["body"] = doc["body_folded"] = f"{a.body} {b.title} {b.title}"
+        docs.append(doc)
+    return docs
+
+
+@pytest.fixture(scope="session")
+def demo_documents() -> Callable[[], list[dict[str, Any]]]:
+    """make_demo_documents(): a fresh list of Whoosh documents on each call."""
+    return make_demo_documents
+
+
+def index_contents(ix: Any) -> dict[str, Any]:
+    """What a reader sees: every posting and term statistic, lengths, stored fields, columns."""
+    out: dict[str, Any] = {}
+    with ix.reader() as reader:
+        for leaf, offset in reader.leaf_readers():
+            for fieldname, text in leaf.all_terms():
+                info = leaf.term_info(fieldname, text)
+                matcher = leaf.postings(fieldname, text)
+                postings = []
+                while matcher.is_active():
+                    # value-less formats (ID fields): None from a block, "" when inlined
+                    postings.append((matcher.id(), matcher.weight(), matcher.value() or None))
+                    matcher.next()
+                out[f"{offset} {fieldname} {text!r}"] = (
+                    info.weight(),
+                    info.doc_frequency(),
+                    info.min_length(),
+                    info.max_length(),
+                    info.max_weight(),
+                    info.min_id(),
+                    info.max_id(),
+                    postings,
+                )
+            names = leaf.schema.names()
+            for docnum in leaf.all_doc_ids():
+                out[f"{offset} lengths {docnum}"] = [
+                    leaf.doc_field_length(docnum, n) for n in names
+                ]
+            out[f"{offset} totals"] = [leaf.field_length(n) for n in names]
+            out[f"{offset} stored"] = list(leaf.all_stored_fields())
+            for name in names:
+                if leaf.has_column(name):
+                    out[f"{offset} column {name}"] = list(leaf.column_reader(name, translate=False))
+    return out
+
+
+@pytest.fixture(scope="session")
+def everything() -> Callable[[Any], dict[str, Any]]:
+    """index_contents(ix): everything a reader of the index sees, comparable with ==."""
+    return index_contents
+
+
+# The web app: flaskr's fixtures over the demo index, and the checks every web test shares.
+
+
+def app_over(index_dir: Path | str, **config: Any) -> Flask:
+    return create_app({"INDEX_DIR": str(index_dir), "TESTING": True, **config})
+
+
+@pytest.fixture(scope="session")
+def make_app() -> Callable[..., Flask]:
+    """app_over(index_dir, **config): the app in testing mode over an index directory."""
+    return app_over
+
+
+@pytest.fixture()
+def app(demo_index_dir: Path) -> Iterator[Flask]:
+    """The app over the demo index."""
+    application = app_over(demo_index_dir)
+    yield application
+    application.extensions["vnsearch_index"].close()
+
+
+@pytest.fixture()
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+@pytest.fixture(scope="session")
+def new_article() -> dict[str, str]:
+    """An article the demo corpus lacks, with an id that needs escaping in a URL."""
+    return dict(NEW_ARTICLE)
+
+
+def check_api_error(resp: TestResponse, status: int, code: str | None = None) -> dict[str, str]:
+    """The canonical API error: JSON `{"error": {"code", "message"}}`, no stack text."""
+    assert resp.status_code == status, resp.get_data(as_text=True)[:300]
+    assert resp.mimetype == "application/json"
+    body = resp.get_json()
+    assert list(body) == ["error"]
+    assert sorted(body["error"]) == ["code", "message"]
+    assert isinstance(body["error"]["code"], str) and body["error"]["code"]
+    assert isinstance(body["error"]["message"], str) and body["error"]["message"]
+    if code is not None:
+        assert body["error"]["code"] == code
+    assert "Traceback" not in resp.get_data(as_text=True)
+    assert resp.headers["Access-Control-Allow-Origin"] == "*"
+    assert resp.headers["Cache-Control"] == "no-store"
+    error: dict[str, str] = body["error"]
+    return error
+
+
+@pytest.fixture(scope="session")
+def assert_error() -> Callable[..., dict[str, str]]:
+    """check_api_error(resp, status, code=None): the one check of the API's error shape."""
+    return check_api_error
+
+
+def check_security_headers(resp: TestResponse) -> None:
+    assert resp.headers["Content-Security-Policy"] == CONTENT_SECURITY_POLICY
+    assert resp.headers["X-Content-Type-Options"] == "nosniff"
+    assert resp.headers["Referrer-Policy"] == "strict-origin-when-cross-origin"
+
+
+@pytest.fixture(scope="session")
+def assert_security_headers() -> Callable[[TestResponse], None]:
+    """check_security_headers(resp): the headers every response carries."""
+    return check_security_headers
+
+
+def jsonl_file(path: Path, records: list[dict[str, Any]]) -> Path:
+    path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records), "utf-8")
+    return path
+
+
+@pytest.fixture(scope="session")
+def write_jsonl() -> Callable[[Path, list[dict[str, Any]]], Path]:
+    """jsonl_file(path, records): records written as JSONL; returns the path."""
+    return jsonl_file
+
+
+# Real servers: `vnsearch serve` in a child process, or workers started in this process.
+
+
+@contextmanager
+def serve_in_child(index_dir: Path, log_path: Path, workers: int = 1) -> Iterator[ServerProcess]:
+    """`vnsearch serve` on a free port of 127.0.0.1, stopped with SIGTERM afterwards."""
+    command = [sys.executable, "-m", "cli", "serve", "--index-dir", str(index_dir)]
+    command += ["--host", "127.0.0.1", "--port", "0", "--workers", str(workers), "--threads", "4"]
+    with open(log_path, "wb") as log:
+        process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
+    server = ServerProcess(process, log_path)
+    try:
+        server.wait_for_log(r"serving .* on (http://\S+/)")
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def running_server() -> Callable[..., AbstractContextManager[ServerProcess]]:
+    """serve_in_child(index_dir, log_path, workers=1): a context with the running server."""
+    return serve_in_child
+
+
+class ServerProcess:
+    """A running `vnsearch serve` and its log."""
+
+    def __init__(self, process: subprocess.Popen[bytes], log_path: Path) -> None:
+        self.process = process
+        self.log_path = log_path
+        self.url = ""
+
+    def log(self) -> str:
+        return self.log_path.read_text("utf-8", errors="replace")
+
+    def wait_for_log(self, pattern: str, timeout: float = 20.0) -> re.Match[str]:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            match = re.search(pattern, self.log())
+            if match:
+                if not self.url and match.groups():
+                    self.url = match.group(1)
+                return match
+            assert self.process.poll() is None, f"server exited:\n{self.log()}"
+            time.sleep(0.05)
+        raise AssertionError(f"{pattern!r} not logged in {timeout} s:\n{self.log()}")
+
+    def stop(self, timeout: float = 30.0) -> int:
+        if self.process.poll() is None:
+            self.process.terminate()
+        try:
+            return self.process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+            raise
+
+
+@pytest.fixture()
+def slow_page_socket(
+    monkeypatch: pytest.MonkeyPatch,
+) -> Callable[[float], tuple[socket.socket, str]]:
+    """A function of `seconds` giving a listening socket on 127.0.0.1 and its URL, for servers
+    started in this process (run_worker, Supervisor); they get the real app plus a /slow page
+    that answers "done" after `seconds`: a request in progress, on demand."""
+    import web
+
+    real_create_app = web.create_app
+
+    def with_slow_page(seconds: float) -> tuple[socket.socket, str]:
+        def slow() -> str:
+            time.sleep(seconds)
+            return "done"
+
+        def create_app_with_slow_page(config: dict[str, Any]) -> Flask:
+            application = real_create_app(config)
+            application.add_url_rule("/slow", "slow", slow)
+            return application
+
+        monkeypatch.setattr(web, "create_app", create_app_with_slow_page)
+        sock = bind_socket("127.0.0.1", 0)
+        return sock, f"http://127.0.0.1:{sock.getsockname()[1]}/"
+
+    return with_slow_page

@@ -15,7 +15,6 @@ from typing import Any
 
 import pytest
 
-from tests.test_web_support import socket_for_app_with_slow_page
 from web.acceptgate import ABSENT, WORKER_HEADER, AcceptGate
 from web.serve import Supervisor, serving_app
 
@@ -145,9 +144,9 @@ def test_a_request_counts_until_its_last_chunk_or_its_close() -> None:
 
 @pytest.mark.serial
 def test_a_lone_client_stays_with_one_worker_until_it_is_busy_and_pools_spread(
-    demo_index_dir: Path, monkeypatch: pytest.MonkeyPatch
+    demo_index_dir: Path, slow_page_socket: Any
 ) -> None:
-    sock, url = socket_for_app_with_slow_page(monkeypatch, 1.5)
+    sock, url = slow_page_socket(1.5)
     pool: list[http.client.HTTPConnection] = []  # kept open until the server stops
     supervisor = os.fork()
     if supervisor == 0:  # the real supervisor forks two real waitress workers

@@ -9,6 +9,7 @@ import re
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote
 
 import pytest
@@ -18,19 +19,9 @@ from flask.testing import FlaskClient
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from indexer.cli import main as cli
+from cli import main as cli
 from search.engine import SearchRequest, run_search
 from search.index.store import open_index
-from tests.conftest import build_index
-from tests.test_web_support import (  # noqa: F401 (fixtures)
-    NEW_ARTICLE,
-    app_fixture,
-    assert_error,
-    assert_security_headers,
-    client_fixture,
-    make_app,
-    write_jsonl,
-)
 from web.params import SEARCH_PARAMS
 
 OK_PATHS = [
@@ -48,7 +39,9 @@ OK_PATHS = [
 
 
 @pytest.mark.parametrize("path", OK_PATHS)
-def test_api_paths_answer_json_with_cors(client: FlaskClient, path: str) -> None:
+def test_api_paths_answer_json_with_cors(
+    client: FlaskClient, path: str, assert_security_headers: Any
+) -> None:
     resp = client.get(path)
     assert resp.status_code == 200
     assert resp.mimetype == "application/json"
@@ -87,7 +80,9 @@ BAD_REQUESTS = [
 
 
 @pytest.mark.parametrize(("query", "code"), BAD_REQUESTS)
-def test_bad_search_parameters_are_400_json(client: FlaskClient, query: str, code: str) -> None:
+def test_bad_search_parameters_are_400_json(
+    client: FlaskClient, query: str, code: str, assert_error: Any
+) -> None:
     assert_error(client.get("/api/search?" + query), 400, code)
 
 
@@ -108,7 +103,13 @@ def test_bad_search_parameters_are_400_json(client: FlaskClient, query: str, cod
     ],
 )
 def test_http_errors_under_api_are_json(
-    client: FlaskClient, method: str, path: str, kwargs: dict, status: int
+    client: FlaskClient,
+    method: str,
+    path: str,
+    kwargs: dict,
+    status: int,
+    assert_error: Any,
+    assert_security_headers: Any,
 ) -> None:
     resp = getattr(client, method)(path, **kwargs)
     assert_error(resp, status)
@@ -124,7 +125,7 @@ def test_cors_preflight(client: FlaskClient) -> None:
     assert "GET" in resp.headers["Access-Control-Allow-Methods"]
 
 
-def test_unknown_article_is_a_json_404(client: FlaskClient) -> None:
+def test_unknown_article_is_a_json_404(client: FlaskClient, assert_error: Any) -> None:
     assert_error(client.get("/api/articles/no-such-id"), 404, "article_not_found")
 
 
@@ -136,7 +137,7 @@ def test_article_has_its_body(client: FlaskClient) -> None:
 
 
 def test_unexpected_error_is_500_json_without_traceback(
-    client: FlaskClient, monkeypatch: pytest.MonkeyPatch
+    client: FlaskClient, monkeypatch: pytest.MonkeyPatch, assert_error: Any
 ) -> None:
     def broken(*args: object, **kwargs: object) -> None:
         raise RuntimeError("secret internals /etc/passwd")
@@ -147,7 +148,9 @@ def test_unexpected_error_is_500_json_without_traceback(
     assert "secret" not in error["message"] and b"RuntimeError" not in resp.data
 
 
-def test_missing_index_is_503_json_with_retry_after(tmp_path: Path) -> None:
+def test_missing_index_is_503_json_with_retry_after(
+    tmp_path: Path, assert_error: Any, make_app: Any
+) -> None:
     app = make_app(tmp_path / "missing")
     for path in ("/api/search?q=x", "/healthz", "/api/suggest?q=ab"):
         resp = app.test_client().get(path)
@@ -160,8 +163,6 @@ def test_suggest_shape(client: FlaskClient) -> None:
     assert list(body) == ["suggestions"]
     assert all(isinstance(s, str) for s in body["suggestions"])
     assert client.get("/api/suggest?q=").get_json() == {"suggestions": []}
-    if not body["suggestions"]:
-        pytest.skip("search.suggest.autocomplete is still a placeholder")
     assert "bệnh viện" in body["suggestions"]
 
 
@@ -196,7 +197,7 @@ def test_csv_export_has_a_header_row_and_every_hit(client: FlaskClient) -> None:
     assert not any("<mark>" in value for row in rows for value in row.values())
 
 
-def test_jsonl_export_is_capped_by_export_limit(demo_index_dir: Path) -> None:
+def test_jsonl_export_is_capped_by_export_limit(demo_index_dir: Path, make_app: Any) -> None:
     app = make_app(demo_index_dir, EXPORT_LIMIT=3)
     resp = app.test_client().get("/api/search?format=jsonl")
     lines = resp.get_data(as_text=True).splitlines()
@@ -252,7 +253,14 @@ def test_facets_parameter_selects_facets(client: FlaskClient) -> None:
     assert sorted(chosen) == ["category", "year"]
 
 
-def test_new_commit_is_visible_and_changes_the_etag(demo_index_dir: Path, tmp_path: Path) -> None:
+def test_new_commit_is_visible_and_changes_the_etag(
+    demo_index_dir: Path,
+    tmp_path: Path,
+    new_article: dict[str, str],
+    build_index: Any,
+    make_app: Any,
+    write_jsonl: Any,
+) -> None:
     live = tmp_path / "index"
     shutil.copytree(demo_index_dir, live)
     app = make_app(live)
@@ -260,26 +268,33 @@ def test_new_commit_is_visible_and_changes_the_etag(demo_index_dir: Path, tmp_pa
     demo_documents = open_index(demo_index_dir).doc_count()
     before = client.get("/api/search?q=xanhquyt")
     assert before.get_json()["total"] == 0
-    build_index(live, [write_jsonl(tmp_path / "new.jsonl", [NEW_ARTICLE])])
+    build_index(live, [write_jsonl(tmp_path / "new.jsonl", [new_article])])
     after = client.get("/api/search?q=xanhquyt", headers={"If-None-Match": before.headers["ETag"]})
     assert after.status_code == 200 and after.get_json()["total"] == 1
     assert client.get("/healthz").get_json()["documents"] == demo_documents + 1
-    found = client.get("/api/articles/" + quote(NEW_ARTICLE["id"], safe=""))
-    assert found.status_code == 200 and found.get_json()["id"] == NEW_ARTICLE["id"]
+    found = client.get("/api/articles/" + quote(new_article["id"], safe=""))
+    assert found.status_code == 200 and found.get_json()["id"] == new_article["id"]
     page = client.get("/search?q=xanhquyt").get_data(as_text=True)
-    assert 'href="/article/web/live-1%3Fx=1%20%232"' in page  # "?" and "#" stay in the path
-    assert client.get("/article/web/live-1%3Fx=1%20%232").status_code == 200
+    permalink = "/bai-viet/hoi-thi-den-long-xanhquyt-o-phuong-vinh-loi-web/live-1%3Fx=1%20%232"
+    assert f'href="{permalink}"' in page  # "?" and "#" stay in the path
+    assert client.get(permalink).status_code == 200
     app.extensions["vnsearch_index"].close()
 
 
-def test_a_rebuild_switch_is_followed(demo_index_dir: Path, tmp_path: Path) -> None:
+def test_a_rebuild_switch_is_followed(
+    demo_index_dir: Path,
+    tmp_path: Path,
+    new_article: dict[str, str],
+    make_app: Any,
+    write_jsonl: Any,
+) -> None:
     live = tmp_path / "index"
     shutil.copytree(demo_index_dir, live)
     app = make_app(live)
     client = app.test_client()
     demo_documents = open_index(demo_index_dir).doc_count()
     assert client.get("/healthz").get_json()["documents"] == demo_documents
-    new = write_jsonl(tmp_path / "new.jsonl", [NEW_ARTICLE])
+    new = write_jsonl(tmp_path / "new.jsonl", [new_article])
     result = CliRunner().invoke(
         cli, ["index", "--rebuild", "-q", "--index-dir", str(live), str(new)]
     )
@@ -290,7 +305,7 @@ def test_a_rebuild_switch_is_followed(demo_index_dir: Path, tmp_path: Path) -> N
 
 
 @pytest.fixture(scope="module")
-def fuzz_app(demo_index_dir: Path) -> Iterator[Flask]:
+def fuzz_app(demo_index_dir: Path, make_app: Any) -> Iterator[Flask]:
     """One app for every Hypothesis example (function-scoped fixtures are not reset per example)."""
     application = make_app(demo_index_dir)
     yield application
@@ -312,7 +327,7 @@ PARAM_VALUES = st.one_of(st.text(max_size=40), HOSTILE, st.integers(-5, 10**6).m
     )
 )
 def test_any_search_parameters_give_200_or_a_400_json_error(
-    fuzz_app: Flask, params: dict[str, list[str]]
+    fuzz_app: Flask, params: dict[str, list[str]], assert_error: Any
 ) -> None:
     resp = fuzz_app.test_client().get("/api/search", query_string=params)
     if resp.status_code != 200:

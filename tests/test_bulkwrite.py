@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import io
-import json
 import pickle
-import random
 import struct
 import zlib
 from pathlib import Path
@@ -19,8 +17,6 @@ from whoosh.codec.whoosh3 import WHOOSH3_HEADER_MAGIC, W3TermInfo
 from whoosh.filedb.filetables import OrderedHashReader
 from whoosh.writing import SegmentWriter
 
-from indexer.records import RawRecord
-from indexer.validate import check_record
 from search.analysis.chains import (
     ExactAnalyzer,
     ExactBigramAnalyzer,
@@ -32,8 +28,7 @@ from search.analysis.chains import (
 from search.index.bulk_fields import Text
 from search.index.bulk_writer import BulkWriter
 from search.index.helper_processes import DocumentFailed
-from search.index.schema import ArticleSchema, to_document
-from tests.conftest import DEMO_PATHS
+from search.index.schema import ArticleSchema
 
 TEXTS = [
     "",
@@ -93,23 +88,6 @@ def test_index_terms_equal_the_chain_on_generated_text(text: str) -> None:
 # The writers: the same documents through Whoosh's SegmentWriter and through BulkWriter.
 
 
-def demo_documents() -> list[dict[str, Any]]:
-    """The demo articles, then 150 mixes of them (so that common terms span several blocks)."""
-    articles = []
-    lines = DEMO_PATHS[0].read_text(encoding="utf-8").splitlines()
-    for number, line in enumerate(lines, 1):
-        articles.append(check_record(RawRecord("demo", number, json.loads(line))).article)
-    rng = random.Random(7)
-    docs = [to_document(a) for a in articles]
-    for i in range(150):
-        a, b = rng.sample(articles, 2)
-        doc = to_document(a)
-        doc["id"] = f"mix-{i}"
-        doc["body"] = doc["body_folded"] = f"{a.body} {b.title} {b.title}"
-        docs.append(doc)
-    return docs
-
-
 def write(directory: Path, writer_class: type, docs: list[dict[str, Any]], **options: Any) -> Any:
     ix = whoosh_index.create_in(str(directory), ArticleSchema())
     for start in range(0, len(docs), 180):  # two segments, the first with 2-block terms
@@ -132,44 +110,8 @@ def segment_files(ix: Any) -> dict[str, bytes]:
     return files
 
 
-def everything(ix: Any) -> dict[str, Any]:
-    """What a reader sees: every posting and term statistic, lengths, stored fields, columns."""
-    out: dict[str, Any] = {}
-    with ix.reader() as reader:
-        for leaf, offset in reader.leaf_readers():
-            for fieldname, text in leaf.all_terms():
-                info = leaf.term_info(fieldname, text)
-                matcher = leaf.postings(fieldname, text)
-                postings = []
-                while matcher.is_active():
-                    # value-less formats (ID fields): None from a block, "" when inlined
-                    postings.append((matcher.id(), matcher.weight(), matcher.value() or None))
-                    matcher.next()
-                out[f"{offset} {fieldname} {text!r}"] = (
-                    info.weight(),
-                    info.doc_frequency(),
-                    info.min_length(),
-                    info.max_length(),
-                    info.max_weight(),
-                    info.min_id(),
-                    info.max_id(),
-                    postings,
-                )
-            names = leaf.schema.names()
-            for docnum in leaf.all_doc_ids():
-                out[f"{offset} lengths {docnum}"] = [
-                    leaf.doc_field_length(docnum, n) for n in names
-                ]
-            out[f"{offset} totals"] = [leaf.field_length(n) for n in names]
-            out[f"{offset} stored"] = list(leaf.all_stored_fields())
-            for name in names:
-                if leaf.has_column(name):
-                    out[f"{offset} column {name}"] = list(leaf.column_reader(name, translate=False))
-    return out
-
-
 @pytest.fixture(scope="module")
-def whoosh_ix(tmp_path_factory: pytest.TempPathFactory) -> Any:
+def whoosh_ix(tmp_path_factory: pytest.TempPathFactory, demo_documents: Any) -> Any:
     return write(tmp_path_factory.mktemp("whoosh"), SegmentWriter, demo_documents())
 
 
@@ -204,7 +146,9 @@ def decoded_postings(ix: Any) -> dict[str, Any]:
     return out
 
 
-def test_same_segments_as_whoosh_without_inlining(whoosh_ix: Any, tmp_path: Path) -> None:
+def test_same_segments_as_whoosh_without_inlining(
+    whoosh_ix: Any, tmp_path: Path, demo_documents: Any
+) -> None:
     """With Whoosh's own choices (no inlined terms, every block compressed), the per-document
     files are the same bytes and every term has the same statistics and the same blocks."""
     ours = write(tmp_path, BulkWriter, demo_documents(), inline_limit=0, compress_min=0)
@@ -220,7 +164,9 @@ def test_same_segments_as_whoosh_without_inlining(whoosh_ix: Any, tmp_path: Path
     assert sum(len(blocks) > 1 for _, blocks in got_terms.values()) > 10
 
 
-def test_same_index_as_whoosh_with_inlining(whoosh_ix: Any, tmp_path: Path) -> None:
+def test_same_index_as_whoosh_with_inlining(
+    whoosh_ix: Any, tmp_path: Path, demo_documents: Any, everything: Any
+) -> None:
     ours = write(tmp_path, BulkWriter, demo_documents())
     expected, got = everything(whoosh_ix), everything(ours)
     assert got.keys() == expected.keys()
@@ -229,7 +175,7 @@ def test_same_index_as_whoosh_with_inlining(whoosh_ix: Any, tmp_path: Path) -> N
     assert segment_files(ours)["0.trm"] != segment_files(whoosh_ix)["0.trm"]  # inlined
 
 
-def test_failed_document_leaves_nothing(tmp_path: Path) -> None:
+def test_failed_document_leaves_nothing(tmp_path: Path, demo_documents: Any) -> None:
     docs = demo_documents()[:3]
     ix = whoosh_index.create_in(str(tmp_path), ArticleSchema())
     writer = BulkWriter(ix)
@@ -245,7 +191,9 @@ def test_failed_document_leaves_nothing(tmp_path: Path) -> None:
                 assert docnum in (0, 1)
 
 
-def test_a_commit_merging_many_small_segments_keeps_every_term(tmp_path: Path) -> None:
+def test_a_commit_merging_many_small_segments_keeps_every_term(
+    tmp_path: Path, demo_documents: Any
+) -> None:
     """39 one-document commits, then one that merges them all (search/merge.py): the same
     terms, frequencies and lengths as Whoosh's writer gives the 40 documents in one go."""
     docs = demo_documents()[:40]
@@ -279,7 +227,9 @@ def field_lengths(searcher: Any) -> dict[str, list[int]]:
     }
 
 
-def test_helpers_write_the_same_documents_in_order(whoosh_ix: Any, tmp_path: Path) -> None:
+def test_helpers_write_the_same_documents_in_order(
+    whoosh_ix: Any, tmp_path: Path, demo_documents: Any
+) -> None:
     docs = demo_documents()
     ix = whoosh_index.create_in(str(tmp_path), ArticleSchema())
     writer = BulkWriter(ix)
@@ -298,7 +248,9 @@ def test_helpers_write_the_same_documents_in_order(whoosh_ix: Any, tmp_path: Pat
 
 
 @pytest.mark.parametrize("bad", [5, 200])  # in a helper's share, in this process's share
-def test_a_refused_document_is_named_and_nothing_is_committed(tmp_path: Path, bad: int) -> None:
+def test_a_refused_document_is_named_and_nothing_is_committed(
+    tmp_path: Path, bad: int, demo_documents: Any
+) -> None:
     docs = demo_documents()
     docs[bad] = {**docs[bad], "year": 2019}
     ix = whoosh_index.create_in(str(tmp_path), ArticleSchema())
@@ -315,7 +267,9 @@ def test_a_refused_document_is_named_and_nothing_is_committed(tmp_path: Path, ba
     assert ix.doc_count() == 1
 
 
-def test_documents_only_whoosh_can_write_go_through_its_pool(tmp_path: Path) -> None:
+def test_documents_only_whoosh_can_write_go_through_its_pool(
+    tmp_path: Path, demo_documents: Any, everything: Any
+) -> None:
     """A boosted document among ours: Whoosh's writer takes it (and the whole segment)."""
     docs = demo_documents()[:30]
     docs[10] = {**docs[10], "_boost": 2.0}

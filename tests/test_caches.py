@@ -11,14 +11,13 @@ import pytest
 from click.testing import CliRunner
 from whoosh import index as whoosh_index
 
-from indexer.cli import main as cli
+from cli import main as cli
 from search.engine import SearchRequest, run_search
 from search.execute.docsets import term_postings
 from search.index.caches import SizedCache, caches_of, generation
 from search.index.durability import live_dir
 from search.index.store import open_index
 from search.query.weights import weighting
-from tests.conftest import build_index
 from web.index import IndexHandle
 
 QUERIES = ["", "da nang", "giao thông", "thu*", "mưa -lũ"]
@@ -59,7 +58,7 @@ def _whoosh_ids(reader: Any, fieldname: str, text: str) -> list[int]:
     return sorted(reader.postings(fieldname, text).all_ids())
 
 
-def test_a_refreshed_searcher_shares_its_index_caches(tmp_path: Path) -> None:
+def test_a_refreshed_searcher_shares_its_index_caches(tmp_path: Path, build_index: Any) -> None:
     source = tmp_path / "a.jsonl"
     source.write_text(_line("a1", "Mưa lớn ở Huế"), encoding="utf-8")
     build_index(tmp_path / "ix", [source])
@@ -75,7 +74,7 @@ def test_a_refreshed_searcher_shares_its_index_caches(tmp_path: Path) -> None:
     searcher.close()
 
 
-def test_a_switched_index_leaves_no_cache_behind(tmp_path: Path) -> None:
+def test_a_switched_index_leaves_no_cache_behind(tmp_path: Path, build_index: Any) -> None:
     """A rebuild switches the `current` link: the handle opens the new index, and the old
     one's caches are emptied though an idle thread may still hold a searcher of it."""
     live = tmp_path / "index"

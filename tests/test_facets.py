@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import re
+from typing import Any
 
 import pytest
 from flask.testing import FlaskClient
 
 from search.features.facets import FACET_NAMES, FACETS, VALUE_FACETS
-from tests.test_web_support import app_fixture, assert_error, client_fixture  # noqa: F401
 
 ONE_YEAR = "from=2019&to=2019"  # one year chosen: the page shows the month facet too
 
@@ -39,6 +39,8 @@ def test_each_declared_facet_can_be_asked_for_alone(client: FlaskClient, name: s
     assert list(facets) == [name] and facets[name]
 
 
-def test_an_undeclared_facet_is_refused_naming_the_declared_ones(client: FlaskClient) -> None:
+def test_an_undeclared_facet_is_refused_naming_the_declared_ones(
+    client: FlaskClient, assert_error: Any
+) -> None:
     error = assert_error(client.get("/api/search?facets=tag"), 400, "invalid_facet")
     assert error["message"] == f"unknown facet 'tag'; facets are {', '.join(FACET_NAMES)}"

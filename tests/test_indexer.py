@@ -1,4 +1,4 @@
-"""The indexer CLI on real files and a real index: bad input, upserts, dates, stats."""
+"""The `vnsearch` CLI on real files and a real index: bad input, upserts, dates, stats."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-from indexer.cli import main
+from cli import main
 from search.analysis.dates import VIETNAM
 from search.features.articles import get_article
 from search.index.store import open_index
@@ -384,7 +384,7 @@ def test_imports_yield_the_cpu_to_searches(setting: str | None, raised_by: int) 
     if setting is not None:
         env["VNSEARCH_INDEX_NICE"] = setting
     script = (
-        "import os; from indexer.cli import yield_cpu_to_searches\n"
+        "import os; from cli.index_commands import yield_cpu_to_searches\n"
         "from search.settings import resolve_settings\n"
         "before = os.nice(0); yield_cpu_to_searches(resolve_settings().index_nice)\n"
         "print(os.nice(0) - before)"

@@ -15,7 +15,6 @@ from whoosh.writing import SegmentWriter
 from search.index.bulk_writer import BulkWriter
 from search.index.merge import MERGE_FACTOR
 from search.index.schema import ArticleSchema
-from tests.test_bulkwrite import demo_documents, everything
 
 
 def segmented(directory: Path, docs: list[dict[str, Any]], sizes: list[int]) -> Any:
@@ -50,7 +49,12 @@ SCENARIOS = [
 
 @pytest.mark.parametrize(("sizes", "deleted", "added"), SCENARIOS)
 def test_a_merge_leaves_what_whoosh_merge_leaves(
-    tmp_path: Path, sizes: list[int], deleted: list[str], added: int
+    tmp_path: Path,
+    sizes: list[int],
+    deleted: list[str],
+    added: int,
+    demo_documents: Any,
+    everything: Any,
 ) -> None:
     docs = demo_documents()
     before = sum(sizes)
@@ -74,7 +78,9 @@ def test_a_merge_leaves_what_whoosh_merge_leaves(
         assert ours[key] == whoosh[key], key
 
 
-def test_a_merge_among_boosted_documents_goes_through_whoosh_pool(tmp_path: Path) -> None:
+def test_a_merge_among_boosted_documents_goes_through_whoosh_pool(
+    tmp_path: Path, demo_documents: Any, everything: Any
+) -> None:
     docs = demo_documents()
     segmented(tmp_path / "original", docs, [50, 50])
     results = []
@@ -92,7 +98,7 @@ def tier(segment: Any) -> int:
     return int(log(max(1, segment.doc_count())) / log(MERGE_FACTOR))
 
 
-def test_batch_commits_merge_by_size_tier(tmp_path: Path) -> None:
+def test_batch_commits_merge_by_size_tier(tmp_path: Path, demo_documents: Any) -> None:
     """Small commits one after another: segments of one tier are merged once there are
     MERGE_FACTOR of them, so the index keeps a few per tier and loses no document."""
     docs = demo_documents()[:100]

@@ -90,11 +90,12 @@ WIDENING = [
 
 
 def searcher_over(
-    tmp_path_factory: pytest.TempPathFactory, name: str, records: list[dict[str, str]]
+    build_index: Any,
+    tmp_path_factory: pytest.TempPathFactory,
+    name: str,
+    records: list[dict[str, str]],
 ) -> Iterator[Any]:
     """A searcher over a real index of `records`, built in a fresh folder."""
-    from tests.conftest import build_index
-
     folder = tmp_path_factory.mktemp(name)
     source = folder / "articles.jsonl"
     source.write_text("\n".join(json.dumps(r) for r in records), encoding="utf-8")
@@ -103,8 +104,8 @@ def searcher_over(
 
 
 @pytest.fixture(scope="module")
-def widening_searcher(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
-    yield from searcher_over(tmp_path_factory, "widening", WIDENING)
+def widening_searcher(tmp_path_factory: pytest.TempPathFactory, build_index: Any) -> Iterator[Any]:
+    yield from searcher_over(build_index, tmp_path_factory, "widening", WIDENING)
 
 
 @pytest.mark.parametrize(
@@ -173,8 +174,10 @@ MANY_MATCHES = [
 
 
 @pytest.fixture(scope="module")
-def many_matches_searcher(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
-    yield from searcher_over(tmp_path_factory, "many-matches", MANY_MATCHES)
+def many_matches_searcher(
+    tmp_path_factory: pytest.TempPathFactory, build_index: Any
+) -> Iterator[Any]:
+    yield from searcher_over(build_index, tmp_path_factory, "many-matches", MANY_MATCHES)
 
 
 @pytest.mark.parametrize(

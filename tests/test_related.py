@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -13,9 +14,7 @@ from search.errors import NotFound
 from search.features.related import related_articles
 from search.index.store import open_index
 from search.query.weights import weighting
-from tests.conftest import DEMO_PATHS, build_index
 
-DEMO = DEMO_PATHS[0]
 GOLD = {"demo-003", "demo-017", "demo-031", "demo-nfd-4"}  # "Giá vàng ..." articles
 
 
@@ -58,13 +57,15 @@ def test_unknown_article_is_not_found(searcher: Any) -> None:
 
 
 @pytest.fixture(scope="module")
-def with_copies(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+def with_copies(
+    tmp_path_factory: pytest.TempPathFactory, build_index: Any, demo_paths: list[Path]
+) -> Iterator[Any]:
     """The demo articles plus a republished copy and a retitled copy of demo-003, and another
     gold-price story whose title needs escaping."""
     folder = tmp_path_factory.mktemp("related")
     original = next(
         json.loads(line)
-        for line in DEMO.read_text(encoding="utf-8").splitlines()
+        for line in demo_paths[0].read_text(encoding="utf-8").splitlines()
         if json.loads(line)["id"] == "demo-003"
     )
     copies = [
@@ -86,7 +87,7 @@ def with_copies(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     extra.write_text(
         "".join(json.dumps(c, ensure_ascii=False) + "\n" for c in copies), encoding="utf-8"
     )
-    build_index(folder / "index", [DEMO, extra])
+    build_index(folder / "index", [demo_paths[0], extra])
     with open_index(folder / "index").searcher(weighting=weighting()) as searcher:
         yield searcher
 

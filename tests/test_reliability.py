@@ -17,7 +17,7 @@ import pytest
 
 from search.index.store import open_index
 
-VNSEARCH = [sys.executable, "-m", "indexer"]
+VNSEARCH = [sys.executable, "-m", "cli"]
 
 
 def make_articles(path: Path, count: int) -> Path:

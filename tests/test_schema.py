@@ -13,7 +13,6 @@ from whoosh.query import Term
 from search.engine import SearchRequest, run_search
 from search.index.schema import SLUG_FIELD, Article, ArticleSchema, slug_extra_words, to_document
 from search.index.store import open_index
-from tests.conftest import build_index
 
 # (url, title, the slug's words that the title lacks)
 SLUG_CASES = [
@@ -57,7 +56,9 @@ def test_an_older_index_gets_only_the_fields_it_has() -> None:
     assert older == {name: value for name, value in full.items() if name != SLUG_FIELD}
 
 
-def test_an_index_without_the_slug_field_still_takes_articles(tmp_path: Path) -> None:
+def test_an_index_without_the_slug_field_still_takes_articles(
+    tmp_path: Path, build_index: Any
+) -> None:
     """Whoosh keeps the schema an index was made with: new code must write to old indexes."""
     older = ArticleSchema()
     older.remove(SLUG_FIELD)

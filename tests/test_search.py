@@ -12,19 +12,14 @@ from typing import Any
 
 import pytest
 
-from indexer.readers import read_paths
-from indexer.validate import check_record
 from search.engine import SearchRequest, run_search
 from search.errors import InvalidParameter, QueryTooExpensive
 from search.features.highlight import MatchTerms, highlight, snippet
 from search.query.parse import parse_query
 from search.settings import Settings
-from tests.conftest import DEMO_PATHS
 
 DEMO = Path(__file__).resolve().parent.parent / "demo" / "articles.jsonl"
 DEMO_ARTICLES = [json.loads(line) for line in DEMO.read_text(encoding="utf-8").splitlines()]
-# Everything the demo index holds (articles, saved pages, feed), as the readers see it.
-INDEXED = [check_record(raw).article for raw in read_paths(str(p) for p in DEMO_PATHS)]
 
 
 def search(searcher: Any, q: str = "", **params: Any) -> dict[str, Any]:
@@ -136,14 +131,16 @@ def test_search_hits_are_escaped(searcher: Any) -> None:
         assert "<b>" not in fragment and '"' not in fragment
 
 
-def test_browse_is_newest_first_and_counts_match_the_corpus(searcher: Any) -> None:
+def test_browse_is_newest_first_and_counts_match_the_corpus(
+    searcher: Any, indexed_articles: list[Any]
+) -> None:
     result = search(searcher, per_page=100)
     dates = [h["published"] for h in result["hits"] if h["published"]]
     assert dates == sorted(dates, key=datetime.fromisoformat, reverse=True)
-    expected = Counter(a.category for a in INDEXED if a.category)
+    expected = Counter(a.category for a in indexed_articles if a.category)
     got = {f["value"]: f["count"] for f in result["facets"]["category"]}
     assert got == dict(expected.most_common(10))
-    assert result["total"] == len({a.id for a in INDEXED})
+    assert result["total"] == len({a.id for a in indexed_articles})
 
 
 def test_month_facet_uses_vietnam_time(searcher: Any) -> None:
@@ -155,9 +152,9 @@ def test_month_facet_uses_vietnam_time(searcher: Any) -> None:
     assert months["undated"] >= expected["undated"] == 3
 
 
-def test_category_filter_gives_exact_totals(searcher: Any) -> None:
+def test_category_filter_gives_exact_totals(searcher: Any, indexed_articles: list[Any]) -> None:
     result = search(searcher, category=["Y tế"])
-    assert result["total"] == sum(1 for a in INDEXED if a.category == "Y tế")
+    assert result["total"] == sum(1 for a in indexed_articles if a.category == "Y tế")
     assert {h["category"] for h in result["hits"]} == {"Y tế"}
 
 
@@ -264,20 +261,20 @@ def search_unbounded(searcher: Any) -> dict[str, Any]:
 
 
 @pytest.mark.parametrize("q", ["giao thông", "ha noi", "bệnh viện", "nông dân", "tỉnh"])
-def test_totals_are_exact(searcher: Any, q: str) -> None:
+def test_totals_are_exact(searcher: Any, q: str, indexed_articles: list[Any]) -> None:
     """Every article holding every word, counted by hand (Whoosh's top-N count falls short)."""
     from search.analysis.chains import folded_terms
 
     words = set(folded_terms(q))
     expected = sum(
-        1 for a in INDEXED if words <= set(folded_terms(" ".join((a.title, a.summary, a.body))))
+        1
+        for a in indexed_articles
+        if words <= set(folded_terms(" ".join((a.title, a.summary, a.body))))
     )
     assert search(searcher, q, per_page=1)["total"] == expected
 
 
-def test_facets_survive_segments_without_a_field(tmp_path: Path) -> None:
-    from tests.conftest import build_index
-
+def test_facets_survive_segments_without_a_field(tmp_path: Path, build_index: Any) -> None:
     records = [
         {"id": "x1", "title": "Một", "author": "An", "category": "Y tế"},
         {"id": "x2", "title": "Hai"},

@@ -13,11 +13,10 @@ from search.execute.docsets import term_postings
 from search.index.caches import ENTRY_POSTINGS
 from search.index.segment_postings import _matcher_postings, _read_postings
 from search.index.store import open_index
-from tests.conftest import build_index
 
 
 @pytest.fixture(scope="module")
-def long_lists_index(tmp_path_factory: pytest.TempPathFactory) -> Any:
+def long_lists_index(tmp_path_factory: pytest.TempPathFactory, build_index: Any) -> Any:
     """300 articles in two segments sharing their words (lists of several 128-posting W3
     blocks, term frequencies from 1 to 5), some of them deleted."""
     directory = tmp_path_factory.mktemp("long-lists")

@@ -17,13 +17,6 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import build_index
-from tests.test_web_support import (
-    NEW_ARTICLE,
-    running_server,
-    socket_for_app_with_slow_page,
-    write_jsonl,
-)
 from web.serve import run_worker, serving_app
 
 pytestmark = pytest.mark.serial
@@ -49,7 +42,12 @@ def raw_request(url: str, method: str, headers: dict[str, str], body: bytes = b"
 
 
 def test_waitress_serves_and_sees_new_articles_without_restart(
-    demo_index_dir: Path, tmp_path: Path
+    demo_index_dir: Path,
+    tmp_path: Path,
+    new_article: dict[str, str],
+    build_index: Any,
+    running_server: Any,
+    write_jsonl: Any,
 ) -> None:
     live = tmp_path / "index"
     shutil.copytree(demo_index_dir, live)
@@ -64,19 +62,21 @@ def test_waitress_serves_and_sees_new_articles_without_restart(
         assert raw_request(server.url, "GET", {"X-Big": "y" * 40_000}) == 431
         assert raw_request(server.url, "POST", {}, b"x" * 20_000) == 413
 
-        build_index(live, [write_jsonl(tmp_path / "new.jsonl", [NEW_ARTICLE])])
+        build_index(live, [write_jsonl(tmp_path / "new.jsonl", [new_article])])
         committed, total = time.monotonic(), 0
         while time.monotonic() - committed < 5 and total == 0:
             total = json.loads(get(server.url + "api/search?q=xanhquyt")[2])["total"]
             time.sleep(0.05)
         assert total == 1, "a committed article is searchable within 5 s"
-        article_path = "api/articles/" + urllib.request.quote(NEW_ARTICLE["id"], safe="")
+        article_path = "api/articles/" + urllib.request.quote(new_article["id"], safe="")
         status, _, body = get(server.url + article_path)
-        assert status == 200 and json.loads(body)["id"] == NEW_ARTICLE["id"]
+        assert status == 200 and json.loads(body)["id"] == new_article["id"]
     assert server.process.returncode == 0, server.log()
 
 
-def test_workers_are_replaced_and_stop_gracefully(demo_index_dir: Path, tmp_path: Path) -> None:
+def test_workers_are_replaced_and_stop_gracefully(
+    demo_index_dir: Path, tmp_path: Path, running_server: Any
+) -> None:
     with running_server(demo_index_dir, tmp_path / "serve.log", workers=2) as server:
         server.wait_for_log(r"(?s)worker \d+ started.*worker \d+ started")
         first = int(re.findall(r"worker (\d+) started", server.log())[0])
@@ -92,9 +92,9 @@ def test_workers_are_replaced_and_stop_gracefully(demo_index_dir: Path, tmp_path
 
 
 def test_a_stopping_worker_finishes_requests_in_progress(
-    demo_index_dir: Path, monkeypatch: pytest.MonkeyPatch
+    demo_index_dir: Path, slow_page_socket: Any
 ) -> None:
-    sock, url = socket_for_app_with_slow_page(monkeypatch, 0.8)
+    sock, url = slow_page_socket(0.8)
     stop = threading.Event()
     app = serving_app(str(demo_index_dir))
     worker = threading.Thread(target=run_worker, args=(sock, app, 2, stop))

@@ -11,17 +11,16 @@ import pytest
 from click.testing import CliRunner
 from flask import Flask
 
-from indexer.cli import main
+from cli import main
 from search.engine import SearchRequest, run_search
 from search.settings import SETTINGS, SettingError, Settings, resolve_settings
-from tests.test_web_support import assert_error, make_app
 from web import settings_of
 
 README = Path(__file__).resolve().parent.parent / "README.md"
 
 
 @pytest.fixture(name="app_with")
-def app_with_fixture(demo_index_dir: Path) -> Iterator[Any]:
+def app_with_fixture(demo_index_dir: Path, make_app: Any) -> Iterator[Any]:
     """Build apps over the demo index with extra config; each is closed after the test."""
     apps: list[Flask] = []
 
@@ -63,7 +62,7 @@ def test_precedence_is_default_then_environment_then_app_config(
 
 
 def test_the_index_dir_from_the_app_config_wins_and_is_made_absolute(
-    demo_index_dir: Path, monkeypatch: pytest.MonkeyPatch
+    demo_index_dir: Path, monkeypatch: pytest.MonkeyPatch, make_app: Any
 ) -> None:
     monkeypatch.setenv("VNSEARCH_INDEX_DIR", "/nonexistent/env-index")
     monkeypatch.chdir(demo_index_dir.parent)
@@ -89,7 +88,7 @@ def test_the_index_dir_from_the_app_config_wins_and_is_made_absolute(
     ],
 )
 def test_the_app_config_limits_what_requests_may_ask(
-    app_with: Any, config: dict[str, int], url: str, status: int
+    app_with: Any, config: dict[str, int], url: str, status: int, assert_error: Any
 ) -> None:
     resp = app_with(**config).test_client().get(url)
     if status == 200 or not url.startswith("/api"):
@@ -148,7 +147,7 @@ def test_a_bad_value_is_refused_naming_where_it_came_from(
 
 
 def test_the_web_app_refuses_a_bad_environment_value(
-    demo_index_dir: Path, monkeypatch: pytest.MonkeyPatch
+    demo_index_dir: Path, monkeypatch: pytest.MonkeyPatch, make_app: Any
 ) -> None:
     monkeypatch.setenv("VNSEARCH_MAX_PAGE_SIZE", "abc")
     with pytest.raises(SettingError, match="VNSEARCH_MAX_PAGE_SIZE must be an integer, got 'abc'"):

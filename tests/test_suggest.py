@@ -17,7 +17,6 @@ from search.analysis.chains import exact_terms, fold_term
 from search.features.suggest import autocomplete, did_you_mean
 from search.index.lexicon import get_lexicon, telex_decode
 from search.index.store import open_index
-from tests.conftest import build_index
 
 
 @pytest.mark.parametrize(
@@ -130,7 +129,7 @@ def test_autocomplete_respects_limit(searcher: Any) -> None:
     assert autocomplete(searcher, "ng", limit=0) == []
 
 
-def test_lexicon_follows_the_index_generation(tmp_path: Path) -> None:
+def test_lexicon_follows_the_index_generation(tmp_path: Path, build_index: Any) -> None:
     """A word added by a later commit is known to the next searcher (cache per generation)."""
     source = tmp_path / "a.jsonl"
     source.write_text(_line("a1", "Giá vàng tăng mạnh"), encoding="utf-8")
@@ -155,7 +154,9 @@ CORPUS_ARTICLES = 1200
 
 
 @pytest.fixture(scope="module")
-def corpus_sample(corpus_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+def corpus_sample(
+    corpus_dir: Path, tmp_path_factory: pytest.TempPathFactory, build_index: Any
+) -> Iterator[Any]:
     """The first articles of news-2025-2026 indexed into a temporary index (read, never kept)."""
     folder = tmp_path_factory.mktemp("corpus-suggest")
     with gzip.open(corpus_dir / "news-2025-2026.jsonl.gz", "rt", encoding="utf-8") as lines:
@@ -199,7 +200,7 @@ def _judge(got: str | None, typed: str, want: str) -> str:
 
 
 def test_a_dear_lexicon_serves_newer_generations_for_a_while(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, build_index: Any
 ) -> None:
     from search.index import lexicon
 

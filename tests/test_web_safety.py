@@ -6,6 +6,7 @@ import ast
 import re
 from html.parser import HTMLParser
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote
 from xml.etree import ElementTree as ET
 
@@ -13,11 +14,6 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from tests.test_web_support import (  # noqa: F401 (fixtures)
-    app_fixture,
-    assert_security_headers,
-    client_fixture,
-)
 from web.serve import WAITRESS_LIMITS, server_options
 
 WEB = Path(__file__).resolve().parent.parent / "web"
@@ -64,10 +60,14 @@ def live_markup(html: str) -> list[str]:
         "/search?q={p}&author={p}&source={p}",
         "/search?q={p}&page=0",
         "/article/{p}",
+        "/bai-viet/{p}",
+        "/bai-viet/tieu-de-{p}",
         "/advanced?all={p}",
     ],
 )
-def test_payloads_never_become_markup(client: FlaskClient, template: str, payload: str) -> None:
+def test_payloads_never_become_markup(
+    client: FlaskClient, template: str, payload: str, assert_security_headers: Any
+) -> None:
     resp = client.get(template.format(p=quote(payload)), follow_redirects=True)
     assert resp.status_code in (200, 400, 404)
     body = resp.get_data(as_text=True)
@@ -111,12 +111,14 @@ HEADER_PATHS = [
 
 
 @pytest.mark.parametrize("path", HEADER_PATHS)
-def test_security_headers_on_every_response(client: FlaskClient, path: str) -> None:
+def test_security_headers_on_every_response(
+    client: FlaskClient, path: str, assert_security_headers: Any
+) -> None:
     with client.get(path) as resp:
         assert_security_headers(resp)
 
 
-def test_security_headers_on_304_and_405(client: FlaskClient) -> None:
+def test_security_headers_on_304_and_405(client: FlaskClient, assert_security_headers: Any) -> None:
     etag = client.get("/api/search?q=x").headers["ETag"]
     assert_security_headers(client.get("/api/search?q=x", headers={"If-None-Match": etag}))
     assert_security_headers(client.post("/search"))

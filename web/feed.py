@@ -8,6 +8,7 @@ would reject the whole feed.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 from xml.etree import ElementTree as ET
@@ -40,11 +41,18 @@ def _updated(hits: list[dict[str, Any]]) -> str:
 
 
 def atom_feed(
-    result: dict[str, Any], title: str, self_url: str, html_url: str, article_url: Any
+    result: dict[str, Any],
+    title: str,
+    self_url: str,
+    html_url: str,
+    article_url: Callable[[dict[str, Any]], str],
+    entry_id: Callable[[dict[str, Any]], str],
 ) -> bytes:
     """The feed document.
 
-    :param article_url: maps an article id to the absolute URL of its page here.
+    :param article_url: maps a hit to the absolute URL of its page here (its permalink).
+    :param entry_id: maps a hit to its entry's id, which must never change (Atom), so not the
+        permalink, whose slug follows the title.
     """
     ET.register_namespace("", ATOM_NS)
     feed = ET.Element(f"{{{ATOM_NS}}}feed")
@@ -56,14 +64,14 @@ def atom_feed(
     _sub(feed, "generator", "vnsearch")
     _sub(_sub(feed, "author"), "name", "vnsearch")  # Atom requires an author per entry or feed
     for hit in result["hits"]:
-        _entry(feed, hit, article_url(hit["id"]))
+        _entry(feed, hit, article_url(hit), entry_id(hit))
     return ET.tostring(feed, encoding="utf-8", xml_declaration=True)
 
 
-def _entry(feed: ET.Element, hit: dict[str, Any], local_url: str) -> None:
+def _entry(feed: ET.Element, hit: dict[str, Any], local_url: str, entry_id: str) -> None:
     entry = _sub(feed, "entry")
     _sub(entry, "title", hit.get("title") or hit["id"], type="text")
-    _sub(entry, "id", local_url)
+    _sub(entry, "id", entry_id)
     _sub(entry, "link", rel="alternate", href=safe_href(hit.get("url")) or local_url)
     if hit.get("published"):
         _sub(entry, "published", hit["published"])

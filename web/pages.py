@@ -20,6 +20,7 @@ from web.facets_view import active_filters, facet_groups, timeline
 from web.feed import ATOM_MIMETYPE, atom_feed
 from web.index import get_searcher
 from web.params import search_request, state_params
+from web.permalinks import permalink_path, resolve_permalink
 from web.present import (
     article_href,
     pagination,
@@ -48,7 +49,7 @@ def _hit_view(hit: dict[str, Any], args: MultiDict[str, str]) -> dict[str, Any]:
     return {
         **hit,
         "href": article_href(hit),
-        "local_href": url_for("pages.article", article_id=hit["id"]),
+        "local_href": permalink_path(hit),
         "date": vn_datetime(hit["published"]),
         "category_url": view_url("pages.search", args, category=[hit["category"]])
         if hit.get("category")
@@ -135,29 +136,39 @@ def advanced() -> Any:
     return render_template("advanced.html", choices=choices)
 
 
-@bp.get("/article/<path:article_id>")
-def article(article_id: str) -> str:
-    """One article in full, with related coverage."""
+@bp.get("/bai-viet/<path:permalink>")
+def article(permalink: str) -> Any:
+    """One article in full, with related coverage; any other spelling of its permalink (an
+    outdated slug, a bare id) is redirected to the canonical one."""
     searcher = get_searcher()
-    found = get_article(searcher, article_id)
+    found, canonical = resolve_permalink(searcher, permalink)
     if found is None:
         raise NotFound("Không tìm thấy bài viết này.", "article_not_found")
+    if not canonical:
+        return redirect(permalink_path(found), 301)
     related = [
-        {
-            **hit,
-            "href": url_for("pages.article", article_id=hit["id"]),
-            "date": vn_datetime(hit.get("published")),
-        }
-        for hit in related_articles(searcher, article_id, 5)
+        {**hit, "href": permalink_path(hit), "date": vn_datetime(hit.get("published"))}
+        for hit in related_articles(searcher, found["id"], 5)
     ]
     return render_template(
         "article.html",
         article=found,
+        canonical_url=permalink_path(found, external=True),
         date=vn_datetime(found["published"]),
         paragraphs=paragraphs(found["body"]),
         original=safe_href(found["url"]),
         related=related,
     )
+
+
+@bp.get("/article/<path:article_id>")
+def article_by_id(article_id: str) -> Any:
+    """The link by id alone (all links before permalinks; Atom entry ids, which must not
+    change with a title): redirected to the article's permalink."""
+    found = get_article(get_searcher(), article_id)
+    if found is None:
+        raise NotFound("Không tìm thấy bài viết này.", "article_not_found")
+    return redirect(permalink_path(found), 301)
 
 
 @bp.get("/search.atom")
@@ -172,9 +183,8 @@ def atom() -> Response:
         title=title,
         self_url=request.url,
         html_url=url_for("pages.search", _external=True, **state_params(args, sort="newest")),
-        article_url=lambda article_id: url_for(
-            "pages.article", article_id=article_id, _external=True
-        ),
+        article_url=lambda hit: permalink_path(hit, external=True),
+        entry_id=lambda hit: url_for("pages.article_by_id", article_id=hit["id"], _external=True),
     )
     response = Response(body, mimetype=ATOM_MIMETYPE)
     response.headers["Cache-Control"] = "public, max-age=300"

@@ -16,6 +16,7 @@ from werkzeug.datastructures import MultiDict
 
 from search.analysis.dates import VIETNAM
 from web.params import state_params
+from web.permalinks import permalink_path
 from web.settings import current_settings
 
 WEEKDAYS = ("Thứ Hai", "Thứ Ba", "Thứ Tư", "Thứ Năm", "Thứ Sáu", "Thứ Bảy", "Chủ Nhật")
@@ -75,7 +76,7 @@ def safe_href(url: str | None) -> str | None:
 
 def article_href(hit: dict[str, Any]) -> str:
     """Where a result's title links: the original article, else our copy of it."""
-    return safe_href(hit.get("url")) or url_for("pages.article", article_id=hit["id"])
+    return safe_href(hit.get("url")) or permalink_path(hit)
 
 
 def view_url(endpoint: str, args: MultiDict[str, str], **changes: Any) -> str:

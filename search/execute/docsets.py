@@ -16,6 +16,7 @@ from whoosh.searching import Searcher
 from search.analysis.chains import fold_term
 from search.index.caches import caches_of, generation
 from search.index.segment_postings import Postings, segment_postings
+from search.index.whoosh_internals import subsearcher_offset
 from search.query.build import clause_fields, leaf_query
 from search.query.parse import Clause, ParsedQuery
 
@@ -220,9 +221,7 @@ class DocSetQuery(wq.Query):
         return len(self.wanted)
 
     def matcher(self, searcher: Searcher, context: Any = None) -> Any:
-        offset = 0
-        if searcher.has_parent():
-            offset = searcher.get_parent()._offset_for_subsearcher(searcher) or 0
+        offset = subsearcher_offset(searcher)
         size = searcher.reader().doc_count_all()
         local = sorted(d - offset for d in self.wanted if offset <= d < offset + size)
         if not local:

@@ -29,6 +29,7 @@ from whoosh.util.numeric import byte_to_length, length_to_byte
 from search.execute.docsets import term_postings
 from search.index.caches import caches_of, generation
 from search.index.w3_reader import segment_length_bytes
+from search.index.whoosh_internals import bm25f_field_b
 
 
 @dataclass(frozen=True)
@@ -130,7 +131,7 @@ def _score_term(run: _Run, node: TermNode) -> Scores:
     lengths_of = field_lengths(searcher, node.fieldname)
     idf = searcher.idf(node.fieldname, node.text)
     avgfl = searcher.avg_field_length(node.fieldname) or 1
-    b = weighting._field_B.get(node.fieldname, weighting.B)
+    b = bm25f_field_b(weighting, node.fieldname)
     k1 = weighting.K1
     # whoosh.scoring.bm25, idf * tf * (k1 + 1) / (tf + k1 * (1 - b + b * length / avgfl)),
     # with the per-term factors taken out of the loop

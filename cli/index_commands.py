@@ -1,52 +1,15 @@
-"""The `vnsearch` command: index, delete, stats, search, serve.
-
-Each invocation resolves the settings once (defaults, then VNSEARCH_* variables) and keeps
-them on the click context (`invocation_settings`); options default to them.
-"""
+"""`vnsearch index`, `delete`, `stats`, `optimize`, `check`: writing and inspecting the index."""
 
 from __future__ import annotations
 
 import json
 import os
 import sys
-from typing import Any
 
 import click
 from whoosh.index import LockError
 
-from search.settings import SETTINGS, SettingError, Settings, resolve_settings
-
-_SETTINGS = {s.name: s for s in SETTINGS}
-_META_KEY = "vnsearch.settings"
-
-
-def invocation_settings() -> Settings:
-    """The settings of the running command, resolved on first use and kept for the rest of
-    the invocation; a bad VNSEARCH_* value is an error naming the variable."""
-    meta = click.get_current_context().meta  # shared by a command and its group
-    if _META_KEY not in meta:
-        try:
-            meta[_META_KEY] = resolve_settings()
-        except SettingError as error:
-            raise click.ClickException(str(error)) from None
-    settings: Settings = meta[_META_KEY]
-    return settings
-
-
-def setting_option(flag: str, name: str, text: str | None = None, kind: Any = None) -> Any:
-    """A click option whose default is the setting's value for this invocation, and whose
-    help (unless `text` is given) and shown default come from its declaration."""
-    setting = _SETTINGS[name]
-    return click.option(
-        flag,
-        type=kind or type(setting.default),
-        default=lambda: getattr(invocation_settings(), name),
-        show_default=f"{setting.default}, or ${setting.env_var}",
-        help=text or setting.help,
-    )
-
-
-index_dir_option: Any = setting_option("--index-dir", "index_dir", kind=click.Path(file_okay=False))
+from cli.options import index_dir_option, invocation_settings, setting_option
 
 
 def yield_cpu_to_searches(niceness: int) -> None:
@@ -57,13 +20,7 @@ def yield_cpu_to_searches(niceness: int) -> None:
         os.nice(niceness)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
-def main() -> None:
-    """vnsearch: full-text search for Vietnamese news archives."""
-    invocation_settings()  # resolved up front: a bad VNSEARCH_* value stops any command
-
-
-@main.command("index")
+@click.command("index")
 @index_dir_option
 @click.argument("paths", nargs=-1, required=True, type=click.Path())
 @setting_option("--batch-size", "batch_size")
@@ -144,7 +101,7 @@ def _merge_after_import(index_dir: str) -> None:
         click.echo(f"{index_dir}: {segments} segments merged into one", err=True)
 
 
-@main.command("delete")
+@click.command("delete")
 @index_dir_option
 @click.argument("ids", nargs=-1, required=True)
 def delete_command(index_dir: str, ids: tuple[str, ...]) -> None:
@@ -162,7 +119,7 @@ def delete_command(index_dir: str, ids: tuple[str, ...]) -> None:
     sys.exit(0 if found == len(set(ids)) else 2)
 
 
-@main.command("stats")
+@click.command("stats")
 @index_dir_option
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def stats_command(index_dir: str, as_json: bool) -> None:
@@ -189,7 +146,7 @@ def stats_command(index_dir: str, as_json: bool) -> None:
         click.echo(f"  {source['count']:>9,}  {source['value']}")
 
 
-@main.command("optimize")
+@click.command("optimize")
 @index_dir_option
 def optimize_command(index_dir: str) -> None:
     """Merge the index into one segment (faster searches; slow, holds the write lock)."""
@@ -204,7 +161,7 @@ def optimize_command(index_dir: str) -> None:
     click.echo(f"{index_dir}: {before} segment(s) merged into one", err=True)
 
 
-@main.command("check")
+@click.command("check")
 @index_dir_option
 def check_command(index_dir: str) -> None:
     """Verify the index files against the checksum manifest of the last commit."""
@@ -229,9 +186,3 @@ def check_command(index_dir: str) -> None:
     state = "DAMAGED" if problems else "ok"
     click.echo(f"{index_dir}: {state}, commit {generation}, {documents:,} documents")
     sys.exit(1 if problems else 0)
-
-
-from indexer.cli_search import search_command, serve_command  # noqa: E402
-
-main.add_command(search_command)
-main.add_command(serve_command)
