@@ -191,7 +191,7 @@ def write_batch(
     run here meanwhile.
 
     `delete_by_term` then `add_document` replaces every older copy (update_document deletes
-    only the first, whoosh-pitfalls I-11).
+    only the first).
     """
     replaced = 0
     known = known or KnownIds()

@@ -1,7 +1,7 @@
 """Turn a raw record from any reader into an Article, or a rejection with a reason.
 
 Every record is checked here before it reaches Whoosh: a document that fails inside
-add_document poisons its whole batch (whoosh-pitfalls I-01), so nothing unchecked goes in.
+add_document poisons its whole batch, so nothing unchecked goes in.
 """
 
 from __future__ import annotations

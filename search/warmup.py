@@ -63,7 +63,7 @@ def warmed_fields() -> list[str]:
 def frequent_terms(searcher: Searcher, fieldname: str, count: int) -> list[str]:
     """The field's `count` terms found in the most documents, over all segments. In an index
     of one segment the terms inlined in the term table (8 documents at most) are skipped:
-    two million syllable pairs of 156k articles need not be read to find the top 200."""
+    the millions of rare syllable pairs need not be read to find the most frequent."""
     frequency: dict[bytes, int] = {}
     leaves = searcher.reader().leaf_readers()
     for leaf, _ in leaves:

@@ -194,7 +194,7 @@ def test_failed_document_leaves_nothing(tmp_path: Path, demo_documents: Any) -> 
 def test_a_commit_merging_many_small_segments_keeps_every_term(
     tmp_path: Path, demo_documents: Any
 ) -> None:
-    """39 one-document commits, then one that merges them all (search/merge.py): the same
+    """39 one-document commits, then one that merges them all (search/index/merge.py): the same
     terms, frequencies and lengths as Whoosh's writer gives the 40 documents in one go."""
     docs = demo_documents()[:40]
     ix = whoosh_index.create_in(str(tmp_path), ArticleSchema())

@@ -1,4 +1,4 @@
-"""Segment merges without Whoosh's pool (search/merge.py) leave what Whoosh's merge leaves."""
+"""Segment merges without Whoosh's pool (search/index/merge.py) leave what Whoosh's merge leaves."""
 
 from __future__ import annotations
 

@@ -3,10 +3,8 @@ connections, the first in slot order.
 
 The workers share one listening socket. Left to the kernel, a lone client's consecutive
 connections go to the workers in turn, and each worker fills its own caches of posting lists
-and document sets (search/postings.py): both pay for the same cold terms. Measured on 156k
-articles, a fresh server, one client: p50 35-39 ms with a new connection per request (the
-workers taking turns) against 24-26 ms over one kept-alive connection (bench/query.py,
-before the warm-up fix of search/store.py made every worker start warmer).
+and document sets (search.index.caches): both pay for the same cold terms, and a client
+opening a new connection per request is slower than one keeping its connection alive.
 
 So a worker listens, and accepts, only while it is the one to take the next connection:
 idle workers before busy ones, then the one holding the fewest unused connections (opened,

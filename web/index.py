@@ -1,7 +1,7 @@
 """The app's read-only view of the index: one FileIndex per app, one searcher per thread.
 
 Mirrors flaskr/db.py (`get_searcher()` cached on `g`, released on teardown, `init_app`), with
-one measured change: opening a searcher re-reads the table of contents, dear on a large index,
+one change: opening a searcher re-reads the table of contents, dear on a large index,
 so each thread keeps its searcher while the index generation is unchanged (a cheap check) and
 opens a new one as soon as a commit lands. A searcher is only ever used by the thread that
 opened it (Whoosh needs that). `Searcher.refresh()` is deliberately not used: in

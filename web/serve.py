@@ -1,7 +1,7 @@
 """`vnsearch serve`: the app under waitress, in one process or in N worker processes.
 
 Searching is CPU-bound and the GIL serialises threads, so one slow query would hold up every
-request of a process (whoosh-pitfalls Q-04). With workers > 1 the parent binds the socket
+request of a process. With workers > 1 the parent binds the socket
 once and forks N waitress processes that all accept on it: a slow query occupies one worker,
 not the site. The parent makes the app once and warms the caches of the index it serves
 from, then forks: every worker starts with them (copy-on-write). The parent replaces a worker
@@ -11,7 +11,7 @@ Which worker takes a new connection is chosen (web/acceptgate.py): a lone client
 one worker and its warm caches, and a slow query's worker hands the next one over at once.
 
 waitress's defaults are generous (1 GB bodies, 256 KB headers, 120 s idle channels); the
-limits below are the contract (H-06, H-07), and tests assert them.
+limits below are the contract, and tests assert them.
 """
 
 from __future__ import annotations

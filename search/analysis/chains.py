@@ -57,8 +57,8 @@ def folded_terms(text: str) -> list[str]:
     return [fold_term(term) for term in exact_terms(text)]
 
 
-# The indexer's single pass (search/bulkwrite.py). Whoosh runs a chain as a generator per step
-# and per field, and every text is indexed by up to four chains; the indexer instead reads
+# The indexer's single pass (search/index/bulk_writer.py). Whoosh runs a chain as a generator
+# per step and per field, and every text is indexed by up to four chains; the indexer instead reads
 # each text once with the function below and derives the folded terms and the syllable pairs
 # from its output. The chains above stay the definition: tests/test_bulkwrite.py holds this
 # function to `ExactAnalyzer()` (terms, positions and offsets) on a table and on generated text.

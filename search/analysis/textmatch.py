@@ -2,11 +2,11 @@
 
 Highlights and the rewards read off stored text (pairs side by side in a body, a title that
 opens with the typed words, a remembered run of words) look at every hit's text. Running that
-text through the analysis chain cost ~3.5 µs a token: over half of a search on 156k articles.
+text through the analysis chain would cost more than the rest of a search.
 Here the folded query words become one pattern whose letters are classes of every letter that
 folds to them ("da" -> [DdĐđ][AaÀàÁá...]); the stored text is searched as it is, in C, and the
 offsets are the text's own. One pattern serves every purpose, because compiling is the dear
-part (~0.5 ms for five words): pairs, openings and runs are read off the sequence of matches.
+part: pairs, openings and runs are read off the sequence of matches.
 
 The classes come from the chain's own folding (`fold_term`), one letter at a time, over the
 letters of Vietnamese and Latin-1. Stored text is NFC (the indexer normalizes it), so combining

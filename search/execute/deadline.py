@@ -1,8 +1,8 @@
 """A time budget for one search: collection stops at a deadline and keeps what it has.
 
 Whoosh's TimeLimitCollector checks the clock in a loop that FilterCollector bypasses when it
-wraps it, and its alarm mode raises in worker threads (whoosh-pitfalls Q-04). This collector
-checks the clock in `matches()`, which every collector loop goes through.
+wraps it, and its alarm mode relies on signals, which only the main thread receives. This
+collector checks the clock in `matches()`, which every collector loop goes through.
 """
 
 from __future__ import annotations

@@ -94,7 +94,7 @@ def _clause_parts(searcher: Searcher, clause: Clause, fields: tuple[str, ...] = 
 def expansions(searcher: Searcher, query: wq.Query) -> list[str]:
     """The indexed terms a prefix (thu*) or fuzzy word (nguyen~1) stands for: at most
     MAX_EXPANSIONS, the most frequent first. Unbounded, a short prefix or fuzzy word became
-    hundreds of terms for Whoosh to walk (seconds on 156k articles, bench/hostile.py)."""
+    hundreds of terms for Whoosh to walk."""
     reader = searcher.reader()
     fieldname = query.fieldname
     if isinstance(query, wq.FuzzyTerm):
@@ -130,8 +130,7 @@ def query_docs(searcher: Searcher, parsed: ParsedQuery, level: str) -> DocSet | 
 def titles_holding(searcher: Searcher, parsed: ParsedQuery, missing: int) -> DocSet:
     """Documents whose title holds every word of the query (`missing` 0) or all but at most
     one (`missing` 1): plain words only, 3 or more of them (else nothing). Title sets are small,
-    so this is cheap next to "most" over every field: 1.5 ms for 32 common words, their
-    title sets cached (156k articles)."""
+    so this is cheap next to "most" over every field, even for 32 common words."""
     plain = all(c.kind == "terms" and c.scope is None for g in parsed.groups for c in g)
     if not plain or len(parsed.groups) < 3:  # up to MAX_CLAUSES: a pasted headline
         return frozenset()

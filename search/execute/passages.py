@@ -38,11 +38,10 @@ from search.query.parse import ParsedQuery
 PASSAGE_MIN_WORDS = 5  # a plain query this long is also looked for as one run of words
 PASSAGE_MAX_WORDS = 16  # longer: pasted text, not a remembered run
 PASSAGE_WINDOW = 1000  # best-scored documents searched when the holders cannot be listed
-# Bodies holding every word that the phrase matcher may check: it costs ~35 µs a body
-# (1,288 bodies holding "day la mot trong nhung cong": 45 ms).
+# Bodies holding every word that the phrase matcher may check: each one costs a walk of its
+# positions, so the bound keeps a run of common words affordable.
 MAX_BODIES_CHECKED = 3000
-# Titles and summaries read back to confirm the run, at most (~30 µs each; 998 holding all but
-# one pair of "tong bi thu to lam qqq": 29 ms).
+# Titles and summaries read back to confirm the run, at most: each is a stored-field read.
 MAX_TEXTS_READ = 2000
 
 Ranked = list[tuple[int, float | None]]

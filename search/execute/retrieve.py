@@ -160,8 +160,8 @@ def _near_miss_titles(
     - no title holds every word (5 or more words: fewer than a page of titles do): an extra
       word ("pháp triển khai nguy tiêm kích") otherwise leaves only bodies that hold the words
       scattered, and the headline holding all the others side by side never shows. With 3 or
-      4 words even a few whole-title matches beat the near misses (measured: admitting them
-      below 10 such titles lost more known items than it found).
+      4 words even a few whole-title matches beat the near misses (admitting near misses
+      below 10 such titles lost more known items than it found in bench/relevance.py).
     """
     if len(matched) >= FEW_MATCHES:
         enough = FEW_MATCHES if len(parsed.groups) >= LONG_NEAR_MISS_WORDS else 1

@@ -133,8 +133,7 @@ def _key_terms(
     """The `count` terms with the highest weight x idf, with boosts scaled to at most 1.
 
     Terms in more than `max_share` of the documents are left out: they say little about the
-    story, and their long posting lists made a related-articles query take seconds on 156k
-    articles.
+    story, and reading their long posting lists would cost more than all the others.
     """
     most = max(MIN_COMMON_DF, total * max_share)
     scored = []

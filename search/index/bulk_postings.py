@@ -1,10 +1,10 @@
 """How BulkWriter writes a segment's terms: the term table and the postings file.
 
-Each field's terms come from the documents added (kept in memory, search/bulkfields.py) and,
-in a merging commit, from the old segments merged in (search/fieldmerge.py). Terms found in one
-document are made in bulk; the rest go through search.index.w3_codec.TermWriter. A merge shares the
-fields out with a forked helper (search/forkwork.py), which writes its postings to memory;
-this process appends them and moves their offsets.
+Each field's terms come from the documents added (kept in memory, search/index/bulk_fields.py)
+and, in a merging commit, from the old segments merged in (search/index/field_merge.py). Terms
+found in one document are made in bulk; the rest go through search.index.w3_codec.TermWriter.
+A merge shares the fields out with a forked helper (search/index/forked_call.py), which writes
+its postings to memory; this process appends them and moves their offsets.
 """
 
 from __future__ import annotations

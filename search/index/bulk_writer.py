@@ -5,12 +5,12 @@ at commit, looks up the document's field length per posting and writes each term
 chain of method calls; its W3 codec writes a compressed block even for a term found in one
 document (its `inlinelimit` path is broken: `set_inline` is misspelt). With syllable pairs
 most terms are such terms. `BulkWriter` keeps the new documents' postings in memory per field
-and term (search/bulkfields.py: each text analysed once, its folded and pair twins derived
-from that pass) and writes the same W3 files at commit (search/w3format.py: few-document
+and term (search/index/bulk_fields.py: each text analysed once, its folded and pair twins derived
+from that pass) and writes the same W3 files at commit (search/index/w3_codec.py: few-document
 terms inlined in the term table, small blocks left uncompressed).
 
 A commit that merges old segments (merge_tiers, or optimize) copies them in without Whoosh's
-pool (search/merge.py), a forked helper writing half the fields when there is a core for it.
+pool (search/index/merge.py), a forked helper writing half the fields when there is a core for it.
 
 The segment, codec and schema are plain Whoosh: readers need nothing from here. Anything the
 fast path does not know (other fields, boosts) goes through Whoosh's own code, and then the
@@ -80,7 +80,7 @@ class BulkWriter(ForkedHelpers, PostingsWriter, SegmentWriter):
     def _abandon_init(self) -> None:
         """Undo a SegmentWriter.__init__ that failed after taking the index lock (creating its
         first files on a full disk, say): Whoosh keeps the lock then, and this process would
-        block every later writer (whoosh-pitfalls I-06)."""
+        block every later writer."""
         tempstorage = getattr(self, "_tempstorage", None)
         if tempstorage is not None:
             try:
@@ -203,7 +203,7 @@ class BulkWriter(ForkedHelpers, PostingsWriter, SegmentWriter):
         super().cancel()
 
     def _forget(self, docnum: int) -> None:
-        """Drop a failed document's postings (Whoosh itself leaves them: pitfall I-01)."""
+        """Drop a failed document's postings (Whoosh itself leaves them in the batch)."""
         for fieldname, postings in self._postings.items():
             layout, _ = self._layout(fieldname)
             for term in list(postings):

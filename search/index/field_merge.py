@@ -1,7 +1,7 @@
 """One field's terms in a merging commit: the new documents' and the merged segments'.
 
 Each term's postings are joined in document order: the new documents first, then each merged
-segment's, renumbered (search/merge.py). tests/test_merge.py compares the merged index with
+segment's, renumbered (search/index/merge.py). tests/test_merge.py compares the merged index with
 Whoosh's own merge, posting by posting.
 """
 

@@ -3,14 +3,13 @@
 Whoosh merges a segment (SegmentWriter.add_reader) by walking every posting through a matcher
 into its sorting pool, a tuple each, sorting them on disk and writing them back a posting at a
 time; per document it reads and rewrites each field's length and column value through a method
-call, and unpickles and repickles the stored fields. On the news file that made merges most of
-the indexing time (bench/index.py --full: 463 s against 134 s for plain Whoosh, which never
-merges). Here:
+call, and unpickles and repickles the stored fields, so merges dominated the indexing time.
+Here:
 
 - `MergedSegment` copies a segment's per-document data when it is added: stored fields as the
   compressed bytes they are, columns value by value, lengths into the writer's length table;
-- at commit, `FieldMerge` (search/fieldmerge.py) takes each field's terms from the new
-  documents and from each merged segment's term table (search/w3read.py: one read a field);
+- at commit, `FieldMerge` (search/index/field_merge.py) takes each field's terms from the new
+  documents and from each merged segment's term table (search/index/w3_reader.py: one read a field);
   a term found in one source keeps its postings, only renumbered, and a term in several has
   them joined, posting blocks moved as they are where no document was deleted.
 

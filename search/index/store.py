@@ -3,10 +3,10 @@
 An index opened or created here is an `ArchiveIndex`: it owns the caches of what is read from
 it (search.index.caches), and its searchers carry them.
 
-Whoosh never fsyncs and keeps a failed writer's lock (whoosh-pitfalls I-06, I-08); the helpers
-here cancel failed writers, wait for a busy lock with a message, make commits durable and
-leave a checksum manifest after each (search.index.durability). `index_dir` is always the directory
-users name; the live index inside it is found with `live_dir` (blue/green rebuilds).
+Whoosh never fsyncs and keeps a failed writer's lock; the helpers here cancel failed
+writers, wait for a busy lock with a message, make commits durable and leave a checksum
+manifest after each (search.index.durability). `index_dir` is always the directory users
+name; the live index inside it is found with `live_dir` (blue/green rebuilds).
 """
 
 from __future__ import annotations
@@ -117,8 +117,8 @@ def open_index(index_dir: str | os.PathLike[str]) -> ArchiveIndex:
 
 def _storage(directory: str | os.PathLike[str]) -> FileStorage:
     """Whoosh's file storage without mmap: with it, every reader copies its segment's terms
-    and postings into memory (BufferFile wraps the map in a BytesIO): 620 MB and 370 ms per
-    searcher on 156k articles, per server thread. Without it, reads are seek + read."""
+    and postings into memory (BufferFile wraps the map in a BytesIO), the whole segment per
+    searcher and per server thread. Without it, reads are seek + read."""
     return FileStorage(str(directory), supports_mmap=False)
 
 
@@ -143,7 +143,7 @@ def locked_writer(
 ) -> Iterator[BulkWriter]:
     """A writer that is committed durably on success and always cancelled on failure.
 
-    `with index.writer()` keeps the lock when commit() raises (I-06); this does not. When
+    `with index.writer()` keeps the lock when commit() raises; this does not. When
     another process holds the lock, `on_wait` hears about it and we wait up to `timeout` s.
     The writer is a BulkWriter (search.index.bulk_writer): its `add_documents(docs, procs)` shares
     the documents out to forked helpers.
@@ -199,18 +199,18 @@ def size_on_disk(index_dir: str | os.PathLike[str]) -> int:
 
 def import_worth_optimizing(held_before: int, added: int) -> bool:
     """Whether an import should end by merging the index into one segment: when it at least
-    doubled the index (a first build, a rebuild, a big backfill). Searches on 156k articles
-    in 8 segments took 36 ms median in process against 25 ms in one (bench/query.py,
-    2026-12-05); the merge took 51 s after a 3-minute build. A small import (a feed every
-    few minutes) leaves the merging to the size tiers instead of rewriting the archive."""
+    doubled the index (a first build, a rebuild, a big backfill): every search pays per
+    segment, and such an import is already long enough to carry a merge. A small import (a
+    feed every few minutes) leaves the merging to the size tiers instead of rewriting the
+    archive."""
     return added > 0 and added >= held_before
 
 
 def optimize(index_dir: str | os.PathLike[str], timeout: float) -> int:
     """Merge the live index into one segment; returns how many segments there were.
 
-    Every query pays per segment (search 2-3x slower on 11 segments than on one, measured on
-    156k articles), but merging rewrites the whole index under the write lock: run it after
+    Every query pays per segment (bench/README.md has the figures), but merging rewrites
+    the whole index under the write lock: run it after
     big imports, or let `index --rebuild` do it on the new copy before switching.
     """
     index = open_index(index_dir)
@@ -225,7 +225,7 @@ def optimize(index_dir: str | os.PathLike[str], timeout: float) -> int:
 class KnownIds:
     """The article ids an index holds, kept across the batches of one import, so that an
     upsert looks up older versions only of ids the index may hold: a fresh import looks up
-    none (each lookup through Whoosh cost ~35 us, 5.7 s on the news file)."""
+    none (a lookup through Whoosh per article adds up over a big import)."""
 
     def __init__(self) -> None:
         self.generation = -1  # of the index the ids were read from

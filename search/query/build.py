@@ -93,7 +93,7 @@ def scoring_query(parsed: ParsedQuery, extra: list[wq.Query] | None = None) -> w
 
 def matching_part(query: wq.Query) -> wq.Query:
     """The part of a built query that decides which documents match, without the rewards:
-    what search.postings computes as sets (tests hold the two against each other)."""
+    what search.execute.docsets computes as sets (tests hold the two against each other)."""
     if isinstance(query, wq.AndMaybe):
         return matching_part(query.a)
     if isinstance(query, wq.AndNot):

@@ -104,8 +104,8 @@ def parse_query(text: str) -> ParsedQuery:
 
 
 def _check_cost(parsed: ParsedQuery) -> None:
-    """Refuse queries whose clauses must each scan a lexicon or positions: 32 fuzzy words took
-    over 15 s on 156k articles (bench/hostile.py)."""
+    """Refuse queries whose clauses must each scan a lexicon or positions: a few dozen fuzzy
+    words would each walk the whole lexicon."""
     clauses = [c for g in parsed.groups for c in g] + list(parsed.excluded)
     expanding = sum(1 for c in clauses if c.kind in ("fuzzy", "prefix"))
     phrases = sum(1 for c in clauses if c.kind == "phrase")
@@ -142,7 +142,7 @@ def _read_chunk(match: re.Match[str]) -> tuple[bool, list[Clause]]:
 def fuzzy_distance_limit(terms: list[str]) -> int:
     """The largest edit distance a typed word may ask for: 0 (a plain word) below 4 letters,
     1 below 7, else 2. Two edits of a short word reach a large part of the lexicon ("nba~2"
-    meant every short word starting with n: 5 s on 156k articles, bench/hostile.py)."""
+    would mean nearly every short word starting with n)."""
     if len(terms) != 1 or len(terms[0]) < MIN_FUZZY_CHARS:
         return 0
     return 1 if len(terms[0]) < 7 else MAX_FUZZY_DISTANCE

@@ -20,15 +20,15 @@ EXACT_BOOST = 2.0
 # When the reader typed accents, a document that matches only without them ("Dương" for
 # "đường") is most likely another word: its match counts this much of a normal one.
 ACCENTED_FOLDED_WEIGHT = 0.25
-# Words typed without accents: the reading the index makes dominant (search.suggest.restore)
+# Words typed without accents: the reading the index makes dominant (search.execute.accents.restore)
 # is rewarded like a typed accent, times this (it is a guess).
 RESTORED_WEIGHT = 0.5
 # Weight of a typed word pair found side by side, relative to a single syllable.
 BIGRAM_WEIGHT = 3.0
 # Bodies have no pair fields. A typed pair found side by side in the first BODY_PAIR_CHARS of
 # a body adds BODY_PAIR_WEIGHT times the pair's rarity (its idf among summary pairs), like a
-# pair term would. Whoosh's phrase matcher was the alternative: it scans every body holding
-# both syllables (180 ms for a 12-word query on dantri bodies).
+# pair term would. Whoosh's phrase matcher was the alternative, but it walks the positions of
+# every body holding both syllables.
 BODY_PAIR_WEIGHT = 12.0
 # A title that starts with the typed words (as a slug or a remembered headline does) scores
 # this share more.
