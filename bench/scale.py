@@ -111,6 +111,7 @@ def serve_and_query(
     with Server(index_dir, None, None, log, startup_timeout=startup_timeout) as server:
         startup = time.perf_counter() - started
         ready = server.memory_mb()
+        documents = int(server.health()["documents"])
         for case in warmup:
             ask(server, case)
         print(f"  ready in {startup:.0f} s; {len(cases)} queries ...", flush=True)
@@ -118,12 +119,26 @@ def serve_and_query(
             ask(server, case)
         after = server.memory_mb()
     return {
+        "documents": documents,
         "startup_s": startup,
         "memory_ready": ready,
         "memory_after": after,
         "errors": sum(c.status != 200 for c in cases),
         "partial": sum(c.partial for c in cases),
     }
+
+
+def warn_if_unsound(server: dict[str, Any], scan: ArchiveScan) -> None:
+    """Say so when the index is not the archive's (a killed build, another --index-dir) or
+    requests failed: the figures would not be what they seem."""
+    if server["documents"] != scan.articles:
+        print(
+            f"WARNING: the index holds {server['documents']:,} documents, "
+            f"the archive {scan.articles:,} articles",
+            flush=True,
+        )
+    if server["errors"]:
+        print(f"WARNING: {server['errors']} requests failed (see serve's log)", flush=True)
 
 
 def path_mb(path: Path) -> float:
@@ -153,23 +168,34 @@ def run_peer(name: str, scan: ArchiveScan, cases: list[Case], rebuild: bool) -> 
     return {"build": build, "index": str(path), "disk_mb": path_mb(path)}
 
 
+def run_vnsearch(
+    args: argparse.Namespace,
+    scan: ArchiveScan,
+    index_dir: Path | None,
+    cases: list[Case],
+    warmup: list[Case],
+) -> dict[str, Any]:
+    """Build (unless an index is given), serve and query: vnsearch's figures."""
+    stem = scan.path.name.split(".")[0]
+    build = None
+    if index_dir is None:
+        index_dir = args.scratch / f"{stem}-index"
+        build = build_vnsearch(scan, index_dir, args.build_timeout)
+    log = OUT_DIR / f"scale-serve-{stem}.log"
+    server = serve_and_query(index_dir, cases, warmup, log, args.serve_timeout)
+    warn_if_unsound(server, scan)
+    return {"build": build, "index": str(index_dir), "server": server, "disk_mb": dir_mb(index_dir)}
+
+
 def run_archive(args: argparse.Namespace, archive: Path, index_dir: Path | None) -> dict[str, Any]:
     loadavg_start = os.getloadavg()
     print(f"\nscanning {archive} ...", flush=True)
     scan = scan_archive(archive, args.sample, args.seed)
     cases = make_cases(scan.sample, args.n, args.seed)
     warmup = make_cases(scan.sample, args.warmup // 6 + 1, args.seed + 1)[: args.warmup]
-    stem = archive.name.split(".")[0]
     engines: dict[str, dict[str, Any]] = {}
     if "vnsearch" in args.engines:
-        build = None
-        if index_dir is None:
-            index_dir = args.scratch / f"{stem}-index"
-            build = build_vnsearch(scan, index_dir, args.build_timeout)
-        log = OUT_DIR / f"scale-serve-{stem}.log"
-        server = serve_and_query(index_dir, cases, warmup, log, args.serve_timeout)
-        engines["vnsearch"] = {"build": build, "index": str(index_dir), "server": server}
-        engines["vnsearch"]["disk_mb"] = dir_mb(index_dir)
+        engines["vnsearch"] = run_vnsearch(args, scan, index_dir, cases, warmup)
     for name in ("tantivy", "fts5"):
         if name in args.engines:
             engines[name] = run_peer(name, scan, cases, args.rebuild_peers)
