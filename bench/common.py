@@ -64,25 +64,33 @@ def read_jsonl(path: Path) -> Iterator[dict[str, Any]]:
                 yield json.loads(line)
 
 
+def doc_from_record(record: dict[str, Any]) -> Doc:
+    return Doc(
+        str(record["id"]),
+        record.get("url") or "",
+        record.get("title") or "",
+        record.get("summary") or "",
+        record.get("body") or "",
+        record.get("source") or "",
+        record.get("category") or "",
+        record.get("published") or "",
+    )
+
+
+def iter_docs(paths: Sequence[Path]) -> Iterator[Doc]:
+    """The articles of the files one at a time, for corpora too large to hold in a list."""
+    for path in paths:
+        for record in read_jsonl(path):
+            yield doc_from_record(record)
+
+
 def load_docs(paths: Sequence[Path] = (NEWS, DANTRI), limit: int | None = None) -> list[Doc]:
     """The articles of the corpus files, in file order (ids are unique across the files)."""
     docs: list[Doc] = []
-    for path in paths:
-        for record in read_jsonl(path):
-            docs.append(
-                Doc(
-                    str(record["id"]),
-                    record.get("url") or "",
-                    record.get("title") or "",
-                    record.get("summary") or "",
-                    record.get("body") or "",
-                    record.get("source") or "",
-                    record.get("category") or "",
-                    record.get("published") or "",
-                )
-            )
-            if limit is not None and len(docs) >= limit:
-                return docs
+    for doc in iter_docs(paths):
+        docs.append(doc)
+        if limit is not None and len(docs) >= limit:
+            break
     return docs
 
 
@@ -264,20 +272,31 @@ class Tantivy:
 PEERS = {"fts5": Fts5, "tantivy": Tantivy}
 
 
-def open_peer(name: str, docs_paths: Sequence[Path], docs: list[Doc] | None = None) -> Any:
-    """Open a cached peer index over these corpus files, building it first when missing."""
-    cls = PEERS[name]
+def peer_path(name: str, docs_paths: Sequence[Path]) -> Path:
+    """Where the cached peer index over these corpus files lives (bench/out/peers/)."""
     folder = OUT_DIR / "peers"
     folder.mkdir(parents=True, exist_ok=True)
     suffix = ".sqlite" if name == "fts5" else ""
-    path = folder / f"{name}-{corpus_key(docs_paths)}{suffix}"
+    return folder / f"{name}-{corpus_key(docs_paths)}{suffix}"
+
+
+def build_peer(name: str, docs: Iterable[Doc], path: Path, count: int) -> float:
+    """Build a peer index at path from the articles (a list or a stream); the seconds taken."""
+    started = time.perf_counter()
+    print(f"building {name} index over {count:,} articles in {path} ...", flush=True)
+    PEERS[name].build(docs, path)
+    seconds = time.perf_counter() - started
+    print(f"  built in {seconds:.0f} s", flush=True)
+    return seconds
+
+
+def open_peer(name: str, docs_paths: Sequence[Path], docs: list[Doc] | None = None) -> Any:
+    """Open a cached peer index over these corpus files, building it first when missing."""
+    path = peer_path(name, docs_paths)
     if not path.exists():
-        started = time.perf_counter()
         source = docs if docs is not None else load_docs(docs_paths)
-        print(f"building {name} index over {len(source):,} articles in {path} ...", flush=True)
-        cls.build(source, path)
-        print(f"  built in {time.perf_counter() - started:.0f} s", flush=True)
-    return cls(path)
+        build_peer(name, source, path, len(source))
+    return PEERS[name](path)
 
 
 def git_state() -> str:

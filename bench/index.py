@@ -21,6 +21,7 @@ import argparse
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -105,14 +106,30 @@ def _tree_rss_kb(root: int) -> tuple[int, int]:
     return total, largest
 
 
-def measure(command: list[str], env: dict[str, str]) -> dict[str, float]:
+def measure(
+    command: list[str], env: dict[str, str], timeout: float | None = None
+) -> dict[str, float]:
     """Run a command to completion: wall s, CPU s, peak RSS of the largest process and of the
     whole process tree, both sampled from /proc (wait4's ru_maxrss is useless here: a forked
-    child inherits the parent's high-water mark)."""
+    child inherits the parent's high-water mark). The command runs in its own process group,
+    killed whole after `timeout` seconds or when this process is interrupted."""
     started = time.perf_counter()
-    process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    process = subprocess.Popen(
+        command,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+    )
     peak = [0, 0]
     done = threading.Event()
+    timed_out = threading.Event()
+
+    def expire() -> None:
+        timed_out.set()
+        _kill_group(process.pid)
+
+    timer = threading.Timer(timeout, expire) if timeout else None
 
     def sample() -> None:
         while not done.wait(0.2):
@@ -121,13 +138,25 @@ def measure(command: list[str], env: dict[str, str]) -> dict[str, float]:
 
     sampler = threading.Thread(target=sample, daemon=True)
     sampler.start()
+    if timer is not None:
+        timer.start()
     assert process.stderr is not None
-    errors = process.stderr.read()
-    _, status, usage = os.wait4(process.pid, 0)
-    wall = time.perf_counter() - started
-    done.set()
-    sampler.join()
+    try:
+        errors = process.stderr.read()
+        _, status, usage = os.wait4(process.pid, 0)
+        wall = time.perf_counter() - started
+    except BaseException:
+        _kill_group(process.pid)
+        process.wait()
+        raise
+    finally:
+        if timer is not None:
+            timer.cancel()
+        done.set()
+        sampler.join()
     process.returncode = os.waitstatus_to_exitcode(status)
+    if timed_out.is_set():
+        raise RuntimeError(f"{command[0]} did not finish in {timeout} s: killed")
     if process.returncode != 0:
         raise RuntimeError(f"{command[0]} failed ({process.returncode}): {errors[-2000:]!r}")
     return {
@@ -136,6 +165,14 @@ def measure(command: list[str], env: dict[str, str]) -> dict[str, float]:
         "max_rss_mb": peak[1] / 1024,
         "tree_rss_mb": peak[0] / 1024,
     }
+
+
+def _kill_group(pid: int) -> None:
+    """SIGKILL a process group started by `measure` (helpers it forked included)."""
+    try:
+        os.killpg(pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
 
 
 def dir_mb(path: Path) -> float:

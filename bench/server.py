@@ -1,4 +1,5 @@
-"""`vnsearch serve` started, watched and stopped by the benchmarks (load.py, hostile.py)."""
+"""`vnsearch serve` started, watched and stopped by the benchmarks (load.py, hostile.py,
+scale.py)."""
 
 from __future__ import annotations
 
@@ -29,9 +30,18 @@ class Server:
     after STOP_TIMEOUT its process group gets SIGKILL.
     """
 
-    def __init__(self, index_dir: Path, workers: int, threads: int | None, log_path: Path) -> None:
+    def __init__(
+        self,
+        index_dir: Path,
+        workers: int | None,
+        threads: int | None,
+        log_path: Path,
+        startup_timeout: float = STARTUP_TIMEOUT,
+    ) -> None:
+        """workers and threads None: serve's own defaults. startup_timeout covers the cache
+        warm-up that serve runs before it answers (longer on a larger index)."""
         self.index_dir, self.workers, self.threads = index_dir, workers, threads
-        self.log_path = log_path
+        self.log_path, self.startup_timeout = log_path, startup_timeout
         self.process: subprocess.Popen[bytes] | None = None
         self.port = 0
         self.log_offset = 0
@@ -54,9 +64,9 @@ class Server:
             "127.0.0.1",
             "--port",
             "0",
-            "--workers",
-            str(self.workers),
         ]
+        if self.workers is not None:
+            command += ["--workers", str(self.workers)]
         if self.threads:
             command += ["--threads", str(self.threads)]
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
@@ -83,7 +93,7 @@ class Server:
 
     def _wait_ready(self) -> None:
         assert self.process is not None
-        deadline = time.monotonic() + STARTUP_TIMEOUT
+        deadline = time.monotonic() + self.startup_timeout
         pattern = re.compile(r"on http://127\.0\.0\.1:(\d+)/")
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
