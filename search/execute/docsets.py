@@ -4,18 +4,18 @@ and sets are kept in the index's caches (search.index.caches)."""
 from __future__ import annotations
 
 import heapq
-from array import array
 from functools import reduce
 from itertools import islice
 from typing import Any
 
+import numpy as np
 from whoosh import query as wq
 from whoosh.matching import ListMatcher, NullMatcher
 from whoosh.searching import Searcher
 
 from search.analysis.chains import fold_term
 from search.index.caches import caches_of, generation
-from search.index.segment_postings import Postings, segment_postings
+from search.index.segment_postings import Postings, no_postings, segment_postings
 from search.index.whoosh_internals import subsearcher_offset
 from search.query.build import clause_fields, leaf_query
 from search.query.parse import Clause, ParsedQuery
@@ -31,7 +31,7 @@ def term_docs(searcher: Searcher, fieldname: str, text: str) -> DocSet:
     key = (generation(searcher), fieldname, text)
     cached: DocSet | None = sets.get(key)
     if cached is None:
-        cached = frozenset(term_postings(searcher, fieldname, text)[0])
+        cached = frozenset(term_postings(searcher, fieldname, text)[0].tolist())
         sets.put(key, cached)
     return cached
 
@@ -48,15 +48,15 @@ def term_postings(searcher: Searcher, fieldname: str, text: str) -> Postings:
         return cached
     leaves = searcher.reader().leaf_readers()
     shares = [(segment_postings(caches, leaf, fieldname, text), offset) for leaf, offset in leaves]
-    shares = [(share, offset) for share, offset in shares if share[0]]
-    if len(leaves) == 1 and shares:  # one segment: its share is the whole list
+    shares = [(share, offset) for share, offset in shares if len(share[0])]
+    if len(shares) == 1 and not shares[0][1]:  # the first segment's share is the whole list
         result = shares[0][0]
+    elif shares:
+        ids = np.concatenate([leaf_ids + offset for (leaf_ids, _), offset in shares])
+        weights = np.concatenate([leaf_weights for (_, leaf_weights), _ in shares])
+        result = (ids.astype(np.int32, copy=False), weights)
     else:
-        ids, weights = array("i"), array("f")
-        for (leaf_ids, leaf_weights), offset in shares:
-            ids.extend([offset + d for d in leaf_ids] if offset else leaf_ids)
-            weights.extend(leaf_weights)
-        result = (ids, weights)
+        result = no_postings()
     caches.postings.put(key, result)
     return result
 
