@@ -1,26 +1,28 @@
-"""Which documents match, computed as set algebra on posting lists read per segment; lists
-and sets are kept in the index's caches (search.index.caches)."""
+"""Which documents match, computed as set algebra on posting lists read per segment: lists
+are numpy arrays, sets roaring bitmaps (search.execute.bitmaps); both are kept in the index's
+caches (search.index.caches)."""
 
 from __future__ import annotations
 
 import heapq
-from functools import reduce
+from collections.abc import Iterable
 from itertools import islice
 from typing import Any
 
 import numpy as np
+from pyroaring import BitMap, FrozenBitMap
 from whoosh import query as wq
 from whoosh.matching import ListMatcher, NullMatcher
 from whoosh.searching import Searcher
 
 from search.analysis.chains import fold_term
+from search.execute.bitmaps import EMPTY, DocSet, doc_array, docset, intersection, union
 from search.index.caches import caches_of, generation
 from search.index.segment_postings import Postings, no_postings, segment_postings
 from search.index.whoosh_internals import subsearcher_offset
 from search.query.build import clause_fields, leaf_query
 from search.query.parse import Clause, ParsedQuery
 
-DocSet = frozenset[int]
 MAX_EXPANSIONS = 50  # terms one prefix or fuzzy word stands for, the most frequent
 MAX_EXPANSIONS_SCANNED = 20_000  # lexicon entries read for one prefix
 
@@ -31,7 +33,7 @@ def term_docs(searcher: Searcher, fieldname: str, text: str) -> DocSet:
     key = (generation(searcher), fieldname, text)
     cached: DocSet | None = sets.get(key)
     if cached is None:
-        cached = frozenset(term_postings(searcher, fieldname, text)[0].tolist())
+        cached = docset(term_postings(searcher, fieldname, text)[0])
         sets.put(key, cached)
     return cached
 
@@ -61,9 +63,27 @@ def term_postings(searcher: Searcher, fieldname: str, text: str) -> Postings:
     return result
 
 
+def live_docs(searcher: Searcher) -> DocSet:
+    """Every live document (cached per generation): each segment's range of numbers, less its
+    deleted documents."""
+    all_docs = caches_of(searcher).all_docs
+    key = (generation(searcher),)
+    docs: DocSet | None = all_docs.get(key)
+    if docs is None:
+        live = BitMap()
+        for leaf, offset in searcher.reader().leaf_readers():
+            if leaf.has_deletions():
+                live.update(offset + d for d in leaf.all_doc_ids())
+            else:
+                live.add_range(offset, offset + leaf.doc_count_all())
+        docs = FrozenBitMap(live)
+        all_docs.put(key, docs)
+    return docs
+
+
 def clause_docs(searcher: Searcher, clause: Clause) -> DocSet:
     """Documents a clause matches in any of its fields (folded: accents never narrow)."""
-    return frozenset().union(*_clause_parts(searcher, clause))
+    return union(_clause_parts(searcher, clause))
 
 
 def words_held(searcher: Searcher, clause: Clause, docnum: int) -> bool:
@@ -81,20 +101,20 @@ def _clause_parts(searcher: Searcher, clause: Clause, fields: tuple[str, ...] = 
             continue
         if clause.kind == "terms":
             per_term = [term_docs(searcher, fieldname, fold_term(t)) for t in clause.terms]
-            parts.append(reduce(frozenset.intersection, sorted(per_term, key=len)))
+            parts.append(intersection(per_term))
         elif clause.kind in ("prefix", "fuzzy"):
             leaf = leaf_query(clause, fieldname)
             found = [term_docs(searcher, fieldname, t) for t in expansions(searcher, leaf)]
-            parts.append(frozenset().union(*found))
+            parts.append(union(found))
         else:  # phrases: rare, and Whoosh knows positions
-            parts.append(frozenset(searcher.docs_for_query(leaf_query(clause, fieldname))))
+            parts.append(docset(searcher.docs_for_query(leaf_query(clause, fieldname))))
     return parts
 
 
 def expansions(searcher: Searcher, query: wq.Query) -> list[str]:
     """The indexed terms a prefix (thu*) or fuzzy word (nguyen~1) stands for: at most
     MAX_EXPANSIONS, the most frequent first. Unbounded, a short prefix or fuzzy word became
-    hundreds of terms for Whoosh to walk (seconds on 156k articles, bench/hostile.py)."""
+    hundreds of terms for Whoosh to walk."""
     reader = searcher.reader()
     fieldname = query.fieldname
     if isinstance(query, wq.FuzzyTerm):
@@ -123,18 +143,17 @@ def query_docs(searcher: Searcher, parsed: ParsedQuery, level: str) -> DocSet | 
         elif level == "most":
             matched = _in_all_groups_but_one(parts)
         else:
-            matched = frozenset().union(*(part for sets in parts for part in sets))
+            matched = union(part for sets in parts for part in sets)
     return _without_excluded(searcher, parsed, matched)
 
 
 def titles_holding(searcher: Searcher, parsed: ParsedQuery, missing: int) -> DocSet:
     """Documents whose title holds every word of the query (`missing` 0) or all but at most
     one (`missing` 1): plain words only, 3 or more of them (else nothing). Title sets are small,
-    so this is cheap next to "most" over every field: 1.5 ms for 32 common words, their
-    title sets cached (156k articles)."""
+    so this is cheap next to "most" over every field, even for 32 common words."""
     plain = all(c.kind == "terms" and c.scope is None for g in parsed.groups for c in g)
     if not plain or len(parsed.groups) < 3:  # up to MAX_CLAUSES: a pasted headline
-        return frozenset()
+        return EMPTY
     # cached: the matching and the candidate bounding of one request both ask
     sets = caches_of(searcher).sets
     key = (generation(searcher), "titles", parsed.groups, parsed.excluded, missing)
@@ -142,7 +161,7 @@ def titles_holding(searcher: Searcher, parsed: ParsedQuery, missing: int) -> Doc
     if held is None:
         parts = _group_parts(searcher, parsed.groups, fields=("title_folded",))
         held = _in_all_groups_but_one(parts) if missing else _in_every_group(parts)
-        held = _without_excluded(searcher, parsed, held) or frozenset()
+        held = _without_excluded(searcher, parsed, held) or EMPTY
         sets.put(key, held)
     return held
 
@@ -151,8 +170,8 @@ def _without_excluded(
     searcher: Searcher, parsed: ParsedQuery, matched: DocSet | None
 ) -> DocSet | None:
     if parsed.excluded:
-        excluded = frozenset().union(*(clause_docs(searcher, c) for c in parsed.excluded))
-        base = matched if matched is not None else frozenset(searcher.reader().all_doc_ids())
+        excluded = union(clause_docs(searcher, c) for c in parsed.excluded)
+        base = matched if matched is not None else live_docs(searcher)
         matched = base - excluded
     return matched
 
@@ -171,20 +190,18 @@ def _in_every_group(parts: list[list[DocSet]]) -> DocSet:
     """The documents every group matches (`parts` as _group_parts gives them). Only the first
     group is built whole; each other group filters it field by field, in time of the smaller
     set (a common word's union over three fields was most of a query's set algebra)."""
-    matched: DocSet = frozenset().union(*parts[0])
+    matched: DocSet = union(parts[0])
     for sets in parts[1:]:
         if not matched:
             break
-        matched = frozenset().union(*(matched & part for part in sets))
+        matched = union(matched & part for part in sets)
     return matched
 
 
 def _in_all_groups_but_one(parts: list[list[DocSet]]) -> DocSet:
     """The documents every group but at most one matches: what is left when each group in
     turn is left out (cheaper than counting every member of every group)."""
-    return frozenset().union(
-        *(_in_every_group(parts[:i] + parts[i + 1 :]) for i in range(len(parts)))
-    )
+    return union(_in_every_group(parts[:i] + parts[i + 1 :]) for i in range(len(parts)))
 
 
 def _level(level: str, groups: int) -> str:
@@ -202,8 +219,8 @@ class DocSetQuery(wq.Query):
     is driven by this short list and the long posting lists are merely skipped through.
     """
 
-    def __init__(self, docs: DocSet) -> None:
-        self.wanted = docs
+    def __init__(self, docs: Iterable[int]) -> None:
+        self.wanted = docs if isinstance(docs, FrozenBitMap) else docset(docs)
 
     def __repr__(self) -> str:
         return f"DocSetQuery({len(self.wanted)} docs)"
@@ -223,9 +240,10 @@ class DocSetQuery(wq.Query):
     def matcher(self, searcher: Searcher, context: Any = None) -> Any:
         offset = subsearcher_offset(searcher)
         size = searcher.reader().doc_count_all()
-        local = sorted(d - offset for d in self.wanted if offset <= d < offset + size)
-        if not local:
+        wanted = doc_array(self.wanted)
+        local = wanted[(wanted >= offset) & (wanted < offset + size)] - offset
+        if not len(local):
             return NullMatcher()
         # Explicit zero weights: ListMatcher reads all_weights=0.0 as "not given" and scores
         # each document 1.0, which would add a constant to every score.
-        return ListMatcher(local, weights=[0.0] * len(local))
+        return ListMatcher(local.tolist(), weights=[0.0] * len(local))

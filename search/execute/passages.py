@@ -22,8 +22,6 @@ best-scored are searched.
 from __future__ import annotations
 
 import time
-from functools import reduce
-from itertools import accumulate
 
 from whoosh import query as wq
 from whoosh.searching import Searcher
@@ -31,18 +29,18 @@ from whoosh.searching import Searcher
 from search.analysis.chains import fold_term
 from search.analysis.textmatch import run_regex
 from search.analysis.tokenizer import BIGRAM_SEPARATOR
-from search.execute.docsets import DocSet, DocSetQuery, term_docs
+from search.execute.bitmaps import DocSet, all_but_one, docset, intersection
+from search.execute.docsets import DocSetQuery, term_docs
 from search.index.schema import BIGRAM_FIELDS, FOLDED, FOLDED_BIGRAM
 from search.query.parse import ParsedQuery
 
 PASSAGE_MIN_WORDS = 5  # a plain query this long is also looked for as one run of words
 PASSAGE_MAX_WORDS = 16  # longer: pasted text, not a remembered run
 PASSAGE_WINDOW = 1000  # best-scored documents searched when the holders cannot be listed
-# Bodies holding every word that the phrase matcher may check: it costs ~35 µs a body
-# (1,288 bodies holding "day la mot trong nhung cong": 45 ms).
+# Bodies holding every word that the phrase matcher may check: each one costs a walk of its
+# positions, so the bound keeps a run of common words affordable.
 MAX_BODIES_CHECKED = 3000
-# Titles and summaries read back to confirm the run, at most (~30 µs each; 998 holding all but
-# one pair of "tong bi thu to lam qqq": 29 ms).
+# Titles and summaries read back to confirm the run, at most: each is a stored-field read.
 MAX_TEXTS_READ = 2000
 
 Ranked = list[tuple[int, float | None]]
@@ -80,32 +78,17 @@ def run_holders(searcher: Searcher, run: tuple[str, ...]) -> DocSet | None:
     if in_bodies:
         phrase = wq.And([DocSetQuery(in_bodies), wq.Phrase("body" + FOLDED, list(run))])
         found.update(searcher.docs_for_query(phrase))
-    return frozenset(found)
+    return docset(found)
 
 
 def _holding_every(searcher: Searcher, fieldname: str, terms: tuple[str, ...]) -> DocSet:
     """Documents whose field holds every term (the rarest sets intersected first)."""
-    sets = sorted((term_docs(searcher, fieldname, t) for t in terms), key=len)
-    return reduce(frozenset.intersection, sets[1:], sets[0])
+    return intersection(term_docs(searcher, fieldname, t) for t in terms)
 
 
 def _holding_all_but_one(searcher: Searcher, fieldname: str, terms: list[str]) -> DocSet:
-    """Documents whose field holds every term but at most one: the union, over each term, of
-    the documents holding all the others (from prefix and suffix intersections)."""
-    sets = [term_docs(searcher, fieldname, t) for t in terms]
-    if len(sets) < 3:  # never for a run of 5 words or more; "all but one" of two is either
-        none: DocSet = frozenset()
-        return none.union(*sets) if len(sets) == 2 else none
-    prefix = list(accumulate(sets, _both))
-    suffix = list(accumulate(reversed(sets), _both))[::-1]
-    found = set(suffix[1]) | prefix[-2]
-    for i in range(1, len(sets) - 1):
-        found |= prefix[i - 1] & suffix[i + 1]
-    return frozenset(found)
-
-
-def _both(first: DocSet, second: DocSet) -> DocSet:
-    return first & second
+    """Documents whose field holds every term but at most one."""
+    return all_but_one([term_docs(searcher, fieldname, t) for t in terms])
 
 
 def holders_first(first: Ranked, rest: Ranked, size: int) -> Ranked:

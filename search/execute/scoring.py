@@ -27,6 +27,7 @@ from whoosh import scoring
 from whoosh.searching import Searcher
 from whoosh.util.numeric import byte_to_length, length_to_byte
 
+from search.execute.bitmaps import doc_array
 from search.execute.docsets import term_postings
 from search.index.caches import caches_of, generation
 from search.index.segment_postings import DocIds
@@ -101,21 +102,13 @@ class _Run:
             raise TypeError("search.execute.scoring mirrors BM25F only")
         self.searcher = searcher
         self.weighting = weighting
-        self.docs = sorted_docs(candidates)
+        self.docs = doc_array(candidates)
         self.deadline = deadline
         self.partial = False
 
     def nothing(self) -> _Dense:
         size = len(self.docs)
         return np.zeros(size, dtype=np.float64), np.zeros(size, dtype=np.bool_)
-
-
-def sorted_docs(docs: Iterable[int]) -> npt.NDArray[np.int64]:
-    """Document numbers as a sorted array."""
-    to_array = getattr(docs, "to_array", None)  # a bitmap: sorted already
-    if to_array is not None:
-        return np.frombuffer(to_array(), dtype=np.uint32).astype(np.int64)
-    return np.sort(np.fromiter(docs, dtype=np.int64))
 
 
 def score_candidates(

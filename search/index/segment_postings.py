@@ -47,7 +47,7 @@ def _read_postings(leaf: Any, fieldname: str, text: str) -> Postings:
     """The term's postings in one segment, less its deleted documents. From a W3 segment:
     one term-table look-up and one read of the whole list, parsed from memory (Whoosh's
     matcher looks the term up again and reads each block's length, info and data apart,
-    through the compound file: ~0.1 ms a segment even for a short list)."""
+    through the compound file, a cost paid per segment even for a short list)."""
     terms = w3_terms(leaf)
     if terms is None:
         return _matcher_postings(leaf, fieldname, text)

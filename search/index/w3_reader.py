@@ -1,5 +1,5 @@
-"""Whoosh's W3 format read back in bulk, for merging segments (search.index.merge) and for
-searching (search.index.segment_postings).
+"""Whoosh's W3 format read back in bulk, for merging segments (search/index/merge.py) and for
+searching (search/index/segment_postings.py).
 
 Whoosh reads a term table entry or a posting block with a few small reads each, through the
 compound file; a merge reads a field's part of the term table, or a term's whole posting
