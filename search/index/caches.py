@@ -92,6 +92,10 @@ def _postings_size(postings: tuple[Any, Any]) -> int:
     return int(postings[0].nbytes + postings[1].nbytes) + ENTRY_BYTES
 
 
+def _nbytes_size(value: Any) -> int:
+    return int(value.nbytes) + ENTRY_BYTES
+
+
 def _set_size(docs: Any) -> int:
     """Bytes of a set of documents (a roaring bitmap): its containers'."""
     stats = docs.get_statistics()
@@ -110,6 +114,7 @@ class IndexCaches:
         # Per segment, keyed (segment id, deleted count, ...): they survive commits.
         self.segment_postings = SizedCache(160_000_000, _postings_size)  # bytes
         self.segment_columns = SizedCache(256)  # (segment, field) -> values
+        self.block_lists = SizedCache(16_000_000, _nbytes_size)  # where a term's blocks lie
         # Per generation, keyed (generation, ...): older generations age out in the budget.
         self.postings = SizedCache(160_000_000, _postings_size)  # a term's postings, bytes
         self.sets = SizedCache(64_000_000, _set_size)  # a term's or title query's documents
