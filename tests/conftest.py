@@ -120,6 +120,35 @@ def churned_index(tmp_path_factory: pytest.TempPathFactory) -> Any:
     return builder.index
 
 
+# Few syllables, so that every one is in most bodies, many times, runs of them recur, and
+# posting lists span several W3 blocks.
+GENERATED_SYLLABLES = ["mưa", "lớn", "ở", "Đà", "Nẵng", "giao", "thông", "ùn", "tắc", "bão"]
+
+
+@pytest.fixture(scope="session")
+def generated_index(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    """400 articles of random text over GENERATED_SYLLABLES (seeded), in two segments, some
+    of them deleted: for checks against Whoosh's own matchers on long, repetitive lists."""
+    directory = tmp_path_factory.mktemp("generated")
+    rng = random.Random(11)
+    records = []
+    for n in range(400):
+        words = rng.choices(GENERATED_SYLLABLES, k=rng.randint(5, 160))
+        records.append(
+            {
+                "id": f"G{n}",
+                "url": f"https://bao.example.vn/g-{n}.html",
+                "title": " ".join(rng.choices(GENERATED_SYLLABLES, k=6)),
+                "body": ". ".join(" ".join(words[i : i + 9]) for i in range(0, len(words), 9)),
+                "published": f"20{10 + n % 15}-05-01T08:00:00+07:00",
+            }
+        )
+    source = jsonl_file(directory / "generated.jsonl", records)
+    builder = index_files(directory / "ix", [source], batch_size=200)
+    builder.delete([f"G{n}" for n in range(0, 400, 11)])
+    return builder.index
+
+
 # Whoosh documents and what a reader sees of an index: the writer and merge tests compare ours
 # with Whoosh's own.
 

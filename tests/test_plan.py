@@ -12,6 +12,7 @@ import pytest
 from search.engine import SearchRequest, run_search
 from search.execute import candidates, rerank
 from search.execute import retrieve as plan
+from search.execute.bitmaps import docset
 from search.execute.docsets import query_docs
 from search.query.build import restoration_bonus, scoring_query
 from search.query.parse import parse_query
@@ -235,7 +236,7 @@ def test_bounded_candidates_keep_the_near_miss_titles(
     # bodies, and the headline holding the six other words must still be scored
     monkeypatch.setattr(candidates, "MAX_CANDIDATES", 3)
     searcher = many_matches_searcher
-    everything = frozenset(searcher.reader().all_doc_ids())
+    everything = docset(searcher.reader().all_doc_ids())
     kept = candidates.bound_candidates(
         searcher, parse_query("le hoi hoa ban dien bien ghi"), everything, 2
     )

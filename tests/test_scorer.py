@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
+import numpy as np
 import pytest
 from whoosh import query as wq
 
@@ -15,7 +16,7 @@ from search.execute.docsets import (
     query_docs,
     term_postings,
 )
-from search.execute.scoring import compile_query, score_candidates, top_scores
+from search.execute.scoring import Scores, compile_query, score_candidates, top_scores
 from search.query.build import restoration_bonus, scoring_query
 from search.query.parse import parse_query
 from search.query.weights import weighting
@@ -49,7 +50,8 @@ def test_scores_equal_whoosh(churned_index: Any, text: str) -> None:
         tree = compile_query(query)
         assert tree is not None
         expected = whoosh_scores(searcher, query, candidates)
-        got, partial = score_candidates(searcher, tree, candidates, time.perf_counter() + 60)
+        scored, partial = score_candidates(searcher, tree, candidates, time.perf_counter() + 60)
+        got = scored.as_dict()
         assert not partial
         assert set(got) == set(expected)
         for docnum, score in expected.items():
@@ -94,7 +96,8 @@ def test_prefixes_and_fuzzy_words_score_as_their_expansions(churned_index: Any, 
         query = scoring_query(parsed)
         tree = compile_query(query, lambda q: expansions(searcher, q))
         assert tree is not None
-        got, _ = score_candidates(searcher, tree, candidates, time.perf_counter() + 60)
+        scored, _ = score_candidates(searcher, tree, candidates, time.perf_counter() + 60)
+        got = scored.as_dict()
         expected = whoosh_scores(searcher, as_terms(query, searcher), candidates)
         assert got == pytest.approx(expected)
         assert bool(got) == (text != "zzzz*")
@@ -130,11 +133,36 @@ def test_a_passed_deadline_gives_partial_scores(churned_index: Any) -> None:
         assert tree is not None
         candidates = query_docs(searcher, parsed, "any") or frozenset()
         scores, partial = score_candidates(searcher, tree, candidates, time.perf_counter() - 1)
-        assert partial and scores == {}
+        assert partial and scores.as_dict() == {}
 
 
-def test_ties_go_to_the_lower_document_number() -> None:
-    assert top_scores({7: 1.0, 3: 1.0, 5: 2.0}, 2) == [(5, 2.0), (3, 1.0)]
+@pytest.mark.parametrize(
+    ("scores", "limit", "expected"),
+    [
+        ({7: 1.0, 3: 1.0, 5: 2.0}, 2, [(5, 2.0), (3, 1.0)]),
+        ({7: 1.0, 3: 1.0, 5: 2.0}, 5, [(5, 2.0), (3, 1.0), (7, 1.0)]),
+        ({9: 1.0, 8: 1.0, 7: 1.0, 1: 0.5}, 2, [(7, 1.0), (8, 1.0)]),  # ties past the limit
+        ({4: 3.0}, 0, []),
+    ],
+)
+def test_ties_go_to_the_lower_document_number(
+    scores: dict[int, float], limit: int, expected: list[tuple[int, float]]
+) -> None:
+    docs = np.array(sorted(scores), dtype=np.int64)
+    values = np.array([scores[d] for d in sorted(scores)], dtype=np.float64)
+    assert top_scores(Scores(docs, values), limit) == expected
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_top_scores_equal_a_full_sort(seed: int) -> None:
+    """argpartition's pick, then a sort of only the picked, gives what sorting all gives,
+    ties at the boundary included (scores from few distinct values)."""
+    rng = np.random.default_rng(seed)
+    docs = np.unique(rng.integers(0, 5000, 800)).astype(np.int64)
+    values = rng.integers(0, 20, len(docs)).astype(np.float64) / 4
+    expected = sorted(zip(docs.tolist(), values.tolist(), strict=True), key=lambda d: (-d[1], d[0]))
+    for limit in (1, 10, 100, len(docs)):
+        assert top_scores(Scores(docs, values), limit) == expected[:limit]
 
 
 def test_the_candidate_set_adds_nothing_to_whoosh_scores(churned_index: Any) -> None:

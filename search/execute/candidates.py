@@ -9,12 +9,12 @@ case, those holding the rarest words first.
 
 from __future__ import annotations
 
-import heapq
-
+import numpy as np
 from whoosh.searching import Searcher
 
 from search.analysis.chains import fold_term
 from search.analysis.tokenizer import BIGRAM_SEPARATOR
+from search.execute.bitmaps import EMPTY, DocSet, doc_array, docset, union
 from search.execute.date_order import by_date
 from search.execute.docsets import clause_docs, term_docs, titles_holding
 from search.execute.scoring import field_lengths
@@ -27,9 +27,7 @@ MAX_SCORED = 400  # champions kept at most, shortest titles first
 LONG_NEAR_MISS_WORDS = 5  # from this many words, a few whole-title matches still widen
 
 
-def champions(
-    searcher: Searcher, parsed: ParsedQuery, matched: frozenset[int], needed: int
-) -> frozenset[int]:
+def champions(searcher: Searcher, parsed: ParsedQuery, matched: DocSet, needed: int) -> DocSet:
     """The matches worth scoring: those with the typed words side by side in the title, else
     with every word in the title, else all of them; the first tier big enough to fill the
     window wins. A title match outweighs any body match in this ranking, so the top of the
@@ -41,13 +39,11 @@ def champions(
     in_title = matched  # a slug's extra words are the first headline's (search.index.schema)
     headline_fields = ("title_folded", SLUG_FIELD)
     for group in parsed.groups:
-        in_title = in_title & frozenset().union(
-            *(
-                term_docs(searcher, name, fold_term(t))
-                for c in group
-                for t in c.terms
-                for name in headline_fields
-            )
+        in_title = in_title & union(
+            term_docs(searcher, name, fold_term(t))
+            for c in group
+            for t in c.terms
+            for name in headline_fields
         )
     words = [fold_term(w) for w in parsed.words]
     side_by_side = in_title
@@ -62,8 +58,8 @@ def champions(
 
 
 def bound_candidates(
-    searcher: Searcher, parsed: ParsedQuery, candidates: frozenset[int], needed: int
-) -> frozenset[int]:
+    searcher: Searcher, parsed: ParsedQuery, candidates: DocSet, needed: int
+) -> DocSet:
     """At most MAX_CANDIDATES to score (each costs a little per query term, and a long query
     matches many), plus the titles holding all the words of 5 or more but one.
 
@@ -74,10 +70,10 @@ def bound_candidates(
     article it was copied from."""
     if len(candidates) <= MAX_CANDIDATES:
         return candidates
-    near = frozenset[int]()
+    near = EMPTY
     if len(parsed.groups) >= LONG_NEAR_MISS_WORDS:
         near = titles_holding(searcher, parsed, missing=1) & candidates
-    groups = [frozenset().union(*(clause_docs(searcher, c) for c in g)) for g in parsed.groups]
+    groups = [union(clause_docs(searcher, c) for c in g) for g in parsed.groups]
     for docs in sorted(groups, key=len):
         narrower = candidates & docs
         if len(narrower) < needed:
@@ -86,13 +82,14 @@ def bound_candidates(
         if len(candidates) <= MAX_CANDIDATES:
             return candidates | near
     newest = by_date(searcher, candidates, MAX_CANDIDATES, True)
-    return frozenset(d for d, _ in newest) | near
+    return docset(d for d, _ in newest) | near
 
 
-def _shortest_titles(searcher: Searcher, docs: frozenset[int], keep: int) -> frozenset[int]:
+def _shortest_titles(searcher: Searcher, docs: DocSet, keep: int) -> DocSet:
     """At most `keep` documents, those with the shortest titles (newest first among equals):
     every one holds all the words in its title, and BM25 ranks shorter such titles higher."""
     if len(docs) <= keep:
         return docs
-    length = field_lengths(searcher, "title_folded")
-    return frozenset(heapq.nsmallest(keep, docs, key=lambda d: (length[d], -d)))
+    numbers = doc_array(docs)
+    lengths = field_lengths(searcher, "title_folded")[numbers]
+    return docset(numbers[np.lexsort((-numbers, lengths))[:keep]])

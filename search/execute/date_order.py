@@ -2,29 +2,40 @@
 
 from __future__ import annotations
 
-import heapq
-from itertools import islice
+from collections.abc import Iterable
 
+import numpy as np
 from whoosh.searching import Searcher
 
-from search.index.columns import date_values, dated_order
+from search.execute.bitmaps import doc_array
+from search.index.columns import dated_order
 
 
 def by_date(
-    searcher: Searcher, docs: frozenset[int], window: int, newest_first: bool
+    searcher: Searcher, docs: Iterable[int], window: int, newest_first: bool
 ) -> list[tuple[int, float | None]]:
     """The first `window` documents by publication time (equal times: the later indexed first
     when newest first); undated ones last either way. Scores are None: nothing is scored."""
-    _, in_order = dated_order(searcher)
-    if len(docs) * 20 >= len(in_order):  # many matches: walk the time order, stop when full
-        walk = reversed(in_order) if newest_first else iter(in_order)
-        top = list(islice((d for d in walk if d in docs), window))
-    else:  # few: sort them
-        published = date_values(searcher)
-        dated = [d for d in docs if published[d] is not None]
-        pick = heapq.nlargest if newest_first else heapq.nsmallest
-        top = pick(window, dated, key=lambda d: (published[d], d))  # the walk's tie order
-    if len(top) < window:
-        published = date_values(searcher)
-        top += sorted(d for d in docs if published[d] is None)[: window - len(top)]
-    return [(d, None) for d in top]
+    order = dated_order(searcher)
+    wanted = doc_array(docs)
+    if window <= 0 or not len(wanted):
+        return []
+    if len(wanted) * 20 >= len(order.docs):  # many matches: mark them, walk the time order
+        member = np.zeros(len(order.rank), dtype=np.bool_)
+        member[wanted] = True
+        in_order = order.docs[member[order.docs]]
+        top = in_order[::-1][:window] if newest_first else in_order[:window]
+    else:  # few: their places in the time order, the first `window` of them sorted
+        places = order.rank[wanted]
+        places = places[places >= 0]
+        if newest_first:
+            places = -places
+        if len(places) > window:
+            places = np.partition(places, window - 1)[:window]
+        places = np.sort(places)
+        top = order.docs[-places if newest_first else places]
+    hits = top.tolist()
+    if len(hits) < window:
+        undated = wanted[order.rank[wanted] < 0]  # sorted, as `wanted` is
+        hits += undated[: window - len(hits)].tolist()
+    return [(d, None) for d in hits]

@@ -1,26 +1,28 @@
-"""Which documents match, computed as set algebra on posting lists read per segment; lists
-and sets are kept in the index's caches (search.index.caches)."""
+"""Which documents match, computed as set algebra on posting lists read per segment: lists
+are numpy arrays, sets roaring bitmaps (search.execute.bitmaps); both are kept in the index's
+caches (search.index.caches)."""
 
 from __future__ import annotations
 
 import heapq
-from array import array
-from functools import reduce
+from collections.abc import Iterable
 from itertools import islice
 from typing import Any
 
+import numpy as np
+from pyroaring import BitMap, FrozenBitMap
 from whoosh import query as wq
 from whoosh.matching import ListMatcher, NullMatcher
 from whoosh.searching import Searcher
 
 from search.analysis.chains import fold_term
+from search.execute.bitmaps import EMPTY, DocSet, doc_array, docset, intersection, union
 from search.index.caches import caches_of, generation
-from search.index.segment_postings import Postings, segment_postings
+from search.index.segment_postings import Postings, no_postings, segment_postings
 from search.index.whoosh_internals import subsearcher_offset
 from search.query.build import clause_fields, leaf_query
 from search.query.parse import Clause, ParsedQuery
 
-DocSet = frozenset[int]
 MAX_EXPANSIONS = 50  # terms one prefix or fuzzy word stands for, the most frequent
 MAX_EXPANSIONS_SCANNED = 20_000  # lexicon entries read for one prefix
 
@@ -31,7 +33,7 @@ def term_docs(searcher: Searcher, fieldname: str, text: str) -> DocSet:
     key = (generation(searcher), fieldname, text)
     cached: DocSet | None = sets.get(key)
     if cached is None:
-        cached = frozenset(term_postings(searcher, fieldname, text)[0])
+        cached = docset(term_postings(searcher, fieldname, text)[0])
         sets.put(key, cached)
     return cached
 
@@ -48,22 +50,40 @@ def term_postings(searcher: Searcher, fieldname: str, text: str) -> Postings:
         return cached
     leaves = searcher.reader().leaf_readers()
     shares = [(segment_postings(caches, leaf, fieldname, text), offset) for leaf, offset in leaves]
-    shares = [(share, offset) for share, offset in shares if share[0]]
-    if len(leaves) == 1 and shares:  # one segment: its share is the whole list
+    shares = [(share, offset) for share, offset in shares if len(share[0])]
+    if len(shares) == 1 and not shares[0][1]:  # the first segment's share is the whole list
         result = shares[0][0]
+    elif shares:
+        ids = np.concatenate([leaf_ids + offset for (leaf_ids, _), offset in shares])
+        weights = np.concatenate([leaf_weights for (_, leaf_weights), _ in shares])
+        result = (ids.astype(np.int32, copy=False), weights)
     else:
-        ids, weights = array("i"), array("f")
-        for (leaf_ids, leaf_weights), offset in shares:
-            ids.extend([offset + d for d in leaf_ids] if offset else leaf_ids)
-            weights.extend(leaf_weights)
-        result = (ids, weights)
+        result = no_postings()
     caches.postings.put(key, result)
     return result
 
 
+def live_docs(searcher: Searcher) -> DocSet:
+    """Every live document (cached per generation): each segment's range of numbers, less its
+    deleted documents."""
+    all_docs = caches_of(searcher).all_docs
+    key = (generation(searcher),)
+    docs: DocSet | None = all_docs.get(key)
+    if docs is None:
+        live = BitMap()
+        for leaf, offset in searcher.reader().leaf_readers():
+            if leaf.has_deletions():
+                live.update(offset + d for d in leaf.all_doc_ids())
+            else:
+                live.add_range(offset, offset + leaf.doc_count_all())
+        docs = FrozenBitMap(live)
+        all_docs.put(key, docs)
+    return docs
+
+
 def clause_docs(searcher: Searcher, clause: Clause) -> DocSet:
     """Documents a clause matches in any of its fields (folded: accents never narrow)."""
-    return frozenset().union(*_clause_parts(searcher, clause))
+    return union(_clause_parts(searcher, clause))
 
 
 def words_held(searcher: Searcher, clause: Clause, docnum: int) -> bool:
@@ -81,13 +101,13 @@ def _clause_parts(searcher: Searcher, clause: Clause, fields: tuple[str, ...] = 
             continue
         if clause.kind == "terms":
             per_term = [term_docs(searcher, fieldname, fold_term(t)) for t in clause.terms]
-            parts.append(reduce(frozenset.intersection, sorted(per_term, key=len)))
+            parts.append(intersection(per_term))
         elif clause.kind in ("prefix", "fuzzy"):
             leaf = leaf_query(clause, fieldname)
             found = [term_docs(searcher, fieldname, t) for t in expansions(searcher, leaf)]
-            parts.append(frozenset().union(*found))
+            parts.append(union(found))
         else:  # phrases: rare, and Whoosh knows positions
-            parts.append(frozenset(searcher.docs_for_query(leaf_query(clause, fieldname))))
+            parts.append(docset(searcher.docs_for_query(leaf_query(clause, fieldname))))
     return parts
 
 
@@ -123,7 +143,7 @@ def query_docs(searcher: Searcher, parsed: ParsedQuery, level: str) -> DocSet | 
         elif level == "most":
             matched = _in_all_groups_but_one(parts)
         else:
-            matched = frozenset().union(*(part for sets in parts for part in sets))
+            matched = union(part for sets in parts for part in sets)
     return _without_excluded(searcher, parsed, matched)
 
 
@@ -133,7 +153,7 @@ def titles_holding(searcher: Searcher, parsed: ParsedQuery, missing: int) -> Doc
     so this is cheap next to "most" over every field, even for 32 common words."""
     plain = all(c.kind == "terms" and c.scope is None for g in parsed.groups for c in g)
     if not plain or len(parsed.groups) < 3:  # up to MAX_CLAUSES: a pasted headline
-        return frozenset()
+        return EMPTY
     # cached: the matching and the candidate bounding of one request both ask
     sets = caches_of(searcher).sets
     key = (generation(searcher), "titles", parsed.groups, parsed.excluded, missing)
@@ -141,7 +161,7 @@ def titles_holding(searcher: Searcher, parsed: ParsedQuery, missing: int) -> Doc
     if held is None:
         parts = _group_parts(searcher, parsed.groups, fields=("title_folded",))
         held = _in_all_groups_but_one(parts) if missing else _in_every_group(parts)
-        held = _without_excluded(searcher, parsed, held) or frozenset()
+        held = _without_excluded(searcher, parsed, held) or EMPTY
         sets.put(key, held)
     return held
 
@@ -150,8 +170,8 @@ def _without_excluded(
     searcher: Searcher, parsed: ParsedQuery, matched: DocSet | None
 ) -> DocSet | None:
     if parsed.excluded:
-        excluded = frozenset().union(*(clause_docs(searcher, c) for c in parsed.excluded))
-        base = matched if matched is not None else frozenset(searcher.reader().all_doc_ids())
+        excluded = union(clause_docs(searcher, c) for c in parsed.excluded)
+        base = matched if matched is not None else live_docs(searcher)
         matched = base - excluded
     return matched
 
@@ -170,20 +190,18 @@ def _in_every_group(parts: list[list[DocSet]]) -> DocSet:
     """The documents every group matches (`parts` as _group_parts gives them). Only the first
     group is built whole; each other group filters it field by field, in time of the smaller
     set (a common word's union over three fields was most of a query's set algebra)."""
-    matched: DocSet = frozenset().union(*parts[0])
+    matched: DocSet = union(parts[0])
     for sets in parts[1:]:
         if not matched:
             break
-        matched = frozenset().union(*(matched & part for part in sets))
+        matched = union(matched & part for part in sets)
     return matched
 
 
 def _in_all_groups_but_one(parts: list[list[DocSet]]) -> DocSet:
     """The documents every group but at most one matches: what is left when each group in
     turn is left out (cheaper than counting every member of every group)."""
-    return frozenset().union(
-        *(_in_every_group(parts[:i] + parts[i + 1 :]) for i in range(len(parts)))
-    )
+    return union(_in_every_group(parts[:i] + parts[i + 1 :]) for i in range(len(parts)))
 
 
 def _level(level: str, groups: int) -> str:
@@ -201,8 +219,8 @@ class DocSetQuery(wq.Query):
     is driven by this short list and the long posting lists are merely skipped through.
     """
 
-    def __init__(self, docs: DocSet) -> None:
-        self.wanted = docs
+    def __init__(self, docs: Iterable[int]) -> None:
+        self.wanted = docs if isinstance(docs, FrozenBitMap) else docset(docs)
 
     def __repr__(self) -> str:
         return f"DocSetQuery({len(self.wanted)} docs)"
@@ -222,9 +240,10 @@ class DocSetQuery(wq.Query):
     def matcher(self, searcher: Searcher, context: Any = None) -> Any:
         offset = subsearcher_offset(searcher)
         size = searcher.reader().doc_count_all()
-        local = sorted(d - offset for d in self.wanted if offset <= d < offset + size)
-        if not local:
+        wanted = doc_array(self.wanted)
+        local = wanted[(wanted >= offset) & (wanted < offset + size)] - offset
+        if not len(local):
             return NullMatcher()
         # Explicit zero weights: ListMatcher reads all_weights=0.0 as "not given" and scores
         # each document 1.0, which would add a constant to every score.
-        return ListMatcher(local, weights=[0.0] * len(local))
+        return ListMatcher(local.tolist(), weights=[0.0] * len(local))

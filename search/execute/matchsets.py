@@ -7,23 +7,17 @@ from dataclasses import dataclass
 from whoosh import query as wq
 from whoosh.searching import Searcher
 
-from search.execute.docsets import term_docs
-from search.index.caches import caches_of, generation
+from search.execute.bitmaps import DocSet, docset
+from search.execute.docsets import live_docs, term_docs
 
 
-def matching_docs(searcher: Searcher, q: wq.Query | None) -> frozenset[int]:
+def matching_docs(searcher: Searcher, q: wq.Query | None) -> DocSet:
     """Document numbers matching a query (all live documents, cached, for None or match-all)."""
     if q is None or isinstance(q, wq.Every):
-        all_docs = caches_of(searcher).all_docs
-        key = (generation(searcher),)
-        docs: frozenset[int] | None = all_docs.get(key)
-        if docs is None:
-            docs = frozenset(searcher.reader().all_doc_ids())
-            all_docs.put(key, docs)
-        return docs
+        return live_docs(searcher)
     if isinstance(q, wq.Term):  # the year scope of the month facet: a cached posting set
         return term_docs(searcher, q.fieldname, q.text)
-    return frozenset(searcher.docs_for_query(q))
+    return docset(searcher.docs_for_query(q))
 
 
 @dataclass(frozen=True)
@@ -34,10 +28,10 @@ class MatchSets:
     query on dantri), so totals are counted here, exactly, from these sets.
     """
 
-    base: frozenset[int]  # documents matching the words (every live one when browsing)
-    by_filter: dict[str, frozenset[int]]  # documents passing each facet dimension's filter
+    base: DocSet  # documents matching the words (every live one when browsing)
+    by_filter: dict[str, DocSet]  # documents passing each facet dimension's filter
 
-    def narrowed(self, *skip: str, extra: frozenset[int] | None = None) -> frozenset[int]:
+    def narrowed(self, *skip: str, extra: DocSet | None = None) -> DocSet:
         result = self.base
         for name, subset in self.by_filter.items():
             if name not in skip:

@@ -11,8 +11,9 @@ common words scores low, and was missed that way):
   pair but at most one (a few sets from the cache) are read back and searched for the run.
   One pair may be missing: an index built before dotted words paired both ways (4d2789e,
   search.analysis.pair_links) holds "tphcm_có" for "TP.HCM có" but not "hcm_có";
-- bodies, which have no pair fields, through Whoosh's phrase matcher on the positions of the
-  folded field, once the documents holding every word are few enough.
+- bodies, which have no pair fields, through the positions of the folded field, once the
+  documents holding every word are few enough: the rarest words' positions are read first,
+  for those documents only (search.index.segment_positions), and the run checked on them.
 
 Holders the listing can still miss (an abbreviation in a body) are looked for in the best-scored
 documents as well. When too many bodies or texts would have to be checked, only the
@@ -22,24 +23,26 @@ best-scored are searched.
 from __future__ import annotations
 
 import time
-from functools import reduce
-from itertools import accumulate
 
-from whoosh import query as wq
+import numpy as np
+import numpy.typing as npt
 from whoosh.searching import Searcher
 
 from search.analysis.chains import fold_term
 from search.analysis.textmatch import run_regex
 from search.analysis.tokenizer import BIGRAM_SEPARATOR
-from search.execute.docsets import DocSet, DocSetQuery, term_docs
+from search.execute.bitmaps import DocSet, all_but_one, doc_array, docset, intersection
+from search.execute.docsets import term_docs
+from search.index.caches import caches_of
 from search.index.schema import BIGRAM_FIELDS, FOLDED, FOLDED_BIGRAM
+from search.index.segment_positions import segment_positions
 from search.query.parse import ParsedQuery
 
 PASSAGE_MIN_WORDS = 5  # a plain query this long is also looked for as one run of words
 PASSAGE_MAX_WORDS = 16  # longer: pasted text, not a remembered run
 PASSAGE_WINDOW = 1000  # best-scored documents searched when the holders cannot be listed
-# Bodies holding every word that the phrase matcher may check: each one costs a walk of its
-# positions, so the bound keeps a run of common words affordable.
+# Bodies holding every word whose positions may be checked: each one costs the decoding of
+# a posting block or two, so the bound keeps a run of common words affordable.
 MAX_BODIES_CHECKED = 3000
 # Titles and summaries read back to confirm the run, at most: each is a stored-field read.
 MAX_TEXTS_READ = 2000
@@ -77,34 +80,51 @@ def run_holders(searcher: Searcher, run: tuple[str, ...]) -> DocSet | None:
         if regex.search(searcher.stored_fields(docnum).get(name, ""))
     }
     if in_bodies:
-        phrase = wq.And([DocSetQuery(in_bodies), wq.Phrase("body" + FOLDED, list(run))])
-        found.update(searcher.docs_for_query(phrase))
-    return frozenset(found)
+        found.update(holding_run(searcher, "body" + FOLDED, run, in_bodies))
+    return docset(found)
+
+
+def holding_run(searcher: Searcher, fieldname: str, run: tuple[str, ...], docs: DocSet) -> DocSet:
+    """The documents of `docs` whose field holds the run: some position p with each word i of
+    the run at p + i (what Whoosh's phrase query matches). The rarest words are read first, so
+    that the common ones are read only for the few documents still in the running."""
+    by_rarity = sorted(range(len(run)), key=lambda i: len(term_docs(searcher, fieldname, run[i])))
+    alive = doc_array(docs)
+    starts: dict[int, set[int]] = {}
+    for step, i in enumerate(by_rarity):
+        positions = _positions(searcher, fieldname, run[i], alive)
+        here = {doc: {p - i for p in held} for doc, held in positions.items()}
+        if step:
+            here = {doc: s & here[doc] for doc, s in starts.items() if doc in here}
+        starts = {doc: s for doc, s in here.items() if s}
+        alive = np.array(sorted(starts), dtype=np.int64)
+        if not len(alive):
+            break
+    return docset(alive)
+
+
+def _positions(
+    searcher: Searcher, fieldname: str, text: str, docs: npt.NDArray[np.int64]
+) -> dict[int, list[int]]:
+    """The term's positions in each of `docs` (sorted global numbers) that holds it."""
+    caches = caches_of(searcher)
+    found: dict[int, list[int]] = {}
+    for leaf, offset in searcher.reader().leaf_readers():
+        local = docs[(docs >= offset) & (docs < offset + leaf.doc_count_all())] - offset
+        if len(local):
+            held = segment_positions(caches, leaf, fieldname, text, local)
+            found.update((offset + doc, positions) for doc, positions in held.items())
+    return found
 
 
 def _holding_every(searcher: Searcher, fieldname: str, terms: tuple[str, ...]) -> DocSet:
     """Documents whose field holds every term (the rarest sets intersected first)."""
-    sets = sorted((term_docs(searcher, fieldname, t) for t in terms), key=len)
-    return reduce(frozenset.intersection, sets[1:], sets[0])
+    return intersection(term_docs(searcher, fieldname, t) for t in terms)
 
 
 def _holding_all_but_one(searcher: Searcher, fieldname: str, terms: list[str]) -> DocSet:
-    """Documents whose field holds every term but at most one: the union, over each term, of
-    the documents holding all the others (from prefix and suffix intersections)."""
-    sets = [term_docs(searcher, fieldname, t) for t in terms]
-    if len(sets) < 3:  # never for a run of 5 words or more; "all but one" of two is either
-        none: DocSet = frozenset()
-        return none.union(*sets) if len(sets) == 2 else none
-    prefix = list(accumulate(sets, _both))
-    suffix = list(accumulate(reversed(sets), _both))[::-1]
-    found = set(suffix[1]) | prefix[-2]
-    for i in range(1, len(sets) - 1):
-        found |= prefix[i - 1] & suffix[i + 1]
-    return frozenset(found)
-
-
-def _both(first: DocSet, second: DocSet) -> DocSet:
-    return first & second
+    """Documents whose field holds every term but at most one."""
+    return all_but_one([term_docs(searcher, fieldname, t) for t in terms])
 
 
 def holders_first(first: Ranked, rest: Ranked, size: int) -> Ranked:

@@ -27,6 +27,7 @@ from whoosh.searching import Searcher
 from search.analysis.chains import fold_term
 from search.errors import SearchError
 from search.execute.accents import restore
+from search.execute.bitmaps import EMPTY, DocSet, docset
 from search.execute.candidates import LONG_NEAR_MISS_WORDS, bound_candidates, champions
 from search.execute.date_order import by_date
 from search.execute.deadline import DeadlineCollector
@@ -59,7 +60,7 @@ class Matches:
 
     level: str  # "all", "most" or "any" (search.query.parse.LEVELS)
     sets: MatchSets  # the documents matching the words, apart per filter (for the facets)
-    docs: frozenset[int]  # those every filter lets through: the matches
+    docs: DocSet  # those every filter lets through: the matches
 
 
 @dataclass(frozen=True)
@@ -75,7 +76,7 @@ class ScoringJob:
     """What the ranking steps of one request share."""
 
     query: wq.Query  # the flat ranking query (ranking_query)
-    candidates: frozenset[int]  # the matches worth scoring (search.execute.candidates)
+    candidates: DocSet  # the matches worth scoring (search.execute.candidates)
     limit: int  # hits ranked: the requested window, RERANK_WINDOW at least
     need: int  # the first `need` of them must be exact: the requested window
     deadline: float  # on time.perf_counter()'s clock
@@ -94,7 +95,7 @@ class Retrieval:
 def execute(
     searcher: Searcher,
     parsed: ParsedQuery,
-    by_filter: dict[str, frozenset[int]],
+    by_filter: dict[str, DocSet],
     sort: str,
     window: int,
     deadline: float,
@@ -111,7 +112,7 @@ def execute(
 
 
 def match(
-    searcher: Searcher, parsed: ParsedQuery, by_filter: dict[str, frozenset[int]], widen: bool
+    searcher: Searcher, parsed: ParsedQuery, by_filter: dict[str, DocSet], widen: bool
 ) -> Matches:
     """The strictest level with matches: every word, else all words but one, else any word.
     In relevance order (`widen`) near-miss titles may join the strict matches
@@ -130,7 +131,7 @@ def match(
 
 
 def _at_level(
-    searcher: Searcher, parsed: ParsedQuery, by_filter: dict[str, frozenset[int]], level: str
+    searcher: Searcher, parsed: ParsedQuery, by_filter: dict[str, DocSet], level: str
 ) -> Matches:
     words_docs = query_docs(searcher, parsed, level)
     if words_docs is None:  # no words: every document
@@ -148,9 +149,7 @@ def _with_near_misses(searcher: Searcher, parsed: ParsedQuery, matches: Matches)
     return Matches(matches.level, sets, sets.narrowed())
 
 
-def _near_miss_titles(
-    searcher: Searcher, parsed: ParsedQuery, matched: frozenset[int]
-) -> frozenset[int]:
+def _near_miss_titles(searcher: Searcher, parsed: ParsedQuery, matched: DocSet) -> DocSet:
     """Titles holding every word but one, when they should be ranked with the strict matches
     (only ever for 3 or more plain words, see search.execute.docsets.titles_holding):
 
@@ -166,7 +165,7 @@ def _near_miss_titles(
     if len(matched) >= FEW_MATCHES:
         enough = FEW_MATCHES if len(parsed.groups) >= LONG_NEAR_MISS_WORDS else 1
         if len(titles_holding(searcher, parsed, missing=0) & matched) >= enough:
-            return frozenset()
+            return EMPTY
     return titles_holding(searcher, parsed, missing=1)
 
 
@@ -200,7 +199,7 @@ def ranking_query(searcher: Searcher, parsed: ParsedQuery) -> wq.Query:
 
 
 def rank(
-    searcher: Searcher, parsed: ParsedQuery, matched: frozenset[int], window: int, deadline: float
+    searcher: Searcher, parsed: ParsedQuery, matched: DocSet, window: int, deadline: float
 ) -> Scored:
     """The matches in relevance order, the first `window` exactly; out of time before the
     window is full, the rest of it newest first."""
@@ -224,7 +223,7 @@ def _holders_first(
     parsed: ParsedQuery,
     job: ScoringJob,
     run: tuple[str, ...],
-    holders: frozenset[int],
+    holders: DocSet,
 ) -> Scored:
     """A remembered passage whose holders are listed: they are scored and reranked apart
     from the other candidates, and go first (search.execute.passages.holders_first)."""
@@ -253,17 +252,15 @@ def _scored_and_reranked(
     return Scored(head, scored.partial)
 
 
-def _filled_by_date(
-    searcher: Searcher, ranked: Scored, matched: frozenset[int], window: int
-) -> Scored:
+def _filled_by_date(searcher: Searcher, ranked: Scored, matched: DocSet, window: int) -> Scored:
     """Out of time before the window was full: the rest of it newest first, scored 0."""
-    scored = {docnum for docnum, _ in ranked.hits}
+    scored = docset(docnum for docnum, _ in ranked.hits)
     rest = by_date(searcher, matched - scored, window - len(ranked.hits), newest_first=True)
     return Scored(ranked.hits + [(docnum, 0.0) for docnum, _ in rest], partial=True)
 
 
 def score(
-    searcher: Searcher, query: wq.Query, candidates: frozenset[int], limit: int, deadline: float
+    searcher: Searcher, query: wq.Query, candidates: DocSet, limit: int, deadline: float
 ) -> Scored:
     """The best `limit` candidates by score: search.execute.scoring for terms, else Whoosh
     with the ranking query ANDed with the candidate set."""

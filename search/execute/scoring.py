@@ -3,9 +3,10 @@
 Whoosh scores by walking a tree of matchers, one per field and word, skipping every one of
 them to each candidate in Python: most of a search's time. Here the candidates are known in
 advance (search.execute.retrieve), so each term's postings are read once as arrays
-(search.execute.docsets, cached per index generation) and a candidate's score is a bisect per
-term and the BM25 formula. Same formula, same statistics, same tree semantics
-(an Or sums the children that match, an And needs all of them, a compound's boost multiplies);
+(search.execute.docsets, cached per index generation), the candidates are found in them by one
+vectorized binary search, and the BM25 formula runs over arrays. Same formula, same
+statistics, same tree semantics (an Or sums the children that match, an And needs all of them,
+a compound's boost multiplies), same floating-point operations in the same order;
 tests/test_scorer.py holds the scores against Whoosh's own.
 
 Terms, their Ands/Ors, and prefixes and fuzzy words as the Or of the terms they stand for are
@@ -15,19 +16,21 @@ scored here; a query holding phrases (`compile_query` returns None) is left to W
 from __future__ import annotations
 
 import time
-from array import array
-from bisect import bisect_left
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
+import numpy.typing as npt
 from whoosh import query as wq
 from whoosh import scoring
 from whoosh.searching import Searcher
 from whoosh.util.numeric import byte_to_length, length_to_byte
 
+from search.execute.bitmaps import doc_array
 from search.execute.docsets import term_postings
 from search.index.caches import caches_of, generation
+from search.index.segment_postings import DocIds
 from search.index.w3_reader import segment_length_bytes
 from search.index.whoosh_internals import bm25f_field_b
 
@@ -48,7 +51,6 @@ class CompoundNode:
 
 Node = TermNode | CompoundNode
 Expander = Callable[[wq.Query], list[str]]
-Scores = dict[int, float]
 
 
 def compile_query(query: wq.Query, expand: Expander | None = None) -> Node | None:
@@ -74,61 +76,82 @@ def compile_query(query: wq.Query, expand: Expander | None = None) -> Node | Non
     return None
 
 
-class _Run:
-    """What one scoring pass shares: the searcher, the candidates (sorted, and as a set), and
-    whether the deadline cut it short."""
+@dataclass(frozen=True)
+class Scores:
+    """Scored documents: sorted document numbers and their scores."""
 
-    def __init__(self, searcher: Searcher, candidates: frozenset[int], deadline: float) -> None:
+    docs: npt.NDArray[np.int64]
+    values: npt.NDArray[np.float64]
+
+    def as_dict(self) -> dict[int, float]:
+        return dict(zip(self.docs.tolist(), self.values.tolist(), strict=True))
+
+
+# A node's scores over the run's candidates: a score for each (0.0 where it does not match)
+# and whether it matches.
+_Dense = tuple[npt.NDArray[np.float64], npt.NDArray[np.bool_]]
+
+
+class _Run:
+    """What one scoring pass shares: the searcher, the candidates (sorted), and whether the
+    deadline cut it short."""
+
+    def __init__(self, searcher: Searcher, candidates: Iterable[int], deadline: float) -> None:
         weighting = searcher.weighting
         if not isinstance(weighting, scoring.BM25F):
             raise TypeError("search.execute.scoring mirrors BM25F only")
         self.searcher = searcher
         self.weighting = weighting
-        self.docs = sorted(candidates)
-        self.docset = candidates
+        self.docs = doc_array(candidates)
         self.deadline = deadline
         self.partial = False
 
+    def nothing(self) -> _Dense:
+        size = len(self.docs)
+        return np.zeros(size, dtype=np.float64), np.zeros(size, dtype=np.bool_)
+
 
 def score_candidates(
-    searcher: Searcher, tree: Node, candidates: frozenset[int], deadline: float
+    searcher: Searcher, tree: Node, candidates: Iterable[int], deadline: float
 ) -> tuple[Scores, bool]:
     """BM25F score of every candidate the tree matches, and whether the deadline passed
     (then the terms not read yet count for nothing: the scores are partial)."""
     run = _Run(searcher, candidates, deadline)
-    scores = _score_node(run, tree)
-    return scores, run.partial
+    values, matched = _score_node(run, tree)
+    return Scores(run.docs[matched], values[matched]), run.partial
 
 
-def _score_node(run: _Run, node: Node) -> Scores:
+def _score_node(run: _Run, node: Node) -> _Dense:
+    """The node's scores over the candidates, summed child by child in order (as Whoosh's
+    matchers add them up: the same floating-point sums)."""
     if isinstance(node, TermNode):
         if run.partial or time.perf_counter() > run.deadline:
             run.partial = True
-            return {}
+            return run.nothing()
         return _score_term(run, node)
-    parts = [_score_node(run, child) for child in node.children]
-    if not parts:  # a prefix or fuzzy word that stands for no indexed term
-        return {}
+    if not node.children:
+        return run.nothing()
+    summed, matched = run.nothing()
     if node.all_required:
-        common = set(parts[0]).intersection(*parts[1:])
-        summed = {d: sum(part[d] for part in parts) for d in common}
-    else:
-        summed = {}
-        for part in parts:
-            for docnum, score in part.items():
-                summed[docnum] = summed.get(docnum, 0.0) + score
+        matched[:] = True
+    for child in node.children:
+        values, child_matched = _score_node(run, child)
+        summed += values
+        matched = matched & child_matched if node.all_required else matched | child_matched
+    summed[~matched] = 0.0
     if node.boost != 1.0:
-        summed = {d: s * node.boost for d, s in summed.items()}
-    return summed
+        summed *= node.boost
+    return summed, matched
 
 
-def _score_term(run: _Run, node: TermNode) -> Scores:
+def _score_term(run: _Run, node: TermNode) -> _Dense:
     searcher, weighting = run.searcher, run.weighting
+    summed, matched = run.nothing()
     ids, weights = term_postings(searcher, node.fieldname, node.text)
-    found = _present(ids, run.docs, run.docset) if ids else []
-    if not found:
-        return {}
-    lengths_of = field_lengths(searcher, node.fieldname)
+    where, found = _present(ids, run.docs)
+    if not len(where):
+        return summed, matched
+    lengths = field_lengths(searcher, node.fieldname)[run.docs[where]]
     idf = searcher.idf(node.fieldname, node.text)
     avgfl = searcher.avg_field_length(node.fieldname) or 1
     b = bm25f_field_b(weighting, node.fieldname)
@@ -138,25 +161,33 @@ def _score_term(run: _Run, node: TermNode) -> Scores:
     scale = idf * (k1 + 1) * node.boost
     flat = k1 * (1 - b)
     per_length = k1 * b / avgfl
-    docnums = [docnum for docnum, _ in found]
-    tfs = [weights[index] for _, index in found]
-    lengths = map(lengths_of.__getitem__, docnums)
-    return dict(
-        zip(
-            docnums,
-            [scale * tf / (tf + flat + per_length * n) for tf, n in zip(tfs, lengths, strict=True)],
-            strict=True,
-        )
-    )
+    tf = weights[found].astype(np.float64)
+    summed[where] = scale * tf / (tf + flat + per_length * lengths)
+    matched[where] = True
+    return summed, matched
 
 
-def field_lengths(searcher: Searcher, fieldname: str) -> array[int]:
+def _present(ids: DocIds, docs: npt.NDArray[np.int64]) -> tuple[Any, Any]:
+    """Where the sorted posting ids and the sorted candidates meet: the indices of the common
+    documents in `docs` and in `ids`, searching the shorter list in the longer."""
+    if len(ids) <= len(docs):
+        at = np.searchsorted(docs, ids)
+        hit = at < len(docs)
+        hit[hit] = docs[at[hit]] == ids[hit]
+        return at[hit], np.flatnonzero(hit)
+    at = np.searchsorted(ids, docs)
+    hit = at < len(ids)
+    hit[hit] = ids[at[hit]] == docs[hit]
+    return np.flatnonzero(hit), at[hit]
+
+
+def field_lengths(searcher: Searcher, fieldname: str) -> npt.NDArray[np.int32]:
     """Each document's length in the field (1 where it has none: a length must be a number
     in BM25), read in one go per segment and kept per index generation (Whoosh reads a
     length from its column file on every call, thousands of calls a search)."""
     cache = caches_of(searcher).lengths
     key = (generation(searcher), fieldname)
-    lengths: array[int] | None = cache.get(key)
+    lengths: npt.NDArray[np.int32] | None = cache.get(key)
     if lengths is None:
         with cache.build_lock:
             lengths = cache.get(key)
@@ -166,9 +197,11 @@ def field_lengths(searcher: Searcher, fieldname: str) -> array[int]:
     return lengths
 
 
-def _read_lengths(searcher: Searcher, fieldname: str) -> array[int]:
-    table = [byte_to_length(b) or 1 for b in range(256)]
-    lengths = array("i")
+_LENGTH_OF_BYTE = np.array([byte_to_length(b) or 1 for b in range(256)], dtype=np.int32)
+
+
+def _read_lengths(searcher: Searcher, fieldname: str) -> npt.NDArray[np.int32]:
+    parts = [np.zeros(0, dtype=np.int32)]
     for leaf, _ in searcher.reader().leaf_readers():
         raw = segment_length_bytes(leaf, fieldname)
         if raw is None:  # not a W3 segment: ask Whoosh document by document
@@ -176,28 +209,20 @@ def _read_lengths(searcher: Searcher, fieldname: str) -> array[int]:
                 length_to_byte(leaf.doc_field_length(d, fieldname, 0) or 0)
                 for d in range(leaf.doc_count_all())
             )
-        lengths.extend(map(table.__getitem__, raw))
-    return lengths
-
-
-def _present(ids: Any, docs: list[int], docset: frozenset[int]) -> list[tuple[int, int]]:
-    """(docnum, index in ids) of the candidates found in the sorted posting ids: a bisect per
-    candidate when the postings are the longer list, a look-up per posting otherwise."""
-    if len(ids) <= len(docs):
-        return [(docnum, i) for i, docnum in enumerate(ids) if docnum in docset]
-    found = []
-    low = 0
-    size = len(ids)
-    for docnum in docs:
-        low = bisect_left(ids, docnum, low)
-        if low >= size:
-            break
-        if ids[low] == docnum:
-            found.append((docnum, low))
-    return found
+        parts.append(_LENGTH_OF_BYTE[np.frombuffer(raw, dtype=np.uint8)])
+    return np.concatenate(parts)
 
 
 def top_scores(scores: Scores, limit: int) -> list[tuple[int, float]]:
     """The best `limit` (docnum, score), highest first; ties go to the lower docnum, as in
-    Whoosh's collector."""
-    return sorted(scores.items(), key=lambda item: (-item[1], item[0]))[:limit]
+    Whoosh's collector. The scores at least as high as the limit-th best are picked
+    (argpartition), then only they are sorted."""
+    docs, values = scores.docs, scores.values
+    if limit <= 0:
+        return []
+    if len(values) > limit:
+        best = np.argpartition(-values, limit - 1)[:limit]
+        keep = values >= values[best].min()  # every tie of the limit-th best
+        docs, values = docs[keep], values[keep]
+    order = np.lexsort((docs, -values))[:limit]
+    return list(zip(docs[order].tolist(), values[order].tolist(), strict=True))

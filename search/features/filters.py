@@ -5,15 +5,16 @@ Kept per dimension so that each facet can be counted with every filter but its o
 
 from __future__ import annotations
 
-from bisect import bisect_left, bisect_right
 from dataclasses import dataclass
 from datetime import datetime
 
+import numpy as np
 from whoosh.searching import Searcher
 from whoosh.util.times import datetime_to_long
 
 from search.analysis.dates import parse_period, to_index_value
 from search.errors import InvalidParameter
+from search.execute.bitmaps import DocSet, docset, union
 from search.execute.docsets import term_docs
 from search.index.caches import caches_of, generation
 from search.index.columns import dated_order
@@ -51,31 +52,36 @@ def _bound(value: str | None, name: str, first: bool) -> datetime | None:
     return period_start if first else period_end
 
 
-def window_docs(searcher: Searcher, dates: DateWindow) -> frozenset[int]:
+def window_docs(searcher: Searcher, dates: DateWindow) -> DocSet:
     """Documents published inside the window (inclusive), from the dates in time order
     (Whoosh's DateRange walks every matching document, slow for a month of news); the last
     few windows are kept per index generation (a year's set is large to build)."""
     windows = caches_of(searcher).windows
     key = (generation(searcher), dates.start, dates.end)
-    docs: frozenset[int] | None = windows.get(key)
+    docs: DocSet | None = windows.get(key)
     if docs is None:
-        times, docnums = dated_order(searcher)
+        order = dated_order(searcher)
         start, end = dates.start, dates.end
-        low = bisect_left(times, datetime_to_long(to_index_value(start))) if start else 0
-        high = bisect_right(times, datetime_to_long(to_index_value(end))) if end else None
-        docs = frozenset(docnums[low:high])
+        low = np.searchsorted(order.times, _when(start), "left") if start else 0
+        high = np.searchsorted(order.times, _when(end), "right") if end else len(order.times)
+        docs = docset(np.sort(order.docs[low:high]))
         windows.put(key, docs)
     return docs
 
 
-def value_docs(searcher: Searcher, fieldname: str, values: tuple[str, ...]) -> frozenset[int]:
+def _when(instant: datetime) -> int:
+    """An instant as the index stores it: Whoosh's sortable number."""
+    return int(datetime_to_long(to_index_value(instant)))
+
+
+def value_docs(searcher: Searcher, fieldname: str, values: tuple[str, ...]) -> DocSet:
     """Documents whose field holds any of the values, from posting lists."""
-    return frozenset().union(*(term_docs(searcher, fieldname, value) for value in values))
+    return union(term_docs(searcher, fieldname, value) for value in values)
 
 
 def filter_sets(
     searcher: Searcher, dates: DateWindow, values: dict[str, tuple[str, ...]]
-) -> dict[str, frozenset[int]]:
+) -> dict[str, DocSet]:
     """The documents each active filter lets through, by facet dimension ("date", ...)."""
     sets = {name: value_docs(searcher, name, chosen) for name, chosen in values.items() if chosen}
     if dates:

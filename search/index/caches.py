@@ -21,8 +21,7 @@ from whoosh.searching import Searcher
 
 # An entry also costs its key and containers (~250 bytes), counted in each budget's units:
 # unknown words leave an empty entry per field (and per segment for segment postings).
-ENTRY_POSTINGS = 32  # postings (8 bytes each)
-ENTRY_SET_MEMBERS = 5  # set members (~50 bytes each)
+ENTRY_BYTES = 256  # for caches sized in bytes (arrays, bitmaps)
 
 
 def _one(_: Any) -> int:
@@ -89,27 +88,36 @@ class SizedCache:
 
 
 def _postings_size(postings: tuple[Any, Any]) -> int:
-    return len(postings[0]) + ENTRY_POSTINGS
+    """Bytes of a term's postings: its arrays of document numbers and weights."""
+    return int(postings[0].nbytes + postings[1].nbytes) + ENTRY_BYTES
 
 
-def _set_size(docs: frozenset[int]) -> int:
-    return len(docs) + ENTRY_SET_MEMBERS
+def _nbytes_size(value: Any) -> int:
+    return int(value.nbytes) + ENTRY_BYTES
+
+
+def _set_size(docs: Any) -> int:
+    """Bytes of a set of documents (a roaring bitmap): its containers'."""
+    stats = docs.get_statistics()
+    held = stats["n_bytes_array_containers"] + stats["n_bytes_run_containers"]
+    return int(held + stats["n_bytes_bitset_containers"] + 16 * stats["n_containers"]) + ENTRY_BYTES
 
 
 class IndexCaches:
     """One open index's caches, one per kind of cached thing, each with its budget.
 
-    Budgets are in the units of each cache's size: postings, set members, or entries. The
+    Budgets are in the units of each cache's size: bytes, or entries. The
     posting and set budgets are what the load mix showed worth their memory (bench/README.md).
     """
 
     def __init__(self) -> None:
         # Per segment, keyed (segment id, deleted count, ...): they survive commits.
-        self.segment_postings = SizedCache(20_000_000, _postings_size)
+        self.segment_postings = SizedCache(160_000_000, _postings_size)  # bytes
         self.segment_columns = SizedCache(256)  # (segment, field) -> values
+        self.block_lists = SizedCache(16_000_000, _nbytes_size)  # where a term's blocks lie
         # Per generation, keyed (generation, ...): older generations age out in the budget.
-        self.postings = SizedCache(20_000_000, _postings_size)  # a term's postings
-        self.sets = SizedCache(8_000_000, _set_size)  # a term's or title query's documents
+        self.postings = SizedCache(160_000_000, _postings_size)  # a term's postings, bytes
+        self.sets = SizedCache(64_000_000, _set_size)  # a term's or title query's documents
         self.windows = SizedCache(64)  # a date window's documents
         self.facet_counts = SizedCache(256)  # a browse page's facet counts
         self.related = SizedCache(2048)  # an article's related articles
@@ -117,6 +125,7 @@ class IndexCaches:
         # Whole-index values of one generation at a time.
         self.columns = SizedCache(64, one_generation=True)  # (gen, field) -> values
         self.lengths = SizedCache(64, one_generation=True)  # (gen, field) -> BM25 lengths
+        self.facet_columns = SizedCache(16, one_generation=True)  # (gen, field) -> coded
         self.dates = SizedCache(1, one_generation=True)  # (gen,) -> publication times
         self.dated_order = SizedCache(1, one_generation=True)  # (gen,) -> (times, docs)
         self.all_docs = SizedCache(1, one_generation=True)  # (gen,) -> live documents

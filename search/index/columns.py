@@ -3,8 +3,11 @@ the index's caches."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
+import numpy.typing as npt
 from whoosh.searching import Searcher
 
 from search.index.caches import IndexCaches, caches_of, generation
@@ -70,14 +73,30 @@ def date_values(searcher: Searcher) -> list[int | None]:
     return values
 
 
-def dated_order(searcher: Searcher) -> tuple[list[int], list[int]]:
-    """Dated documents sorted by publication time: (times, document numbers), cached per
-    generation, so a date window is two bisects and a slice instead of a scan of every date."""
+@dataclass(frozen=True)
+class DatedOrder:
+    """The dated documents in publication order (equal times: by document number)."""
+
+    times: npt.NDArray[np.int64]  # publication times, ascending
+    docs: npt.NDArray[np.int64]  # the document published at each of those times
+    rank: npt.NDArray[np.int64]  # per document number, its place in `docs` (-1: undated)
+
+
+def dated_order(searcher: Searcher) -> DatedOrder:
+    """Dated documents sorted by publication time, cached per generation: a date window is two
+    binary searches and a slice, and date sorts need no scan of every date."""
     caches = caches_of(searcher)
     key = (generation(searcher),)
-    cached: tuple[list[int], list[int]] | None = caches.dated_order.get(key)
+    cached: DatedOrder | None = caches.dated_order.get(key)
     if cached is None:
-        pairs = sorted((v, d) for d, v in enumerate(date_values(searcher)) if v is not None)
-        cached = ([v for v, _ in pairs], [d for _, d in pairs])
+        values = date_values(searcher)
+        size = len(values)
+        dated = np.fromiter((v is not None for v in values), dtype=np.bool_, count=size)
+        times = np.fromiter((v or 0 for v in values), dtype=np.int64, count=size)
+        docs = np.flatnonzero(dated)
+        docs = docs[np.lexsort((docs, times[docs]))]
+        rank = np.full(size, -1, dtype=np.int64)
+        rank[docs] = np.arange(len(docs))
+        cached = DatedOrder(times[docs], docs.astype(np.int64), rank)
         caches.dated_order.put(key, cached)
     return cached

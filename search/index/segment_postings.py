@@ -9,15 +9,22 @@ merge after a big import (search.index.store).
 
 from __future__ import annotations
 
-from array import array
 from typing import Any
 
+import numpy as np
+import numpy.typing as npt
 from whoosh.reading import TermNotFound
 
 from search.index.caches import IndexCaches
 from search.index.w3_reader import read_ids_and_weights, w3_terms
 
-Postings = tuple["array[int]", "array[float]"]  # sorted document numbers, weights
+DocIds = npt.NDArray[np.int32]  # sorted document numbers
+Postings = tuple[DocIds, npt.NDArray[np.float32]]  # document numbers, weights
+
+
+def no_postings() -> Postings:
+    """The postings of a term no document holds."""
+    return np.zeros(0, dtype=np.int32), np.zeros(0, dtype=np.float32)
 
 
 def segment_postings(caches: IndexCaches, leaf: Any, fieldname: str, text: str) -> Postings:
@@ -47,29 +54,32 @@ def _read_postings(leaf: Any, fieldname: str, text: str) -> Postings:
     try:
         info = terms.term_info(fieldname, leaf._text_to_bytes(fieldname, text))
     except TermNotFound:
-        return array("i"), array("f")
+        return no_postings()
     if info.is_inlined():
-        ids, weights, _ = info.inlined_postings()
+        inlined_ids, inlined_weights, _ = info.inlined_postings()
+        ids = np.array(inlined_ids, dtype=np.int32)
+        weights = np.array(inlined_weights, dtype=np.float32)
     else:
         offset, length = info.extent()
         length = length[0] if isinstance(length, tuple) else length  # W3 reads a 1-tuple
         ids, weights = read_ids_and_weights(terms._postfile.get(offset, length))
     if leaf.has_deletions():
-        deleted = leaf.deleted_docs_set
-        kept = [i for i, d in enumerate(ids) if d not in deleted]
-        ids, weights = [ids[i] for i in kept], [weights[i] for i in kept]
-    return array("i", ids), array("f", weights)
+        deleted = np.fromiter(leaf.deleted_docs_set, dtype=np.int32)
+        live = ~np.isin(ids, deleted)
+        ids, weights = ids[live], weights[live]
+    return ids, weights
 
 
 def _matcher_postings(leaf: Any, fieldname: str, text: str) -> Postings:
     """The term's live postings through Whoosh's matcher, for a segment of another format
     than W3 (its matcher skips deleted documents)."""
-    ids, weights = array("i"), array("f")
     if (fieldname, text) not in leaf:
-        return ids, weights
+        return no_postings()
+    ids: list[int] = []
+    weights: list[float] = []
     matcher = leaf.postings(fieldname, text)
     while matcher.is_active():
         ids.append(matcher.id())
         weights.append(matcher.weight())
         matcher.next()
-    return ids, weights
+    return np.array(ids, dtype=np.int32), np.array(weights, dtype=np.float32)

@@ -9,6 +9,7 @@ list, in one read and parses it from memory.
 from __future__ import annotations
 
 import zlib
+from array import array
 from collections.abc import Iterator, Sequence
 from io import BytesIO
 from itertools import accumulate
@@ -16,6 +17,8 @@ from pickle import dumps, load, loads
 from struct import Struct
 from typing import Any
 
+import numpy as np
+import numpy.typing as npt
 from whoosh.codec.whoosh3 import LENGTHS_COLUMN, WHOOSH3_HEADER_MAGIC, _lenfield
 from whoosh.system import pack_ushort
 
@@ -82,15 +85,24 @@ def shifted_blocks(data: bytes, base: int) -> list[Block]:
     return blocks
 
 
-def read_ids_and_weights(data: bytes) -> tuple[list[int], list[float]]:
+def read_ids_and_weights(data: bytes) -> tuple[npt.NDArray[np.int32], npt.NDArray[np.float32]]:
     """The document numbers and weights of a term's posting blocks, parsed from memory (a
-    search needs no values)."""
-    ids: list[int] = []
+    search needs no values) into arrays: the blocks' deltas gathered in one list, then one
+    cumulative sum restarted at each block (a block's first delta is its first id)."""
+    deltas: list[int] = []
     weights: list[float] = []
-    for info, (deltas, mini_weights, _) in _blocks(data):
-        ids += accumulate(deltas)
+    counts: list[int] = []
+    for info, (block_deltas, mini_weights, _) in _blocks(data):
+        deltas += block_deltas
         weights += _weights(mini_weights, info[0])
-    return ids, weights
+        counts.append(len(block_deltas))
+    # through array.array: a C loop over the Python numbers, faster than numpy's conversion
+    sums = np.cumsum(np.frombuffer(array("q", deltas), dtype=np.int64))
+    if len(counts) > 1:
+        ends = np.cumsum(counts)[:-1]  # where each block after the first starts
+        before = np.concatenate(([0], sums[ends - 1]))  # the sum each block must not carry
+        sums -= np.repeat(before, counts)
+    return sums.astype(np.int32), np.frombuffer(array("f", weights), dtype=np.float32)
 
 
 def _weights(mini_weights: Any, count: int) -> Sequence[float]:
