@@ -96,8 +96,10 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
 
 
 def wants_json() -> bool:
-    """JSON errors for API clients: everything under /api, and /healthz."""
-    return request.path == "/api" or request.path.startswith("/api/") or request.path == "/healthz"
+    """JSON errors for API clients: everything under /api, and /healthz (leading slashes
+    merged, as Werkzeug routes //api/search to the API)."""
+    path = "/" + request.path.lstrip("/")
+    return path == "/api" or path.startswith("/api/") or path == "/healthz"
 
 
 def _relative_redirect() -> Any:
