@@ -53,7 +53,13 @@ SEARCH_PARAMS = (
     Param("from", "string", "First day (YYYY-MM-DD, YYYY-MM, YYYY or d/m/yyyy), Vietnam time."),
     Param("to", "string", "Last day, inclusive, in the same forms as `from`."),
     *(
-        Param(f.name, "string", f"Only this {f.noun}; repeat for any of several.", repeat=True)
+        Param(
+            f.name,
+            "string",
+            f"Only this {f.noun}; repeat for any of several (at most {MAX_VALUES_PER_FILTER}, "
+            f"and {MAX_FILTER_VALUES} filter values in all).",
+            repeat=True,
+        )
         for f in VALUE_FACETS
     ),
     Param(
