@@ -1,11 +1,11 @@
 """Every tunable, declared once with its default and help, and resolved once per process.
 
-`Settings` is the one owner: its fields are the settings (default, help and lowest allowed
-value in each field's metadata). `resolve_settings` reads them in order of precedence:
-defaults, then the environment (VNSEARCH_<NAME>, e.g. VNSEARCH_INDEX_DIR), then a config
-mapping with uppercase keys (the web app's instance config.py or test_config). Nothing else
-reads the environment: the web app keeps its resolved Settings, the CLI resolves them once per
-command, and the search engine is handed the values it needs.
+`Settings` is the one owner: its fields are the settings (default, help, lowest allowed
+value or a string's form in each field's metadata). `resolve_settings` reads them in order
+of precedence: defaults, then the environment (VNSEARCH_<NAME>, e.g. VNSEARCH_INDEX_DIR),
+then a config mapping with uppercase keys (the web app's instance config.py or
+test_config). Nothing else reads the environment: the web app keeps its resolved Settings,
+the CLI resolves them once per command, and the search engine is handed the values it needs.
 """
 
 from __future__ import annotations
