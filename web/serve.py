@@ -11,8 +11,7 @@ Which worker takes a new connection is chosen (web/acceptgate.py): a lone client
 one worker and its warm caches, and a slow query's worker hands the next one over at once.
 
 waitress's defaults are generous (1 GB bodies, 256 KB headers, 120 s idle channels); the
-limits below are the contract (H-06, H-07), and tests assert them. What waitress refuses
-itself is answered in the API's JSON error shape (web.waitress_errors).
+limits below are the contract (H-06, H-07), and tests assert them.
 """
 
 from __future__ import annotations
@@ -144,7 +143,9 @@ def run_worker(
 
     served = gate[0].counted(app) if gate else app
     server: Any = waitress.create_server(served, sockets=[sock], **server_options(threads))
-    server.channel_class = JsonErrorChannel  # connections are made later, in the loop
+    # What waitress refuses itself (its limits) is answered in the API's JSON error shape;
+    # connections are made later, in the loop, with this class.
+    server.channel_class = JsonErrorChannel
     if gate:
         _listen_when_chosen(server, *gate)
     use_poll = server.adj.asyncore_use_poll
