@@ -3,8 +3,8 @@
 `create_app` is a flaskr-style factory (`waitress-serve --call web:create_app`). The app never
 writes to the index. Security headers go on every response, errors included; under /api and on
 /healthz every error is JSON in the one error shape, elsewhere a Vietnamese HTML page (errors
-waitress answers itself, before the app: web.waitress_errors). No absolute URL is built from
-the request's Host header (web.public); redirects are relative.
+waitress answers itself, before the app: web.serve.JsonErrorTask). No absolute URL is built
+from the request's Host header (web.present.public_url); redirects are relative.
 """
 
 from __future__ import annotations

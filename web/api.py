@@ -26,7 +26,7 @@ from web.params import (
     single,
     state_params,
 )
-from web.public import public_url
+from web.present import public_url
 from web.responses import json_response, make_etag, not_modified
 from web.settings import current_settings
 

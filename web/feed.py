@@ -50,7 +50,7 @@ def atom_feed(
     entry_id: Callable[[dict[str, Any]], str],
 ) -> bytes:
     """The feed document. Links may be relative (resolved against the feed's own URL); ids
-    must be absolute URIs (web.public builds both).
+    must be absolute URIs (web.present's public_url and stable_uri build both).
 
     :param feed_id: the feed's id: names the search, whatever URL fetched it.
     :param article_url: maps a hit to the URL of its page here (its permalink).

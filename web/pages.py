@@ -25,14 +25,15 @@ from web.present import (
     article_href,
     pagination,
     paragraphs,
+    public_url,
     result_range,
     safe_href,
     sort_links,
+    stable_uri,
     view_url,
     vn_datetime,
     vn_number,
 )
-from web.public import public_url, stable_uri
 from web.settings import current_settings
 
 bp = Blueprint("pages", __name__)
