@@ -43,6 +43,12 @@ violation with its exact request; exits 1 when there is any.
 
     .venv/bin/python bench/hostile.py                    # starts a server on full156k
     .venv/bin/python bench/hostile.py --url http://127.0.0.1:8000
+    .venv/bin/python bench/hostile.py --long 20000       # the test suite's fuzzer, long
+
+--long N sends N whole requests from the test suite's fuzzer instead (any route, headers,
+methods; tests/hostile_requests.py) and checks its properties (bench/hostile_long.py); an
+answer may be --base-bytes plus 256 times the request (4 MiB suits the full index; the
+demo index's answers stay under 256 KiB).
 """
 
 from __future__ import annotations
@@ -67,6 +73,7 @@ from common import (
     percentile,
 )
 from hostile_cases import FAMILIES, Case, make_cases, vocabulary_from_titles, warmup_paths
+from hostile_long import FULL_INDEX_BASE_BYTES, report_long, run_long
 from server import Server, exit_on_sigterm
 
 LIMIT_S = 3.0  # every answer must come faster than this
@@ -273,6 +280,9 @@ def main(argv: list[str] | None = None) -> int:
         help="do not resend violating requests alone afterwards",
     )
     parser.add_argument("--json", type=Path, help="details (default bench/out/hostile.json)")
+    parser.add_argument("--long", type=int, default=0, metavar="N", help="N fuzzer requests")
+    parser.add_argument("--budget-ms", type=int, default=2000, help="the server's time budget")
+    parser.add_argument("--base-bytes", type=int, default=FULL_INDEX_BASE_BYTES, help="see --long")
     args = parser.parse_args(argv)
     exit_on_sigterm()
     args.n = max(1, min(args.n, 100_000))
@@ -303,6 +313,12 @@ def main(argv: list[str] | None = None) -> int:
             target.warm()
         else:
             target = Target("127.0.0.1", int(urllib.parse.urlsplit(args.url).port or 0))
+        if args.long:
+            print(f"hostile --long: {args.long} requests, {shown}, {when}")
+            found = run_long(
+                target.host, target.port, args.long, args.seed, args.budget_ms, args.base_bytes
+            )
+            return report_long(*found, out)
         print(f"hostile: {len(cases)} requests, {args.clients} client(s), {shown}, {when}")
         wall = run(target, cases, args.clients)
         restarts = target.restarts

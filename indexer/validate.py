@@ -26,6 +26,18 @@ MAX_META_CHARS = 300
 _CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\ufeff\u202a-\u202e\u2066-\u2069]")
 
 
+# An id must be reachable at /api/articles/<id>, /api/articles/<id>/related and in the article's
+# permalink, where it is percent-encoded but keeps its '/'. No URL carries these: the router
+# stops at a line break; clients and proxies resolve '.' and '..' segments and drop the empty
+# one a leading '/' makes; and a last segment "related" is the related-articles route.
+_UNREACHABLE_ID = (
+    (re.compile(r"\n"), "a line break"),
+    (re.compile(r"^/"), "a leading '/'"),
+    (re.compile(r"(?:^|/)\.{1,2}(?:/|$)"), "a '.' or '..' path segment"),
+    (re.compile(r"/related$"), "a last path segment 'related'"),
+)
+
+
 class RecordError(ValueError):
     """Why a record cannot be indexed (the message ends up after FILE:LINE)."""
 
@@ -126,6 +138,9 @@ def _given_id(value: Any) -> str | None:
     value = value.strip()
     if not value or len(value) > MAX_ID_CHARS or _CONTROL.search(value):
         raise RecordError("field 'id' is empty, too long or holds control characters")
+    for pattern, what in _UNREACHABLE_ID:
+        if pattern.search(value):
+            raise RecordError(f"field 'id' holds {what}: no URL could reach the article")
     return value
 
 

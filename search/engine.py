@@ -55,6 +55,7 @@ class SearchRequest:
     date_from: str | None = None
     date_to: str | None = None
     highlight: bool = True  # exports skip it: marking snippets is most of their cost
+    missing: bool = True  # the hits' missing words; exports skip them (their rows omit them)
     time_limit_ms: int = DEFAULTS.search_time_limit_ms  # then the search answers `partial`
     facet_size: int = DEFAULTS.facet_size  # values listed per value facet (0: all)
 
@@ -167,9 +168,10 @@ def run_search(index_or_searcher: Any, request: SearchRequest) -> dict[str, Any]
         values = {facet.field: request.chosen(facet) for facet in VALUE_FACETS}
         by_filter = filter_sets(searcher, request.dates, values)
         outcome = execute(searcher, parsed, by_filter, sort, window, deadline)
-        hits = _hits(searcher, outcome.ranked, parsed, request, sort)
+        hits, cut_short = _hits(searcher, outcome.ranked, parsed, request, sort, deadline)
+        partial = outcome.partial or cut_short
         facets: dict[str, Any] = {}
-        if request.facets and not outcome.partial:
+        if request.facets and not partial:
             facets = _facets(searcher, outcome.sets, request, parsed)
         total = outcome.total  # exact even when out of time: matching is set algebra
         suggestion = did_you_mean(searcher, request.q, total) if request.q else None
@@ -182,7 +184,7 @@ def run_search(index_or_searcher: Any, request: SearchRequest) -> dict[str, Any]
         "hits": hits,
         "facets": facets,
         "suggestion": suggestion,
-        "partial": outcome.partial,
+        "partial": partial,
     }
 
 
@@ -192,7 +194,10 @@ def _hits(
     parsed: ParsedQuery,
     request: SearchRequest,
     sort: str,
-) -> list[dict[str, Any]]:
+    deadline: float,
+) -> tuple[list[dict[str, Any]], bool]:
+    """The page's hits, and whether their missing words were cut short by the deadline (the
+    hits after that point list none)."""
     if sort == "relevance":
         newest = _newest(searcher)
         published = date_values(searcher)
@@ -202,14 +207,13 @@ def _hits(
         )
     first = (request.page - 1) * request.per_page
     terms = MatchTerms.from_query(parsed) if request.highlight else MatchTerms()
-    page = ranked[first : first + request.per_page]
-    return [
-        {
-            **_hit(searcher.stored_fields(docnum), score, terms),
-            "missing": missing_words(searcher, parsed, docnum),
-        }
-        for docnum, score in page
-    ]
+    hits, cut_short = [], False
+    for docnum, score in ranked[first : first + request.per_page]:
+        hit = _hit(searcher.stored_fields(docnum), score, terms)
+        cut_short = cut_short or (request.missing and time.perf_counter() > deadline)
+        wanted = request.missing and not cut_short
+        hits.append({**hit, "missing": missing_words(searcher, parsed, docnum) if wanted else []})
+    return hits, cut_short
 
 
 def missing_words(searcher: Searcher, parsed: ParsedQuery, docnum: int) -> list[str]:

@@ -1,16 +1,17 @@
 """Every tunable, declared once with its default and help, and resolved once per process.
 
-`Settings` is the one owner: its fields are the settings (default, help and lowest allowed
-value in each field's metadata). `resolve_settings` reads them in order of precedence:
-defaults, then the environment (VNSEARCH_<NAME>, e.g. VNSEARCH_INDEX_DIR), then a config
-mapping with uppercase keys (the web app's instance config.py or test_config). Nothing else
-reads the environment: the web app keeps its resolved Settings, the CLI resolves them once per
-command, and the search engine is handed the values it needs.
+`Settings` is the one owner: its fields are the settings (default, help, lowest allowed
+value or a string's form in each field's metadata). `resolve_settings` reads them in order
+of precedence: defaults, then the environment (VNSEARCH_<NAME>, e.g. VNSEARCH_INDEX_DIR),
+then a config mapping with uppercase keys (the web app's instance config.py or
+test_config). Nothing else reads the environment: the web app keeps its resolved Settings,
+the CLI resolves them once per command, and the search engine is handed the values it needs.
 """
 
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from typing import Any, TypeVar
@@ -22,10 +23,15 @@ class SettingError(ValueError):
     """A setting given a value it cannot take; the message names where the value came from."""
 
 
-def _declare(default: T, help: str, minimum: int = 0) -> T:
-    """A Settings field: its default, its help and (integers) its lowest allowed value."""
-    declared: Any = field(default=default, metadata={"help": help, "minimum": minimum})
+def _declare(default: T, help: str, minimum: int = 0, form: tuple[str, str] = ("", "")) -> T:
+    """A Settings field: its default, its help, (integers) its lowest allowed value and
+    (strings) the form a non-empty value must have: a regular expression and its description."""
+    metadata = {"help": help, "minimum": minimum, "form": form}
+    declared: Any = field(default=default, metadata=metadata)
     return declared  # a dataclass Field, typed as its value for the checker
+
+
+BASE_URL_FORM = (r"https?://[^/?#\s]+(?:/[^?#\s]*)?", "an http(s) URL without query or fragment")
 
 
 @dataclass(frozen=True)
@@ -69,6 +75,13 @@ class Settings:
         "core's interpreter lock.",
         minimum=1,
     )
+    public_base_url: str = _declare(
+        "",
+        "The site's address as readers reach it (https://tin.example.vn): the start of the few "
+        "URLs that must be absolute (Atom ids and links, the OpenAPI server). Empty: those are "
+        "relative or opaque; never taken from a request's Host header.",
+        form=BASE_URL_FORM,
+    )
 
     def as_config(self) -> dict[str, int | str]:
         """Every value under its config key (uppercase name), as Flask's app.config holds it."""
@@ -83,6 +96,7 @@ class Setting:
     default: int | str
     help: str
     minimum: int = 0
+    form: tuple[str, str] = ("", "")  # (strings) a non-empty value's pattern, described
 
     @property
     def env_var(self) -> str:
@@ -96,6 +110,9 @@ class Setting:
         """The value given in `origin` (an environment variable or a config key), checked."""
         if isinstance(self.default, str):
             text = os.fspath(value) if isinstance(value, os.PathLike) else value
+            pattern, described = self.form
+            if isinstance(text, str) and text and pattern and not re.fullmatch(pattern, text):
+                raise SettingError(f"{origin} must be {described}, got {value!r}")
             if isinstance(text, str):
                 return text
             raise SettingError(f"{origin} must be a string, got {value!r}")
@@ -122,7 +139,13 @@ def _integer(value: object) -> int | None:
 
 DEFAULTS = Settings()
 SETTINGS = tuple(
-    Setting(f.name, getattr(DEFAULTS, f.name), f.metadata["help"], f.metadata["minimum"])
+    Setting(
+        f.name,
+        getattr(DEFAULTS, f.name),
+        f.metadata["help"],
+        f.metadata["minimum"],
+        f.metadata["form"],
+    )
     for f in fields(Settings)
 )
 

@@ -320,7 +320,14 @@ BAD_RECORDS = [
     ('{"id": "' + "x" * 100_000 + '", "title": "Tin"}', "'id' is empty, too long"),
     ('{"id": "\\ud800", "title": "Tin"}', "lone surrogate"),
     ('{"id": "a\\u202eb", "title": "Tin"}', "control characters"),
-    ('{"id": "../x/y", "title": "Tin"}', {"id": "../x/y"}),  # an id, never a path
+    # ids keep '/' (they are ids, never paths) unless no URL could carry them (issue 21)
+    ('{"id": "x/y//z/", "title": "Tin"}', {"id": "x/y//z/"}),
+    ('{"id": "a..b/.c/related-news", "title": "Tin"}', {"id": "a..b/.c/related-news"}),
+    ('{"id": "../x/y", "title": "Tin"}', "'.' or '..' path segment"),
+    ('{"id": "x/./y", "title": "Tin"}', "'.' or '..' path segment"),
+    ('{"id": "/x", "title": "Tin"}', "a leading '/'"),
+    ('{"id": "a\\nb", "title": "Tin"}', "a line break"),
+    ('{"id": "evil/related", "title": "Tin"}', "last path segment 'related'"),
     ('{"id": "t1", "title": null}', "no title"),
     ('{"id": "t2", "title": ["a"]}', "'title' must be a string"),
     ('{"id": "t3", "title": 5}', "'title' must be a string"),

@@ -133,6 +133,12 @@ def test_the_engine_never_reads_the_environment(
         ({}, {"EXPORT_LIMIT": "many"}, "EXPORT_LIMIT in the app config must be an integer"),
         ({}, {"FACET_SIZE": True}, "FACET_SIZE in the app config must be an integer"),
         ({}, {"INDEX_DIR": 3}, "INDEX_DIR in the app config must be a string"),
+        (
+            {"VNSEARCH_PUBLIC_BASE_URL": "tin.example.vn"},
+            {},
+            "VNSEARCH_PUBLIC_BASE_URL must be an http(s) URL without query or fragment",
+        ),
+        ({}, {"PUBLIC_BASE_URL": "https://x.vn/?a"}, "PUBLIC_BASE_URL in the app config must be"),
         ({"VNSEARCH_FACET_SIZE": "x"}, {"FACET_SIZE": 3}, None),  # the config wins
     ],
 )

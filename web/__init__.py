@@ -2,7 +2,9 @@
 
 `create_app` is a flaskr-style factory (`waitress-serve --call web:create_app`). The app never
 writes to the index. Security headers go on every response, errors included; under /api and on
-/healthz every error is JSON in the one error shape, elsewhere a Vietnamese HTML page.
+/healthz every error is JSON in the one error shape, elsewhere a Vietnamese HTML page (errors
+waitress answers itself, before the app: web.serve.JsonErrorTask). No absolute URL is built
+from the request's Host header (web.present.public_url); redirects are relative.
 """
 
 from __future__ import annotations
@@ -10,13 +12,16 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 from flask import Flask, Response, render_template, request
+from flask import redirect as redirect_to
 from werkzeug.exceptions import HTTPException
+from werkzeug.routing import RequestRedirect
 
 from search.errors import SearchError
 from web import settings
-from web.responses import error_response
+from web.responses import error_response, json_response
 from web.settings import current_settings as current_settings
 from web.settings import settings_of as settings_of
 
@@ -30,6 +35,12 @@ SECURITY_HEADERS = {
     "Content-Security-Policy": CONTENT_SECURITY_POLICY,
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "strict-origin-when-cross-origin",
+}
+API_HEADERS = {  # CORS for the read-only API
+    "Access-Control-Allow-Origin": "*",
+    "Access-Control-Allow-Methods": "GET, HEAD, OPTIONS",
+    "Access-Control-Allow-Headers": "If-None-Match",
+    "Access-Control-Expose-Headers": "ETag, Link, X-Total-Count, X-Partial",
 }
 MAX_URL_CHARS = 8192
 MAX_HEADER_BYTES = 16384
@@ -75,6 +86,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(pages.bp)
     app.register_blueprint(api.bp)
     app.add_url_rule("/healthz", "healthz", api.healthz)
+    app.before_request(_relative_redirect)
     app.before_request(_check_request_size)
     app.after_request(_add_headers)
     app.register_error_handler(SearchError, _search_error)
@@ -84,8 +96,25 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
 
 
 def wants_json() -> bool:
-    """JSON errors for API clients: everything under /api, and /healthz."""
-    return request.path == "/api" or request.path.startswith("/api/") or request.path == "/healthz"
+    """JSON errors for API clients: everything under /api, and /healthz (leading slashes
+    merged, as Werkzeug routes //api/search to the API)."""
+    path = "/" + request.path.lstrip("/")
+    return path == "/api" or path.startswith("/api/") or path == "/healthz"
+
+
+def _relative_redirect() -> Any:
+    """Werkzeug's redirect of a path it can route only with slashes merged (/api//search),
+    answered here: its own is absolute, from the request's Host, and an HTML page under /api."""
+    redirect = request.routing_exception
+    if not isinstance(redirect, RequestRedirect):
+        return None
+    target = urlsplit(redirect.new_url)
+    location = urlunsplit(("", "", "/" + target.path.lstrip("/"), target.query, ""))
+    if not wants_json():
+        return redirect_to(location, redirect.code)
+    response = json_response({"location": location}, status=redirect.code)
+    response.headers["Location"] = location
+    return response
 
 
 def _check_request_size() -> None:
@@ -109,10 +138,7 @@ def _add_headers(response: Response) -> Response:
     for name, value in SECURITY_HEADERS.items():
         response.headers.setdefault(name, value)
     if wants_json():
-        response.headers["Access-Control-Allow-Origin"] = "*"
-        response.headers["Access-Control-Allow-Methods"] = "GET, HEAD, OPTIONS"
-        response.headers["Access-Control-Allow-Headers"] = "If-None-Match"
-        response.headers["Access-Control-Expose-Headers"] = "ETag, Link, X-Total-Count, X-Partial"
+        response.headers.update(API_HEADERS)
     return response
 
 

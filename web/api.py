@@ -18,7 +18,15 @@ from search.features.suggest import autocomplete
 from web import export
 from web.index import get_searcher, index_generation, index_version
 from web.openapi import openapi_spec
-from web.params import canonical_query, facet_names, output_format, search_request, single
+from web.params import (
+    canonical_query,
+    facet_names,
+    output_format,
+    search_request,
+    single,
+    state_params,
+)
+from web.present import public_url
 from web.responses import json_response, make_etag, not_modified
 from web.settings import current_settings
 
@@ -57,15 +65,19 @@ def search() -> Response:
 
 
 def _paging_links(result: dict[str, Any]) -> list[tuple[str, str]]:
-    """A Link header with rel=next/prev, as GitHub's API pages."""
-    args = request.args.to_dict(flat=False)
+    """A Link header with rel=next/prev, as GitHub's API pages: relative, and built from the
+    known parameters only (url_for reads some names, _anchor or _external, as orders)."""
+    facets = single(request.args, "facets")
     reachable = min(result["total"], current_settings().max_result_window)
     links = []
     if result["page"] * result["per_page"] < reachable:
         links.append((result["page"] + 1, "next"))
     if result["page"] > 1:
         links.append((result["page"] - 1, "prev"))
-    parts = [f'<{url_for("api.search", **{**args, "page": n})}>; rel="{rel}"' for n, rel in links]
+    parts = []
+    for number, rel in links:
+        params = state_params(request.args, page=str(number), facets=facets or None)
+        parts.append(f'<{url_for("api.search", **params)}>; rel="{rel}"')
     return [("Link", ", ".join(parts))] if parts else []
 
 
@@ -95,21 +107,22 @@ def _article_or_404(article_id: str) -> dict[str, Any]:
 
 @bp.get("/articles/<path:article_id>")
 def article(article_id: str) -> Response:
-    """One article, body included."""
+    """One article, body included. It is looked up before the condition is (RFC 9110 13.1.2:
+    If-None-Match: * matches only a representation that exists)."""
+    found = _article_or_404(article_id)
     etag = _etag()
-    unchanged = not_modified(etag)
-    return unchanged or json_response(_article_or_404(article_id), etag=etag)
+    return not_modified(etag) or json_response(found, etag=etag)
 
 
 @bp.get("/articles/<path:article_id>/related")
 def related(article_id: str) -> Response:
-    """Articles about the same thing (more like this)."""
+    """Articles about the same thing (more like this); a missing article is a 404 first."""
     limit = _limit(5)
+    _article_or_404(article_id)
     etag = _etag(str(limit))
     unchanged = not_modified(etag)
     if unchanged:
         return unchanged
-    _article_or_404(article_id)
     hits = related_articles(get_searcher(), article_id, limit)
     return json_response({"id": article_id, "hits": hits}, etag=etag)
 
@@ -131,8 +144,9 @@ def suggest() -> Response:
 
 @bp.get("/openapi.json")
 def openapi() -> Response:
-    """The OpenAPI 3.1 description of this API."""
-    return json_response(openapi_spec(request.host_url.rstrip("/"), current_settings()))
+    """The OpenAPI 3.1 description of this API; its server is the public base URL, else "/"
+    (relative to wherever the document was fetched from)."""
+    return json_response(openapi_spec(public_url("/"), current_settings()))
 
 
 def healthz() -> Response:

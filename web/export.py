@@ -20,8 +20,9 @@ _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 def export_request(request: SearchRequest, limit: int) -> SearchRequest:
-    """The same search from its first result, up to `limit` rows, without facets."""
-    return replace(request, page=1, per_page=limit, facets=False, highlight=False)
+    """The same search from its first result, up to `limit` rows, without facets, highlights
+    or missing words (rows show none of them)."""
+    return replace(request, page=1, per_page=limit, facets=False, highlight=False, missing=False)
 
 
 def rows(result: dict[str, Any]) -> list[dict[str, Any]]:

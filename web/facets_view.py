@@ -19,6 +19,7 @@ from search.engine import SearchRequest
 from search.features.facets import FACETS, VALUE_FACETS, Facet
 from search.features.filters import DateWindow
 from search.index.schema import UNDATED
+from web.params import distinct_values
 from web.present import UNDATED_LABEL, month_label, view_url, vn_date, vn_number
 
 MAX_FILLED_YEARS = 40  # wider spans show only the years that have articles
@@ -54,7 +55,7 @@ def _toggle_url(facet: Facet, value: str, selected: bool, args: MultiDict[str, s
         year, month = (int(part) for part in value.split("-"))
         changes = year_params(year) if selected else month_params(year, month)
     else:
-        current = [v for v in args.getlist(facet.name) if v]
+        current = distinct_values(args.getlist(facet.name))
         chosen = [v for v in current if v != value] if selected else [*current, value]
         changes = {facet.name: chosen}
     return view_url("pages.search", args, **changes)

@@ -43,21 +43,24 @@ def _updated(hits: list[dict[str, Any]]) -> str:
 def atom_feed(
     result: dict[str, Any],
     title: str,
+    feed_id: str,
     self_url: str,
     html_url: str,
     article_url: Callable[[dict[str, Any]], str],
     entry_id: Callable[[dict[str, Any]], str],
 ) -> bytes:
-    """The feed document.
+    """The feed document. Links may be relative (resolved against the feed's own URL); ids
+    must be absolute URIs (web.present's public_url and stable_uri build both).
 
-    :param article_url: maps a hit to the absolute URL of its page here (its permalink).
+    :param feed_id: the feed's id: names the search, whatever URL fetched it.
+    :param article_url: maps a hit to the URL of its page here (its permalink).
     :param entry_id: maps a hit to its entry's id, which must never change (Atom), so not the
         permalink, whose slug follows the title.
     """
     ET.register_namespace("", ATOM_NS)
     feed = ET.Element(f"{{{ATOM_NS}}}feed")
     _sub(feed, "title", title)
-    _sub(feed, "id", self_url)
+    _sub(feed, "id", feed_id)
     _sub(feed, "updated", _updated(result["hits"]))
     _sub(feed, "link", rel="self", href=self_url, type=ATOM_MIMETYPE)
     _sub(feed, "link", rel="alternate", href=html_url, type="text/html")

@@ -81,7 +81,8 @@ SCHEMAS: dict[str, Any] = {
                 "type": "boolean",
                 "description": (
                     "true when the search stopped at its time budget: the total is exact, the "
-                    "order is not (unscored matches follow, newest first), facets are empty"
+                    "order is not (unscored matches follow, newest first), facets are empty, "
+                    "and hits past the budget list no missing words"
                 ),
             },
         },

@@ -25,9 +25,11 @@ from web.present import (
     article_href,
     pagination,
     paragraphs,
+    public_url,
     result_range,
     safe_href,
     sort_links,
+    stable_uri,
     view_url,
     vn_datetime,
     vn_number,
@@ -153,7 +155,7 @@ def article(permalink: str) -> Any:
     return render_template(
         "article.html",
         article=found,
-        canonical_url=permalink_path(found, external=True),
+        canonical_url=public_url(permalink_path(found)),
         date=vn_datetime(found["published"]),
         paragraphs=paragraphs(found["body"]),
         original=safe_href(found["url"]),
@@ -178,13 +180,15 @@ def atom() -> Response:
     search_req = replace(search_request(args, facets=False), sort="newest", page=1)
     result = run_search(get_searcher(), search_req)
     title = f"vnsearch: {search_req.q}" if search_req.q else "vnsearch: bài mới nhất"
+    feed_path = url_for("pages.atom", **state_params(args, sort=None))
     body = atom_feed(
         result,
         title=title,
-        self_url=request.url,
-        html_url=url_for("pages.search", _external=True, **state_params(args, sort="newest")),
-        article_url=lambda hit: permalink_path(hit, external=True),
-        entry_id=lambda hit: url_for("pages.article_by_id", article_id=hit["id"], _external=True),
+        feed_id=stable_uri(feed_path),
+        self_url=public_url(feed_path),
+        html_url=public_url(url_for("pages.search", **state_params(args, sort="newest"))),
+        article_url=lambda hit: public_url(permalink_path(hit)),
+        entry_id=lambda hit: stable_uri(url_for("pages.article_by_id", article_id=hit["id"])),
     )
     response = Response(body, mimetype=ATOM_MIMETYPE)
     response.headers["Cache-Control"] = "public, max-age=300"

@@ -14,12 +14,17 @@ from urllib.parse import urlencode
 
 from werkzeug.datastructures import MultiDict
 
+from indexer.validate import MAX_META_CHARS
 from search.engine import SORTS, SearchRequest
 from search.errors import InvalidParameter
 from search.features.facets import FACET_NAMES, VALUE_FACETS
 from web.settings import current_settings
 
 FORMATS = ("json", "csv", "jsonl")
+# Each filter value is repeated in every link of a results page (and each "remove this
+# filter" link carries the others): their number and length bound the page's size.
+MAX_VALUES_PER_FILTER = 20
+MAX_FILTER_VALUES = 30  # category, source and author together
 _TRUE = ("", "1", "true", "yes", "on")
 _FALSE = ("0", "false", "no", "off", "none")
 
@@ -48,7 +53,13 @@ SEARCH_PARAMS = (
     Param("from", "string", "First day (YYYY-MM-DD, YYYY-MM, YYYY or d/m/yyyy), Vietnam time."),
     Param("to", "string", "Last day, inclusive, in the same forms as `from`."),
     *(
-        Param(f.name, "string", f"Only this {f.noun}; repeat for any of several.", repeat=True)
+        Param(
+            f.name,
+            "string",
+            f"Only this {f.noun}; repeat for any of several (at most {MAX_VALUES_PER_FILTER}, "
+            f"and {MAX_FILTER_VALUES} filter values in all).",
+            repeat=True,
+        )
         for f in VALUE_FACETS
     ),
     Param(
@@ -83,6 +94,7 @@ def search_request(args: MultiDict[str, str], facets: bool = True) -> SearchRequ
 
     :raise InvalidParameter: (a 400) for any value search.engine or this module refuses.
     """
+    chosen = filter_values(args)
     return SearchRequest.from_params(
         q=single(args, "q", ""),
         page=single(args, "page"),
@@ -90,12 +102,39 @@ def search_request(args: MultiDict[str, str], facets: bool = True) -> SearchRequ
         sort=single(args, "sort") or "relevance",
         date_from=single(args, "from"),
         date_to=single(args, "to"),
-        category=args.getlist("category"),
-        source=args.getlist("source"),
-        author=args.getlist("author"),
+        category=chosen["category"],
+        source=chosen["source"],
+        author=chosen["author"],
         facets=facets,
         settings=current_settings(),
     )
+
+
+def distinct_values(values: list[str]) -> list[str]:
+    """Filter values as the search reads them: stripped, empty ones dropped, each once."""
+    return list(dict.fromkeys(v.strip() for v in values if v.strip()))
+
+
+def filter_values(args: MultiDict[str, str]) -> dict[str, list[str]]:
+    """The distinct values of each value filter (category, source, author), within limits.
+
+    :raise InvalidParameter: for more values than MAX_VALUES_PER_FILTER of one filter or
+        MAX_FILTER_VALUES in all, or a value longer than the importer keeps (MAX_META_CHARS).
+    """
+    chosen = {facet.name: distinct_values(args.getlist(facet.name)) for facet in VALUE_FACETS}
+    for name, values in chosen.items():
+        if len(values) > MAX_VALUES_PER_FILTER:
+            raise InvalidParameter(
+                f"at most {MAX_VALUES_PER_FILTER} values of {name} in one request",
+                "too_many_filter_values",
+            )
+        if any(len(value) > MAX_META_CHARS for value in values):
+            raise InvalidParameter(f"a {name} value may be at most {MAX_META_CHARS} characters")
+    if sum(len(values) for values in chosen.values()) > MAX_FILTER_VALUES:
+        raise InvalidParameter(
+            f"at most {MAX_FILTER_VALUES} filter values in one request", "too_many_filter_values"
+        )
+    return chosen
 
 
 def output_format(args: MultiDict[str, str]) -> str:
@@ -134,9 +173,11 @@ def canonical_query(args: MultiDict[str, str]) -> str:
 def state_params(args: MultiDict[str, str], **changes: str | list[str] | None) -> dict[str, Any]:
     """The parameters of the current view with some changed (None removes one).
 
-    The page number is dropped unless given, so a new filter or sort starts at page 1.
+    The page number is dropped unless given, so a new filter or sort starts at page 1. Filter
+    values are carried once each, as the search reads them.
     """
     params = {name: [v for v in args.getlist(name) if v] for name in STATE_PARAMS}
+    params.update((facet.name, distinct_values(args.getlist(facet.name))) for facet in VALUE_FACETS)
     for name, value in changes.items():
         name = name.rstrip("_")  # from_= for the reserved word
         if value is None:

@@ -40,10 +40,10 @@ def article_slug(title: str) -> str:
     return slug or EMPTY_SLUG
 
 
-def permalink_path(article: Mapping[str, Any], external: bool = False) -> str:
+def permalink_path(article: Mapping[str, Any]) -> str:
     """The canonical permalink of an article (or hit): its id percent-encoded as needed."""
     slug = article_slug(article.get("title") or "")
-    return url_for("pages.article", permalink=f"{slug}-{article['id']}", _external=external)
+    return url_for("pages.article", permalink=f"{slug}-{article['id']}")
 
 
 def _splits(permalink: str) -> Iterator[tuple[str, str]]:

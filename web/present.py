@@ -7,6 +7,7 @@ never build URLs or decide what is safe to link to.
 from __future__ import annotations
 
 import math
+import uuid
 from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
@@ -72,6 +73,27 @@ def safe_href(url: str | None) -> str | None:
     if parts.scheme.lower() in ("http", "https") and parts.netloc:
         return url.strip()
     return None
+
+
+# No absolute URL is built from the request's Host header: a client chooses it, and answers
+# are cached (the Atom feed publicly), so later readers would be sent wherever it chose.
+# Links stay relative where the format allows; where it requires an absolute URI (an Atom
+# id), the public_base_url setting starts it, or without one a name that needs no host.
+
+
+def public_url(path: str) -> str:
+    """`path` (absolute, from url_for) under the public base URL, or left relative."""
+    base = current_settings().public_base_url.rstrip("/")
+    return base + path if base else path
+
+
+def stable_uri(path: str) -> str:
+    """An absolute URI naming `path` for good: the public URL, or without a base URL a
+    urn:uuid derived from the path alone (as RFC 4287's own examples name entries)."""
+    base = current_settings().public_base_url.rstrip("/")
+    if base:
+        return base + path
+    return f"urn:uuid:{uuid.uuid5(uuid.NAMESPACE_URL, 'vnsearch:' + path)}"
 
 
 def article_href(hit: dict[str, Any]) -> str:

@@ -25,9 +25,13 @@ import time
 from typing import Any
 
 from flask import Flask
+from waitress.channel import HTTPChannel
+from waitress.task import ErrorTask
 
+from web import API_HEADERS, HTTP_CODES, SECURITY_HEADERS
 from web.acceptgate import AcceptGate
 from web.index import index_handle
+from web.responses import JSON_MIMETYPE, error_body, success_body
 
 log = logging.getLogger("vnsearch.serve")
 
@@ -45,6 +49,34 @@ RESPAWN_PAUSE = 1.0  # a worker that died this young is restarted after a pause
 def server_options(threads: int) -> dict[str, Any]:
     """Keyword arguments for waitress: the limits plus the thread count."""
     return {**WAITRESS_LIMITS, "threads": max(1, threads)}
+
+
+class JsonErrorTask(ErrorTask):
+    """waitress's answer to a request it refuses itself, before the app runs (over its
+    limits, or unparseable), with its status kept and the API's JSON error as the body: the
+    request may be for /api, whose answers are all JSON, and past the header limit waitress
+    no longer knows the path. The headers every response carries come along."""
+
+    def execute(self) -> None:
+        error = self.request.error
+        code = HTTP_CODES.get(error.code) or error.reason.lower().replace(" ", "_")
+        body = success_body(error_body(code, f"{error.reason}: {error.body}")).encode("utf-8")
+        self.status = f"{error.code} {error.reason}"
+        self.response_headers += [
+            ("Content-Type", f"{JSON_MIMETYPE}; charset=utf-8"),
+            ("Cache-Control", "no-store"),
+            *SECURITY_HEADERS.items(),
+            *API_HEADERS.items(),
+        ]
+        self.set_close_on_finish()
+        self.content_length = len(body)
+        self.write(body)
+
+
+class JsonErrorChannel(HTTPChannel):
+    """waitress's connection, answering what it refuses with JsonErrorTask."""
+
+    error_task_class = JsonErrorTask
 
 
 def _configure_logging() -> None:
@@ -141,6 +173,7 @@ def run_worker(
 
     served = gate[0].counted(app) if gate else app
     server: Any = waitress.create_server(served, sockets=[sock], **server_options(threads))
+    server.channel_class = JsonErrorChannel  # connections are made later, in the loop
     if gate:
         _listen_when_chosen(server, *gate)
     use_poll = server.adj.asyncore_use_poll

@@ -80,15 +80,18 @@ def parse_query(text: str) -> ParsedQuery:
     excluded: list[Clause] = []
     words: list[str] = []
     join_next = False
+    room = MAX_CLAUSES  # counted on the clauses made, not the chunks: "a,b,c" makes three
     for match in _CHUNK.finditer(text):
-        if len(groups) + len(excluded) >= MAX_CLAUSES:
+        if room <= 0:
             break
         if match.group("bare") in ("OR", "|") and groups:
             join_next = True
             continue
         negative, clauses = _read_chunk(match)
+        clauses = clauses[:room]
         if not clauses:
             continue
+        room -= len(clauses)
         if negative:
             excluded.extend(clauses)
             continue
