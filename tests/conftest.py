@@ -381,3 +381,28 @@ def slow_page_socket(
         return sock, f"http://127.0.0.1:{sock.getsockname()[1]}/"
 
     return with_slow_page
+
+
+# Read replicas: an indexing node's folder, and articles a later import adds to it.
+
+
+def replica_news(word: str, count: int = 3) -> list[dict[str, str]]:
+    """`count` new articles whose titles all hold `word` (a made-up word no other has)."""
+    return [
+        dict(NEW_ARTICLE, id=f"replica/{word}-{n}", title=f"Tin {word} số {n} ở Cần Thơ")
+        for n in range(count)
+    ]
+
+
+@pytest.fixture(scope="session")
+def news_with_word() -> Callable[..., list[dict[str, str]]]:
+    """replica_news(word, count=3): new articles whose titles hold `word`."""
+    return replica_news
+
+
+@pytest.fixture()
+def indexing_node(tmp_path: Path) -> Path:
+    """An index folder holding the demo articles, as the machine that imports has it."""
+    origin = tmp_path / "origin"
+    index_files(origin, [DEMO_PATHS[0]])
+    return origin
