@@ -102,3 +102,21 @@ def test_an_interrupted_publish_leaves_the_replica_on_its_previous_generation(
     done = publish(str(indexing_node), str(replica))
     assert served(replica) == (done.build, generation, 80)
     assert not [n for n in os.listdir(replica) if n.startswith(".incoming-")]
+
+
+def test_a_server_on_an_empty_replica_answers_once_published(
+    tmp_path: Path, indexing_node: Path, import_news: Any, make_app: Any
+) -> None:
+    replica = tmp_path / "replica"
+    replica.mkdir()
+    client = make_app(replica).test_client()
+    assert client.get("/healthz").status_code == 503  # a load balancer keeps it out
+    first = publish(str(indexing_node), str(replica))
+    assert client.get("/healthz").get_json()["generation"] == first.generation
+    generation = import_news(indexing_node)
+    publish(str(indexing_node), str(replica))
+    assert client.get("/healthz").get_json() == {
+        "status": "ok",
+        "documents": 80,
+        "generation": generation,
+    }
