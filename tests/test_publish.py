@@ -11,7 +11,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from click.testing import CliRunner
 
+from cli import main
 from search.index.durability import live_dir, verify
 from search.index.publish import Replica, publish
 from search.index.store import open_index
@@ -120,3 +122,15 @@ def test_a_server_on_an_empty_replica_answers_once_published(
         "documents": 80,
         "generation": generation,
     }
+
+
+def test_publish_command_names_each_replica_and_refuses_a_missing_index(
+    tmp_path: Path, indexing_node: Path
+) -> None:
+    replicas = [str(tmp_path / "r1"), str(tmp_path / "r2")]
+    done = CliRunner().invoke(main, ["publish", "--index-dir", str(indexing_node), *replicas])
+    assert done.exit_code == 0, done.output
+    assert [line.split(":")[0] for line in done.output.splitlines()] == replicas
+    missing = CliRunner().invoke(main, ["publish", "--index-dir", str(tmp_path / "none"), "r3"])
+    assert missing.exit_code == 1 and "no index in" in missing.output
+    assert not (tmp_path / "r3").exists()

@@ -27,7 +27,7 @@ import time
 from dataclasses import dataclass
 
 from search.index.durability import BUILD_PREFIX, MANIFEST, live_dir, read_manifest
-from search.index.store import open_index
+from search.index.store import IndexMissingError, open_index
 
 INCOMING_PREFIX = ".incoming-"
 RSYNC_VANISHED = 24  # rsync's exit status when source files disappeared during the transfer
@@ -114,10 +114,14 @@ class Published:
 def committed_files(index_dir: str) -> tuple[str, int, list[str]]:
     """The live folder, its committed generation and the files making it up (its manifest's).
 
-    :raise PublishError: the manifest is missing or behind the index (a commit in progress).
+    :raise PublishError: no index, or its manifest is missing or behind it (a commit in
+        progress).
     """
     source = live_dir(index_dir)
-    generation = int(open_index(source).latest_generation())
+    try:
+        generation = int(open_index(source).latest_generation())
+    except IndexMissingError as error:
+        raise PublishError(str(error)) from None
     manifest = read_manifest(source)
     if manifest is None or manifest.get("generation") != generation:
         raise PublishError(
@@ -131,13 +135,14 @@ def publish(index_dir: str, destination: str, bwlimit_kib: int = 0) -> Published
     """Send the committed generation of `index_dir` to one replica and switch it there."""
     replica = Replica.parse(destination)
     source, generation, files = committed_files(index_dir)
-    previous, *interrupted = replica.run_script(_PREPARE, replica.path).splitlines()
+    current, *interrupted = replica.run_script(_PREPARE, replica.path).splitlines()
+    previous = os.path.basename(current.strip().rstrip("/"))
     stamp = f"{time.strftime('%Y%m%d-%H%M%S')}.{time.time_ns() % 10**9:09d}"
     incoming = f"{INCOMING_PREFIX}{stamp}"
     build = f"{BUILD_PREFIX}g{generation}-{stamp}"
-    reuse = [name for name in [previous.strip(), *interrupted] if name]
+    reuse = [name for name in [previous, *interrupted] if name]
     sent = _rsync(source, files, replica.rsync_target(incoming), reuse, bwlimit_kib)
-    replica.run_script(_SWITCH, replica.path, incoming, build, previous.strip())
+    replica.run_script(_SWITCH, replica.path, incoming, build, previous)
     return Published(replica, generation, build, len(files), sent)
 
 
