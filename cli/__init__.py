@@ -1,4 +1,4 @@
-"""The `vnsearch` command: index, delete, stats, optimize, check, search, serve."""
+"""The `vnsearch` command: index, delete, stats, optimize, check, search, serve, publish."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from cli.index_commands import (
     stats_command,
 )
 from cli.options import invocation_settings
+from cli.publish_command import publish_command
 from cli.search_commands import search_command
 from cli.serve_command import serve_command
 
@@ -30,5 +31,6 @@ for command in (
     check_command,
     search_command,
     serve_command,
+    publish_command,
 ):
     main.add_command(command)

@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # Install the Debian packages vnsearch needs, only those missing.
-#   scripts/os-packages.sh base   -> what PyICU builds against
-#   scripts/os-packages.sh test   -> base + headless Chromium and its driver
+#   scripts/os-packages.sh base   -> what PyICU builds against, rsync and ssh for publish
+#   scripts/os-packages.sh test   -> base + headless Chromium and its driver, HAProxy
 set -euo pipefail
-want=(libicu-dev pkg-config)
-[ "${1:-base}" = test ] && want+=(chromium chromium-driver)
+want=(libicu-dev pkg-config rsync openssh-client)
+[ "${1:-base}" = test ] && want+=(chromium chromium-driver haproxy)
 missing=()
 for pkg in "${want[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || missing+=("$pkg")

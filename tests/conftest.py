@@ -381,3 +381,74 @@ def slow_page_socket(
         return sock, f"http://127.0.0.1:{sock.getsockname()[1]}/"
 
     return with_slow_page
+
+
+# Read replicas: an indexing node's folder, and articles a later import adds to it.
+
+
+def replica_news(word: str, count: int = 3) -> list[dict[str, str]]:
+    """`count` new articles whose titles all hold `word` (a made-up word no other has)."""
+    return [
+        dict(NEW_ARTICLE, id=f"replica/{word}-{n}", title=f"Tin {word} số {n} ở Cần Thơ")
+        for n in range(count)
+    ]
+
+
+@pytest.fixture(scope="session")
+def news_with_word() -> Callable[..., list[dict[str, str]]]:
+    """replica_news(word, count=3): new articles whose titles hold `word`."""
+    return replica_news
+
+
+@pytest.fixture()
+def indexing_node(tmp_path: Path) -> Path:
+    """An index folder holding the demo articles, as the machine that imports has it."""
+    origin = tmp_path / "origin"
+    index_files(origin, [DEMO_PATHS[0]])
+    return origin
+
+
+def free_port() -> int:
+    """A TCP port of 127.0.0.1 nobody listens on right now."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+@contextmanager
+def haproxy_over(server_urls: list[str], work_dir: Path) -> Iterator[str]:
+    """deploy/haproxy.cfg with its `bind` on a free port and its `server` lines on these
+    servers, run as `haproxy -db` in a child process; yields its URL, killed afterwards."""
+    ports = iter(re.search(r":(\d+)/", url).group(1) for url in server_urls)  # type: ignore[union-attr]
+    front = free_port()
+    text = (ROOT / "deploy" / "haproxy.cfg").read_text(encoding="utf-8")
+    text = re.sub(r"(?m)^(\s*bind )\S+", rf"\g<1>127.0.0.1:{front}", text)
+    text = re.sub(
+        r"(?m)^(\s*server \S+ )\S+", lambda m: f"{m.group(1)}127.0.0.1:{next(ports)}", text
+    )
+    assert next(ports, None) is None, "deploy/haproxy.cfg has fewer server lines than servers"
+    config, log_path = work_dir / "haproxy.cfg", work_dir / "haproxy.log"
+    config.write_text(text, encoding="utf-8")
+    with open(log_path, "wb") as log:
+        process = subprocess.Popen(["haproxy", "-f", str(config), "-db"], stdout=log, stderr=log)
+    try:
+        deadline = time.monotonic() + 10
+        while True:
+            assert process.poll() is None, log_path.read_text("utf-8", errors="replace")
+            try:
+                socket.create_connection(("127.0.0.1", front), timeout=1).close()
+                break
+            except OSError:
+                assert time.monotonic() < deadline, "haproxy does not listen"
+                time.sleep(0.05)
+        yield f"http://127.0.0.1:{front}/"
+    finally:
+        process.kill()
+        process.wait()
+
+
+@pytest.fixture(scope="session")
+def load_balancer() -> Callable[..., AbstractContextManager[str]]:
+    """haproxy_over(server_urls, work_dir): HAProxy from deploy/ in front of the servers."""
+    return haproxy_over

@@ -1,0 +1,166 @@
+"""Send the live index to read replicas with rsync; each replica switches generation atomically.
+
+A replica (a local folder, or `host:/path` reached over ssh) gets the blue/green layout that
+search.index.durability gives a rebuild, so a `vnsearch serve` reading it follows a publish
+as it follows a local rebuild (web.index.IndexHandle re-resolves `current` on each request):
+
+    DEST/current -> build-g<generation>-<stamp>   the generation being served
+    DEST/build-g<generation>-<stamp>/             the previous one, kept for readers still on it
+    DEST/.incoming-<stamp>/                       a transfer in progress, or one interrupted
+
+A publish reads the file list of the committed generation from its MANIFEST.json, rsyncs those
+files into a fresh `.incoming-*` folder (hard links, through --link-dest, for the files the
+replica already holds: Whoosh never rewrites a file, so only new segments travel), renames it
+to `build-*`, then renames a new link over `current`. Until that last rename the replica's
+`current` is untouched: a publish interrupted at any point leaves it on its previous
+generation, whole. Older builds and interrupted transfers are removed after the switch. The
+replica side runs as a POSIX shell script (GNU `mv -T`), locally or through ssh.
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+import subprocess
+import tempfile
+import time
+from dataclasses import dataclass
+
+from search.index.durability import BUILD_PREFIX, MANIFEST, live_dir, read_manifest
+from search.index.store import IndexMissingError, open_index
+
+INCOMING_PREFIX = ".incoming-"
+RSYNC_VANISHED = 24  # rsync's exit status when source files disappeared during the transfer
+
+# Prints the replica's current build (empty if none) and the interrupted transfers to reuse.
+_PREPARE = """set -eu
+mkdir -p "$1" && cd "$1"
+readlink current 2>/dev/null || echo
+for d in .incoming-*; do [ -d "$d" ] && echo "$d"; done; true
+"""
+
+# Switches `current` to the new build, then keeps only it and the previous one.
+_SWITCH = """set -eu
+cd "$1"
+mv -T "$2" "$3"
+sync "$3" 2>/dev/null || true
+rm -f current.tmp
+ln -s "$3" current.tmp
+mv -T current.tmp current
+sync . 2>/dev/null || true
+for d in build-* .incoming-*; do
+  [ -e "$d" ] || continue
+  [ "$d" = "$3" ] || [ "$d" = "$4" ] || rm -rf "$d"
+done
+rm -f MAIN_* _MAIN_* MANIFEST.json
+"""
+
+
+class PublishError(Exception):
+    """A publish that did not switch its replica (which stays on its previous generation)."""
+
+
+@dataclass(frozen=True)
+class Replica:
+    """Where a replica lives: `host` is None for a local folder."""
+
+    host: str | None
+    path: str
+
+    @classmethod
+    def parse(cls, destination: str) -> Replica:
+        """`host:/path` (rsync's notation: a colon before any slash) or a local folder."""
+        head, colon, tail = destination.partition(":")
+        if colon and head and "/" not in head:
+            return cls(head, tail or ".")
+        return cls(None, destination)
+
+    def rsync_target(self, folder: str) -> str:
+        path = os.path.join(self.path, folder) + "/"
+        return f"{self.host}:{path}" if self.host else path
+
+    def run_script(self, script: str, *args: str) -> str:
+        """Run a shell script on the replica's machine with these arguments; its stdout."""
+        if self.host is None:
+            command = ["sh", "-s", "--", *args]
+        else:
+            command = [
+                "ssh",
+                "-o",
+                "BatchMode=yes",
+                self.host,
+                shlex.join(["sh", "-s", "--", *args]),
+            ]
+        done = subprocess.run(command, input=script, capture_output=True, text=True, check=False)
+        if done.returncode != 0:
+            raise PublishError(f"{self}: {done.stderr.strip() or 'exit ' + str(done.returncode)}")
+        return done.stdout
+
+    def __str__(self) -> str:
+        return f"{self.host}:{self.path}" if self.host else self.path
+
+
+@dataclass(frozen=True)
+class Published:
+    """What one publish did: the generation now served, the build folder, files sent."""
+
+    replica: Replica
+    generation: int
+    build: str
+    files: int
+    sent: int
+
+
+def committed_files(index_dir: str) -> tuple[str, int, list[str]]:
+    """The live folder, its committed generation and the files making it up (its manifest's).
+
+    :raise PublishError: no index, or its manifest is missing or behind it (a commit in
+        progress).
+    """
+    source = live_dir(index_dir)
+    try:
+        generation = int(open_index(source).latest_generation())
+    except IndexMissingError as error:
+        raise PublishError(str(error)) from None
+    manifest = read_manifest(source)
+    if manifest is None or manifest.get("generation") != generation:
+        raise PublishError(
+            f"{source}: {MANIFEST} does not describe commit {generation} "
+            "(a commit is in progress, or the index predates manifests: commit once more)"
+        )
+    return source, generation, sorted(manifest["files"]) + [MANIFEST]
+
+
+def publish(index_dir: str, destination: str, bwlimit_kib: int = 0) -> Published:
+    """Send the committed generation of `index_dir` to one replica and switch it there."""
+    replica = Replica.parse(destination)
+    source, generation, files = committed_files(index_dir)
+    current, *interrupted = replica.run_script(_PREPARE, replica.path).splitlines()
+    previous = os.path.basename(current.strip().rstrip("/"))
+    stamp = f"{time.strftime('%Y%m%d-%H%M%S')}.{time.time_ns() % 10**9:09d}"
+    incoming = f"{INCOMING_PREFIX}{stamp}"
+    build = f"{BUILD_PREFIX}g{generation}-{stamp}"
+    reuse = [name for name in [previous, *interrupted] if name]
+    sent = _rsync(source, files, replica.rsync_target(incoming), reuse, bwlimit_kib)
+    replica.run_script(_SWITCH, replica.path, incoming, build, previous)
+    return Published(replica, generation, build, len(files), sent)
+
+
+def _rsync(source: str, files: list[str], target: str, reuse: list[str], bwlimit: int) -> int:
+    """Copy `files` of `source` to `target`, hard-linking those equal in the `reuse` folders
+    (beside the target); the number of files actually sent."""
+    with tempfile.NamedTemporaryFile("w", suffix=".list", encoding="utf-8") as listing:
+        listing.write("".join(name + "\n" for name in files))
+        listing.flush()
+        command = ["rsync", "-a", "--fsync", f"--files-from={listing.name}", "--out-format=%n"]
+        command += [f"--link-dest=../{name}" for name in reuse[:20]]  # rsync's limit
+        if bwlimit > 0:
+            command.append(f"--bwlimit={bwlimit}")
+        done = subprocess.run(
+            [*command, source + "/", target], capture_output=True, text=True, check=False
+        )
+    if done.returncode == RSYNC_VANISHED:
+        raise PublishError(f"{source}: a commit replaced files during the transfer; publish again")
+    if done.returncode != 0:
+        raise PublishError(f"rsync to {target}: {done.stderr.strip()}")
+    return len([line for line in done.stdout.splitlines() if line.strip()])

@@ -1,0 +1,136 @@
+"""`vnsearch publish`: replicas get only new files, switch atomically, survive interruption."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+
+from cli import main
+from search.index.durability import live_dir, verify
+from search.index.publish import Replica, publish
+from search.index.store import open_index
+
+
+def served(replica: Path) -> tuple[str, int, int]:
+    """The build `current` names, its generation and article count, as a server opens it."""
+    index = open_index(live_dir(replica))
+    return os.readlink(replica / "current"), index.latest_generation(), index.doc_count()
+
+
+@pytest.fixture()
+def import_news(tmp_path: Path, build_index: Any, write_jsonl: Any, news_with_word: Any) -> Any:
+    """import_news(origin): 3 new articles indexed there; returns its new generation."""
+
+    def run(origin: Path) -> int:
+        build_index(origin, [write_jsonl(tmp_path / "news.jsonl", news_with_word("xanhquyt"))])
+        return int(open_index(origin).latest_generation())
+
+    return run
+
+
+@pytest.mark.parametrize(
+    ("destination", "host", "path"),
+    [
+        ("/srv/vnsearch", None, "/srv/vnsearch"),
+        ("replicas/one", None, "replicas/one"),
+        ("./odd:name", None, "./odd:name"),
+        ("doc2:/srv/vnsearch", "doc2", "/srv/vnsearch"),
+        ("deploy@10.0.0.12:/srv/index", "deploy@10.0.0.12", "/srv/index"),
+    ],
+)
+def test_destination_is_a_folder_or_host_and_path(destination: str, host: Any, path: str) -> None:
+    assert Replica.parse(destination) == Replica(host, path)
+
+
+def test_publish_sends_only_new_files_and_keeps_the_previous_build(
+    tmp_path: Path, indexing_node: Path, import_news: Any
+) -> None:
+    replica = tmp_path / "replica"
+    first = publish(str(indexing_node), str(replica))
+    assert first.sent == first.files and served(replica) == (first.build, first.generation, 77)
+
+    generation = import_news(indexing_node)
+    second = publish(str(indexing_node), str(replica))
+    assert served(replica) == (second.build, generation, 80)
+    assert verify(live_dir(replica), generation) == ([], [])
+    old, new = replica / first.build, replica / second.build
+    kept = sorted(set(os.listdir(old)) & set(os.listdir(new)) - {"MANIFEST.json"})
+    assert kept and all((old / n).stat().st_ino == (new / n).stat().st_ino for n in kept)
+    assert second.sent == second.files - len(kept)
+
+    third = publish(str(indexing_node), str(replica))
+    assert sorted(os.listdir(replica)) == sorted(["current", second.build, third.build])
+
+
+@pytest.mark.parametrize("kill_after", [0.0, 0.8])
+def test_an_interrupted_publish_leaves_the_replica_on_its_previous_generation(
+    tmp_path: Path,
+    indexing_node: Path,
+    import_news: Any,
+    make_app: Any,
+    kill_after: float,
+) -> None:
+    replica = tmp_path / "replica"
+    publish(str(indexing_node), str(replica))
+    before = served(replica)
+    generation = import_news(indexing_node)
+    command = [sys.executable, "-m", "cli", "publish", "--index-dir", str(indexing_node)]
+    slow = subprocess.Popen(
+        [*command, "--bwlimit", "1", str(replica)], start_new_session=True, cwd=tmp_path
+    )
+    try:
+        deadline = time.monotonic() + 20
+        while not any(n.startswith(".incoming-") for n in os.listdir(replica)):
+            assert slow.poll() is None and time.monotonic() < deadline, "no transfer started"
+            time.sleep(0.02)
+        time.sleep(kill_after)
+        assert slow.poll() is None, "the transfer ended before it could be interrupted"
+    finally:
+        os.killpg(slow.pid, signal.SIGKILL)  # publish and its rsync processes
+        slow.wait()
+
+    assert served(replica) == before
+    health = make_app(replica).test_client().get("/healthz").get_json()
+    assert (health["generation"], health["documents"]) == before[1:]
+
+    done = publish(str(indexing_node), str(replica))
+    assert served(replica) == (done.build, generation, 80)
+    assert not [n for n in os.listdir(replica) if n.startswith(".incoming-")]
+
+
+def test_a_server_on_an_empty_replica_answers_once_published(
+    tmp_path: Path, indexing_node: Path, import_news: Any, make_app: Any
+) -> None:
+    replica = tmp_path / "replica"
+    replica.mkdir()
+    client = make_app(replica).test_client()
+    assert client.get("/healthz").status_code == 503  # a load balancer keeps it out
+    first = publish(str(indexing_node), str(replica))
+    assert client.get("/healthz").get_json()["generation"] == first.generation
+    generation = import_news(indexing_node)
+    publish(str(indexing_node), str(replica))
+    assert client.get("/healthz").get_json() == {
+        "status": "ok",
+        "documents": 80,
+        "generation": generation,
+    }
+
+
+def test_publish_command_names_each_replica_and_refuses_a_missing_index(
+    tmp_path: Path, indexing_node: Path
+) -> None:
+    replicas = [str(tmp_path / "r1"), str(tmp_path / "r2")]
+    done = CliRunner().invoke(main, ["publish", "--index-dir", str(indexing_node), *replicas])
+    assert done.exit_code == 0, done.output
+    assert [line.split(":")[0] for line in done.output.splitlines()] == replicas
+    missing = CliRunner().invoke(main, ["publish", "--index-dir", str(tmp_path / "none"), "r3"])
+    assert missing.exit_code == 1 and "no index in" in missing.output
+    assert not (tmp_path / "r3").exists()
