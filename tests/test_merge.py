@@ -12,7 +12,9 @@ import pytest
 from whoosh import index as whoosh_index
 from whoosh.writing import SegmentWriter
 
+from search.index import merge
 from search.index.bulk_writer import BulkWriter
+from search.index.field_merge import FieldMerge
 from search.index.merge import MERGE_FACTOR
 from search.index.schema import ArticleSchema
 
@@ -47,6 +49,45 @@ SCENARIOS = [
 ]
 
 
+def merged_both_ways(
+    tmp_path: Path,
+    docs: list[dict[str, Any]],
+    sizes: list[int],
+    deleted: list[str],
+    added: int,
+    everything: Any,
+    **options: Any,
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """What a reader sees after our merge (BulkWriter with `options`) and after Whoosh's, of
+    the same segments, deletions and added documents."""
+    before = sum(sizes)
+    original = segmented(tmp_path / "original", docs, sizes)
+    if deleted:
+        delete_ids(original, deleted)
+    results = []
+    for name, writer_class, kwargs in (
+        ("ours", BulkWriter, options),
+        ("whoosh", SegmentWriter, {}),
+    ):
+        shutil.copytree(tmp_path / "original", tmp_path / name)
+        ix = whoosh_index.open_dir(str(tmp_path / name))
+        writer = writer_class(ix, **kwargs)
+        for doc in docs[before : before + added]:
+            writer.add_document(**doc)
+        writer.commit(optimize=True)
+        assert len(ix._segments()) == 1
+        assert ix.doc_count() == before - len(deleted) + added
+        results.append(everything(ix))
+    ours, whoosh = results
+    return ours, whoosh
+
+
+def assert_same(ours: dict[str, Any], whoosh: dict[str, Any]) -> None:
+    assert ours.keys() == whoosh.keys()
+    for key in whoosh:
+        assert ours[key] == whoosh[key], key
+
+
 @pytest.mark.parametrize(("sizes", "deleted", "added"), SCENARIOS)
 def test_a_merge_leaves_what_whoosh_merge_leaves(
     tmp_path: Path,
@@ -56,26 +97,31 @@ def test_a_merge_leaves_what_whoosh_merge_leaves(
     demo_documents: Any,
     everything: Any,
 ) -> None:
-    docs = demo_documents()
-    before = sum(sizes)
-    original = segmented(tmp_path / "original", docs, sizes)
-    if deleted:
-        delete_ids(original, deleted)
-    results = []
-    for name, writer_class in (("ours", BulkWriter), ("whoosh", SegmentWriter)):
-        shutil.copytree(tmp_path / "original", tmp_path / name)
-        ix = whoosh_index.open_dir(str(tmp_path / name))
-        writer = writer_class(ix)
-        for doc in docs[before : before + added]:
-            writer.add_document(**doc)
-        writer.commit(optimize=True)
-        assert len(ix._segments()) == 1
-        assert ix.doc_count() == before - len(deleted) + added
-        results.append(everything(ix))
-    ours, whoosh = results
-    assert ours.keys() == whoosh.keys()
-    for key in whoosh:
-        assert ours[key] == whoosh[key], key
+    assert_same(*merged_both_ways(tmp_path, demo_documents(), sizes, deleted, added, everything))
+
+
+@pytest.mark.parametrize("merge_procs", [1, 2])
+def test_a_merge_streamed_in_small_pieces_leaves_what_whoosh_merge_leaves(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    merge_procs: int,
+    demo_documents: Any,
+    everything: Any,
+) -> None:
+    """Term tables read a few entries at a time and terms written a few at a time, in one
+    process or two: nothing is lost or repeated at the edges of the pieces."""
+    monkeypatch.setattr(merge, "ENTRIES_PIECE", 97)
+    monkeypatch.setattr(FieldMerge, "chunk", 7)
+    ours, whoosh = merged_both_ways(
+        tmp_path,
+        demo_documents(),
+        [100, 90],
+        ["mix-1", "mix-100"],
+        12,
+        everything,
+        merge_procs=merge_procs,
+    )
+    assert_same(ours, whoosh)
 
 
 def test_a_merge_among_boosted_documents_goes_through_whoosh_pool(

@@ -24,7 +24,6 @@ from typing import Any
 
 from whoosh.codec.whoosh3 import LENGTHS_COLUMN, _lenfield
 from whoosh.index import LockError
-from whoosh.util.numeric import length_to_byte
 from whoosh.writing import SegmentWriter
 
 from search.index.bulk_fields import (
@@ -40,7 +39,7 @@ from search.index.bulk_fields import (
 from search.index.bulk_postings import PostingsWriter
 from search.index.helper_processes import ForkedHelpers, no_gc
 from search.index.merge import MergedSegment, can_merge_fast, merge_tiers
-from search.index.w3_codec import COMPRESS_MIN, INLINE_LIMIT, length_bytes
+from search.index.w3_codec import COMPRESS_MIN, INLINE_LIMIT, length_byte
 
 
 class BulkWriter(ForkedHelpers, PostingsWriter, SegmentWriter):
@@ -72,6 +71,8 @@ class BulkWriter(ForkedHelpers, PostingsWriter, SegmentWriter):
         # [docnum, weight, value, docnum, weight, value, ...] in document order
         self._postings: dict[str, dict[Any, list[Any]]] = {}
         self._lengths: dict[str, dict[int, int]] = {}  # field name -> docnum -> length
+        # field name -> length byte (length_to_byte) of each document whose lengths are written
+        self._length_bytes: dict[str, bytearray] = {}
         self._fast: dict[str, FastField | IdField | None] = {}
         self._plans: dict[tuple[str, ...], list[tuple[str, Any, Any, dict[Any, list[Any]]]]] = {}
         self._lengths_from = self.docnum  # documents from here on have unwritten lengths
@@ -232,8 +233,11 @@ class BulkWriter(ForkedHelpers, PostingsWriter, SegmentWriter):
             return
         self._check_state()
         merged = MergedSegment(reader, self.docnum, self.storage)
-        merged.copy_documents(reader, self.perdocwriter, self._lengths)
+        merged.copy_documents(reader, self.perdocwriter)
+        for fieldname, row, total in merged.length_rows(reader):
+            self._add_length_row(fieldname, self.docnum, row, total)
         self.docnum += merged.kept
+        self._lengths_from = self.docnum
         self._merged.append(merged)
         self._added = True
 
@@ -249,31 +253,50 @@ class BulkWriter(ForkedHelpers, PostingsWriter, SegmentWriter):
     def _write_lengths(self) -> None:
         """Write the field length columns of the documents added since the last call: what
         W3PerDocWriter.add_field does per document and field, a column at a time."""
-        perdocwriter = self.perdocwriter
-        start, self._lengths_from = self._lengths_from, self.docnum
-        lbyte = length_bytes()
+        start, end = self._lengths_from, self.docnum
+        self._lengths_from = end
         for fieldname, lengths in self._lengths.items():
-            docnums = sorted(d for d in lengths if d >= start)
+            docnums = [d for d in lengths if d >= start]
             if not docnums:
                 continue
-            lenfield = _lenfield(fieldname)
-            if not perdocwriter._has_column(lenfield):
-                perdocwriter._create_column(lenfield, LENGTHS_COLUMN)
-            column = perdocwriter._get_column(lenfield)
-            if column._fixedlen == 1 and column._defaultbytes == b"\x00":
-                first, last = docnums[0], docnums[-1]
-                if first > column._count:
-                    column.fill(first)
-                row = bytearray(last + 1 - first)  # zero: no length, the column's default
-                for docnum in docnums:
-                    length = lengths[docnum]
-                    row[docnum - first] = lbyte[length] if length < len(lbyte) else 255
-                column._dbfile.write(bytes(row))
-                column._count = last + 1
-            else:
-                for docnum in docnums:
-                    column.add(docnum, length_to_byte(lengths[docnum]))
-            perdocwriter._fieldlengths[fieldname] += sum(map(lengths.__getitem__, docnums))
+            row = bytearray(end - start)  # zero: no length, the column's default
+            for docnum in docnums:
+                row[docnum - start] = length_byte(lengths[docnum])
+            self._add_length_row(fieldname, start, row, sum(map(lengths.__getitem__, docnums)))
+
+    def _add_length_row(
+        self, fieldname: str, first: int, row: bytes | bytearray, total: int
+    ) -> None:
+        """Write the length bytes of documents first, first + 1, ... (0: no length) to the
+        field's length column, keep them for the term infos and add `total` to the field's
+        total length."""
+        perdocwriter = self.perdocwriter
+        kept = self._length_bytes.setdefault(fieldname, bytearray())
+        kept.extend(bytes(first - len(kept)))
+        kept[first:] = row
+        nonzero = [i for i, b in enumerate(row) if b]
+        if not nonzero:
+            return
+        lenfield = _lenfield(fieldname)
+        if not perdocwriter._has_column(lenfield):
+            perdocwriter._create_column(lenfield, LENGTHS_COLUMN)
+        column = perdocwriter._get_column(lenfield)
+        start, stop = first + nonzero[0], first + nonzero[-1] + 1
+        if column._fixedlen == 1 and column._defaultbytes == b"\x00":
+            if start > column._count:
+                column.fill(start)
+            column._dbfile.write(bytes(row[start - first : stop - first]))
+            column._count = stop
+        else:
+            for at in nonzero:
+                column.add(first + at, row[at])
+        perdocwriter._fieldlengths[fieldname] += total
+
+    def _length_table(self, fieldname: str) -> bytearray:
+        """The field's length byte by document number, for every document of the segment."""
+        table = self._length_bytes.setdefault(fieldname, bytearray())
+        table.extend(bytes(self.docnum - len(table)))
+        return table
 
     def _flush_segment(self) -> None:
         self._write_lengths()
@@ -287,6 +310,8 @@ class BulkWriter(ForkedHelpers, PostingsWriter, SegmentWriter):
             return
         self.perdocwriter.close()
         self._write_postings()
+        self._lengths.clear()
+        self._length_bytes.clear()
         self.fieldwriter.close()
 
     def _postings_to_pool(self) -> None:
