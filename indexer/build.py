@@ -15,6 +15,7 @@ from whoosh.index import FileIndex
 
 from indexer.records import RawRecord
 from indexer.validate import RecordError, check_record
+from search.analysis.chains import TermMemo
 from search.index.helper_processes import DocumentFailed
 from search.index.schema import Article, to_document
 from search.index.store import KnownIds, locked_writer, open_or_create
@@ -123,6 +124,7 @@ class IndexBuilder:
         self._batch: dict[str, Article] = {}
         self._other_load = OtherLoad()
         self._known = KnownIds()  # ids in the index, read once, then kept up to date
+        self._term_memo = TermMemo()  # what the texts' words gave, kept across batches
 
     def add_records(
         self, records: Iterable[RawRecord], on_record: Callable[[], None] | None = None
@@ -173,6 +175,7 @@ class IndexBuilder:
                     procs,
                     self._known,
                     merge,
+                    self._term_memo,
                 )
             except DocumentError as error:
                 # The writer was cancelled: redo the batch without the document Whoosh refused.
@@ -199,6 +202,7 @@ def write_batch(
     procs: int = 1,
     known: KnownIds | None = None,
     merge: bool = True,
+    term_memo: TermMemo | None = None,
 ) -> int:
     """Upsert one batch in one commit; returns how many articles replaced an older version.
 
@@ -225,6 +229,8 @@ def write_batch(
         with locked_writer(index, timeout, report) as writer:
             writer.merge_procs = procs  # no forked helper either where the cores are busy
             writer.merge = merge
+            if term_memo is not None:
+                writer.term_memo = term_memo
             fields = set(writer.schema.names())  # an index built before a field was added
             docs = [to_document(article, fields) for article in articles]
             writer.add_documents(docs, procs, meanwhile=delete_older_versions)

@@ -21,6 +21,7 @@ from search.analysis.chains import (
     ExactAnalyzer,
     ExactBigramAnalyzer,
     FoldedBigramAnalyzer,
+    TermMemo,
     fold_term,
     index_terms,
     index_tokens,
@@ -53,11 +54,15 @@ def chain_tokens(text: str) -> list[tuple[str, int, int, int]]:
     ]
 
 
-def assert_same_as_chain(text: str) -> None:
+def assert_same_as_chain(text: str, memos: tuple[TermMemo, ...]) -> None:
     expected = chain_tokens(text)
     assert index_tokens(text) == expected
-    assert index_terms(text) == ([t[0] for t in expected], [t[1] for t in expected])
-    analysed = Text(text)
+    terms = ([t[0] for t in expected], [t[1] for t in expected])
+    assert index_terms(text) == terms
+    for memo in memos:  # one that remembers everything, one whose tables are full
+        assert memo.terms(text) == terms
+        assert memo.folded(terms[0]) == [fold_term(term) for term in terms[0]]
+    analysed = Text(text, memos[0])
     for chain, terms in (
         (ExactBigramAnalyzer(), analysed.terms),
         (FoldedBigramAnalyzer(), [fold_term(t) for t in analysed.terms]),
@@ -67,9 +72,9 @@ def assert_same_as_chain(text: str) -> None:
 
 
 @pytest.mark.parametrize("text", TEXTS)
-def test_index_terms_equal_the_chain(text: str) -> None:
-    assert_same_as_chain(text)
-    assert_same_as_chain(text)  # again, from the per-word cache
+def test_index_terms_equal_the_chain(text: str, term_memos: tuple[TermMemo, ...]) -> None:
+    assert_same_as_chain(text, term_memos)
+    assert_same_as_chain(text, term_memos)  # again, from the per-word caches
 
 
 _ALPHABET = st.sampled_from(
@@ -80,9 +85,11 @@ _ALPHABET = st.sampled_from(
 
 
 @settings(max_examples=300, deadline=None)
-@given(st.lists(_ALPHABET, max_size=80).map("".join))
-def test_index_terms_equal_the_chain_on_generated_text(text: str) -> None:
-    assert_same_as_chain(text)
+@given(text=st.lists(_ALPHABET, max_size=80).map("".join))
+def test_index_terms_equal_the_chain_on_generated_text(
+    text: str, term_memos: tuple[TermMemo, ...]
+) -> None:
+    assert_same_as_chain(text, term_memos)
 
 
 # The writers: the same documents through Whoosh's SegmentWriter and through BulkWriter.

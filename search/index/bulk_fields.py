@@ -1,14 +1,14 @@
 """How one document's fields become postings in memory, for search.index.bulk_writer.
 
-The analysed fields of the four Vietnamese chains (search/analysis.py) are read once per text
-by `index_terms`; folded terms and syllable pairs are derived from that one pass. ID fields
-index their value as the one term. Any other field is left to Whoosh (`fast_field` -> None).
+The analysed fields of the four Vietnamese chains (search/analysis/chains.py) are read once per
+text by a `TermMemo` (what `index_terms` gives, remembered per piece of text); folded terms and
+syllable pairs are derived from that one pass. ID fields index their value as the one term.
+Any other field is left to Whoosh (`fast_field` -> None).
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable
 from pickle import dumps
 from typing import Any
 
@@ -22,7 +22,7 @@ from search.analysis.chains import (
     ExactBigramAnalyzer,
     FoldedAnalyzer,
     FoldedBigramAnalyzer,
-    index_terms,
+    TermMemo,
 )
 from search.analysis.filters import VietFoldFilter, pair_links
 from search.analysis.tokenizer import BIGRAM_SEPARATOR
@@ -41,10 +41,11 @@ ONE_FREQUENCY = _FREQ_BYTES[1]  # the value of a Frequency posting found once
 class Text:
     """One text's analysis, shared by the fields that index it (title and its twins)."""
 
-    __slots__ = ("terms", "positions", "_folded", "_links")
+    __slots__ = ("terms", "positions", "_memo", "_folded", "_links")
 
-    def __init__(self, text: str) -> None:
-        self.terms, self.positions = index_terms(text)
+    def __init__(self, text: str, memo: TermMemo) -> None:
+        self.terms, self.positions = memo.terms(text)
+        self._memo = memo
         self._folded: list[str] | None = None
         self._links: list[tuple[int, int]] | None = None
 
@@ -63,11 +64,10 @@ class Text:
         pairs = [terms[a] + BIGRAM_SEPARATOR + terms[b] for a, b in self._links]
         return pairs, [positions[a] for a, _ in self._links]
 
-    def folded(self, fold: Callable[[str], str], cache: dict[str, str]) -> list[str]:
-        """The terms through `fold`; `cache` holds folds already made (fold's own cache)."""
+    def folded(self) -> list[str]:
+        """The terms folded (what VietFoldFilter makes of them)."""
         if self._folded is None:
-            get = cache.get
-            self._folded = [get(term) or fold(term) for term in self.terms]
+            self._folded = self._memo.folded(self.terms)
         return self._folded
 
 
@@ -106,7 +106,7 @@ def _freq_bytes(freq: int) -> bytes:
 class FastField:
     """How to index one TEXT field whose analyzer is one of the four chains."""
 
-    __slots__ = ("pairs", "positions", "boost", "fold", "fold_cache", "single", "layout")
+    __slots__ = ("pairs", "positions", "boost", "fold", "single", "layout")
 
     def __init__(self, pairs: bool, field: Any) -> None:
         self.pairs = pairs
@@ -114,9 +114,7 @@ class FastField:
         self.layout = TRIPLES if self.positions else FREQUENCIES
         boost = float(field.format.field_boost)
         self.boost: float | None = None if boost == 1.0 else boost  # None: weight = freq
-        fold_filters = [f for f in field.analyzer.items if isinstance(f, VietFoldFilter)]
-        self.fold = fold_filters[0].fold if fold_filters else None
-        self.fold_cache: dict[str, str] = fold_filters[0]._cache if fold_filters else {}
+        self.fold = any(isinstance(f, VietFoldFilter) for f in field.analyzer.items)
         self.single: dict[int, bytes] = {}  # encoded one-position lists, by position
 
     def add(self, text: Text, docnum: int, postings: dict[Any, list[Any]]) -> int:
@@ -125,7 +123,7 @@ class FastField:
         What Frequency.word_values and Positions.word_values make of the chain's tokens:
         weight = frequency x field boost, value = packed frequency or encoded positions.
         """
-        terms = text.folded(self.fold, self.fold_cache) if self.fold else text.terms
+        terms = text.folded() if self.fold else text.terms
         positions = text.positions
         if self.pairs:
             terms, positions = text.pairs(terms)

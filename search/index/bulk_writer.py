@@ -26,6 +26,7 @@ from whoosh.codec.whoosh3 import LENGTHS_COLUMN, _lenfield
 from whoosh.index import LockError
 from whoosh.writing import SegmentWriter
 
+from search.analysis.chains import TermMemo
 from search.index.bulk_fields import (
     DOCNUMS,
     FREQUENCIES,
@@ -77,6 +78,7 @@ class BulkWriter(ForkedHelpers, PostingsWriter, SegmentWriter):
         self._plans: dict[tuple[str, ...], list[tuple[str, Any, Any, dict[Any, list[Any]]]]] = {}
         self._lengths_from = self.docnum  # documents from here on have unwritten lengths
         self._merged: list[MergedSegment] = []  # old segments merged without the pool
+        self.term_memo = TermMemo()  # an importer hands on its own, kept across batches
 
     def _abandon_init(self) -> None:
         """Undo a SegmentWriter.__init__ that failed after taking the index lock (creating its
@@ -149,7 +151,7 @@ class BulkWriter(ForkedHelpers, PostingsWriter, SegmentWriter):
                     else:
                         text = texts.get(value)
                         if text is None:
-                            text = texts[value] = Text(value)
+                            text = texts[value] = Text(value, self.term_memo)
                         length = fast.add(text, docnum, postings)
                 elif field.indexed:
                     if field.separate_spelling() or field.vector:
