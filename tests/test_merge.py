@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import io
+import pickle
 import shutil
+import struct
 from collections import Counter
 from math import log
 from pathlib import Path
@@ -10,6 +13,7 @@ from typing import Any
 
 import pytest
 from whoosh import index as whoosh_index
+from whoosh.codec.whoosh3 import WHOOSH3_HEADER_MAGIC
 from whoosh.writing import SegmentWriter
 
 from search.index import merge
@@ -17,20 +21,47 @@ from search.index.bulk_writer import BulkWriter
 from search.index.field_merge import FieldMerge
 from search.index.merge import MERGE_FACTOR
 from search.index.schema import ArticleSchema
+from search.index.w3_codec import COMPRESS_MIN, TERMINFO_SIZE
 
 
-def segmented(directory: Path, docs: list[dict[str, Any]], sizes: list[int]) -> Any:
+def segmented(
+    directory: Path, docs: list[dict[str, Any]], sizes: list[int], to_be_merged: bool = False
+) -> Any:
     """An index of one segment per size, written by ours without merging."""
     directory.mkdir()
     ix = whoosh_index.create_in(str(directory), ArticleSchema())
     start = 0
     for size in sizes:
         writer = BulkWriter(ix)
+        if to_be_merged:
+            writer.write_to_be_merged()
         for doc in docs[start : start + size]:
             writer.add_document(**doc)
         writer.commit(merge=False)
         start += size
     return ix
+
+
+def compressed_or_small(ix: Any) -> bool:
+    """Whether every posting block of every segment is compressed or smaller than
+    COMPRESS_MIN."""
+    with ix.reader() as reader:
+        for leaf, _ in reader.leaf_readers():
+            terms = leaf._terms
+            for fieldname in leaf.indexed_field_names():
+                for _, info in merge.term_entries(terms, fieldname):
+                    if info[0]:
+                        continue  # inlined
+                    offset, length = struct.unpack_from("!qI", info, TERMINFO_SIZE)
+                    data = terms._postfile.get(offset, length)
+                    pos = len(WHOOSH3_HEADER_MAGIC)
+                    while pos < len(data):
+                        (size,) = struct.unpack_from("!i", data, pos)
+                        block = io.BytesIO(data[pos + 4 : pos + 4 + abs(size)])
+                        if not pickle.load(block)[3] and len(block.read()) >= COMPRESS_MIN:
+                            return False
+                        pos += 4 + abs(size)
+    return True
 
 
 def delete_ids(ix: Any, ids: list[str]) -> None:
@@ -56,12 +87,14 @@ def merged_both_ways(
     deleted: list[str],
     added: int,
     everything: Any,
+    to_be_merged: bool = False,
     **options: Any,
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """What a reader sees after our merge (BulkWriter with `options`) and after Whoosh's, of
-    the same segments, deletions and added documents."""
+    the same segments, deletions and added documents (the indexes stay in tmp_path, "ours"
+    and "whoosh")."""
     before = sum(sizes)
-    original = segmented(tmp_path / "original", docs, sizes)
+    original = segmented(tmp_path / "original", docs, sizes, to_be_merged)
     if deleted:
         delete_ids(original, deleted)
     results = []
@@ -122,6 +155,18 @@ def test_a_merge_streamed_in_small_pieces_leaves_what_whoosh_merge_leaves(
         merge_procs=merge_procs,
     )
     assert_same(ours, whoosh)
+
+
+@pytest.mark.parametrize("deleted", [[], ["mix-1", "mix-100"]])
+def test_segments_written_to_be_merged_come_out_of_the_merge_compressed(
+    tmp_path: Path, deleted: list[str], demo_documents: Any, everything: Any
+) -> None:
+    ours, whoosh = merged_both_ways(
+        tmp_path, demo_documents(), [20, 200], deleted, 0, everything, to_be_merged=True
+    )
+    assert_same(ours, whoosh)
+    assert not compressed_or_small(whoosh_index.open_dir(str(tmp_path / "original")))
+    assert compressed_or_small(whoosh_index.open_dir(str(tmp_path / "ours")))
 
 
 def test_a_merge_among_boosted_documents_goes_through_whoosh_pool(

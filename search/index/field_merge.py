@@ -184,7 +184,9 @@ class FieldMerge:
                 pending[2].extend(more[2])
                 continue
             add_pending()
-            more_blocks, more_stats = self.sources[n].moved_blocks(payload)
+            more_blocks, more_stats = self.sources[n].moved_blocks(
+                payload, self.writer.compress_min
+            )
             blocks += more_blocks
             stats.append(more_stats)
         add_pending()

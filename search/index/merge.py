@@ -22,32 +22,37 @@ tests/test_merge.py compares what a reader sees after our merge and after Whoosh
 
 from __future__ import annotations
 
+import zlib
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from io import BytesIO
 from itertools import count
 from math import log
-from pickle import dumps, loads
+from pickle import dumps, load, loads
 from struct import Struct
 from typing import Any
 
-from whoosh.codec.whoosh3 import STORED_COLUMN, _lenfield
+from whoosh.codec.whoosh3 import STORED_COLUMN, WHOOSH3_HEADER_MAGIC, _lenfield
 from whoosh.columns import VarBytesColumn
 from whoosh.reading import SegmentReader
 from whoosh.system import pack_ushort
 from whoosh.util.numeric import byte_to_length
 
-from search.index.w3_codec import PICKLE_PROTOCOL, TERMINFO, TERMINFO_SIZE, Block, Stats
-from search.index.w3_reader import (
-    read_blocks,
-    segment_length_bytes,
-    shifted_blocks,
-    w3_terms,
+from search.index.w3_codec import (
+    COMPRESSION,
+    PICKLE_PROTOCOL,
+    TERMINFO,
+    TERMINFO_SIZE,
+    Block,
+    Stats,
 )
+from search.index.w3_reader import read_blocks, segment_length_bytes, w3_terms
 
 MERGE_FACTOR = 8  # segments of one size tier merged into one of the next
 ENTRIES_PIECE = 1 << 20  # bytes of a term table read at a time in a merge
 _EXTENT = Struct("!qI")  # offset and length of a term's posting blocks
 _ENTRY_HEAD = Struct("!II")  # key length, value length of a term table entry
+_BLOCK_LENGTH = Struct("!i")  # negative for a posting list's last block
 
 Postings = tuple[list[int], Sequence[float], Sequence[bytes]]
 
@@ -141,15 +146,16 @@ class MergedSegment:
         assert self._reader is not None
         return term_entries(self._reader._terms, fieldname)
 
-    def moved_blocks(self, info: bytes) -> tuple[list[Block], Stats]:
+    def moved_blocks(self, info: bytes, compress_min: int) -> tuple[list[Block], Stats]:
         """The posting blocks of a term kept in blocks, with their document numbers moved up
-        by base (a segment without deletions), and the term's stats moved the same way."""
+        by base (a segment without deletions), and the term's stats moved the same way.
+        Blocks of compress_min bytes or more come out compressed, whether they were or not."""
         assert self._reader is not None
         offset, length = _EXTENT.unpack_from(info, TERMINFO_SIZE)
         data = self._reader._terms._postfile.get(offset, length)
         _, weight, df, minlen, maxlen, maxweight, minid, maxid = TERMINFO.unpack_from(info)
         stats = (weight, df, minlen, maxlen, maxweight, minid + self.base, maxid + self.base)
-        return shifted_blocks(data, self.base), stats
+        return moved_blocks(data, self.base, compress_min), stats
 
     def _shifted(self, info: bytes) -> bytes:
         """An inlined term info with its document numbers moved up by base: statistics and
@@ -194,6 +200,33 @@ class MergedSegment:
                         add((fieldname, term, docnum, weight, value))
         finally:
             self.close()
+
+
+def moved_blocks(data: bytes, base: int, compress_min: int) -> list[Block]:
+    """A posting list's blocks (as read back from disk) with every document number moved up
+    by base: each block's first delta and last id change, everything else stays. A block is
+    compressed when its pickle has compress_min bytes or more (a segment written to be merged
+    soon leaves its blocks uncompressed: moving one means decompressing it otherwise)."""
+    blocks = []
+    pos, last = len(WHOOSH3_HEADER_MAGIC), False
+    while not last:
+        (length,) = _BLOCK_LENGTH.unpack_from(data, pos)
+        last = length < 0
+        pos += 4
+        end = pos + abs(length)
+        block = BytesIO(data[pos:end])
+        count, lastid, maxweight, compression, minlen, maxlen = load(block)
+        body = block.read()
+        pos = end
+        if base or not compression and len(body) >= compress_min:
+            deltas, weights, values = loads(zlib.decompress(body) if compression else body)
+            body = dumps(((deltas[0] + base, *deltas[1:]), weights, values), PICKLE_PROTOCOL)
+            compression = COMPRESSION if len(body) >= compress_min else 0
+            if compression:
+                body = zlib.compress(body, compression)
+        info = (count, lastid + base, maxweight, compression, minlen, maxlen)
+        blocks.append((dumps(info, PICKLE_PROTOCOL), body))
+    return blocks
 
 
 def term_entries(terms: Any, fieldname: str) -> Iterator[tuple[bytes, bytes]]:
