@@ -6,6 +6,7 @@ import io
 import pickle
 import struct
 import zlib
+from itertools import accumulate
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +16,7 @@ from hypothesis import strategies as st
 from whoosh import index as whoosh_index
 from whoosh.codec.whoosh3 import WHOOSH3_HEADER_MAGIC, W3TermInfo
 from whoosh.filedb.filetables import OrderedHashReader
+from whoosh.formats import Positions
 from whoosh.writing import SegmentWriter
 
 from search.analysis.chains import (
@@ -26,6 +28,7 @@ from search.analysis.chains import (
     index_terms,
     index_tokens,
 )
+from search.index.bulk_arrays import positions_values
 from search.index.bulk_fields import Text
 from search.index.bulk_writer import BulkWriter
 from search.index.helper_processes import DocumentFailed
@@ -301,3 +304,19 @@ def test_helpers_only_on_cores_other_processes_leave_idle(monkeypatch: pytest.Mo
     monkeypatch.setattr(build.OtherLoad, "_sample", staticmethod(lambda: next(samples)))
     load._last = load._sample()
     assert load.cores() == pytest.approx(1.0)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    runs=st.lists(
+        st.lists(st.integers(min_value=0, max_value=2**31 - 1), min_size=1, max_size=12),
+        max_size=20,
+    )
+)
+def test_positions_values_are_what_the_positions_format_encodes(runs: list[list[int]]) -> None:
+    """All postings' Positions values at once (numpy) against Positions.encode, one by one."""
+    runs = [*runs, list(range(0, 3 * 1003, 3))]  # more deltas than pickle puts in one run
+    positions = [list(accumulate(run)) for run in runs]
+    data, starts, ends = positions_values([len(r) for r in runs], [d for r in runs for d in r])
+    values = [data[start:end] for start, end in zip(starts, ends, strict=True)]
+    assert values == [Positions().encode(p) for p in positions]

@@ -26,6 +26,7 @@ from search.analysis.chains import (
 )
 from search.analysis.filters import VietFoldFilter, pair_links
 from search.analysis.tokenizer import BIGRAM_SEPARATOR
+from search.index.bulk_arrays import SinglePostings, TokenColumns
 
 # The four chains, and whether each makes syllable pairs (folding is read off the chain).
 _CHAINS = (
@@ -117,12 +118,16 @@ class FastField:
         self.fold = any(isinstance(f, VietFoldFilter) for f in field.analyzer.items)
         self.single: dict[int, bytes] = {}  # encoded one-position lists, by position
 
-    def add(self, text: Text, docnum: int, postings: dict[Any, list[Any]]) -> int:
+    def add(self, text: Text, docnum: int, postings: Any) -> int:
         """Add the postings of one document's text; returns the field length (token count).
 
-        What Frequency.word_values and Positions.word_values make of the chain's tokens:
+        A word field's tokens go to its TokenColumns as they are; for the pair fields, what
+        Frequency.word_values and Positions.word_values make of the chain's tokens:
         weight = frequency x field boost, value = packed frequency or encoded positions.
         """
+        if isinstance(postings, TokenColumns):
+            postings.add(text.terms, text.positions, docnum)
+            return len(text.terms)
         terms = text.folded() if self.fold else text.terms
         positions = text.positions
         if self.pairs:
@@ -191,6 +196,56 @@ class IdField:
         else:
             found.append(docnum)
         return 0
+
+
+class DictPostings:
+    """A field's new postings kept in a dict of lists per term, with FieldPostings's
+    interface (search.index.bulk_arrays): terms in order, postings by term index."""
+
+    def __init__(self, postings: dict[Any, list[Any]], layout: str, boost: float) -> None:
+        terms = sorted(postings)
+        self.found = list(map(postings.__getitem__, terms))
+        self.keys = [t if isinstance(t, bytes) else t.encode("utf-8") for t in terms]
+        self.layout = layout
+        self.boost = boost
+
+    def postings(self, index: int) -> tuple[list[int], list[float], list[bytes]]:
+        return columns(self.layout, self.found[index], self.boost)
+
+    def single(self, indexes: list[int]) -> SinglePostings:
+        """Which of the terms at indexes are in one document (their places in `indexes`), and
+        that posting of each: document numbers, weights, values."""
+        layout, found = self.layout, self.found
+        size = 3 if layout == TRIPLES else 1
+        where = [k for k, i in enumerate(indexes) if len(found[i]) == size]
+        if layout == TRIPLES:
+            docnums = [found[indexes[k]][0] for k in where]
+            weights = [float(found[indexes[k]][1]) for k in where]
+            values = [found[indexes[k]][2] for k in where]
+        else:
+            docnums = [found[indexes[k]][0] for k in where]
+            weights = [self.boost] * len(where)
+            values = [b"" if layout == DOCNUMS else ONE_FREQUENCY] * len(where)
+        return where, docnums, weights, values
+
+
+def forget_document(postings: Any, layout: str, docnum: int) -> None:
+    """Drop the postings of the last document added, `docnum`, from a field's postings."""
+    if isinstance(postings, TokenColumns):
+        postings.forget(docnum)
+        return
+    for term in list(postings):
+        found = postings[term]
+        if layout == TRIPLES:
+            if found[-3] == docnum:
+                del found[-3:]
+        else:
+            if found[-1] < 0 and found[-2] == docnum:
+                del found[-1]
+            if found[-1] == docnum:
+                del found[-1]
+        if not found:
+            del postings[term]
 
 
 def _encode_positions(poslist: list[int]) -> bytes:

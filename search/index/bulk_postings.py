@@ -13,7 +13,8 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
-from search.index.bulk_fields import DOCNUMS, ONE_FREQUENCY, TRIPLES, columns
+from search.index.bulk_arrays import FieldPostings, TokenColumns
+from search.index.bulk_fields import DictPostings
 from search.index.field_merge import FieldMerge
 from search.index.forked_call import fork_call
 from search.index.merge import MergedSegment, share_fields
@@ -37,6 +38,8 @@ class PostingsWriter:
         merge_procs: int
         _postings: dict[str, dict[Any, list[Any]]]
         _merged: list[MergedSegment]
+
+        term_memo: Any
 
         def _layout(self, fieldname: str) -> tuple[str, float]: ...
 
@@ -91,29 +94,36 @@ class PostingsWriter:
     def _field_terms(
         self,
         fieldname: str,
-        postings: dict[Any, list[Any]],
+        postings: Any,
         sources: list[MergedSegment],
         postfile: Any,
     ) -> Iterator[tuple[list[bytes], list[bytes]]]:
         """The field's terms, encoded, and their term infos (postings written meanwhile)."""
         fixedsize = self.schema[fieldname].format.fixed_value_size()
         lengths = self._length_table(fieldname)
-        layout, boost = self._layout(fieldname)
-        terms = sorted(postings)
-        founds = list(map(postings.__getitem__, terms))
-        keys = [t if isinstance(t, bytes) else t.encode("utf-8") for t in terms]
-        del postings, terms
-
+        new: FieldPostings | DictPostings
+        if isinstance(postings, TokenColumns):
+            new = FieldPostings(postings, self.term_memo)
+        else:
+            new = DictPostings(postings, *self._layout(fieldname))
+        del postings
         writer = TermWriter(postfile, lengths, fixedsize, self.inline_limit, self.compress_min)
 
         def new_infos(indexes: list[int]) -> list[bytes]:
-            chosen = [founds[i] for i in indexes]
-            infos = self._single_infos(chosen, layout, boost, lengths)
-            for i, found in enumerate(chosen):
-                if not infos[i]:
-                    infos[i] = writer.info(*columns(layout, found, boost))
+            """Term infos of the new terms at indexes; those found in one document (most
+            terms) made in bulk."""
+            infos = [b""] * len(indexes)
+            if self.inline_limit:
+                where, docnums, weights, values = new.single(indexes)
+                made = single_infos(docnums, weights, values, lengths)
+                for k, info in zip(where, made, strict=True):
+                    infos[k] = info
+            for k, index in enumerate(indexes):
+                if not infos[k]:
+                    infos[k] = writer.info(*new.postings(index))
             return infos
 
+        keys = new.keys
         if not sources:
             chunk = FieldMerge.chunk
             for start in range(0, len(keys), chunk):
@@ -121,29 +131,4 @@ class PostingsWriter:
                 yield keys[start:end], new_infos(list(range(start, end)))
             return
         merge = FieldMerge(sources, fieldname, writer)
-        yield from merge.run(keys, new_infos, lambda i: columns(layout, founds[i], boost))
-
-    def _single_infos(
-        self, founds: list[list[Any]], layout: str, boost: float, lengths: Sequence[int]
-    ) -> list[bytes]:
-        """Term infos of the terms found in one document (most terms), made in bulk; b"" for
-        the others."""
-        infos: list[bytes] = [b""] * len(founds)
-        if not self.inline_limit:
-            return infos
-        size = 3 if layout == TRIPLES else 1
-        single = [i for i, found in enumerate(founds) if len(found) == size]
-        if not single:
-            return infos
-        one_docnums: Sequence[int]
-        if layout == TRIPLES:
-            one_docnums, one_weights, one_values = zip(*[founds[i] for i in single], strict=True)
-            one_weights = tuple(map(float, one_weights))
-        else:
-            one_docnums = [founds[i][0] for i in single]
-            one_weights = (boost,) * len(single)
-            one_values = (b"" if layout == DOCNUMS else ONE_FREQUENCY,) * len(single)
-        one_infos = single_infos(one_docnums, one_weights, one_values, lengths)
-        for i, info in zip(single, one_infos, strict=True):
-            infos[i] = info
-        return infos
+        yield from merge.run(keys, new_infos, new.postings)

@@ -27,6 +27,7 @@ from whoosh.index import LockError
 from whoosh.writing import SegmentWriter
 
 from search.analysis.chains import TermMemo
+from search.index.bulk_arrays import FieldPostings, TermIds, TokenColumns
 from search.index.bulk_fields import (
     DOCNUMS,
     FREQUENCIES,
@@ -36,6 +37,7 @@ from search.index.bulk_fields import (
     Text,
     columns,
     fast_field,
+    forget_document,
 )
 from search.index.bulk_postings import PostingsWriter
 from search.index.helper_processes import ForkedHelpers, no_gc
@@ -81,6 +83,7 @@ class BulkWriter(ForkedHelpers, PostingsWriter, SegmentWriter):
         self._lengths_from = self.docnum  # documents from here on have unwritten lengths
         self._merged: list[MergedSegment] = []  # old segments merged without the pool
         self.term_memo = TermMemo()  # an importer hands on its own, kept across batches
+        self._vocabulary = TermIds()  # the word fields' terms, numbered (bulk_arrays)
 
     def write_to_be_merged(self) -> None:
         """This commit's segments are to be merged into a bigger one soon: leave their posting
@@ -128,10 +131,20 @@ class BulkWriter(ForkedHelpers, PostingsWriter, SegmentWriter):
             plan = []
             for name in fieldnames:
                 field = self.schema[name]
-                postings = self._postings.setdefault(name, {}) if field.indexed else {}
-                plan.append((name, field, self._fast_for(name), postings))
+                fast = self._fast_for(name)
+                postings = self._postings.get(name) if field.indexed else {}
+                if postings is None:
+                    postings = self._postings[name] = self._new_postings(fast)
+                plan.append((name, field, fast, postings))
             self._plans[names] = plan
         return plan
+
+    def _new_postings(self, fast: FastField | IdField | None) -> Any:
+        """Where a field's new postings are kept: a word field's tokens in arrays
+        (search.index.bulk_arrays), other fields' postings in a dict of lists per term."""
+        if isinstance(fast, FastField) and not fast.pairs:
+            return TokenColumns(self._vocabulary, fast.positions, fast.fold, fast.boost)
+        return {}
 
     def add_document(self, **fields: Any) -> None:
         if any(name.startswith("_") for name in fields):  # boosts, custom stored values
@@ -216,19 +229,7 @@ class BulkWriter(ForkedHelpers, PostingsWriter, SegmentWriter):
     def _forget(self, docnum: int) -> None:
         """Drop a failed document's postings (Whoosh itself leaves them: pitfall I-01)."""
         for fieldname, postings in self._postings.items():
-            layout, _ = self._layout(fieldname)
-            for term in list(postings):
-                found = postings[term]
-                if layout == TRIPLES:
-                    if found[-3] == docnum:
-                        del found[-3:]
-                else:
-                    if found[-1] < 0 and found[-2] == docnum:
-                        del found[-1]
-                    if found[-1] == docnum:
-                        del found[-1]
-                if not found:
-                    del postings[term]
+            forget_document(postings, self._layout(fieldname)[0], docnum)
         for lengths in self._lengths.values():
             lengths.pop(docnum, None)
 
@@ -328,9 +329,12 @@ class BulkWriter(ForkedHelpers, PostingsWriter, SegmentWriter):
         add = self.pool.add
         for fieldname, postings in self._postings.items():
             layout, boost = self._layout(fieldname)
-            for term, found in postings.items():
+            if isinstance(postings, TokenColumns):
+                entries: Any = FieldPostings(postings, self.term_memo).items()
+            else:
+                entries = ((t, columns(layout, found, boost)) for t, found in postings.items())
+            for term, (ids, weights, values) in entries:
                 tbytes = term if isinstance(term, bytes) else term.encode("utf-8")
-                ids, weights, values = columns(layout, found, boost)
                 for docnum, weight, value in zip(ids, weights, values, strict=True):
                     add((fieldname, tbytes, docnum, weight, value))
         self._postings.clear()

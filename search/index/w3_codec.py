@@ -14,6 +14,7 @@ from array import array
 from collections.abc import Sequence
 from functools import lru_cache
 from itertools import accumulate, chain, repeat
+from operator import sub
 from pickle import dumps
 from struct import Struct
 from typing import Any
@@ -83,21 +84,20 @@ def encode_blocks(
         end = min(start + BLOCK_LIMIT, count)
         block_ids = ids[start:end]
         block_weights = weights[start:end]
-        block_values = values[start:end]
-        block_lens = [n for n in lens[start:end] if n]
+        block_lens = lens[start:end]
         first = block_weights[0]
-        if all(w == first for w in block_weights):
+        if block_weights.count(first) == len(block_weights):
             mini_weights: Any = None if first == 1.0 else first
         else:
             mini_weights = tuple(block_weights)
         if fixedsize is None or fixedsize < 0:
-            mini_values: Any = tuple(block_values)
+            mini_values: Any = tuple(values[start:end])
         elif fixedsize == 0:
             mini_values = None
         else:
-            mini_values = b"".join(block_values)
-        deltas = [b - a for a, b in zip([0, *block_ids], block_ids, strict=False)]
-        databytes = dumps((tuple(deltas), mini_weights, mini_values), PICKLE_PROTOCOL)
+            mini_values = b"".join(values[start:end])
+        deltas = tuple(map(sub, block_ids, chain((0,), block_ids)))
+        databytes = dumps((deltas, mini_weights, mini_values), PICKLE_PROTOCOL)
         comp = COMPRESSION if len(databytes) >= compress_min else 0
         if comp:
             databytes = zlib.compress(databytes, comp)
@@ -107,8 +107,8 @@ def encode_blocks(
                 block_ids[-1],
                 max(block_weights),
                 comp,
-                min(block_lens, default=0),
-                max(block_lens, default=0),
+                min(filter(None, block_lens), default=0),
+                max(block_lens),
             ),
             PICKLE_PROTOCOL,
         )
@@ -271,7 +271,7 @@ class TermWriter:
                 (tuple(ids), tuple(weights), tuple(values)), PICKLE_PROTOCOL
             )
         offset = self.postfile.tell()
-        values = [v for v in values if v]
+        values = list(filter(None, values))
         write_blocks(self.postfile, ids, weights, values, lens, self.fixedsize, self.compress_min)
         info = terminfo(False, ids, weights, lens)
         return info + pack_long(offset) + pack_int(self.postfile.tell() - offset)
@@ -281,7 +281,7 @@ class TermWriter:
     ) -> tuple[list[Block], Stats]:
         """Postings as blocks to be joined with others (info_for_blocks), and their stats."""
         lens = list(map(self.length_bytes.__getitem__, ids))
-        values = [v for v in values if v]
+        values = list(filter(None, values))
         blocks = encode_blocks(ids, weights, values, lens, self.fixedsize, self.compress_min)
         return blocks, _TERMINFO.unpack(terminfo(False, ids, weights, lens))[1:]
 
