@@ -121,30 +121,42 @@ class TermMemo:
     def terms(self, text: str) -> tuple[list[str], list[int]]:
         """What `index_terms(text)` gives: the terms and their positions."""
         pieces = normalize_text(text).split()
-        terms: list[str | None] = list(map(self._words.get, pieces))
+        words = self._words
+        terms: list[str | None] = list(map(words.get, pieces))
         if None not in terms:
             return terms, list(range(len(terms)))  # type: ignore[return-value]
-        return self._slow_terms(pieces, terms)
+        for piece in {p for p, t in zip(pieces, terms, strict=True) if t is None}:
+            if piece not in self._pieces:
+                self._learn(piece)
+        terms = list(map(words.get, pieces))
+        if None not in terms:  # new words, now known
+            return terms, list(range(len(terms)))  # type: ignore[return-value]
+        return self._with_other_pieces(pieces, terms)
 
-    def _slow_terms(
+    def _with_other_pieces(
         self, pieces: list[str], known: list[str | None]
     ) -> tuple[list[str], list[int]]:
+        """terms() of a text with pieces that are not one term each (none, or several:
+        "1.268", "TP.HCM", "-"): runs of one-term pieces are copied whole."""
         terms: list[str] = []
         positions: list[int] = []
-        pos = 0
-        for piece, term in zip(pieces, known, strict=True):
-            if term is not None:
-                terms.append(term)
-                positions.append(pos)
-                pos += 1
-                continue
-            tokens = self._pieces.get(piece)
-            if tokens is None:
-                tokens = self._learn(piece)
+        start = pos = 0
+        for at in [i for i, term in enumerate(known) if term is None]:
+            run = known[start:at]
+            terms += run  # type: ignore[arg-type]
+            positions += range(pos, pos + len(run))
+            pos += len(run)
+            tokens = self._pieces.get(pieces[at])
+            if tokens is None:  # the tables are full
+                tokens = self._learn(pieces[at])
             for token in tokens:
                 terms += token
                 positions += [pos] * len(token)
                 pos += 1
+            start = at + 1
+        run = known[start:]
+        terms += run  # type: ignore[arg-type]
+        positions += range(pos, pos + len(run))
         return terms, positions
 
     def _learn(self, piece: str) -> tuple[tuple[str, ...], ...]:

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 from array import array
 from collections.abc import Iterator
-from itertools import repeat
 from pickle import dumps
 from typing import Any
 
@@ -62,7 +61,8 @@ class TermIds(dict[str, int]):
 
 
 class TokenColumns:
-    """One word field's tokens in the documents added: term number, document, position."""
+    """One word field's tokens in the documents added: the term numbers and positions of
+    each text, and each text's document number and token count."""
 
     def __init__(
         self, vocabulary: TermIds, positions: bool, folded: bool, boost: float | None
@@ -71,27 +71,35 @@ class TokenColumns:
         self.folded = folded  # the terms are folded at commit
         self.boost = boost  # the field's boost; None: weight = frequency
         self.term_ids = array("i")
-        self.docnums = array("i")
         self.positions: array[int] | None = array("i") if positions else None
+        self.texts = array("i")  # document number of each text added
+        self.counts = array("i")  # its number of tokens
 
     def __len__(self) -> int:
         return len(self.term_ids)
 
-    def add(self, terms: list[str], positions: list[int], docnum: int) -> None:
-        self.term_ids.extend(map(self.vocabulary.__getitem__, terms))
-        self.docnums.extend(repeat(docnum, len(terms)))
+    def add(self, term_ids: array[int], positions: array[int], docnum: int) -> None:
+        self.term_ids += term_ids
         if self.positions is not None:
-            self.positions.extend(positions)
+            self.positions += positions
+        self.texts.append(docnum)
+        self.counts.append(len(term_ids))
 
     def forget(self, docnum: int) -> None:
         """Drop the tokens of the last document added, when it is `docnum`."""
-        count = 0
-        while count < len(self.docnums) and self.docnums[-1 - count] == docnum:
-            count += 1
-        if count:
-            for column in (self.term_ids, self.docnums, self.positions):
-                if column is not None:
-                    del column[-count:]
+        while self.texts and self.texts[-1] == docnum:
+            count = self.counts.pop()
+            self.texts.pop()
+            if count:
+                del self.term_ids[-count:]
+                if self.positions is not None:
+                    del self.positions[-count:]
+
+    def docnums(self) -> Any:
+        """The document number of each token."""
+        return np.repeat(
+            np.frombuffer(self.texts, dtype=np.int32), np.frombuffer(self.counts, dtype=np.int32)
+        )
 
 
 class FieldPostings:
@@ -108,7 +116,7 @@ class FieldPostings:
         token_ranks = ranks[term_ids]
         order = np.argsort(token_ranks, kind="stable")  # documents and positions stay in order
         token_ranks = token_ranks[order]
-        docnums = np.frombuffer(tokens.docnums, dtype=np.int32)[order]
+        docnums = tokens.docnums()[order]
         starts = _run_starts(token_ranks, docnums)
         self.docnums = docnums[starts]
         self.freqs = np.diff(np.append(starts, len(order)))

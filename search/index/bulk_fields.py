@@ -8,6 +8,7 @@ Any other field is left to Whoosh (`fast_field` -> None).
 
 from __future__ import annotations
 
+from array import array
 from collections import Counter
 from pickle import dumps
 from typing import Any
@@ -26,7 +27,7 @@ from search.analysis.chains import (
 )
 from search.analysis.filters import VietFoldFilter, pair_links
 from search.analysis.tokenizer import BIGRAM_SEPARATOR
-from search.index.bulk_arrays import SinglePostings, TokenColumns
+from search.index.bulk_arrays import SinglePostings, TermIds, TokenColumns
 
 # The four chains, and whether each makes syllable pairs (folding is read off the chain).
 _CHAINS = (
@@ -42,13 +43,22 @@ ONE_FREQUENCY = _FREQ_BYTES[1]  # the value of a Frequency posting found once
 class Text:
     """One text's analysis, shared by the fields that index it (title and its twins)."""
 
-    __slots__ = ("terms", "positions", "_memo", "_folded", "_links")
+    __slots__ = ("terms", "positions", "_memo", "_folded", "_links", "_arrays")
 
     def __init__(self, text: str, memo: TermMemo) -> None:
         self.terms, self.positions = memo.terms(text)
         self._memo = memo
         self._folded: list[str] | None = None
         self._links: list[tuple[int, int]] | None = None
+        self._arrays: tuple[array[int], array[int]] | None = None
+
+    def arrays(self, vocabulary: TermIds) -> tuple[array[int], array[int]]:
+        """The terms' numbers in the vocabulary and the positions, as arrays (made once for
+        the text's exact and folded fields)."""
+        if self._arrays is None:
+            term_ids = array("i", map(vocabulary.__getitem__, self.terms))
+            self._arrays = (term_ids, array("i", self.positions))
+        return self._arrays
 
     def pairs(self, terms: list[str]) -> tuple[list[str], list[int]]:
         """The syllable pairs of these terms (the text's, or their folds) and their positions.
@@ -126,7 +136,7 @@ class FastField:
         weight = frequency x field boost, value = packed frequency or encoded positions.
         """
         if isinstance(postings, TokenColumns):
-            postings.add(text.terms, text.positions, docnum)
+            postings.add(*text.arrays(postings.vocabulary), docnum)
             return len(text.terms)
         terms = text.folded() if self.fold else text.terms
         positions = text.positions
