@@ -317,6 +317,8 @@ def test_positions_values_are_what_the_positions_format_encodes(runs: list[list[
     """All postings' Positions values at once (numpy) against Positions.encode, one by one."""
     runs = [*runs, list(range(0, 3 * 1003, 3))]  # more deltas than pickle puts in one run
     positions = [list(accumulate(run)) for run in runs]
-    data, starts, ends = positions_values([len(r) for r in runs], [d for r in runs for d in r])
-    values = [data[start:end] for start, end in zip(starts, ends, strict=True)]
-    assert values == [Positions().encode(p) for p in positions]
+    expected = [Positions().encode(p) for p in positions]
+    for chunk in (1 << 20, 3):  # made all at once, and a few postings at a time
+        freqs, deltas = [len(r) for r in runs], [d for r in runs for d in r]
+        data, starts, ends = positions_values(freqs, deltas, chunk)
+        assert [data[start:end] for start, end in zip(starts, ends, strict=True)] == expected

@@ -113,9 +113,8 @@ class FieldPostings:
             fold, vocabulary = vocabulary.folded(memo)
             term_ids = fold[term_ids]
         ranks, by_rank = vocabulary.order()
-        token_ranks = ranks[term_ids]
-        order = np.argsort(token_ranks, kind="stable")  # documents and positions stay in order
-        token_ranks = token_ranks[order]
+        order = _stable_order(ranks[term_ids])  # documents and positions stay in order
+        token_ranks = ranks[term_ids][order]
         docnums = tokens.docnums()[order]
         starts = _run_starts(token_ranks, docnums)
         self.docnums = docnums[starts]
@@ -125,9 +124,16 @@ class FieldPostings:
         firsts = _run_starts(posting_ranks)
         self.keys = [by_rank[r].encode("utf-8") for r in posting_ranks[firsts].tolist()]
         self.bounds: list[int] = [*firsts.tolist(), len(starts)]
-        self.values: tuple[bytes, Any, Any] | None = None  # Frequency: packed per term
-        if tokens.positions is not None:
-            positions = np.frombuffer(tokens.positions, dtype=np.int32)[order].astype(np.int64)
+        self.values: tuple[bytes, Any, Any] | None = None
+        self.frequency_values: list[bytes] = []  # Frequency: packed frequencies
+        if tokens.positions is None:
+            self.frequency_values = list(
+                map(_FREQ_BYTES.__getitem__, np.minimum(self.freqs, 255).tolist())
+            )
+            for at in np.flatnonzero(self.freqs > 255).tolist():
+                self.frequency_values[at] = pack_uint(int(self.freqs[at]))
+        else:
+            positions = np.frombuffer(tokens.positions, dtype=np.int32)[order]
             deltas = np.diff(positions, prepend=0)
             deltas[starts] = positions[starts]
             self.values = positions_values(self.freqs, deltas)
@@ -151,9 +157,10 @@ class FieldPostings:
 
     def _values(self, start: int, end: int) -> list[bytes]:
         if self.values is None:
-            return list(map(_freq_bytes, self.freqs[start:end].tolist()))
+            return self.frequency_values[start:end]
         data, starts, ends = self.values
-        return list(map(data.__getitem__, map(slice, starts[start:end], ends[start:end])))
+        chosen = map(slice, starts[start:end].tolist(), ends[start:end].tolist())
+        return list(map(data.__getitem__, chosen))
 
     def single(self, indexes: list[int]) -> SinglePostings:
         """Which of the terms at indexes are in one document (their places in `indexes`), and
@@ -162,12 +169,20 @@ class FieldPostings:
         where = [k for k, i in enumerate(indexes) if bounds[i + 1] - bounds[i] == 1]
         at = [bounds[indexes[k]] for k in where]
         if self.values is None:
-            values = list(map(_freq_bytes, self.freqs[at].tolist()))
+            values = list(map(self.frequency_values.__getitem__, at))
         else:
             data, starts, ends = self.values
-            chosen = [slice(starts[j], ends[j]) for j in at]
+            chosen = map(slice, starts[at].tolist(), ends[at].tolist())
             values = list(map(data.__getitem__, chosen))
         return where, self.docnums[at].tolist(), self.weights[at].tolist(), values
+
+
+def _stable_order(keys: Any) -> Any:
+    """np.argsort(keys, kind="stable") for keys below 2**31: a plain sort of key and index
+    packed in one 64-bit number (numpy's quicksort is vectorized, its stable sort is not)."""
+    packed = (keys.astype(np.int64) << 32) | np.arange(len(keys), dtype=np.int64)
+    packed.sort()
+    return packed & 0xFFFFFFFF
 
 
 def _run_starts(*columns: Any) -> Any:
@@ -184,59 +199,68 @@ def _run_starts(*columns: Any) -> Any:
 _FREQ_BYTES = [pack_uint(n) for n in range(256)]
 
 
-def _freq_bytes(freq: int) -> bytes:
-    return _FREQ_BYTES[freq] if freq < 256 else pack_uint(freq)
+VALUES_CHUNK = 1 << 20  # postings whose values are made at a time
 
 
-def positions_values(freqs: Any, deltas: Any) -> tuple[bytes, list[int], list[int]]:
+def positions_values(freqs: Any, deltas: Any, chunk: int = VALUES_CHUNK) -> tuple[bytes, Any, Any]:
     """The Positions format's value of each posting (`freqs[i]` positions, whose deltas follow
     one another in `deltas`, the first from 0): pack_uint(count) + dumps(deltas, 2), made for
-    all postings at once, as one bytes and where each value starts and ends in it.
+    `chunk` postings at a time, as one bytes and where each value starts and ends in it.
 
     A list of deltas pickles as `\\x80\\x02]q\\x00`, then each delta as K (one byte), M (two,
     little-endian) or J (four), between `(` and `e` (or one delta, then `a`), then `.`; a list
     of more than _PICKLE_BATCH deltas is pickled by pickle itself (it cuts it in runs)."""
     freqs = np.asarray(freqs, dtype=np.int64)
     deltas = np.asarray(deltas, dtype=np.int64)
-    count = len(freqs)
-    if not count:
-        return b"", [], []
-    opsize = np.where(deltas < 256, 2, np.where(deltas < 65536, 3, 5))
-    op_ends = np.cumsum(opsize)
     token_starts = np.cumsum(freqs) - freqs
+    pieces: list[bytes] = []
+    lengths = []
+    for first in range(0, len(freqs), chunk):
+        some = freqs[first : first + chunk]
+        tokens = int(token_starts[first])
+        data, sizes = _encoded_positions(some, deltas[tokens : tokens + int(some.sum())])
+        pieces.append(data)
+        lengths.append(sizes)
+    sizes = np.concatenate(lengths) if lengths else np.zeros(0, dtype=np.int64)
+    ends = np.cumsum(sizes)
+    starts = ends - sizes
+    size = int(ends[-1]) if len(ends) else 0
+    for i in np.flatnonzero(freqs > _PICKLE_BATCH).tolist():  # put after the rest
+        run = deltas[token_starts[i] : token_starts[i] + freqs[i]].tolist()
+        piece = pack_uint(len(run)) + dumps(run, 2)
+        starts[i], ends[i] = size, size + len(piece)
+        size += len(piece)
+        pieces.append(piece)
+    return b"".join(pieces), starts, ends
+
+
+_HEADER = np.frombuffer(b"\x80\x02]q\x00", dtype=np.uint8)
+_OP_CODES = np.array([0, 0, ord("K"), ord("M"), 0, ord("J")], dtype=np.uint8)  # by size
+
+
+def _encoded_positions(freqs: Any, deltas: Any) -> tuple[bytes, Any]:
+    """positions_values of some postings: their values one after the other, and their sizes.
+    Each value is laid out as cells of at most 10 bytes (the head, each delta, the tail),
+    cells in order as rows of a matrix, then the bytes each cell uses are taken in order."""
+    count = len(freqs)
     many = freqs > 1
-    ops = np.add.reduceat(opsize, token_starts)
-    lengths = 11 + many + ops  # count 4, header 5, "(" when many, ops, tail 2
-    ends = np.cumsum(lengths)
-    starts = ends - lengths
-    out = np.zeros(int(ends[-1]), dtype=np.uint8)
-    out[starts[:, None] + np.arange(4)] = freqs.astype(">u4").view(np.uint8).reshape(-1, 4)
-    for at, byte in enumerate(b"\x80\x02]q\x00", 4):
-        out[starts + at] = byte
-    out[starts[many] + 9] = ord("(")
-    posting = np.repeat(np.arange(count), freqs)
-    within = op_ends - opsize - (op_ends - opsize)[token_starts][posting]
-    at = starts[posting] + 9 + many[posting] + within
-    for size, code in ((2, "K"), (3, "M"), (5, "J")):
-        chosen = opsize == size
-        where = at[chosen]
-        out[where] = ord(code)
-        value = deltas[chosen]
-        for byte in range(size - 1):
-            out[where + 1 + byte] = (value >> (8 * byte)) & 0xFF
-    out[ends - 2] = np.where(many, ord("e"), ord("a"))
-    out[ends - 1] = ord(".")
-    data = out.tobytes()
-    starts_list, ends_list = starts.tolist(), ends.tolist()
-    long_runs = np.flatnonzero(freqs > _PICKLE_BATCH).tolist()
-    if long_runs:  # appended after the rest, pointed to instead
-        pieces = [data]
-        size = len(data)
-        for i in long_runs:
-            run = deltas[token_starts[i] : token_starts[i] + freqs[i]].tolist()
-            piece = pack_uint(len(run)) + dumps(run, 2)
-            starts_list[i], ends_list[i] = size, size + len(piece)
-            size += len(piece)
-            pieces.append(piece)
-        data = b"".join(pieces)
-    return data, starts_list, ends_list
+    opsize = np.where(deltas < 256, 2, np.where(deltas < 65536, 3, 5))
+    token_starts = np.cumsum(freqs) - freqs
+    heads = token_starts + 2 * np.arange(count)  # each value's head row, then its deltas'
+    tails = heads + 1 + freqs
+    delta_rows = np.arange(len(deltas)) + 1 + 2 * np.repeat(np.arange(count), freqs)
+    cells = np.zeros((len(deltas) + 2 * count, 10), dtype=np.uint8)
+    used = np.empty(len(cells), dtype=np.int64)
+    cells[heads, 0:4] = freqs.astype(">u4").view(np.uint8).reshape(-1, 4)
+    cells[heads, 4:9] = _HEADER
+    cells[heads, 9] = np.where(many, ord("("), 0)
+    used[heads] = 9 + many
+    cells[delta_rows, 0] = _OP_CODES[opsize]
+    cells[delta_rows, 1:5] = deltas.astype("<u4").view(np.uint8).reshape(-1, 4)
+    used[delta_rows] = opsize
+    cells[tails, 0] = np.where(many, ord("e"), ord("a"))
+    cells[tails, 1] = ord(".")
+    used[tails] = 2
+    data = cells[np.arange(10) < used[:, None]].tobytes()
+    sizes = 11 + many + (np.add.reduceat(opsize, token_starts) if count else 0)
+    return data, sizes
