@@ -229,8 +229,6 @@ def write_batch(
         with locked_writer(index, timeout, report) as writer:
             writer.merge_procs = procs  # no forked helper either where the cores are busy
             writer.merge = merge
-            if not merge:
-                writer.write_to_be_merged()
             if term_memo is not None:
                 writer.term_memo = term_memo
             fields = set(writer.schema.names())  # an index built before a field was added

@@ -6,35 +6,35 @@ import io
 import pickle
 import shutil
 import struct
+import zlib
 from collections import Counter
 from math import log
 from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from whoosh import index as whoosh_index
 from whoosh.codec.whoosh3 import WHOOSH3_HEADER_MAGIC
 from whoosh.writing import SegmentWriter
 
 from search.index import merge
+from search.index.block_zlib import compressed_block, renumbered_block
 from search.index.bulk_writer import BulkWriter
 from search.index.field_merge import FieldMerge
 from search.index.merge import MERGE_FACTOR
 from search.index.schema import ArticleSchema
-from search.index.w3_codec import COMPRESS_MIN, TERMINFO_SIZE
+from search.index.w3_codec import TERMINFO_SIZE
 
 
-def segmented(
-    directory: Path, docs: list[dict[str, Any]], sizes: list[int], to_be_merged: bool = False
-) -> Any:
+def segmented(directory: Path, docs: list[dict[str, Any]], sizes: list[int]) -> Any:
     """An index of one segment per size, written by ours without merging."""
     directory.mkdir()
     ix = whoosh_index.create_in(str(directory), ArticleSchema())
     start = 0
     for size in sizes:
         writer = BulkWriter(ix)
-        if to_be_merged:
-            writer.write_to_be_merged()
         for doc in docs[start : start + size]:
             writer.add_document(**doc)
         writer.commit(merge=False)
@@ -42,9 +42,9 @@ def segmented(
     return ix
 
 
-def compressed_or_small(ix: Any) -> bool:
-    """Whether every posting block of every segment is compressed or smaller than
-    COMPRESS_MIN."""
+def compressed_blocks(ix: Any) -> list[bytes]:
+    """The data of every compressed posting block of every segment."""
+    found = []
     with ix.reader() as reader:
         for leaf, _ in reader.leaf_readers():
             terms = leaf._terms
@@ -58,10 +58,10 @@ def compressed_or_small(ix: Any) -> bool:
                     while pos < len(data):
                         (size,) = struct.unpack_from("!i", data, pos)
                         block = io.BytesIO(data[pos + 4 : pos + 4 + abs(size)])
-                        if not pickle.load(block)[3] and len(block.read()) >= COMPRESS_MIN:
-                            return False
+                        if pickle.load(block)[3]:
+                            found.append(block.read())
                         pos += 4 + abs(size)
-    return True
+    return found
 
 
 def delete_ids(ix: Any, ids: list[str]) -> None:
@@ -87,14 +87,13 @@ def merged_both_ways(
     deleted: list[str],
     added: int,
     everything: Any,
-    to_be_merged: bool = False,
     **options: Any,
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """What a reader sees after our merge (BulkWriter with `options`) and after Whoosh's, of
     the same segments, deletions and added documents (the indexes stay in tmp_path, "ours"
     and "whoosh")."""
     before = sum(sizes)
-    original = segmented(tmp_path / "original", docs, sizes, to_be_merged)
+    original = segmented(tmp_path / "original", docs, sizes)
     if deleted:
         delete_ids(original, deleted)
     results = []
@@ -158,15 +157,41 @@ def test_a_merge_streamed_in_small_pieces_leaves_what_whoosh_merge_leaves(
 
 
 @pytest.mark.parametrize("deleted", [[], ["mix-1", "mix-100"]])
-def test_segments_written_to_be_merged_come_out_of_the_merge_compressed(
+def test_merged_blocks_stay_renumberable(
     tmp_path: Path, deleted: list[str], demo_documents: Any, everything: Any
 ) -> None:
-    ours, whoosh = merged_both_ways(
-        tmp_path, demo_documents(), [20, 200], deleted, 0, everything, to_be_merged=True
-    )
+    """Blocks moved by a merge (renumbered in place, or decompressed where documents were
+    deleted) come out laid out for the next merge to renumber in place."""
+    ours, whoosh = merged_both_ways(tmp_path, demo_documents(), [20, 200], deleted, 0, everything)
     assert_same(ours, whoosh)
-    assert not compressed_or_small(whoosh_index.open_dir(str(tmp_path / "original")))
-    assert compressed_or_small(whoosh_index.open_dir(str(tmp_path / "ours")))
+    blocks = compressed_blocks(whoosh_index.open_dir(str(tmp_path / "ours")))
+    assert len(blocks) > 10
+    assert all(renumbered_block(block, 1) is not None for block in blocks)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    ids=st.lists(st.integers(min_value=0, max_value=2**30), min_size=1, max_size=130).map(
+        lambda found: sorted(set(found))
+    ),
+    bases=st.lists(st.integers(min_value=0, max_value=2**24), min_size=1, max_size=3),
+    weights=st.sampled_from([None, 2.5, "each"]),
+)
+def test_a_block_renumbered_in_place_decompresses_to_the_moved_pickle(
+    ids: list[int], bases: list[int], weights: Any
+) -> None:
+    deltas = tuple(b - a for a, b in zip([0, *ids], ids, strict=False))
+    values = tuple(pickle.dumps(n, 2) for n in ids)
+    block_weights = tuple(float(n % 7) for n in ids) if weights == "each" else weights
+    block = compressed_block(pickle.dumps((deltas, block_weights, values), 3), 3)
+    assert pickle.loads(zlib.decompress(block)) == (deltas, block_weights, values)
+    for base in bases:  # merged again and again
+        moved = renumbered_block(block, base)
+        assert moved is not None
+        block = moved
+        deltas = (deltas[0] + base, *deltas[1:])
+        assert pickle.loads(zlib.decompress(block)) == (deltas, block_weights, values)
+    assert renumbered_block(zlib.compress(pickle.dumps(deltas, 3), 3), 1) is None
 
 
 def test_a_merge_among_boosted_documents_goes_through_whoosh_pool(

@@ -44,8 +44,6 @@ from search.index.helper_processes import ForkedHelpers, no_gc
 from search.index.merge import MergedSegment, can_merge_fast, merge_tiers
 from search.index.w3_codec import COMPRESS_MIN, INLINE_LIMIT, length_byte
 
-NEVER_COMPRESSED = 1 << 62  # a compress_min no block reaches
-
 
 class BulkWriter(ForkedHelpers, PostingsWriter, SegmentWriter):
     """SegmentWriter with in-memory postings for the documents it adds (see module doc)."""
@@ -84,12 +82,6 @@ class BulkWriter(ForkedHelpers, PostingsWriter, SegmentWriter):
         self._merged: list[MergedSegment] = []  # old segments merged without the pool
         self.term_memo = TermMemo()  # an importer hands on its own, kept across batches
         self._vocabulary = TermIds()  # the word fields' terms, numbered (bulk_arrays)
-
-    def write_to_be_merged(self) -> None:
-        """This commit's segments are to be merged into a bigger one soon: leave their posting
-        blocks uncompressed, for the merge to compress (renumbering a compressed block in a
-        merge means decompressing it and compressing it again)."""
-        self.compress_min = self._options["compress_min"] = NEVER_COMPRESSED
 
     def _abandon_init(self) -> None:
         """Undo a SegmentWriter.__init__ that failed after taking the index lock (creating its

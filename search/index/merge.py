@@ -38,6 +38,7 @@ from whoosh.reading import SegmentReader
 from whoosh.system import pack_ushort
 from whoosh.util.numeric import byte_to_length
 
+from search.index.block_zlib import compressed_block, renumbered_block
 from search.index.w3_codec import (
     COMPRESSION,
     PICKLE_PROTOCOL,
@@ -204,9 +205,9 @@ class MergedSegment:
 
 def moved_blocks(data: bytes, base: int, compress_min: int) -> list[Block]:
     """A posting list's blocks (as read back from disk) with every document number moved up
-    by base: each block's first delta and last id change, everything else stays. A block is
-    compressed when its pickle has compress_min bytes or more (a segment written to be merged
-    soon leaves its blocks uncompressed: moving one means decompressing it otherwise)."""
+    by base: each block's first delta and last id change, everything else stays. A block
+    compressed for renumbering (search.index.block_zlib) is renumbered as it is; another one
+    is unpickled and pickled again, and compressed when it has compress_min bytes or more."""
     blocks = []
     pos, last = len(WHOOSH3_HEADER_MAGIC), False
     while not last:
@@ -218,12 +219,15 @@ def moved_blocks(data: bytes, base: int, compress_min: int) -> list[Block]:
         count, lastid, maxweight, compression, minlen, maxlen = load(block)
         body = block.read()
         pos = end
-        if base or not compression and len(body) >= compress_min:
+        renumbered = renumbered_block(body, base) if base and compression else None
+        if renumbered is not None:
+            body = renumbered
+        elif base or not compression and len(body) >= compress_min:
             deltas, weights, values = loads(zlib.decompress(body) if compression else body)
             body = dumps(((deltas[0] + base, *deltas[1:]), weights, values), PICKLE_PROTOCOL)
             compression = COMPRESSION if len(body) >= compress_min else 0
             if compression:
-                body = zlib.compress(body, compression)
+                body = compressed_block(body, compression)
         info = (count, lastid + base, maxweight, compression, minlen, maxlen)
         blocks.append((dumps(info, PICKLE_PROTOCOL), body))
     return blocks

@@ -9,7 +9,6 @@ protocol 3 (Whoosh reads any protocol).
 
 from __future__ import annotations
 
-import zlib
 from array import array
 from collections.abc import Sequence
 from functools import lru_cache
@@ -24,6 +23,8 @@ from whoosh.codec.whoosh3 import WHOOSH3_HEADER_MAGIC
 from whoosh.filedb import filetables
 from whoosh.system import pack_int, pack_long
 from whoosh.util.numeric import length_to_byte
+
+from search.index.block_zlib import compressed_block
 
 INLINE_LIMIT = 8  # terms in at most this many documents keep their postings in the term table
 COMPRESS_MIN = 256  # smaller block pickles are written uncompressed
@@ -100,7 +101,7 @@ def encode_blocks(
         databytes = dumps((deltas, mini_weights, mini_values), PICKLE_PROTOCOL)
         comp = COMPRESSION if len(databytes) >= compress_min else 0
         if comp:
-            databytes = zlib.compress(databytes, comp)
+            databytes = compressed_block(databytes, comp)
         infobytes = dumps(
             (
                 end - start,
