@@ -70,6 +70,7 @@ def index_command(
         report=lambda message: click.echo(message, err=True),
         defaults={"source": default_source} if default_source else None,
         procs=settings.index_procs,
+        merged_at_end=not no_optimize,
     )
     with progress_bar(paths, disable=quiet) as bar:
         builder.report = lambda message: bar.write(message, file=sys.stderr)

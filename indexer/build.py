@@ -15,6 +15,7 @@ from whoosh.index import FileIndex
 
 from indexer.records import RawRecord
 from indexer.validate import RecordError, check_record
+from search.analysis.chains import TermMemo
 from search.index.helper_processes import DocumentFailed
 from search.index.schema import Article, to_document
 from search.index.store import KnownIds, locked_writer, open_or_create
@@ -104,8 +105,15 @@ class IndexBuilder:
         report: Report = report_to_stderr,
         defaults: dict[str, str] | None = None,
         procs: int = 1,
+        merged_at_end: bool = False,
     ) -> None:
         self.index = open_or_create(index_dir)
+        # The caller merges the index into one segment once the import has at least doubled
+        # it (search.index.store.import_worth_optimizing): from then on the batches leave
+        # their segments as written, or every article would be rewritten once per size tier
+        # before that merge rewrites it once more.
+        self.merged_at_end = merged_at_end
+        self.held_before = self.index.doc_count()
         self.batch_size = batch_size
         self.writer_timeout = writer_timeout
         self.max_text_chars = max_text_chars
@@ -116,6 +124,7 @@ class IndexBuilder:
         self._batch: dict[str, Article] = {}
         self._other_load = OtherLoad()
         self._known = KnownIds()  # ids in the index, read once, then kept up to date
+        self._term_memo = TermMemo()  # what the texts' words gave, kept across batches
 
     def add_records(
         self, records: Iterable[RawRecord], on_record: Callable[[], None] | None = None
@@ -155,10 +164,18 @@ class IndexBuilder:
         articles = list(self._batch.values())
         self._batch.clear()
         procs = processes_for(self.procs, len(articles), self._other_load.cores())
+        merge = not (self.merged_at_end and self.summary.added >= self.held_before)
         while articles:
             try:
                 replaced = write_batch(
-                    self.index, articles, self.writer_timeout, self.report, procs, self._known
+                    self.index,
+                    articles,
+                    self.writer_timeout,
+                    self.report,
+                    procs,
+                    self._known,
+                    merge,
+                    self._term_memo,
                 )
             except DocumentError as error:
                 # The writer was cancelled: redo the batch without the document Whoosh refused.
@@ -184,11 +201,13 @@ def write_batch(
     report: Report,
     procs: int = 1,
     known: KnownIds | None = None,
+    merge: bool = True,
+    term_memo: TermMemo | None = None,
 ) -> int:
     """Upsert one batch in one commit; returns how many articles replaced an older version.
 
     With procs > 1 the batch is shared out to forked processes, a segment each; the deletions
-    run here meanwhile.
+    run here meanwhile. Without `merge`, the commit merges no older segments.
 
     `delete_by_term` then `add_document` replaces every older copy (update_document deletes
     only the first).
@@ -199,13 +218,19 @@ def write_batch(
 
     def delete_older_versions() -> None:
         nonlocal replaced
+        held = known.maybe_held(writer, ids)
+        if not held:
+            return  # a searcher opens every segment: not for nothing
         with writer.searcher() as searcher:
-            for doc_id in known.maybe_held(writer, ids):
+            for doc_id in held:
                 replaced += min(1, writer.delete_by_term("id", doc_id, searcher=searcher))
 
     try:
         with locked_writer(index, timeout, report) as writer:
             writer.merge_procs = procs  # no forked helper either where the cores are busy
+            writer.merge = merge
+            if term_memo is not None:
+                writer.term_memo = term_memo
             fields = set(writer.schema.names())  # an index built before a field was added
             docs = [to_document(article, fields) for article in articles]
             writer.add_documents(docs, procs, meanwhile=delete_older_versions)

@@ -29,6 +29,7 @@ from indexer.build import IndexBuilder
 from indexer.readers import read_paths
 from indexer.records import RawRecord
 from indexer.validate import check_record
+from search.analysis.chains import TermMemo
 from search.index.schema import Article, to_document
 from search.index.store import open_index
 from web import CONTENT_SECURITY_POLICY, create_app
@@ -63,6 +64,13 @@ def index_files(index_dir: Path, paths: list[Path], batch_size: int = 50) -> Ind
 def build_index() -> Callable[..., IndexBuilder]:
     """index_files(index_dir, paths, batch_size=50): the real indexer into a directory."""
     return index_files
+
+
+@pytest.fixture(scope="session")
+def term_memos() -> tuple[TermMemo, ...]:
+    """Two indexer term memos kept across tests: one with room for every word, one whose
+    tables fill after three entries (then every other piece of text is worked out anew)."""
+    return TermMemo(), TermMemo(limit=3)
 
 
 @pytest.fixture(scope="session")

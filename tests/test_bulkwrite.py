@@ -6,6 +6,7 @@ import io
 import pickle
 import struct
 import zlib
+from itertools import accumulate
 from pathlib import Path
 from typing import Any
 
@@ -15,16 +16,19 @@ from hypothesis import strategies as st
 from whoosh import index as whoosh_index
 from whoosh.codec.whoosh3 import WHOOSH3_HEADER_MAGIC, W3TermInfo
 from whoosh.filedb.filetables import OrderedHashReader
+from whoosh.formats import Positions
 from whoosh.writing import SegmentWriter
 
 from search.analysis.chains import (
     ExactAnalyzer,
     ExactBigramAnalyzer,
     FoldedBigramAnalyzer,
+    TermMemo,
     fold_term,
     index_terms,
     index_tokens,
 )
+from search.index.bulk_arrays import positions_values
 from search.index.bulk_fields import Text
 from search.index.bulk_writer import BulkWriter
 from search.index.helper_processes import DocumentFailed
@@ -53,11 +57,15 @@ def chain_tokens(text: str) -> list[tuple[str, int, int, int]]:
     ]
 
 
-def assert_same_as_chain(text: str) -> None:
+def assert_same_as_chain(text: str, memos: tuple[TermMemo, ...]) -> None:
     expected = chain_tokens(text)
     assert index_tokens(text) == expected
-    assert index_terms(text) == ([t[0] for t in expected], [t[1] for t in expected])
-    analysed = Text(text)
+    terms = ([t[0] for t in expected], [t[1] for t in expected])
+    assert index_terms(text) == terms
+    for memo in memos:  # one that remembers everything, one whose tables are full
+        assert memo.terms(text) == terms
+        assert memo.folded(terms[0]) == [fold_term(term) for term in terms[0]]
+    analysed = Text(text, memos[0])
     for chain, terms in (
         (ExactBigramAnalyzer(), analysed.terms),
         (FoldedBigramAnalyzer(), [fold_term(t) for t in analysed.terms]),
@@ -67,9 +75,9 @@ def assert_same_as_chain(text: str) -> None:
 
 
 @pytest.mark.parametrize("text", TEXTS)
-def test_index_terms_equal_the_chain(text: str) -> None:
-    assert_same_as_chain(text)
-    assert_same_as_chain(text)  # again, from the per-word cache
+def test_index_terms_equal_the_chain(text: str, term_memos: tuple[TermMemo, ...]) -> None:
+    assert_same_as_chain(text, term_memos)
+    assert_same_as_chain(text, term_memos)  # again, from the per-word caches
 
 
 _ALPHABET = st.sampled_from(
@@ -80,9 +88,11 @@ _ALPHABET = st.sampled_from(
 
 
 @settings(max_examples=300, deadline=None)
-@given(st.lists(_ALPHABET, max_size=80).map("".join))
-def test_index_terms_equal_the_chain_on_generated_text(text: str) -> None:
-    assert_same_as_chain(text)
+@given(text=st.lists(_ALPHABET, max_size=80).map("".join))
+def test_index_terms_equal_the_chain_on_generated_text(
+    text: str, term_memos: tuple[TermMemo, ...]
+) -> None:
+    assert_same_as_chain(text, term_memos)
 
 
 # The writers: the same documents through Whoosh's SegmentWriter and through BulkWriter.
@@ -294,3 +304,21 @@ def test_helpers_only_on_cores_other_processes_leave_idle(monkeypatch: pytest.Mo
     monkeypatch.setattr(build.OtherLoad, "_sample", staticmethod(lambda: next(samples)))
     load._last = load._sample()
     assert load.cores() == pytest.approx(1.0)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    runs=st.lists(
+        st.lists(st.integers(min_value=0, max_value=2**31 - 1), min_size=1, max_size=12),
+        max_size=20,
+    )
+)
+def test_positions_values_are_what_the_positions_format_encodes(runs: list[list[int]]) -> None:
+    """All postings' Positions values at once (numpy) against Positions.encode, one by one."""
+    runs = [*runs, list(range(0, 3 * 1003, 3))]  # more deltas than pickle puts in one run
+    positions = [list(accumulate(run)) for run in runs]
+    expected = [Positions().encode(p) for p in positions]
+    for chunk in (1 << 20, 3):  # made all at once, and a few postings at a time
+        freqs, deltas = [len(r) for r in runs], [d for r in runs for d in r]
+        data, starts, ends = positions_values(freqs, deltas, chunk)
+        assert [data[start:end] for start, end in zip(starts, ends, strict=True)] == expected

@@ -11,8 +11,11 @@ import pytest
 from click.testing import CliRunner
 
 from cli import main
+from indexer.build import IndexBuilder
+from indexer.readers import read_paths
 from search.analysis.dates import VIETNAM
 from search.features.articles import get_article
+from search.index.merge import MERGE_FACTOR
 from search.index.store import open_index
 
 
@@ -400,3 +403,22 @@ def test_imports_yield_the_cpu_to_searches(setting: str | None, raised_by: int) 
         [sys.executable, "-c", script], capture_output=True, text=True, check=True, env=env
     )
     assert int(out.stdout) == min(raised_by, 19 - os.nice(0))  # niceness tops out at 19
+
+
+@pytest.mark.parametrize(("merged_at_end", "expected_segments"), [(True, 20), (False, None)])
+def test_an_import_merged_at_the_end_leaves_its_batches_as_written(
+    tmp_path: Path, merged_at_end: bool, expected_segments: int | None
+) -> None:
+    """An import that will end merged into one segment merges nothing before: otherwise each
+    article is rewritten once per size tier, then once more. Other imports merge by tier."""
+    source = jsonl(tmp_path / "a.jsonl", [article(n) for n in range(40)])
+    index_dir = str(tmp_path / "index")
+    builder = IndexBuilder(
+        index_dir, batch_size=2, report=lambda _: None, merged_at_end=merged_at_end
+    )
+    assert builder.add_records(read_paths([str(source)])).added == 40
+    segments = len(open_index(index_dir)._segments())
+    if expected_segments is None:
+        assert segments < 2 * MERGE_FACTOR  # 20 commits, merged by tier on the way
+    else:
+        assert segments == expected_segments

@@ -99,3 +99,92 @@ def index_tokens(text: str) -> list[tuple[str, int, int, int]]:
         for piece, start, end in match_pieces(match, "index"):
             tokens.append((_exact_term(piece), pos, start, end))
     return tokens
+
+
+class TermMemo:
+    """`index_terms` and folding for an indexer, remembering what each piece of text gave.
+
+    Text is split at whitespace (no token spans it, so each piece is tokenized alone with the
+    same result); most pieces are words seen before ("không", "Nẵng,"), and a text whose
+    pieces are all known words becomes its terms with one dictionary lookup each, in C. Other
+    pieces are tokenized once and remembered. Each table stops growing at `limit` entries:
+    the words seen first are the frequent ones. tests/test_bulkwrite.py holds the results to
+    `ExactAnalyzer()` and `fold_term`.
+    """
+
+    def __init__(self, limit: int = 400_000) -> None:
+        self.limit = limit
+        self._words: dict[str, str] = {}  # a piece of text that is one term: that term
+        self._pieces: dict[str, tuple[tuple[str, ...], ...]] = {}  # others: each token's terms
+        self._folds: dict[str, str] = {}  # exact term -> folded term
+
+    def terms(self, text: str) -> tuple[list[str], list[int]]:
+        """What `index_terms(text)` gives: the terms and their positions."""
+        pieces = normalize_text(text).split()
+        words = self._words
+        terms: list[str | None] = list(map(words.get, pieces))
+        if None not in terms:
+            return terms, list(range(len(terms)))  # type: ignore[return-value]
+        for piece in {p for p, t in zip(pieces, terms, strict=True) if t is None}:
+            if piece not in self._pieces:
+                self._learn(piece)
+        terms = list(map(words.get, pieces))
+        if None not in terms:  # new words, now known
+            return terms, list(range(len(terms)))  # type: ignore[return-value]
+        return self._with_other_pieces(pieces, terms)
+
+    def _with_other_pieces(
+        self, pieces: list[str], known: list[str | None]
+    ) -> tuple[list[str], list[int]]:
+        """terms() of a text with pieces that are not one term each (none, or several:
+        "1.268", "TP.HCM", "-"): runs of one-term pieces are copied whole."""
+        terms: list[str] = []
+        positions: list[int] = []
+        start = pos = 0
+        for at in [i for i, term in enumerate(known) if term is None]:
+            run = known[start:at]
+            terms += run  # type: ignore[arg-type]
+            positions += range(pos, pos + len(run))
+            pos += len(run)
+            tokens = self._pieces.get(pieces[at])
+            if tokens is None:  # the tables are full
+                tokens = self._learn(pieces[at])
+            for token in tokens:
+                terms += token
+                positions += [pos] * len(token)
+                pos += 1
+            start = at + 1
+        run = known[start:]
+        terms += run  # type: ignore[arg-type]
+        positions += range(pos, pos + len(run))
+        return terms, positions
+
+    def _learn(self, piece: str) -> tuple[tuple[str, ...], ...]:
+        """The terms of each token of a piece of text, remembered while there is room."""
+        tokens = tuple(
+            (_exact_term(word),)
+            if word.isalnum()
+            else tuple(_exact_term(p) for p, _, _ in word_pieces(word, 0, "index"))
+            for word in TOKEN_PATTERN.findall(piece)
+        )
+        if len(tokens) == 1 and len(tokens[0]) == 1:
+            if len(self._words) < self.limit:
+                self._words[piece] = tokens[0][0]
+        elif len(self._pieces) < self.limit:
+            self._pieces[piece] = tokens
+        return tokens
+
+    def folded(self, terms: list[str]) -> list[str]:
+        """fold_term of each term."""
+        folds = self._folds
+        found: list[str | None] = list(map(folds.get, terms))
+        if None not in found:
+            return found  # type: ignore[return-value]
+        out = []
+        for term, fold in zip(terms, found, strict=True):
+            if fold is None:
+                fold = fold_term(term)
+                if len(folds) < self.limit:
+                    folds[term] = fold
+            out.append(fold)
+        return out

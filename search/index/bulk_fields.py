@@ -1,14 +1,15 @@
 """How one document's fields become postings in memory, for search.index.bulk_writer.
 
-The analysed fields of the four Vietnamese chains (search/analysis.py) are read once per text
-by `index_terms`; folded terms and syllable pairs are derived from that one pass. ID fields
-index their value as the one term. Any other field is left to Whoosh (`fast_field` -> None).
+The analysed fields of the four Vietnamese chains (search/analysis/chains.py) are read once per
+text by a `TermMemo` (what `index_terms` gives, remembered per piece of text); folded terms and
+syllable pairs are derived from that one pass. ID fields index their value as the one term.
+Any other field is left to Whoosh (`fast_field` -> None).
 """
 
 from __future__ import annotations
 
+from array import array
 from collections import Counter
-from collections.abc import Callable
 from pickle import dumps
 from typing import Any
 
@@ -22,10 +23,11 @@ from search.analysis.chains import (
     ExactBigramAnalyzer,
     FoldedAnalyzer,
     FoldedBigramAnalyzer,
-    index_terms,
+    TermMemo,
 )
 from search.analysis.filters import VietFoldFilter, pair_links
 from search.analysis.tokenizer import BIGRAM_SEPARATOR
+from search.index.bulk_arrays import SinglePostings, TermIds, TokenColumns
 
 # The four chains, and whether each makes syllable pairs (folding is read off the chain).
 _CHAINS = (
@@ -41,12 +43,22 @@ ONE_FREQUENCY = _FREQ_BYTES[1]  # the value of a Frequency posting found once
 class Text:
     """One text's analysis, shared by the fields that index it (title and its twins)."""
 
-    __slots__ = ("terms", "positions", "_folded", "_links")
+    __slots__ = ("terms", "positions", "_memo", "_folded", "_links", "_arrays")
 
-    def __init__(self, text: str) -> None:
-        self.terms, self.positions = index_terms(text)
+    def __init__(self, text: str, memo: TermMemo) -> None:
+        self.terms, self.positions = memo.terms(text)
+        self._memo = memo
         self._folded: list[str] | None = None
         self._links: list[tuple[int, int]] | None = None
+        self._arrays: tuple[array[int], array[int]] | None = None
+
+    def arrays(self, vocabulary: TermIds) -> tuple[array[int], array[int]]:
+        """The terms' numbers in the vocabulary and the positions, as arrays (made once for
+        the text's exact and folded fields)."""
+        if self._arrays is None:
+            term_ids = array("i", map(vocabulary.__getitem__, self.terms))
+            self._arrays = (term_ids, array("i", self.positions))
+        return self._arrays
 
     def pairs(self, terms: list[str]) -> tuple[list[str], list[int]]:
         """The syllable pairs of these terms (the text's, or their folds) and their positions.
@@ -63,11 +75,10 @@ class Text:
         pairs = [terms[a] + BIGRAM_SEPARATOR + terms[b] for a, b in self._links]
         return pairs, [positions[a] for a, _ in self._links]
 
-    def folded(self, fold: Callable[[str], str], cache: dict[str, str]) -> list[str]:
-        """The terms through `fold`; `cache` holds folds already made (fold's own cache)."""
+    def folded(self) -> list[str]:
+        """The terms folded (what VietFoldFilter makes of them)."""
         if self._folded is None:
-            get = cache.get
-            self._folded = [get(term) or fold(term) for term in self.terms]
+            self._folded = self._memo.folded(self.terms)
         return self._folded
 
 
@@ -106,7 +117,7 @@ def _freq_bytes(freq: int) -> bytes:
 class FastField:
     """How to index one TEXT field whose analyzer is one of the four chains."""
 
-    __slots__ = ("pairs", "positions", "boost", "fold", "fold_cache", "single", "layout")
+    __slots__ = ("pairs", "positions", "boost", "fold", "single", "layout")
 
     def __init__(self, pairs: bool, field: Any) -> None:
         self.pairs = pairs
@@ -114,18 +125,20 @@ class FastField:
         self.layout = TRIPLES if self.positions else FREQUENCIES
         boost = float(field.format.field_boost)
         self.boost: float | None = None if boost == 1.0 else boost  # None: weight = freq
-        fold_filters = [f for f in field.analyzer.items if isinstance(f, VietFoldFilter)]
-        self.fold = fold_filters[0].fold if fold_filters else None
-        self.fold_cache: dict[str, str] = fold_filters[0]._cache if fold_filters else {}
+        self.fold = any(isinstance(f, VietFoldFilter) for f in field.analyzer.items)
         self.single: dict[int, bytes] = {}  # encoded one-position lists, by position
 
-    def add(self, text: Text, docnum: int, postings: dict[Any, list[Any]]) -> int:
+    def add(self, text: Text, docnum: int, postings: Any) -> int:
         """Add the postings of one document's text; returns the field length (token count).
 
-        What Frequency.word_values and Positions.word_values make of the chain's tokens:
+        A word field's tokens go to its TokenColumns as they are; for the pair fields, what
+        Frequency.word_values and Positions.word_values make of the chain's tokens:
         weight = frequency x field boost, value = packed frequency or encoded positions.
         """
-        terms = text.folded(self.fold, self.fold_cache) if self.fold else text.terms
+        if isinstance(postings, TokenColumns):
+            postings.add(*text.arrays(postings.vocabulary), docnum)
+            return len(text.terms)
+        terms = text.folded() if self.fold else text.terms
         positions = text.positions
         if self.pairs:
             terms, positions = text.pairs(terms)
@@ -193,6 +206,56 @@ class IdField:
         else:
             found.append(docnum)
         return 0
+
+
+class DictPostings:
+    """A field's new postings kept in a dict of lists per term, with FieldPostings's
+    interface (search.index.bulk_arrays): terms in order, postings by term index."""
+
+    def __init__(self, postings: dict[Any, list[Any]], layout: str, boost: float) -> None:
+        terms = sorted(postings)
+        self.found = list(map(postings.__getitem__, terms))
+        self.keys = [t if isinstance(t, bytes) else t.encode("utf-8") for t in terms]
+        self.layout = layout
+        self.boost = boost
+
+    def postings(self, index: int) -> tuple[list[int], list[float], list[bytes]]:
+        return columns(self.layout, self.found[index], self.boost)
+
+    def single(self, indexes: list[int]) -> SinglePostings:
+        """Which of the terms at indexes are in one document (their places in `indexes`), and
+        that posting of each: document numbers, weights, values."""
+        layout, found = self.layout, self.found
+        size = 3 if layout == TRIPLES else 1
+        where = [k for k, i in enumerate(indexes) if len(found[i]) == size]
+        if layout == TRIPLES:
+            docnums = [found[indexes[k]][0] for k in where]
+            weights = [float(found[indexes[k]][1]) for k in where]
+            values = [found[indexes[k]][2] for k in where]
+        else:
+            docnums = [found[indexes[k]][0] for k in where]
+            weights = [self.boost] * len(where)
+            values = [b"" if layout == DOCNUMS else ONE_FREQUENCY] * len(where)
+        return where, docnums, weights, values
+
+
+def forget_document(postings: Any, layout: str, docnum: int) -> None:
+    """Drop the postings of the last document added, `docnum`, from a field's postings."""
+    if isinstance(postings, TokenColumns):
+        postings.forget(docnum)
+        return
+    for term in list(postings):
+        found = postings[term]
+        if layout == TRIPLES:
+            if found[-3] == docnum:
+                del found[-3:]
+        else:
+            if found[-1] < 0 and found[-2] == docnum:
+                del found[-1]
+            if found[-1] == docnum:
+                del found[-1]
+        if not found:
+            del postings[term]
 
 
 def _encode_positions(poslist: list[int]) -> bytes:

@@ -24,9 +24,10 @@ from typing import Any
 
 from whoosh.codec.whoosh3 import LENGTHS_COLUMN, _lenfield
 from whoosh.index import LockError
-from whoosh.util.numeric import length_to_byte
 from whoosh.writing import SegmentWriter
 
+from search.analysis.chains import TermMemo
+from search.index.bulk_arrays import FieldPostings, TermIds, TokenColumns
 from search.index.bulk_fields import (
     DOCNUMS,
     FREQUENCIES,
@@ -36,11 +37,12 @@ from search.index.bulk_fields import (
     Text,
     columns,
     fast_field,
+    forget_document,
 )
 from search.index.bulk_postings import PostingsWriter
 from search.index.helper_processes import ForkedHelpers, no_gc
 from search.index.merge import MergedSegment, can_merge_fast, merge_tiers
-from search.index.w3_codec import COMPRESS_MIN, INLINE_LIMIT, length_bytes
+from search.index.w3_codec import COMPRESS_MIN, INLINE_LIMIT, length_byte
 
 
 class BulkWriter(ForkedHelpers, PostingsWriter, SegmentWriter):
@@ -72,10 +74,14 @@ class BulkWriter(ForkedHelpers, PostingsWriter, SegmentWriter):
         # [docnum, weight, value, docnum, weight, value, ...] in document order
         self._postings: dict[str, dict[Any, list[Any]]] = {}
         self._lengths: dict[str, dict[int, int]] = {}  # field name -> docnum -> length
+        # field name -> length byte (length_to_byte) of each document whose lengths are written
+        self._length_bytes: dict[str, bytearray] = {}
         self._fast: dict[str, FastField | IdField | None] = {}
         self._plans: dict[tuple[str, ...], list[tuple[str, Any, Any, dict[Any, list[Any]]]]] = {}
         self._lengths_from = self.docnum  # documents from here on have unwritten lengths
         self._merged: list[MergedSegment] = []  # old segments merged without the pool
+        self.term_memo = TermMemo()  # an importer hands on its own, kept across batches
+        self._vocabulary = TermIds()  # the word fields' terms, numbered (bulk_arrays)
 
     def _abandon_init(self) -> None:
         """Undo a SegmentWriter.__init__ that failed after taking the index lock (creating its
@@ -117,10 +123,20 @@ class BulkWriter(ForkedHelpers, PostingsWriter, SegmentWriter):
             plan = []
             for name in fieldnames:
                 field = self.schema[name]
-                postings = self._postings.setdefault(name, {}) if field.indexed else {}
-                plan.append((name, field, self._fast_for(name), postings))
+                fast = self._fast_for(name)
+                postings = self._postings.get(name) if field.indexed else {}
+                if postings is None:
+                    postings = self._postings[name] = self._new_postings(fast)
+                plan.append((name, field, fast, postings))
             self._plans[names] = plan
         return plan
+
+    def _new_postings(self, fast: FastField | IdField | None) -> Any:
+        """Where a field's new postings are kept: a word field's tokens in arrays
+        (search.index.bulk_arrays), other fields' postings in a dict of lists per term."""
+        if isinstance(fast, FastField) and not fast.pairs:
+            return TokenColumns(self._vocabulary, fast.positions, fast.fold, fast.boost)
+        return {}
 
     def add_document(self, **fields: Any) -> None:
         if any(name.startswith("_") for name in fields):  # boosts, custom stored values
@@ -148,7 +164,7 @@ class BulkWriter(ForkedHelpers, PostingsWriter, SegmentWriter):
                     else:
                         text = texts.get(value)
                         if text is None:
-                            text = texts[value] = Text(value)
+                            text = texts[value] = Text(value, self.term_memo)
                         length = fast.add(text, docnum, postings)
                 elif field.indexed:
                     if field.separate_spelling() or field.vector:
@@ -205,19 +221,7 @@ class BulkWriter(ForkedHelpers, PostingsWriter, SegmentWriter):
     def _forget(self, docnum: int) -> None:
         """Drop a failed document's postings (Whoosh itself leaves them in the batch)."""
         for fieldname, postings in self._postings.items():
-            layout, _ = self._layout(fieldname)
-            for term in list(postings):
-                found = postings[term]
-                if layout == TRIPLES:
-                    if found[-3] == docnum:
-                        del found[-3:]
-                else:
-                    if found[-1] < 0 and found[-2] == docnum:
-                        del found[-1]
-                    if found[-1] == docnum:
-                        del found[-1]
-                if not found:
-                    del postings[term]
+            forget_document(postings, self._layout(fieldname)[0], docnum)
         for lengths in self._lengths.values():
             lengths.pop(docnum, None)
 
@@ -232,8 +236,11 @@ class BulkWriter(ForkedHelpers, PostingsWriter, SegmentWriter):
             return
         self._check_state()
         merged = MergedSegment(reader, self.docnum, self.storage)
-        merged.copy_documents(reader, self.perdocwriter, self._lengths)
+        merged.copy_documents(reader, self.perdocwriter)
+        for fieldname, row, total in merged.length_rows(reader):
+            self._add_length_row(fieldname, self.docnum, row, total)
         self.docnum += merged.kept
+        self._lengths_from = self.docnum
         self._merged.append(merged)
         self._added = True
 
@@ -249,31 +256,50 @@ class BulkWriter(ForkedHelpers, PostingsWriter, SegmentWriter):
     def _write_lengths(self) -> None:
         """Write the field length columns of the documents added since the last call: what
         W3PerDocWriter.add_field does per document and field, a column at a time."""
-        perdocwriter = self.perdocwriter
-        start, self._lengths_from = self._lengths_from, self.docnum
-        lbyte = length_bytes()
+        start, end = self._lengths_from, self.docnum
+        self._lengths_from = end
         for fieldname, lengths in self._lengths.items():
-            docnums = sorted(d for d in lengths if d >= start)
+            docnums = [d for d in lengths if d >= start]
             if not docnums:
                 continue
-            lenfield = _lenfield(fieldname)
-            if not perdocwriter._has_column(lenfield):
-                perdocwriter._create_column(lenfield, LENGTHS_COLUMN)
-            column = perdocwriter._get_column(lenfield)
-            if column._fixedlen == 1 and column._defaultbytes == b"\x00":
-                first, last = docnums[0], docnums[-1]
-                if first > column._count:
-                    column.fill(first)
-                row = bytearray(last + 1 - first)  # zero: no length, the column's default
-                for docnum in docnums:
-                    length = lengths[docnum]
-                    row[docnum - first] = lbyte[length] if length < len(lbyte) else 255
-                column._dbfile.write(bytes(row))
-                column._count = last + 1
-            else:
-                for docnum in docnums:
-                    column.add(docnum, length_to_byte(lengths[docnum]))
-            perdocwriter._fieldlengths[fieldname] += sum(map(lengths.__getitem__, docnums))
+            row = bytearray(end - start)  # zero: no length, the column's default
+            for docnum in docnums:
+                row[docnum - start] = length_byte(lengths[docnum])
+            self._add_length_row(fieldname, start, row, sum(map(lengths.__getitem__, docnums)))
+
+    def _add_length_row(
+        self, fieldname: str, first: int, row: bytes | bytearray, total: int
+    ) -> None:
+        """Write the length bytes of documents first, first + 1, ... (0: no length) to the
+        field's length column, keep them for the term infos and add `total` to the field's
+        total length."""
+        perdocwriter = self.perdocwriter
+        kept = self._length_bytes.setdefault(fieldname, bytearray())
+        kept.extend(bytes(first - len(kept)))
+        kept[first:] = row
+        nonzero = [i for i, b in enumerate(row) if b]
+        if not nonzero:
+            return
+        lenfield = _lenfield(fieldname)
+        if not perdocwriter._has_column(lenfield):
+            perdocwriter._create_column(lenfield, LENGTHS_COLUMN)
+        column = perdocwriter._get_column(lenfield)
+        start, stop = first + nonzero[0], first + nonzero[-1] + 1
+        if column._fixedlen == 1 and column._defaultbytes == b"\x00":
+            if start > column._count:
+                column.fill(start)
+            column._dbfile.write(bytes(row[start - first : stop - first]))
+            column._count = stop
+        else:
+            for at in nonzero:
+                column.add(first + at, row[at])
+        perdocwriter._fieldlengths[fieldname] += total
+
+    def _length_table(self, fieldname: str) -> bytearray:
+        """The field's length byte by document number, for every document of the segment."""
+        table = self._length_bytes.setdefault(fieldname, bytearray())
+        table.extend(bytes(self.docnum - len(table)))
+        return table
 
     def _flush_segment(self) -> None:
         self._write_lengths()
@@ -287,15 +313,20 @@ class BulkWriter(ForkedHelpers, PostingsWriter, SegmentWriter):
             return
         self.perdocwriter.close()
         self._write_postings()
+        self._lengths.clear()
+        self._length_bytes.clear()
         self.fieldwriter.close()
 
     def _postings_to_pool(self) -> None:
         add = self.pool.add
         for fieldname, postings in self._postings.items():
             layout, boost = self._layout(fieldname)
-            for term, found in postings.items():
+            if isinstance(postings, TokenColumns):
+                entries: Any = FieldPostings(postings, self.term_memo).items()
+            else:
+                entries = ((t, columns(layout, found, boost)) for t, found in postings.items())
+            for term, (ids, weights, values) in entries:
                 tbytes = term if isinstance(term, bytes) else term.encode("utf-8")
-                ids, weights, values = columns(layout, found, boost)
                 for docnum, weight, value in zip(ids, weights, values, strict=True):
                     add((fieldname, tbytes, docnum, weight, value))
         self._postings.clear()

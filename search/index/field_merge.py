@@ -7,8 +7,10 @@ Whoosh's own merge, posting by posting.
 
 from __future__ import annotations
 
-from collections import Counter
-from collections.abc import Callable
+import heapq
+from collections.abc import Callable, Iterator
+from itertools import count, groupby, repeat
+from operator import itemgetter
 from pickle import dumps, loads
 from typing import Any
 
@@ -16,52 +18,88 @@ from search.index.merge import MergedSegment, Postings
 from search.index.w3_codec import PICKLE_PROTOCOL, TERMINFO, TERMINFO_SIZE, Block, Stats, TermWriter
 
 
+def _tagged(
+    entries: Iterator[tuple[bytes, bytes]], number: int
+) -> Iterator[tuple[bytes, int, bytes]]:
+    """(term, the source's number, term info) of each entry of a source."""
+    return ((key, number, info) for key, info in entries)
+
+
+def _no_postings(index: int) -> Postings:
+    raise IndexError(index)
+
+
 class FieldMerge:
     """One field's terms from the new documents and the merged segments, with their term
-    infos. Most terms are in one source only: the new documents' are made in bulk, and an
-    inlined term of a segment without deletions only has its document numbers moved. A
-    posting list in blocks keeps its blocks, moved the same way, when the term's postings
-    are joined with other sources' (or with none)."""
+    infos, streamed in term order: the segments' term tables are read a piece at a time and
+    joined term by term, so memory holds one chunk of the output, never a whole field. Most
+    terms are in one source only: the new documents' are made in bulk, and an inlined term of
+    a segment without deletions only has its document numbers moved. A posting list in blocks
+    keeps its blocks, moved the same way, when the term's postings are joined with other
+    sources' (or with none)."""
+
+    chunk = 20_000  # terms handed on at a time
 
     def __init__(self, sources: list[MergedSegment], fieldname: str, writer: TermWriter) -> None:
         self.sources = sources
+        self.fieldname = fieldname
         self.writer = writer
-        self.entries = [segment.field_entries(fieldname) for segment in sources]
+        self.new_postings: Callable[[int], Postings] = _no_postings
 
     def run(
         self,
         new_keys: list[bytes],
         new_infos: Callable[[list[int]], list[bytes]],
         new_postings: Callable[[int], Postings],
-    ) -> tuple[list[bytes], list[bytes]]:
-        """(terms in order, their infos); new_infos(indexes) gives the infos of new_keys at
-        those indexes, new_postings(i) the postings of new_keys[i]."""
+    ) -> Iterator[tuple[list[bytes], list[bytes]]]:
+        """(terms, their infos) in order, `chunk` terms at a time; new_infos(indexes) gives the
+        infos of new_keys at those indexes, new_postings(i) the postings of new_keys[i]."""
         self.new_postings = new_postings
-        counts = Counter(new_keys)
-        for keys, _ in self.entries:
-            counts.update(keys)
-        found: dict[bytes, bytes | None] = {}
-        alone = [i for i, key in enumerate(new_keys) if counts[key] == 1]
-        found.update(zip([new_keys[i] for i in alone], new_infos(alone), strict=True))
-        for number, (keys, infos) in enumerate(self.entries):
-            segment = self.sources[number]
-            shift = segment.docmap is None  # inlined terms only need their numbers moved
-            for key, info in zip(keys, infos, strict=True):
-                if counts[key] == 1:
-                    shifted = shift and info[0]
-                    found[key] = (
-                        segment._shifted(info) if shifted else self._joined([(number, info)])
-                    )
-        shared = [key for key, count in counts.items() if count > 1]
-        if shared:
-            new_index = {key: i for i, key in enumerate(new_keys)}
-            tables = [dict(zip(keys, infos, strict=True)) for keys, infos in self.entries]
-            for key in shared:
-                parts: list[tuple[int, Any]] = [(-1, new_index[key])] if key in new_index else []
-                parts += [(n, t[key]) for n, t in enumerate(tables) if key in t]
-                found[key] = self._joined(parts)
-        order = sorted(key for key, info in found.items() if info is not None)
-        return order, [found[key] for key in order]  # type: ignore[misc]
+        streams: list[Iterator[tuple[bytes, int, Any]]] = [zip(new_keys, repeat(-1), count())]
+        for number, segment in enumerate(self.sources):
+            streams.append(_tagged(segment.entries(self.fieldname), number))
+        keys: list[bytes] = []
+        infos: list[bytes] = []
+        waiting: list[tuple[int, int]] = []  # (index in infos, index in new_keys)
+        for key, group in groupby(heapq.merge(*streams), key=itemgetter(0)):
+            parts = [(number, payload) for _, number, payload in group]
+            info = self._info(parts)
+            if info is None:
+                continue
+            if not info:
+                waiting.append((len(infos), parts[0][1]))
+            keys.append(key)
+            infos.append(info)
+            if len(keys) >= self.chunk:
+                self._fill(infos, waiting, new_infos)
+                yield keys, infos
+                keys, infos, waiting = [], [], []
+        if keys:
+            self._fill(infos, waiting, new_infos)
+            yield keys, infos
+
+    @staticmethod
+    def _fill(
+        infos: list[bytes],
+        waiting: list[tuple[int, int]],
+        new_infos: Callable[[list[int]], list[bytes]],
+    ) -> None:
+        """Put the infos of the new documents' terms in their places, made in bulk."""
+        made = new_infos([new for _, new in waiting])
+        for (at, _), info in zip(waiting, made, strict=True):
+            infos[at] = info
+
+    def _info(self, parts: list[tuple[int, Any]]) -> bytes | None:
+        """A term's info from its parts, (-1, new term's index) or (segment's number, its
+        term info); b"" for a term of the new documents only (made in bulk later), None when
+        only deleted documents held it."""
+        if len(parts) == 1:
+            number, payload = parts[0]
+            if number == -1:
+                return b""
+            if payload[0] and self.sources[number].docmap is None:
+                return self.sources[number]._shifted(payload)
+        return self._joined(parts)
 
     def _postings(self, source: int, payload: Any) -> Postings:
         if source == -1:
@@ -146,7 +184,9 @@ class FieldMerge:
                 pending[2].extend(more[2])
                 continue
             add_pending()
-            more_blocks, more_stats = self.sources[n].moved_blocks(payload)
+            more_blocks, more_stats = self.sources[n].moved_blocks(
+                payload, self.writer.compress_min
+            )
             blocks += more_blocks
             stats.append(more_stats)
         add_pending()

@@ -42,6 +42,7 @@ class ForkedHelpers:
         _ix: Any
         _options: dict[str, Any]
         _helpers: list[tuple[Any, Any]]
+        term_memo: Any
 
         def add_document(self, **fields: Any) -> None: ...
 
@@ -86,6 +87,7 @@ class ForkedHelpers:
         try:
             writer_class: Any = type(self)  # BulkWriter; no forks of its own in a helper
             writer = writer_class(self._ix, _lk=False, **{**self._options, "merge_procs": 1})
+            writer.term_memo = self.term_memo  # what this process learnt, inherited
             for number in range(start, end):
                 try:
                     writer.add_document(**docs[number])

@@ -6,12 +6,14 @@ time; per document it reads and rewrites each field's length and column value th
 call, and unpickles and repickles the stored fields, so merges dominated the indexing time.
 Here:
 
-- `MergedSegment` copies a segment's per-document data when it is added: stored fields as the
-  compressed bytes they are, columns value by value, lengths into the writer's length table;
-- at commit, `FieldMerge` (search/index/field_merge.py) takes each field's terms from the new
-  documents and from each merged segment's term table (search/index/w3_reader.py: one read a field);
-  a term found in one source keeps its postings, only renumbered, and a term in several has
-  them joined, posting blocks moved as they are where no document was deleted.
+- `MergedSegment` copies a segment's per-document data when it is added, a document at a
+  time: stored fields as the compressed bytes they are, columns value by value, length bytes
+  a field at a time;
+- at commit, `FieldMerge` (search/index/field_merge.py) streams each field's terms from the
+  new documents and from each merged segment's term table (`term_entries`: read a piece at a
+  time), in term order; a term found in one source keeps its postings, only renumbered, and a
+  term in several has them joined, posting blocks moved as they are where no document was
+  deleted. Memory holds a piece of each source and a chunk of the output, never a field.
 
 Deleted documents are dropped and the rest renumbered in order, as Whoosh does;
 tests/test_merge.py compares what a reader sees after our merge and after Whoosh's.
@@ -19,32 +21,40 @@ tests/test_merge.py compares what a reader sees after our merge and after Whoosh
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+import zlib
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from io import BytesIO
+from itertools import count
 from math import log
-from pickle import dumps, loads
+from pickle import dumps, load, loads
 from struct import Struct
 from typing import Any
 
-from whoosh.codec.whoosh3 import STORED_COLUMN, _lenfield
+from whoosh.codec.whoosh3 import STORED_COLUMN, WHOOSH3_HEADER_MAGIC, _lenfield
 from whoosh.columns import VarBytesColumn
 from whoosh.reading import SegmentReader
 from whoosh.system import pack_ushort
 from whoosh.util.numeric import byte_to_length
 
-from search.index.w3_codec import PICKLE_PROTOCOL, TERMINFO, TERMINFO_SIZE, Block, Stats
-from search.index.w3_reader import (
-    field_entries,
-    read_blocks,
-    segment_length_bytes,
-    shifted_blocks,
-    w3_terms,
+from search.index.block_zlib import compressed_block, renumbered_block
+from search.index.w3_codec import (
+    COMPRESSION,
+    PICKLE_PROTOCOL,
+    TERMINFO,
+    TERMINFO_SIZE,
+    Block,
+    Stats,
 )
+from search.index.w3_reader import read_blocks, segment_length_bytes, w3_terms
 
 MERGE_FACTOR = 8  # segments of one size tier merged into one of the next
+ENTRIES_PIECE = 1 << 20  # bytes of a term table read at a time in a merge
 _EXTENT = Struct("!qI")  # offset and length of a term's posting blocks
+_ENTRY_HEAD = Struct("!II")  # key length, value length of a term table entry
+_BLOCK_LENGTH = Struct("!i")  # negative for a posting list's last block
 
 Postings = tuple[list[int], Sequence[float], Sequence[bytes]]
-FieldTerms = dict[str, tuple[list[bytes], list[bytes]]]  # field -> (terms, term infos)
 
 
 def can_merge_fast(reader: Any, schema: Any) -> bool:
@@ -69,59 +79,59 @@ class MergedSegment:
         self.base = base
         self.fields = frozenset(reader.indexed_field_names())
         self.field_sizes = _field_sizes(reader)
-        count = reader.doc_count_all()
+        doc_count = reader.doc_count_all()
         deleted = set(self.segment.deleted_docs()) if reader.has_deletions() else set()
         # old document number -> new one, -1 for a deleted document; None: just add base
         self.docmap: list[int] | None = None
-        self.kept = count - len(deleted)
+        self.kept = doc_count - len(deleted)
         if deleted:
             numbers = iter(range(base, base + self.kept))
-            self.docmap = [-1 if d in deleted else next(numbers) for d in range(count)]
+            self.docmap = [-1 if d in deleted else next(numbers) for d in range(doc_count)]
         self._reader: SegmentReader | None = None
 
-    def new_numbers(self) -> Iterator[tuple[int, int]]:
-        """(old, new) document number of each kept document."""
-        if self.docmap is None:
-            return zip(range(self.kept), range(self.base, self.base + self.kept), strict=True)
-        return ((old, new) for old, new in enumerate(self.docmap) if new >= 0)
-
-    def copy_documents(
-        self, reader: SegmentReader, perdocwriter: Any, lengths: dict[str, dict[int, int]]
-    ) -> None:
-        """Write the kept documents' stored fields and columns; their field lengths go to
-        `lengths` (field -> new document number -> length), which the writer writes."""
+    def copy_documents(self, reader: SegmentReader, perdocwriter: Any) -> None:
+        """Write the kept documents' stored fields and columns, a document at a time."""
         perdoc = reader._perdoc
-        pairs = list(self.new_numbers())
         # Stored fields: zlib-compressed pickles, copied as they are.
         stored_reader = perdoc.column_reader("_stored", STORED_COLUMN)._child
         stored_writer = perdocwriter._get_column("_stored")._child
-        raw = list(VarBytesColumn.Reader.__iter__(stored_reader))
-        for old, new in pairs:
-            if raw[old]:
-                VarBytesColumn.Writer.add(stored_writer, new, raw[old])
+        stored = VarBytesColumn.Reader.__iter__(stored_reader)
+        for new, raw in self._kept(stored):
+            if raw:
+                VarBytesColumn.Writer.add(stored_writer, new, raw)
         for name in self.schema.names():
             field = self.schema[name]
             if field.column_type and reader.has_column(name):
-                self._copy_column(reader, perdocwriter, name, field.column_type, pairs)
-            if field.scorable and perdoc.has_column(_lenfield(name)):
-                bytes_ = segment_length_bytes(reader, name)
-                assert bytes_ is not None  # can_merge_fast: a W3 segment
-                field_lengths = lengths.setdefault(name, {})
-                for old, new in pairs:
-                    if bytes_[old]:
-                        field_lengths[new] = byte_to_length(bytes_[old])
-        perdocwriter._doccount += len(pairs)
+                self._copy_column(reader, perdocwriter, name, field.column_type)
+        perdocwriter._doccount += self.kept
 
-    @staticmethod
+    def length_rows(self, reader: SegmentReader) -> Iterator[tuple[str, bytes, int]]:
+        """(field, length byte of each kept document in order, their total length) of each
+        scorable field that has lengths."""
+        for name in self.schema.names():
+            if not self.schema[name].scorable or not reader._perdoc.has_column(_lenfield(name)):
+                continue
+            row = segment_length_bytes(reader, name)
+            assert row is not None  # can_merge_fast: a W3 segment
+            if self.docmap is not None:
+                row = bytes([b for new, b in zip(self.docmap, row, strict=True) if new >= 0])
+            counts = Counter(row)
+            yield name, row, sum(byte_to_length(b) * n for b, n in counts.items())
+
+    def _kept(self, values: Iterable[Any]) -> Iterator[tuple[int, Any]]:
+        """(new document number, value) of the kept documents, from one value per old one."""
+        if self.docmap is None:
+            return zip(count(self.base), values)
+        return ((new, v) for new, v in zip(self.docmap, values, strict=True) if new >= 0)
+
     def _copy_column(
-        reader: SegmentReader, perdocwriter: Any, name: str, column: Any, pairs: list[Any]
+        self, reader: SegmentReader, perdocwriter: Any, name: str, column: Any
     ) -> None:
         if not perdocwriter._has_column(name):
             perdocwriter._create_column(name, column)
         writer = perdocwriter._get_column(name)
-        values = list(reader.column_reader(name, translate=False))
-        for old, new in pairs:
-            writer.add(new, values[old])
+        for new, value in self._kept(reader.column_reader(name, translate=False)):
+            writer.add(new, value)
 
     def open(self) -> None:
         self._reader = SegmentReader(self.storage, self.schema, self.segment)
@@ -131,20 +141,21 @@ class MergedSegment:
             self._reader.close()
             self._reader = None
 
-    def field_entries(self, fieldname: str) -> tuple[list[bytes], list[bytes]]:
-        """The field's terms in order and their term infos."""
+    def entries(self, fieldname: str) -> Iterator[tuple[bytes, bytes]]:
+        """The field's (term, term info) in term order, read from the term table in pieces."""
         assert self._reader is not None
-        return field_entries(self._reader._terms, fieldname)
+        return term_entries(self._reader._terms, fieldname)
 
-    def moved_blocks(self, info: bytes) -> tuple[list[Block], Stats]:
+    def moved_blocks(self, info: bytes, compress_min: int) -> tuple[list[Block], Stats]:
         """The posting blocks of a term kept in blocks, with their document numbers moved up
-        by base (a segment without deletions), and the term's stats moved the same way."""
+        by base (a segment without deletions), and the term's stats moved the same way.
+        Blocks of compress_min bytes or more come out compressed, whether they were or not."""
         assert self._reader is not None
         offset, length = _EXTENT.unpack_from(info, TERMINFO_SIZE)
         data = self._reader._terms._postfile.get(offset, length)
         _, weight, df, minlen, maxlen, maxweight, minid, maxid = TERMINFO.unpack_from(info)
         stats = (weight, df, minlen, maxlen, maxweight, minid + self.base, maxid + self.base)
-        return shifted_blocks(data, self.base), stats
+        return moved_blocks(data, self.base, compress_min), stats
 
     def _shifted(self, info: bytes) -> bytes:
         """An inlined term info with its document numbers moved up by base: statistics and
@@ -183,12 +194,71 @@ class MergedSegment:
         try:
             for fieldname in sorted(self.fields):
                 fixedsize = self.schema[fieldname].format.fixed_value_size()
-                for term, info in zip(*self.field_entries(fieldname), strict=True):
+                for term, info in self.entries(fieldname):
                     ids, weights, values = self.postings(info, fixedsize)
                     for docnum, weight, value in zip(ids, weights, values, strict=True):
                         add((fieldname, term, docnum, weight, value))
         finally:
             self.close()
+
+
+def moved_blocks(data: bytes, base: int, compress_min: int) -> list[Block]:
+    """A posting list's blocks (as read back from disk) with every document number moved up
+    by base: each block's first delta and last id change, everything else stays. A block
+    compressed for renumbering (search.index.block_zlib) is renumbered as it is; another one
+    is unpickled and pickled again, and compressed when it has compress_min bytes or more."""
+    blocks = []
+    pos, last = len(WHOOSH3_HEADER_MAGIC), False
+    while not last:
+        (length,) = _BLOCK_LENGTH.unpack_from(data, pos)
+        last = length < 0
+        pos += 4
+        end = pos + abs(length)
+        block = BytesIO(data[pos:end])
+        count, lastid, maxweight, compression, minlen, maxlen = load(block)
+        body = block.read()
+        pos = end
+        renumbered = renumbered_block(body, base) if base and compression else None
+        if renumbered is not None:
+            body = renumbered
+        elif base or not compression and len(body) >= compress_min:
+            deltas, weights, values = loads(zlib.decompress(body) if compression else body)
+            body = dumps(((deltas[0] + base, *deltas[1:]), weights, values), PICKLE_PROTOCOL)
+            compression = COMPRESSION if len(body) >= compress_min else 0
+            if compression:
+                body = compressed_block(body, compression)
+        info = (count, lastid + base, maxweight, compression, minlen, maxlen)
+        blocks.append((dumps(info, PICKLE_PROTOCOL), body))
+    return blocks
+
+
+def term_entries(terms: Any, fieldname: str) -> Iterator[tuple[bytes, bytes]]:
+    """A W3 segment's (term, term info) of the field in order, read ENTRIES_PIECE bytes at a
+    time from the field's part of the term table (`terms`: a SegmentReader's W3TermsReader)."""
+    piece = ENTRIES_PIECE
+    fieldid = terms._fieldmap.get(fieldname)
+    tindex = terms._tindex
+    start = None if fieldid is None else tindex.closest_key_pos(pack_ushort(fieldid))
+    if start is None:
+        return
+    end = tindex.closest_key_pos(pack_ushort(fieldid + 1)) or tindex.endofdata
+    head = _ENTRY_HEAD.unpack_from
+    data, pos = b"", 0
+    while start < end or pos < len(data):
+        size = min(piece, end - start)
+        data = data[pos:] + tindex.dbfile.get(start, size)
+        start, pos = start + size, 0
+        while pos + 8 <= len(data):
+            keylen, valuelen = head(data, pos)
+            if pos + 8 + keylen + valuelen > len(data):
+                break  # the rest of this entry is in the next piece
+            pos += 8
+            key = data[pos + 2 : pos + keylen]  # after the field number
+            pos += keylen
+            yield key, data[pos : pos + valuelen]
+            pos += valuelen
+        if start >= end and pos < len(data):
+            raise ValueError(f"{fieldname}: the term table ends inside an entry")
 
 
 def _field_sizes(reader: SegmentReader) -> dict[str, int]:
@@ -220,20 +290,6 @@ def share_fields(
         groups[lighter].append(name)
         totals[lighter] += work[name]
     return sorted(groups[0]), sorted(groups[1])
-
-
-def moved_offsets(found: FieldTerms, offset: int) -> FieldTerms:
-    """Term infos whose postings were written `offset` bytes further on than they say."""
-    moved: FieldTerms = {}
-    for fieldname, (keys, infos) in found.items():
-        fixed = []
-        for info in infos:
-            if not info[0]:  # not inlined: the last 12 bytes are the blocks' extent
-                start, length = _EXTENT.unpack_from(info, TERMINFO_SIZE)
-                info = info[:TERMINFO_SIZE] + _EXTENT.pack(start + offset, length)
-            fixed.append(info)
-        moved[fieldname] = (keys, fixed)
-    return moved
 
 
 def merge_tiers(writer: Any, segments: list[Any]) -> list[Any]:

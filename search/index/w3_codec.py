@@ -9,11 +9,11 @@ protocol 3 (Whoosh reads any protocol).
 
 from __future__ import annotations
 
-import zlib
 from array import array
 from collections.abc import Sequence
 from functools import lru_cache
 from itertools import accumulate, chain, repeat
+from operator import sub
 from pickle import dumps
 from struct import Struct
 from typing import Any
@@ -23,6 +23,8 @@ from whoosh.codec.whoosh3 import WHOOSH3_HEADER_MAGIC
 from whoosh.filedb import filetables
 from whoosh.system import pack_int, pack_long
 from whoosh.util.numeric import length_to_byte
+
+from search.index.block_zlib import compressed_block
 
 INLINE_LIMIT = 8  # terms in at most this many documents keep their postings in the term table
 COMPRESS_MIN = 256  # smaller block pickles are written uncompressed
@@ -46,11 +48,12 @@ def write_blocks(
     ids: list[int],
     weights: Sequence[float],
     values: Sequence[bytes],
-    lens: list[int],
+    lens: Sequence[int],
     fixedsize: int | None,
     compress_min: int = COMPRESS_MIN,
 ) -> None:
-    """W3PostingsWriter._write_block for each run of BLOCK_LIMIT postings."""
+    """W3PostingsWriter._write_block for each run of BLOCK_LIMIT postings (`lens`: each
+    posting's document length byte, as length_to_byte gives it)."""
     write_block_list(postfile, encode_blocks(ids, weights, values, lens, fixedsize, compress_min))
 
 
@@ -70,43 +73,43 @@ def encode_blocks(
     ids: list[int],
     weights: Sequence[float],
     values: Sequence[bytes],
-    lens: list[int],
+    lens: Sequence[int],
     fixedsize: int | None,
     compress_min: int = COMPRESS_MIN,
 ) -> list[Block]:
-    """The blocks of a posting list, BLOCK_LIMIT postings each, as W3 pickles them."""
+    """The blocks of a posting list, BLOCK_LIMIT postings each, as W3 pickles them. The
+    length bytes stand for the lengths: length_to_byte keeps their order and maps 0 to 0."""
     blocks = []
     count = len(ids)
     for start in range(0, count, BLOCK_LIMIT):
         end = min(start + BLOCK_LIMIT, count)
         block_ids = ids[start:end]
         block_weights = weights[start:end]
-        block_values = values[start:end]
-        block_lens = [n for n in lens[start:end] if n]
+        block_lens = lens[start:end]
         first = block_weights[0]
-        if all(w == first for w in block_weights):
+        if block_weights.count(first) == len(block_weights):
             mini_weights: Any = None if first == 1.0 else first
         else:
             mini_weights = tuple(block_weights)
         if fixedsize is None or fixedsize < 0:
-            mini_values: Any = tuple(block_values)
+            mini_values: Any = tuple(values[start:end])
         elif fixedsize == 0:
             mini_values = None
         else:
-            mini_values = b"".join(block_values)
-        deltas = [b - a for a, b in zip([0, *block_ids], block_ids, strict=False)]
-        databytes = dumps((tuple(deltas), mini_weights, mini_values), PICKLE_PROTOCOL)
+            mini_values = b"".join(values[start:end])
+        deltas = tuple(map(sub, block_ids, chain((0,), block_ids)))
+        databytes = dumps((deltas, mini_weights, mini_values), PICKLE_PROTOCOL)
         comp = COMPRESSION if len(databytes) >= compress_min else 0
         if comp:
-            databytes = zlib.compress(databytes, comp)
+            databytes = compressed_block(databytes, comp)
         infobytes = dumps(
             (
                 end - start,
                 block_ids[-1],
                 max(block_weights),
                 comp,
-                length_to_byte(min(block_lens) if block_lens else None),
-                length_to_byte(max(block_lens, default=0)),
+                min(filter(None, block_lens), default=0),
+                max(block_lens),
             ),
             PICKLE_PROTOCOL,
         )
@@ -117,11 +120,15 @@ def encode_blocks(
 class TermTable:
     """Appends to a W3 term table (whoosh.filedb.filetables.OrderedHashWriter) a field at a
     time: one write instead of three per term, positions counted instead of asked for, and the
-    closing hash tables written in one piece. Same bytes as OrderedHashWriter.add."""
+    closing hash tables written in one piece. Same bytes as OrderedHashWriter.add. The hash
+    buckets are kept as arrays (12 bytes a term) instead of Whoosh's lists of tuples: an
+    archive's term table holds millions of terms."""
 
     def __init__(self, tindex: Any) -> None:
         self.tindex = tindex
         tindex._write_hashes = self._write_hashes
+        self.hashes = [array("I") for _ in range(256)]
+        self.positions = [array("q") for _ in range(256)]
         # Hash the keys with CRC-32 instead of MD5 (HashWriter's hashtype 1, which readers take
         # from the header): nothing has been added yet, so the header's hash type byte is
         # rewritten in place.
@@ -150,13 +157,15 @@ class TermTable:
         )
         positions.pop()
         dbfile.write(b"".join(chain.from_iterable(zip(heads, keys, values, strict=True))))
-        buckets = tindex.buckets
         if tindex.hashtype == 1:
             hashes = list(map(crc32, keys))  # crc_hash: crc32 is unsigned in Python 3
         else:
             hashes = list(map(tindex.hashfn, keys))
+        bucket_hashes, bucket_positions = self.hashes, self.positions
         for h, pos in zip(hashes, positions, strict=True):
-            buckets[h & 255].append((h, pos))
+            bucket = h & 255
+            bucket_hashes[bucket].append(h)
+            bucket_positions[bucket].append(pos)
         index = tindex.index  # a GrowableArray: widen it first, as its append would
         if isinstance(index.array, array) and positions[-1] >= _ARRAY_LIMITS[index.array.typecode]:
             index._retype(positions[-1])
@@ -164,15 +173,19 @@ class TermTable:
         tindex.lastkey = keys[-1]
 
     def _write_hashes(self) -> None:
-        """HashWriter._write_hashes, one write per bucket."""
+        """HashWriter._write_hashes, one write per bucket (entries added through Whoosh's own
+        `add` first, as they came first)."""
         tindex = self.tindex
         dbfile = tindex.dbfile
         pointer = filetables._pointer.pack
-        for entries in tindex.buckets:
-            numslots = 2 * len(entries)
+        for number, entries in enumerate(tindex.buckets):
+            hashes = [h for h, _ in entries] + list(self.hashes[number])
+            positions = [p for _, p in entries] + list(self.positions[number])
+            self.hashes[number] = self.positions[number] = array("q")  # free as we go
+            numslots = 2 * len(hashes)
             tindex.directory.append((dbfile.tell(), numslots))
             table: list[tuple[int, int]] = [(0, 0)] * numslots
-            for hashval, position in entries:
+            for hashval, position in zip(hashes, positions, strict=True):
                 slot = (hashval >> 8) % numslots
                 while table[slot] != (0, 0):
                     slot = (slot + 1) % numslots
@@ -187,12 +200,11 @@ def single_infos(
     docnums: Sequence[int],
     weights: Sequence[float],
     values: Sequence[bytes],
-    lengths: dict[int, int],
+    length_bytes: Sequence[int],
 ) -> list[bytes]:
-    """Term infos with the inlined posting of terms found in one document each."""
-    lbyte = length_bytes()
-    most = len(lbyte)
-    lbs = [lbyte[n] if n < most else 255 for n in map(lengths.get, docnums, repeat(0))]
+    """Term infos with the inlined posting of terms found in one document each
+    (`length_bytes`: the field's length byte by document number)."""
+    lbs = list(map(length_bytes.__getitem__, docnums))
     pack = _TERMINFO.pack
     heads = map(pack, repeat(True), weights, repeat(1), lbs, lbs, weights, docnums, docnums)
     postings = zip(zip(docnums), zip(weights), [(v or b"",) for v in values], strict=True)
@@ -201,24 +213,29 @@ def single_infos(
 
 # A memo of a pure function (a table of Whoosh's length encoding, depends on no index).
 @lru_cache(maxsize=1)
-def length_bytes() -> list[int]:
+def length_bytes() -> bytes:
     """length_to_byte for every length up to the largest one it tells apart."""
-    return [length_to_byte(n) for n in range(106_375)]
+    return bytes(length_to_byte(n) for n in range(106_375))
 
 
-def terminfo(inlined: bool, ids: list[int], weights: Sequence[float], lens: list[int]) -> bytes:
-    """W3TermInfo.to_bytes without the postings pointer or the inlined postings."""
-    lbyte = length_bytes()
+def length_byte(length: int) -> int:
+    """length_to_byte(length) from the table."""
+    table = length_bytes()
+    return table[length] if length < len(table) else 255
+
+
+def terminfo(inlined: bool, ids: list[int], weights: Sequence[float], lens: Sequence[int]) -> bytes:
+    """W3TermInfo.to_bytes without the postings pointer or the inlined postings (`lens`: the
+    postings' document length bytes)."""
     shortest = min(lens)
     if not shortest:
         shortest = min([n for n in lens if n], default=0)
-    longest = max(lens)
     return _TERMINFO.pack(
         inlined,
         sum(weights),
         len(ids),
-        lbyte[shortest] if shortest < len(lbyte) else 255,
-        lbyte[longest] if longest < len(lbyte) else 255,
+        shortest,
+        max(lens),
         max(weights),
         ids[0] if ids else _NO_ID,
         ids[-1] if ids else _NO_ID,
@@ -234,20 +251,20 @@ class TermWriter:
     def __init__(
         self,
         postfile: Any,
-        lengths: dict[int, int],
+        length_bytes: Sequence[int],
         fixedsize: int | None,
         inline_limit: int = INLINE_LIMIT,
         compress_min: int = COMPRESS_MIN,
     ) -> None:
         self.postfile = postfile
-        self.lengths = lengths  # document number -> the field's length in it
+        self.length_bytes = length_bytes  # document number -> the field's length byte in it
         self.fixedsize = fixedsize
         self.inline_limit = inline_limit
         self.compress_min = compress_min
 
     def info(self, ids: list[int], weights: Sequence[float], values: Sequence[bytes]) -> bytes:
         """A term's info: its postings inlined, or written as blocks and pointed to."""
-        lens = list(map(self.lengths.get, ids, repeat(0)))
+        lens = list(map(self.length_bytes.__getitem__, ids))
         if len(ids) <= self.inline_limit:
             # One value per posting, b"" for value-less formats: Whoosh's ListMatcher gives
             # "" for a missing value, which its merging pool refuses.
@@ -255,7 +272,7 @@ class TermWriter:
                 (tuple(ids), tuple(weights), tuple(values)), PICKLE_PROTOCOL
             )
         offset = self.postfile.tell()
-        values = [v for v in values if v]
+        values = list(filter(None, values))
         write_blocks(self.postfile, ids, weights, values, lens, self.fixedsize, self.compress_min)
         info = terminfo(False, ids, weights, lens)
         return info + pack_long(offset) + pack_int(self.postfile.tell() - offset)
@@ -264,8 +281,8 @@ class TermWriter:
         self, ids: list[int], weights: list[float], values: list[bytes]
     ) -> tuple[list[Block], Stats]:
         """Postings as blocks to be joined with others (info_for_blocks), and their stats."""
-        lens = list(map(self.lengths.get, ids, repeat(0)))
-        values = [v for v in values if v]
+        lens = list(map(self.length_bytes.__getitem__, ids))
+        values = list(filter(None, values))
         blocks = encode_blocks(ids, weights, values, lens, self.fixedsize, self.compress_min)
         return blocks, _TERMINFO.unpack(terminfo(False, ids, weights, lens))[1:]
 

@@ -1,0 +1,266 @@
+"""The postings of the texts' word fields as arrays: a few bytes a token until commit.
+
+A word field (exact or folded syllables, with or without positions: body, body_folded, title,
+...) keeps, for every token of every document, the term's number in the writer's vocabulary,
+the document number and the position, appended in C (`TokenColumns.add`); a folded field
+keeps the exact terms' numbers and folds the vocabulary once at commit. At commit
+`FieldPostings` sorts the tokens by term with numpy and cuts them into postings (document,
+frequency, and the positions encoded as Whoosh's Positions format encodes them, all postings
+at once: `positions_values`). The pair fields and ID fields keep their dictionaries of lists
+(search/index/bulk_fields.py): their terms are mostly found once.
+"""
+
+from __future__ import annotations
+
+from array import array
+from collections.abc import Iterator
+from pickle import dumps
+from typing import Any
+
+import numpy as np
+from whoosh.system import pack_uint
+
+from search.analysis.chains import TermMemo
+
+_PICKLE_BATCH = 1000  # pickle writes a long list's items in runs of this many
+# Which terms are in one document (places in a list of term indexes), and their postings'
+# document numbers, weights and values.
+SinglePostings = tuple[list[int], list[int], list[float], list[bytes]]
+
+
+class TermIds(dict[str, int]):
+    """The writer's vocabulary: each term's number, given on first sight."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.terms: list[str] = []  # by number
+        self._order: tuple[int, Any, list[str]] | None = None
+        self._folded: tuple[int, Any, TermIds] | None = None
+
+    def __missing__(self, term: str) -> int:
+        number = self[term] = len(self.terms)
+        self.terms.append(term)
+        return number
+
+    def order(self) -> tuple[Any, list[str]]:
+        """Each term's rank in term order (by number), and the terms in that order."""
+        if self._order is None or self._order[0] != len(self.terms):
+            terms = self.terms
+            ranks = np.empty(len(terms), dtype=np.int32)
+            ranks[sorted(range(len(terms)), key=terms.__getitem__)] = np.arange(len(terms))
+            self._order = (len(terms), ranks, sorted(terms))
+        return self._order[1], self._order[2]
+
+    def folded(self, memo: TermMemo) -> tuple[Any, TermIds]:
+        """The folded terms' vocabulary, and each term's folded term's number there."""
+        if self._folded is None or self._folded[0] != len(self.terms):
+            folds = TermIds()
+            numbers = np.array(list(map(folds.__getitem__, memo.folded(self.terms))), np.int32)
+            self._folded = (len(self.terms), numbers, folds)
+        return self._folded[1], self._folded[2]
+
+
+class TokenColumns:
+    """One word field's tokens in the documents added: the term numbers and positions of
+    each text, and each text's document number and token count."""
+
+    def __init__(
+        self, vocabulary: TermIds, positions: bool, folded: bool, boost: float | None
+    ) -> None:
+        self.vocabulary = vocabulary
+        self.folded = folded  # the terms are folded at commit
+        self.boost = boost  # the field's boost; None: weight = frequency
+        self.term_ids = array("i")
+        self.positions: array[int] | None = array("i") if positions else None
+        self.texts = array("i")  # document number of each text added
+        self.counts = array("i")  # its number of tokens
+
+    def __len__(self) -> int:
+        return len(self.term_ids)
+
+    def add(self, term_ids: array[int], positions: array[int], docnum: int) -> None:
+        self.term_ids += term_ids
+        if self.positions is not None:
+            self.positions += positions
+        self.texts.append(docnum)
+        self.counts.append(len(term_ids))
+
+    def forget(self, docnum: int) -> None:
+        """Drop the tokens of the last document added, when it is `docnum`."""
+        while self.texts and self.texts[-1] == docnum:
+            count = self.counts.pop()
+            self.texts.pop()
+            if count:
+                del self.term_ids[-count:]
+                if self.positions is not None:
+                    del self.positions[-count:]
+
+    def docnums(self) -> Any:
+        """The document number of each token."""
+        return np.repeat(
+            np.frombuffer(self.texts, dtype=np.int32), np.frombuffer(self.counts, dtype=np.int32)
+        )
+
+
+class FieldPostings:
+    """A word field's postings at commit: its terms in order (`keys`), and each term's
+    postings (document numbers, weights, values) as arrays, listed a term at a time."""
+
+    def __init__(self, tokens: TokenColumns, memo: TermMemo) -> None:
+        term_ids = np.frombuffer(tokens.term_ids, dtype=np.int32)
+        vocabulary = tokens.vocabulary
+        if tokens.folded:
+            fold, vocabulary = vocabulary.folded(memo)
+            term_ids = fold[term_ids]
+        ranks, by_rank = vocabulary.order()
+        order = _stable_order(ranks[term_ids])  # documents and positions stay in order
+        token_ranks = ranks[term_ids][order]
+        docnums = tokens.docnums()[order]
+        starts = _run_starts(token_ranks, docnums)
+        self.docnums = docnums[starts]
+        self.freqs = np.diff(np.append(starts, len(order)))
+        self.weights = self.freqs * (1.0 if tokens.boost is None else tokens.boost)
+        posting_ranks = token_ranks[starts]
+        firsts = _run_starts(posting_ranks)
+        self.keys = [by_rank[r].encode("utf-8") for r in posting_ranks[firsts].tolist()]
+        self.bounds: list[int] = [*firsts.tolist(), len(starts)]
+        self.values: tuple[bytes, Any, Any] | None = None
+        self.frequency_values: list[bytes] = []  # Frequency: packed frequencies
+        if tokens.positions is None:
+            self.frequency_values = list(
+                map(_FREQ_BYTES.__getitem__, np.minimum(self.freqs, 255).tolist())
+            )
+            for at in np.flatnonzero(self.freqs > 255).tolist():
+                self.frequency_values[at] = pack_uint(int(self.freqs[at]))
+        else:
+            positions = np.frombuffer(tokens.positions, dtype=np.int32)[order]
+            deltas = np.diff(positions, prepend=0)
+            deltas[starts] = positions[starts]
+            self.values = positions_values(self.freqs, deltas)
+
+    def __len__(self) -> int:
+        return len(self.keys)
+
+    def items(self) -> Iterator[tuple[bytes, tuple[list[int], list[float], list[bytes]]]]:
+        """(term, its postings) of every term, in order."""
+        for index, key in enumerate(self.keys):
+            yield key, self.postings(index)
+
+    def postings(self, index: int) -> tuple[list[int], list[float], list[bytes]]:
+        """The document numbers, weights and values of the term at index."""
+        start, end = self.bounds[index], self.bounds[index + 1]
+        return (
+            self.docnums[start:end].tolist(),
+            self.weights[start:end].tolist(),
+            self._values(start, end),
+        )
+
+    def _values(self, start: int, end: int) -> list[bytes]:
+        if self.values is None:
+            return self.frequency_values[start:end]
+        data, starts, ends = self.values
+        chosen = map(slice, starts[start:end].tolist(), ends[start:end].tolist())
+        return list(map(data.__getitem__, chosen))
+
+    def single(self, indexes: list[int]) -> SinglePostings:
+        """Which of the terms at indexes are in one document (their places in `indexes`), and
+        that posting of each: document numbers, weights, values."""
+        bounds = self.bounds
+        where = [k for k, i in enumerate(indexes) if bounds[i + 1] - bounds[i] == 1]
+        at = [bounds[indexes[k]] for k in where]
+        if self.values is None:
+            values = list(map(self.frequency_values.__getitem__, at))
+        else:
+            data, starts, ends = self.values
+            chosen = map(slice, starts[at].tolist(), ends[at].tolist())
+            values = list(map(data.__getitem__, chosen))
+        return where, self.docnums[at].tolist(), self.weights[at].tolist(), values
+
+
+def _stable_order(keys: Any) -> Any:
+    """np.argsort(keys, kind="stable") for keys below 2**31: a plain sort of key and index
+    packed in one 64-bit number (numpy's quicksort is vectorized, its stable sort is not)."""
+    packed = (keys.astype(np.int64) << 32) | np.arange(len(keys), dtype=np.int64)
+    packed.sort()
+    return packed & 0xFFFFFFFF
+
+
+def _run_starts(*columns: Any) -> Any:
+    """Where a run of equal rows (over the columns, all sorted together) starts."""
+    size = len(columns[0])
+    changes = np.zeros(size, dtype=bool)
+    if size:
+        changes[0] = True
+    for column in columns:
+        changes[1:] |= column[1:] != column[:-1]
+    return np.flatnonzero(changes)
+
+
+_FREQ_BYTES = [pack_uint(n) for n in range(256)]
+
+
+VALUES_CHUNK = 1 << 20  # postings whose values are made at a time
+
+
+def positions_values(freqs: Any, deltas: Any, chunk: int = VALUES_CHUNK) -> tuple[bytes, Any, Any]:
+    """The Positions format's value of each posting (`freqs[i]` positions, whose deltas follow
+    one another in `deltas`, the first from 0): pack_uint(count) + dumps(deltas, 2), made for
+    `chunk` postings at a time, as one bytes and where each value starts and ends in it.
+
+    A list of deltas pickles as `\\x80\\x02]q\\x00`, then each delta as K (one byte), M (two,
+    little-endian) or J (four), between `(` and `e` (or one delta, then `a`), then `.`; a list
+    of more than _PICKLE_BATCH deltas is pickled by pickle itself (it cuts it in runs)."""
+    freqs = np.asarray(freqs, dtype=np.int64)
+    deltas = np.asarray(deltas, dtype=np.int64)
+    token_starts = np.cumsum(freqs) - freqs
+    pieces: list[bytes] = []
+    lengths = []
+    for first in range(0, len(freqs), chunk):
+        some = freqs[first : first + chunk]
+        tokens = int(token_starts[first])
+        data, sizes = _encoded_positions(some, deltas[tokens : tokens + int(some.sum())])
+        pieces.append(data)
+        lengths.append(sizes)
+    sizes = np.concatenate(lengths) if lengths else np.zeros(0, dtype=np.int64)
+    ends = np.cumsum(sizes)
+    starts = ends - sizes
+    size = int(ends[-1]) if len(ends) else 0
+    for i in np.flatnonzero(freqs > _PICKLE_BATCH).tolist():  # put after the rest
+        run = deltas[token_starts[i] : token_starts[i] + freqs[i]].tolist()
+        piece = pack_uint(len(run)) + dumps(run, 2)
+        starts[i], ends[i] = size, size + len(piece)
+        size += len(piece)
+        pieces.append(piece)
+    return b"".join(pieces), starts, ends
+
+
+_HEADER = np.frombuffer(b"\x80\x02]q\x00", dtype=np.uint8)
+_OP_CODES = np.array([0, 0, ord("K"), ord("M"), 0, ord("J")], dtype=np.uint8)  # by size
+
+
+def _encoded_positions(freqs: Any, deltas: Any) -> tuple[bytes, Any]:
+    """positions_values of some postings: their values one after the other, and their sizes.
+    Each value is laid out as cells of at most 10 bytes (the head, each delta, the tail),
+    cells in order as rows of a matrix, then the bytes each cell uses are taken in order."""
+    count = len(freqs)
+    many = freqs > 1
+    opsize = np.where(deltas < 256, 2, np.where(deltas < 65536, 3, 5))
+    token_starts = np.cumsum(freqs) - freqs
+    heads = token_starts + 2 * np.arange(count)  # each value's head row, then its deltas'
+    tails = heads + 1 + freqs
+    delta_rows = np.arange(len(deltas)) + 1 + 2 * np.repeat(np.arange(count), freqs)
+    cells = np.zeros((len(deltas) + 2 * count, 10), dtype=np.uint8)
+    used = np.empty(len(cells), dtype=np.int64)
+    cells[heads, 0:4] = freqs.astype(">u4").view(np.uint8).reshape(-1, 4)
+    cells[heads, 4:9] = _HEADER
+    cells[heads, 9] = np.where(many, ord("("), 0)
+    used[heads] = 9 + many
+    cells[delta_rows, 0] = _OP_CODES[opsize]
+    cells[delta_rows, 1:5] = deltas.astype("<u4").view(np.uint8).reshape(-1, 4)
+    used[delta_rows] = opsize
+    cells[tails, 0] = np.where(many, ord("e"), ord("a"))
+    cells[tails, 1] = ord(".")
+    used[tails] = 2
+    data = cells[np.arange(10) < used[:, None]].tobytes()
+    sizes = 11 + many + (np.add.reduceat(opsize, token_starts) if count else 0)
+    return data, sizes
