@@ -24,14 +24,13 @@ from __future__ import annotations
 import zlib
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from io import BytesIO
 from itertools import count
 from math import log
-from pickle import dumps, load, loads
+from pickle import dumps, loads
 from struct import Struct
 from typing import Any
 
-from whoosh.codec.whoosh3 import STORED_COLUMN, WHOOSH3_HEADER_MAGIC, _lenfield
+from whoosh.codec.whoosh3 import STORED_COLUMN, _lenfield
 from whoosh.columns import VarBytesColumn
 from whoosh.reading import SegmentReader
 from whoosh.system import pack_ushort
@@ -46,7 +45,7 @@ from search.index.w3_codec import (
     Block,
     Stats,
 )
-from search.index.w3_reader import read_blocks, segment_length_bytes, w3_terms
+from search.index.w3_reader import raw_blocks, read_blocks, segment_length_bytes, w3_terms
 
 MERGE_FACTOR = 8  # segments of one size tier merged into one of the next
 ENTRIES_PIECE = 1 << 20  # bytes of a term table read at a time in a merge
@@ -208,16 +207,7 @@ def moved_blocks(data: bytes, base: int, compress_min: int) -> list[Block]:
     compressed for renumbering (search.index.block_zlib) is renumbered as it is; another one
     is unpickled and pickled again, and compressed when it has compress_min bytes or more."""
     blocks = []
-    pos, last = len(WHOOSH3_HEADER_MAGIC), False
-    while not last:
-        (length,) = _BLOCK_LENGTH.unpack_from(data, pos)
-        last = length < 0
-        pos += 4
-        end = pos + abs(length)
-        block = BytesIO(data[pos:end])
-        count, lastid, maxweight, compression, minlen, maxlen = load(block)
-        body = block.read()
-        pos = end
+    for (postings, lastid, maxweight, compression, minlen, maxlen), body in raw_blocks(data):
         renumbered = renumbered_block(body, base) if base and compression else None
         if renumbered is not None:
             body = renumbered
@@ -227,7 +217,7 @@ def moved_blocks(data: bytes, base: int, compress_min: int) -> list[Block]:
             compression = COMPRESSION if len(body) >= compress_min else 0
             if compression:
                 body = compressed_block(body, compression)
-        info = (count, lastid + base, maxweight, compression, minlen, maxlen)
+        info = (postings, lastid + base, maxweight, compression, minlen, maxlen)
         blocks.append((dumps(info, PICKLE_PROTOCOL), body))
     return blocks
 

@@ -54,9 +54,9 @@ def field_entries(terms: Any, fieldname: str) -> tuple[list[bytes], list[bytes]]
     return keys, infos
 
 
-def _blocks(data: bytes) -> Iterator[tuple[tuple[Any, ...], tuple[Any, Any, Any]]]:
+def raw_blocks(data: bytes) -> Iterator[tuple[tuple[Any, ...], bytes]]:
     """Each posting block of a term's list: its info (count, last id, max weight, compression,
-    min and max length bytes) and its data (id deltas, weights, values), unpickled."""
+    min and max length bytes), unpickled, and its data as stored (compressed or not)."""
     pos, last = len(WHOOSH3_HEADER_MAGIC), False
     while not last:
         (length,) = _BLOCK_LENGTH.unpack_from(data, pos)
@@ -65,9 +65,15 @@ def _blocks(data: bytes) -> Iterator[tuple[tuple[Any, ...], tuple[Any, Any, Any]
         end = pos + abs(length)
         block = BytesIO(data[pos:end])
         info = load(block)
-        body = block.read()
-        yield info, loads(zlib.decompress(body) if info[3] else body)
+        yield info, block.read()
         pos = end
+
+
+def _blocks(data: bytes) -> Iterator[tuple[tuple[Any, ...], tuple[Any, Any, Any]]]:
+    """Each posting block of a term's list: its info and its data (id deltas, weights,
+    values), unpickled."""
+    for info, body in raw_blocks(data):
+        yield info, loads(zlib.decompress(body) if info[3] else body)
 
 
 def shifted_blocks(data: bytes, base: int) -> list[Block]:
