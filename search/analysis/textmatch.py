@@ -14,15 +14,19 @@ marks are not looked for. A letter outside those sets, or one that folds to two 
 in no class: a bounded loss for highlights and ranking rewards. A number's digits may be
 separated by . or , ("50000" finds "50.000") and a word's letters by dots ("tphcm" finds
 "TP.HCM"), as the chain reads numbers and dotted abbreviations (unlike the chain, a dotted run
-such as "abcd.e" is read as one word too).
+such as "abcd.e" is read as one word too). A number written with separators ends a word even
+when a letter follows it ("50.000đ" is "50000" then "đ", as the chain reads it): such texts are
+searched piece by piece, cut after each such number.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from functools import lru_cache
 
 from search.analysis.chains import fold_term
+from search.analysis.tokenizer import TOKEN_PATTERN
 
 # Latin-1's letters and Vietnamese's (the precomposed vowels with tones, đ, ă, ơ, ư, ĩ, ũ).
 _LETTERS = (
@@ -32,6 +36,8 @@ _LETTERS = (
 )
 _BEFORE, _AFTER = r"(?<![^\W_])", r"(?![^\W_])"  # not inside a word (underscores split words)
 _GAP = re.compile(r"[\W_]*")  # what may separate two words side by side
+_GLUED_NUMBER = re.compile(r"\d[.,]\d+[^\W\d_]")  # "50.000đ": worth a closer look
+_SEPARATED_NUMBER = re.compile(r"\d+(?:[.,]\d+)+")
 
 
 def _letter_classes() -> dict[str, str]:
@@ -74,9 +80,31 @@ def run_regex(words: tuple[str, ...]) -> re.Pattern[str]:
     return re.compile(_BEFORE + r"[\W_]+".join(word_pattern(w) for w in words) + _AFTER)
 
 
+def _number_ends(text: str) -> list[int]:
+    """Where the chain ends a word between a separated number and the letter after it."""
+    if not _GLUED_NUMBER.search(text):
+        return []
+    return [
+        token.end()
+        for token in TOKEN_PATTERN.finditer(text)
+        if token.end() < len(text) and _SEPARATED_NUMBER.fullmatch(token.group())
+    ]
+
+
+def _matches(text: str, regex: re.Pattern[str]) -> Iterator[tuple[int, int, str]]:
+    """(start, end, matched text) of the regex's matches, the text cut where the chain ends a
+    word that the regex's word boundaries would not."""
+    start = 0
+    for end in [*_number_ends(text), len(text)]:
+        piece = text[start:end] if start or end < len(text) else text
+        for match in regex.finditer(piece):
+            yield start + match.start(), start + match.end(), match.group()
+        start = end
+
+
 def find_words(text: str, regex: re.Pattern[str]) -> list[tuple[int, int]]:
     """Character spans of the regex's matches in the text."""
-    return [match.span() for match in regex.finditer(text)]
+    return [(start, end) for start, end, _ in _matches(text, regex)]
 
 
 def runs(text: str, regex: re.Pattern[str]) -> list[tuple[int, list[str]]]:
@@ -84,13 +112,12 @@ def runs(text: str, regex: re.Pattern[str]) -> list[tuple[int, list[str]]]:
     words), in text order."""
     found: list[tuple[int, list[str]]] = []
     end = -1
-    for match in regex.finditer(text):
-        start = match.start()
+    for start, match_end, word in _matches(text, regex):
         if found and _GAP.fullmatch(text, end, start):
-            found[-1][1].append(fold_term(match.group().lower()))
+            found[-1][1].append(fold_term(word.lower()))
         else:
-            found.append((start, [fold_term(match.group().lower())]))
-        end = match.end()
+            found.append((start, [fold_term(word.lower())]))
+        end = match_end
     return found
 
 
