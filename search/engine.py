@@ -30,7 +30,7 @@ from search.features.filters import DateWindow, filter_sets
 from search.features.highlight import MatchTerms, count_matches, highlight, snippet
 from search.features.suggest import did_you_mean
 from search.index.caches import caches_of, generation
-from search.index.columns import date_values
+from search.index.columns import NO_DATE, date_values, published_time
 from search.query.build import build_query
 from search.query.parse import ParsedQuery, parse_query
 from search.query.weights import weighting, with_recency
@@ -202,7 +202,10 @@ def _hits(
         newest = _newest(searcher)
         published = date_values(searcher)
         ranked = sorted(
-            ((d, with_recency(s or 0.0, _when(published[d]), newest)) for d, s in ranked),
+            (
+                (d, with_recency(s or 0.0, _when(published_time(published, d)), newest))
+                for d, s in ranked
+            ),
             key=lambda item: -(item[1] or 0.0),
         )
     first = (request.page - 1) * request.per_page
@@ -238,8 +241,8 @@ def _newest(searcher: Searcher) -> datetime | None:
     key = (generation(searcher),)
     cached: tuple[datetime | None] | None = newest.get(key)
     if cached is None:
-        dated = [v for v in date_values(searcher) if v is not None]
-        cached = (long_to_datetime(max(dated)) if dated else None,)
+        latest = int(date_values(searcher).max(initial=NO_DATE))
+        cached = (None if latest == NO_DATE else long_to_datetime(latest),)
         newest.put(key, cached)
     return cached[0]
 

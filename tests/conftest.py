@@ -128,6 +128,37 @@ def churned_index(tmp_path_factory: pytest.TempPathFactory) -> Any:
     return builder.index
 
 
+def stored_dates(searcher: Any) -> list[int | None]:
+    """Per document number, its publication time as Whoosh's sortable number from its stored
+    fields, None when undated: what search.index.columns.date_values must give."""
+    from whoosh.util.times import datetime_to_long
+
+    reader, dates = searcher.reader(), []
+    for docnum in range(searcher.doc_count_all()):
+        published = reader.stored_fields(docnum).get("published")
+        dates.append(None if published is None else datetime_to_long(published))
+    return dates
+
+
+def leaf_column_values(searcher: Any, fieldname: str) -> list[str]:
+    """Per document number, a column's value read one segment at a time by Whoosh itself (""
+    where a segment has no such column): what the coded columns must give."""
+    values: list[str] = []
+    for leaf, _offset in searcher.reader().leaf_readers():
+        held = [""] * leaf.doc_count_all()
+        if leaf.has_column(fieldname):
+            read = [v if isinstance(v, str) else "" for v in leaf.column_reader(fieldname)]
+            held[: len(read)] = read[: len(held)]
+        values.extend(held)
+    return values
+
+
+@pytest.fixture(scope="session")
+def reference_columns() -> tuple[Callable[..., list[int | None]], Callable[..., list[str]]]:
+    """(stored_dates, leaf_column_values): plain readings the cached columns are checked on."""
+    return stored_dates, leaf_column_values
+
+
 # Few syllables, so that every one is in most bodies, many times, runs of them recur, and
 # posting lists span several W3 blocks.
 GENERATED_SYLLABLES = ["mưa", "lớn", "ở", "Đà", "Nẵng", "giao", "thông", "ùn", "tắc", "bão"]

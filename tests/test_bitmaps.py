@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections import Counter
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -16,7 +17,7 @@ from search.execute.bitmaps import all_but_one, doc_array, docset, intersection,
 from search.execute.docsets import live_docs, query_docs
 from search.features import facets
 from search.features.filters import DateWindow, window_docs
-from search.index.columns import column_values, date_values
+from search.index.columns import NO_DATE, coded_column, date_values
 from search.index.store import open_index
 from search.query.parse import parse_query
 from search.query.weights import weighting
@@ -61,14 +62,14 @@ def test_live_documents_are_whooshs(churned_index: Any) -> None:
     ],
 )
 def test_date_windows_equal_a_scan_of_every_date(
-    churned_index: Any, start: datetime | None, end: datetime | None
+    churned_index: Any, reference_columns: Any, start: datetime | None, end: datetime | None
 ) -> None:
     from whoosh.util.times import datetime_to_long
 
     from search.analysis.dates import to_index_value
 
     with churned_index.searcher() as searcher:
-        published = date_values(searcher)
+        published = reference_columns[0](searcher)
         low = datetime_to_long(to_index_value(start)) if start else None
         high = datetime_to_long(to_index_value(end)) if end else None
         expected = {
@@ -98,7 +99,7 @@ def match_sets(searcher: Any) -> list[Any]:
 
 
 def test_facet_counts_equal_a_count_of_every_match(
-    churned_index: Any, monkeypatch: pytest.MonkeyPatch
+    churned_index: Any, reference_columns: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Both ways of counting (a cardinality per value's bitmap, or the codes of the matches
     gathered and counted) give what counting each match's value gave."""
@@ -108,7 +109,7 @@ def test_facet_counts_equal_a_count_of_every_match(
         for docs in match_sets(searcher):
             counts = {}
             for facet in facets.FACETS:
-                values = column_values(searcher, facet.field)
+                values = reference_columns[1](searcher, facet.field)
                 counted = Counter(values[d] for d in docs)
                 counted.pop("", None)
                 counts[facet.field] = counted
@@ -123,12 +124,12 @@ def test_facet_counts_equal_a_count_of_every_match(
 @pytest.mark.parametrize("share", [1, 3, 40])  # every 1st, 3rd, 40th live document
 @pytest.mark.parametrize("window", [1, 5, 1000])
 def test_date_order_equals_a_sort_of_the_matches(
-    churned_index: Any, newest_first: bool, share: int, window: int
+    churned_index: Any, reference_columns: Any, newest_first: bool, share: int, window: int
 ) -> None:
     from search.execute.date_order import by_date
 
     with churned_index.searcher() as searcher:
-        published = date_values(searcher)
+        published = reference_columns[0](searcher)
         docs = docset(doc_array(live_docs(searcher))[::share])
         dated = sorted(
             (d for d in docs if published[d] is not None), key=lambda d: (published[d], d)
@@ -137,3 +138,32 @@ def test_date_order_equals_a_sort_of_the_matches(
         expected = (dated[::-1] if newest_first else dated) + undated
         got = by_date(searcher, docs, window, newest_first)
         assert got == [(d, None) for d in expected[:window]]
+
+
+def test_columns_equal_whooshs_own_reading_across_commits(
+    tmp_path: Any, build_index: Any, write_jsonl: Any, reference_columns: Any
+) -> None:
+    """The cached columns (per segment, kept across commits, joined per generation) read what
+    Whoosh reads, on every generation of an index growing by small commits: segments without
+    an author column, undated articles, values first seen in a later segment."""
+    stored_dates, leaf_column_values = reference_columns
+    later = [
+        {"id": "later-1", "title": "Bão số 9", "source": "Báo Mới", "author": "Lê Văn X"},
+        {"id": "later-2", "title": "Mưa lớn", "published": "2031-05-01T08:00:00+07:00"},
+    ]
+    demo_articles = Path(__file__).parent.parent / "demo" / "articles.jsonl"
+    build_index(tmp_path / "ix", [demo_articles], batch_size=30)
+    index = open_index(tmp_path / "ix")  # one index object: its caches see every commit
+    for number, record in enumerate([None, *later]):
+        if record is not None:
+            build_index(tmp_path / "ix", [write_jsonl(tmp_path / f"{number}.jsonl", [record])])
+        with index.searcher() as searcher:
+            dates = date_values(searcher)
+            assert [None if v == NO_DATE else int(v) for v in dates] == stored_dates(searcher)
+            for facet in facets.FACETS:
+                coded = coded_column(searcher, facet.field)
+                expected = leaf_column_values(searcher, facet.field)
+                assert [coded.values[code] for code in coded.codes] == expected
+    with index.searcher() as searcher:
+        assert "Lê Văn X" in coded_column(searcher, "author").values
+        assert {"later-1", "later-2"} <= {fields["id"] for fields in searcher.all_stored_fields()}

@@ -311,11 +311,12 @@ def test_every_searcher_of_an_index_shares_its_caches(demo_index: Any) -> None:
 
 
 @pytest.mark.parametrize("newest_first", [True, False])
-def test_date_order_is_the_same_for_many_and_few_matches(searcher: Any, newest_first: bool) -> None:
+def test_date_order_is_the_same_for_many_and_few_matches(
+    searcher: Any, reference_columns: Any, newest_first: bool
+) -> None:
     from search.execute.retrieve import by_date
-    from search.index.columns import date_values
 
-    published = date_values(searcher)
+    published = reference_columns[0](searcher)
     everything = frozenset(searcher.reader().all_doc_ids())
     dated = [d for d in everything if published[d] is not None]
     expected = sorted(dated, key=lambda d: (published[d], d), reverse=newest_first)

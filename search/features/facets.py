@@ -20,7 +20,7 @@ from whoosh.searching import Searcher
 from search.execute.bitmaps import DocSet, doc_array, docset
 from search.execute.matchsets import MatchSets, matching_docs
 from search.index.caches import caches_of, generation
-from search.index.columns import column_values
+from search.index.columns import coded_column
 from search.index.schema import UNDATED
 
 
@@ -111,20 +111,20 @@ class FacetColumn:
 
 
 def facet_column(searcher: Searcher, fieldname: str) -> FacetColumn:
-    """The field's coded column, built once per index generation from its values."""
+    """The field's coded column, with each value's documents when the values are few, built
+    once per index generation from the per-segment coded columns."""
     cache = caches_of(searcher).facet_columns
     key = (generation(searcher), fieldname)
     column: FacetColumn | None = cache.get(key)
     if column is None:
-        codes_of: dict[str, int] = {}
-        values = column_values(searcher, fieldname)
-        codes = np.array([codes_of.setdefault(v, len(codes_of)) for v in values], dtype=np.int32)
+        coded = coded_column(searcher, fieldname)
         held = None
-        if len(codes_of) <= MAX_BITMAP_VALUES:
+        if len(coded.values) <= MAX_BITMAP_VALUES:
+            codes = coded.codes.astype(np.uint8)  # a stable sort of bytes is a radix sort
             by_code = np.argsort(codes, kind="stable")  # each value's documents, in order
-            bounds = np.searchsorted(codes[by_code], np.arange(len(codes_of) + 1))
+            bounds = np.searchsorted(codes[by_code], np.arange(len(coded.values) + 1))
             held = [docset(by_code[lo:hi]) for lo, hi in zip(bounds, bounds[1:], strict=False)]
-        column = FacetColumn(list(codes_of), codes, held)
+        column = FacetColumn(coded.values, coded.codes, held)
         cache.put(key, column)
     return column
 
