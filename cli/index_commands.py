@@ -5,11 +5,15 @@ from __future__ import annotations
 import json
 import os
 import sys
+from typing import TYPE_CHECKING
 
 import click
 from whoosh.index import LockError
 
 from cli.options import index_dir_option, invocation_settings, setting_option
+
+if TYPE_CHECKING:
+    from search.index.shard_layout import ShardLayout
 
 
 def yield_cpu_to_searches(niceness: int) -> None:
@@ -37,6 +41,13 @@ def yield_cpu_to_searches(niceness: int) -> None:
     help="Leave the segments as written (an import that at least doubles the index otherwise "
     "ends by merging it into one, for faster searches).",
 )
+@click.option(
+    "--shards",
+    type=click.IntRange(1, 256),
+    default=None,
+    help="Split a new index into N shards, routed by a hash of the article id (later "
+    "imports into a sharded index route the same way without it).",
+)
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
 def index_command(
     index_dir: str,
@@ -46,6 +57,7 @@ def index_command(
     if_empty: bool,
     rebuild: bool,
     no_optimize: bool,
+    shards: int | None,
     quiet: bool,
 ) -> None:
     """Index JSONL (plain or .gz), RSS/Atom feeds and saved pages; directories are walked."""
@@ -53,8 +65,18 @@ def index_command(
     from indexer.progress import progress_bar
     from indexer.readers import read_paths
     from search.index.durability import new_build_dir, switch_to
+    from search.index.shard_layout import LayoutError, layout_for_import
     from search.index.store import import_worth_optimizing, index_exists, open_index
 
+    try:
+        layout = layout_for_import(index_dir, shards)
+    except LayoutError as error:
+        raise click.ClickException(str(error)) from None
+    if layout is not None:
+        if rebuild:
+            raise click.ClickException("--rebuild is not supported on a sharded index yet")
+        _index_sharded(layout, paths, batch_size, default_source, if_empty, no_optimize, quiet)
+        return
     held_before = open_index(index_dir).doc_count() if index_exists(index_dir) else 0
     if if_empty and held_before > 0:
         click.echo(f"{index_dir} already holds articles; not indexing (--if-empty)", err=True)
@@ -85,6 +107,48 @@ def index_command(
         switch_to(index_dir, target)
         click.echo(f"{index_dir}: now serving the rebuilt index {target}", err=True)
     click.echo(f"{index_dir}: {summary.line()}", err=True)
+    sys.exit(2 if summary.rejected else 0)
+
+
+def _index_sharded(
+    layout: ShardLayout,
+    paths: tuple[str, ...],
+    batch_size: int,
+    default_source: str | None,
+    if_empty: bool,
+    no_optimize: bool,
+    quiet: bool,
+) -> None:
+    """`vnsearch index` into a sharded index: each article to the shard its id routes to."""
+    from indexer.progress import progress_bar
+    from indexer.readers import read_paths
+    from indexer.sharded import ShardedBuilder
+    from search.index.store import import_worth_optimizing
+
+    settings = invocation_settings()
+    builder = ShardedBuilder(
+        layout,
+        batch_size=batch_size,
+        writer_timeout=float(settings.writer_timeout),
+        max_text_chars=settings.max_text_chars,
+        defaults={"source": default_source} if default_source else None,
+        procs=settings.index_procs,
+        merged_at_end=not no_optimize,
+    )
+    if if_empty and sum(builder.held_before()) > 0:
+        click.echo(f"{layout.root} already holds articles; not indexing (--if-empty)", err=True)
+        return
+    yield_cpu_to_searches(settings.index_nice)
+    with progress_bar(paths, disable=quiet) as bar:
+        builder.report = lambda message: bar.write(message, file=sys.stderr)
+        try:
+            summary = builder.add_records(read_paths(paths), on_record=bar.update)
+        except LockError as error:
+            raise click.ClickException(str(error)) from None
+    for shard, held in zip(builder.builders, builder.held_before(), strict=True):
+        if not no_optimize and import_worth_optimizing(held, shard.summary.added):
+            _merge_after_import(shard.index_dir)
+    click.echo(f"{layout.root} ({layout.shards} shards): {summary.line()}", err=True)
     sys.exit(2 if summary.rejected else 0)
 
 
