@@ -27,6 +27,7 @@ from whoosh.searching import Searcher
 from search.analysis.chains import fold_term
 from search.errors import SearchError
 from search.execute.accents import restore
+from search.execute.agreement import FEW_MATCHES, MatchPlan
 from search.execute.bitmaps import EMPTY, DocSet, docset
 from search.execute.candidates import LONG_NEAR_MISS_WORDS, bound_candidates, champions
 from search.execute.date_order import by_date
@@ -49,7 +50,6 @@ from search.query.parse import LEVELS, ParsedQuery
 
 RERANK_WINDOW = 100  # relevance hits scored and reranked for recency, at least
 MAX_RESTORED_WORDS = 16
-FEW_MATCHES = 10  # fewer articles than a page hold every word: add titles missing one
 
 Hit = tuple[int, float | None]  # (docnum, score); the score is None in date order
 
@@ -99,10 +99,16 @@ def execute(
     sort: str,
     window: int,
     deadline: float,
+    plan: MatchPlan | None = None,
 ) -> Retrieval:
     """Match, count and rank one request (see the module docstring); `by_filter` holds the
-    documents each active filter lets through (search.features.filters.filter_sets)."""
-    matches = match(searcher, parsed, by_filter, widen=sort == "relevance")
+    documents each active filter lets through (search.features.filters.filter_sets). A shard
+    follows the `plan` its archive agreed on (search.execute.agreement)."""
+    widen = sort == "relevance"
+    if plan is None:
+        matches = match(searcher, parsed, by_filter, widen)
+    else:
+        matches = match_planned(searcher, parsed, by_filter, widen, plan)
     total = len(matches.docs)  # exact even when out of time: matching is set algebra
     if sort != "relevance" or parsed.is_empty:
         hits = by_date(searcher, matches.docs, window, newest_first=sort != "oldest")
@@ -128,6 +134,24 @@ def match(
     if widen and matches.level == "all" and matches.docs and not parsed.is_empty:
         return _with_near_misses(searcher, parsed, matches)
     return matches
+
+
+def match_planned(
+    searcher: Searcher,
+    parsed: ParsedQuery,
+    by_filter: dict[str, DocSet],
+    widen: bool,
+    plan: MatchPlan,
+) -> Matches:
+    """`match` at the level, and with the near misses, that the plan says."""
+    matches = _at_level(searcher, parsed, by_filter, plan.level)
+    if not (widen and plan.near_misses):
+        return matches
+    near = titles_holding(searcher, parsed, missing=1)
+    if near <= matches.sets.base:
+        return matches
+    sets = MatchSets(matches.sets.base | near, matches.sets.by_filter)
+    return Matches(matches.level, sets, sets.narrowed())
 
 
 def _at_level(

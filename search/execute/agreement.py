@@ -1,0 +1,137 @@
+"""What the shards of one archive must agree on before they match and score a request.
+
+One index matches at the strictest level any article reaches (every word, all but one, any),
+lets near-miss titles join when few articles hold every word, and weighs terms by their
+document frequency. A shard deciding these alone would answer another question than one
+index: a shard without any article holding every word would fall back to looser matches
+that the single index never shows. So each shard first reports its `ShardFacts` (how many
+articles match at each level, the near-miss counts, the frequencies of the terms it would
+score); the engine adds them up, decides one `MatchPlan` for all, and sends it with the
+summed frequencies (search.query.collection) to every shard.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from whoosh.searching import Searcher
+
+from search.analysis.chains import fold_term
+from search.analysis.tokenizer import BIGRAM_SEPARATOR
+from search.execute.bitmaps import DocSet
+from search.execute.candidates import LONG_NEAR_MISS_WORDS
+from search.execute.docsets import expansions, query_docs, titles_holding
+from search.execute.matchsets import MatchSets, matching_docs
+from search.execute.scoring import CompoundNode, Node, TermNode, compile_query
+from search.query.parse import LEVELS, ParsedQuery
+
+FEW_MATCHES = 10  # as search.execute.retrieve: fewer articles than a page hold every word
+
+
+@dataclass(frozen=True)
+class MatchPlan:
+    """The level every shard matches at, and whether near-miss titles join the matches."""
+
+    level: str
+    near_misses: bool = False
+
+
+@dataclass(frozen=True)
+class ArchiveView:
+    """What a shard is told of its whole archive when it runs its part of a request: the
+    plan, the newest publication time (recency's origin) and the archive's match count (for
+    did-you-mean, which speaks up more freely when nothing matched)."""
+
+    plan: MatchPlan
+    newest: datetime | None
+    total: int
+
+
+@dataclass(frozen=True)
+class ShardFacts:
+    """One shard's counts for a request, to be summed over the shards."""
+
+    level_counts: tuple[int, ...]  # matches at each of LEVELS (0 past the levels tried)
+    strict_titles: int = 0  # strict matches whose title holds every word
+    frequencies: dict[tuple[str, str], int] = field(default_factory=dict)
+
+
+def shard_facts(
+    searcher: Searcher, parsed: ParsedQuery, by_filter: dict[str, DocSet], ranked: bool
+) -> ShardFacts:
+    """This shard's counts for the request (`ranked`: relevance order, terms are scored)."""
+    levels = LEVELS if len(parsed.groups) > 1 else LEVELS[:1]
+    counts, strict = [], None
+    for level in levels:
+        docs = query_docs(searcher, parsed, level)
+        narrowed = MatchSets(
+            docs if docs is not None else matching_docs(searcher, None), by_filter
+        ).narrowed()
+        counts.append(len(narrowed))
+        strict = narrowed if strict is None else strict
+    strict_titles = 0
+    if ranked and strict is not None and not parsed.is_empty:
+        strict_titles = len(titles_holding(searcher, parsed, missing=0) & strict)
+    terms = scored_terms(searcher, parsed) if ranked and not parsed.is_empty else set()
+    reader = searcher.reader()
+    frequencies = {key: reader.doc_frequency(*key) for key in terms}
+    return ShardFacts(tuple(counts), strict_titles, frequencies)
+
+
+def agreed_plan(parsed: ParsedQuery, facts: Iterable[ShardFacts], ranked: bool) -> MatchPlan:
+    """The plan one index holding every shard's articles would follow."""
+    facts = list(facts)
+    width = max((len(f.level_counts) for f in facts), default=1)
+    totals = [
+        sum(f.level_counts[i] for f in facts if i < len(f.level_counts)) for i in range(width)
+    ]
+    chosen = next((i for i, total in enumerate(totals[:-1]) if total), width - 1)
+    level = LEVELS[chosen]
+    if not ranked or parsed.is_empty or chosen != 0 or not totals[0]:
+        return MatchPlan(level)
+    if totals[0] >= FEW_MATCHES:
+        enough = FEW_MATCHES if len(parsed.groups) >= LONG_NEAR_MISS_WORDS else 1
+        if sum(f.strict_titles for f in facts) >= enough:
+            return MatchPlan(level)
+    return MatchPlan(level, near_misses=True)
+
+
+def summed_frequencies(facts: Iterable[ShardFacts]) -> dict[tuple[str, str], int]:
+    """Each reported term's document frequency over the shards that reported it."""
+    summed: dict[tuple[str, str], int] = {}
+    for fact in facts:
+        for key, count in fact.frequencies.items():
+            summed[key] = summed.get(key, 0) + count
+    return summed
+
+
+def scored_terms(searcher: Searcher, parsed: ParsedQuery) -> set[tuple[str, str]]:
+    """The (field, term) pairs whose frequencies ranking this request reads: the ranking
+    query's terms (a prefix or fuzzy word's expansions), and the typed pairs the rerank weighs."""
+    from search.execute.retrieve import ranking_query  # retrieve runs what this plans
+
+    query = ranking_query(searcher, parsed)
+    tree = compile_query(query, lambda multiterm: expansions(searcher, multiterm))
+    found: set[tuple[str, str]] = set()
+    if tree is None:
+        found.update((name, _text(text)) for name, text in query.iter_all_terms(phrases=True))
+    else:
+        _collect(tree, found)
+    words = [fold_term(word) for word in parsed.words]
+    for pair in zip(words, words[1:], strict=False):
+        found.add(("summary_bigram_folded", BIGRAM_SEPARATOR.join(pair)))
+    return found
+
+
+def _text(text: str | bytes) -> str:
+    return text.decode("utf-8") if isinstance(text, bytes) else text
+
+
+def _collect(node: Node, found: set[tuple[str, str]]) -> None:
+    if isinstance(node, TermNode):
+        found.add((node.fieldname, node.text))
+    elif isinstance(node, CompoundNode):
+        for child in node.children:
+            _collect(child, found)

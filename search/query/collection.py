@@ -1,0 +1,83 @@
+"""Collection statistics for BM25F: the searcher's own, or a whole sharded archive's.
+
+BM25F weighs a term by its inverse document frequency (documents holding it, among all
+documents) and a document's field length against the average. A shard alone would rank with
+its own share of those counts, and two shards would disagree with one index. The sharded
+engine sums the counts over every shard and injects them here: `GlobalBM25F` is the project's
+BM25F with the whole archive's statistics, for Whoosh's scorers (phrases) and for
+search.execute.scoring alike, so a shard scores each document exactly as one index holding the
+whole archive would.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+from whoosh import scoring
+from whoosh.searching import Searcher
+
+from search.query.weights import BM25F_PARAMETERS
+
+
+@dataclass(frozen=True)
+class CollectionStats:
+    """The whole archive's counts: documents (deleted ones too, as Whoosh counts them), each
+    field's summed length, and the document frequency of the terms a request scores."""
+
+    documents: int
+    field_lengths: dict[str, int] = field(default_factory=dict)
+    frequencies: dict[tuple[str, str], int] = field(default_factory=dict)
+
+    def avg_field_length(self, fieldname: str) -> float:
+        return self.field_lengths.get(fieldname, 0) / (self.documents or 1)
+
+    def with_frequencies(self, frequencies: dict[tuple[str, str], int]) -> CollectionStats:
+        return CollectionStats(self.documents, self.field_lengths, frequencies)
+
+
+class GlobalBM25F(scoring.BM25F):
+    """The project's BM25F (search.query.weights.weighting) over the archive's statistics.
+
+    A term the statistics do not list (none should be: the engine gathers every term a
+    request scores) counts with this shard's frequency scaled to the archive: ids are routed
+    by hash, so a shard holds a fair sample.
+    """
+
+    def __init__(self, stats: CollectionStats) -> None:
+        super().__init__(**BM25F_PARAMETERS)
+        self.stats = stats
+
+    def idf(self, searcher: Searcher, fieldname: str, text: str | bytes) -> float:
+        # Whoosh's own matchers ask with the term's bytes, search.execute with its text
+        word = text.decode("utf-8") if isinstance(text, bytes) else text
+        found = self.stats.frequencies.get((fieldname, word))
+        if found is None:
+            top = searcher.get_parent()
+            share = self.stats.documents / max(1, top.doc_count_all())
+            found = round(top.doc_frequency(fieldname, text) * share)
+        return math.log(self.stats.documents / (found + 1)) + 1
+
+    def scorer(self, searcher: Searcher, fieldname: str, text: str, qf: int = 1) -> Any:
+        found = super().scorer(searcher, fieldname, text, qf)
+        if isinstance(found, scoring.BM25FScorer):
+            found.avgfl = self.stats.avg_field_length(fieldname) or 1
+        return found
+
+
+def average_field_length(searcher: Searcher, fieldname: str) -> float:
+    """The average length of a field over the collection the searcher scores against."""
+    weighting = searcher.weighting
+    if isinstance(weighting, GlobalBM25F):
+        return weighting.stats.avg_field_length(fieldname)
+    return float(searcher.avg_field_length(fieldname) or 0)
+
+
+def local_stats(searcher: Searcher) -> CollectionStats:
+    """This searcher's own statistics (its scorable fields' lengths), for the engine to sum
+    over shards."""
+    reader = searcher.reader()
+    scorable = [name for name, kind in searcher.schema.items() if kind.scorable]
+    lengths = {name: int(reader.field_length(name)) for name in scorable}
+    return CollectionStats(searcher.doc_count_all(), lengths)
