@@ -64,6 +64,7 @@ class IndexHandle:
     def __init__(self, index_dir: str) -> None:
         self.index_dir = index_dir
         self._lock = threading.Lock()
+        self.connect_lock = threading.Lock()  # one connection to a sharded archive's cluster
         self._index: ArchiveIndex | None = None
         self._identity: tuple[str, int, int] | None = None
         self._local = threading.local()
@@ -205,7 +206,7 @@ def _sharded() -> Archive | None:
     engine: Archive | None = app.extensions.get(SHARDED)
     if engine is not None or not is_sharded(settings_of(app).index_dir):
         return engine
-    with _handle()._lock:
+    with _handle().connect_lock:
         if app.extensions.get(SHARDED) is None:
             from search.cluster.connect import sharded_engine
 

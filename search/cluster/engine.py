@@ -29,11 +29,11 @@ from search.engine import SearchRequest
 from search.errors import NotFound
 from search.execute.agreement import (
     ArchiveView,
-    MatchPlan,
     ShardFacts,
     agreed_plan,
     summed_frequencies,
 )
+from search.execute.matchsets import MatchPlan
 from search.features.related import candidates_wanted, pick_related
 from search.index.caches import IndexCaches
 from search.index.shard_layout import ShardLayout

@@ -23,19 +23,10 @@ from search.analysis.tokenizer import BIGRAM_SEPARATOR
 from search.execute.bitmaps import DocSet
 from search.execute.candidates import LONG_NEAR_MISS_WORDS
 from search.execute.docsets import expansions, query_docs, titles_holding
-from search.execute.matchsets import MatchSets, matching_docs
+from search.execute.matchsets import FEW_MATCHES, MatchPlan, MatchSets, matching_docs
+from search.execute.retrieve import ranking_query
 from search.execute.scoring import CompoundNode, Node, TermNode, compile_query
 from search.query.parse import LEVELS, ParsedQuery
-
-FEW_MATCHES = 10  # as search.execute.retrieve: fewer articles than a page hold every word
-
-
-@dataclass(frozen=True)
-class MatchPlan:
-    """The level every shard matches at, and whether near-miss titles join the matches."""
-
-    level: str
-    near_misses: bool = False
 
 
 @dataclass(frozen=True)
@@ -110,8 +101,6 @@ def summed_frequencies(facts: Iterable[ShardFacts]) -> dict[tuple[str, str], int
 def scored_terms(searcher: Searcher, parsed: ParsedQuery) -> set[tuple[str, str]]:
     """The (field, term) pairs whose frequencies ranking this request reads: the ranking
     query's terms (a prefix or fuzzy word's expansions), and the typed pairs the rerank weighs."""
-    from search.execute.retrieve import ranking_query  # retrieve runs what this plans
-
     query = ranking_query(searcher, parsed)
     tree = compile_query(query, lambda multiterm: expansions(searcher, multiterm))
     found: set[tuple[str, str]] = set()

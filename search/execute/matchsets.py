@@ -37,3 +37,15 @@ class MatchSets:
             if name not in skip:
                 result = result & subset
         return result & extra if extra is not None else result
+
+
+FEW_MATCHES = 10  # fewer articles than a page hold every word: titles missing one may join
+
+
+@dataclass(frozen=True)
+class MatchPlan:
+    """What matching is told when the shards of an archive agree on it
+    (search.execute.agreement): the level, and whether near-miss titles join the matches."""
+
+    level: str
+    near_misses: bool = False

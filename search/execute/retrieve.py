@@ -27,13 +27,12 @@ from whoosh.searching import Searcher
 from search.analysis.chains import fold_term
 from search.errors import SearchError
 from search.execute.accents import restore
-from search.execute.agreement import FEW_MATCHES, MatchPlan
 from search.execute.bitmaps import EMPTY, DocSet, docset
 from search.execute.candidates import LONG_NEAR_MISS_WORDS, bound_candidates, champions
 from search.execute.date_order import by_date
 from search.execute.deadline import DeadlineCollector
 from search.execute.docsets import DocSetQuery, expansions, query_docs, term_docs, titles_holding
-from search.execute.matchsets import MatchSets, matching_docs
+from search.execute.matchsets import FEW_MATCHES, MatchPlan, MatchSets, matching_docs
 from search.execute.passages import (
     PASSAGE_WINDOW,
     holders_among,
