@@ -119,6 +119,13 @@ class ShardHolders:
                 self._held[shard].remove(holder)
                 holder.future.cancel()
 
+    def held_on(self, shard: int) -> set[str]:
+        """The addresses of the workers whose actors hold the shard now."""
+        with self._lock:
+            futures = [holder.future for holder in self._held[shard] if holder.actor is not None]
+        where = self.client.who_has(futures)
+        return {address for key in where for address in where[key]}
+
     def close(self) -> None:
         with self._lock:
             for held in self._held.values():
