@@ -208,3 +208,24 @@ def test_a_lost_shard_is_named_on_the_page_and_in_the_api_until_it_returns(
         assert "Kết quả chưa đầy đủ" not in client.get("/search?q=da+nang").get_data(as_text=True)
     finally:
         engine.close()
+
+
+def test_with_a_replica_of_each_shard_a_lost_worker_costs_nothing(
+    sharded_demo_dir: Path, dask_client: Any
+) -> None:
+    from search.cluster.connect import sharded_engine as make_engine
+    from search.settings import Settings
+
+    engine = make_engine(str(sharded_demo_dir), Settings(shard_replicas=2), dask_client)
+    try:
+        request = SearchRequest.from_params(q="da nang")
+        whole = engine.search(request)
+        assert all(len(engine.holders.held_on(s)) == 2 for s in range(2))
+        pids = dask_client.run(os.getpid)
+        os.kill(pids[sorted(pids)[0]], signal.SIGKILL)
+        for _ in range(3):
+            again = engine.search(request)
+            assert not again["partial"] and again["total"] == whole["total"]
+            assert [h["id"] for h in again["hits"]] == [h["id"] for h in whole["hits"]]
+    finally:
+        engine.close()
