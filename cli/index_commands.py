@@ -5,15 +5,11 @@ from __future__ import annotations
 import json
 import os
 import sys
-from typing import TYPE_CHECKING
 
 import click
 from whoosh.index import LockError
 
 from cli.options import index_dir_option, invocation_settings, setting_option
-
-if TYPE_CHECKING:
-    from search.index.shard_layout import ShardLayout
 
 
 def yield_cpu_to_searches(niceness: int) -> None:
@@ -48,6 +44,12 @@ def yield_cpu_to_searches(niceness: int) -> None:
     help="Split a new index into N shards, routed by a hash of the article id (later "
     "imports into a sharded index route the same way without it).",
 )
+@click.option(
+    "--cluster",
+    default=None,
+    help="Build the shards of a sharded index on this Dask cluster's workers in parallel "
+    "(local:W or tcp://HOST:PORT; each worker writes the shards it holds).",
+)
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
 def index_command(
     index_dir: str,
@@ -58,6 +60,7 @@ def index_command(
     rebuild: bool,
     no_optimize: bool,
     shards: int | None,
+    cluster: str | None,
     quiet: bool,
 ) -> None:
     """Index JSONL (plain or .gz), RSS/Atom feeds and saved pages; directories are walked."""
@@ -75,8 +78,18 @@ def index_command(
     if layout is not None:
         if rebuild:
             raise click.ClickException("--rebuild is not supported on a sharded index yet")
-        _index_sharded(layout, paths, batch_size, default_source, if_empty, no_optimize, quiet)
+        from cli.sharded_index import ShardedImport, index_on_cluster, index_sharded
+
+        options = ShardedImport(batch_size, default_source, if_empty, no_optimize, quiet)
+        if cluster:
+            index_on_cluster(layout, paths, options, cluster)
+        else:
+            index_sharded(layout, paths, options)
         return
+    if cluster:
+        raise click.BadParameter(
+            "only a sharded index is built on a cluster", param_hint="--cluster"
+        )
     held_before = open_index(index_dir).doc_count() if index_exists(index_dir) else 0
     if if_empty and held_before > 0:
         click.echo(f"{index_dir} already holds articles; not indexing (--if-empty)", err=True)
@@ -102,7 +115,7 @@ def index_command(
             raise click.ClickException(str(error)) from None
     held_by_target = 0 if rebuild else held_before  # a rebuild starts from an empty index
     if not no_optimize and import_worth_optimizing(held_by_target, summary.added):
-        _merge_after_import(target)
+        merge_after_import(target)
     if rebuild:
         switch_to(index_dir, target)
         click.echo(f"{index_dir}: now serving the rebuilt index {target}", err=True)
@@ -110,49 +123,7 @@ def index_command(
     sys.exit(2 if summary.rejected else 0)
 
 
-def _index_sharded(
-    layout: ShardLayout,
-    paths: tuple[str, ...],
-    batch_size: int,
-    default_source: str | None,
-    if_empty: bool,
-    no_optimize: bool,
-    quiet: bool,
-) -> None:
-    """`vnsearch index` into a sharded index: each article to the shard its id routes to."""
-    from indexer.progress import progress_bar
-    from indexer.readers import read_paths
-    from indexer.sharded import ShardedBuilder
-    from search.index.store import import_worth_optimizing
-
-    settings = invocation_settings()
-    builder = ShardedBuilder(
-        layout,
-        batch_size=batch_size,
-        writer_timeout=float(settings.writer_timeout),
-        max_text_chars=settings.max_text_chars,
-        defaults={"source": default_source} if default_source else None,
-        procs=settings.index_procs,
-        merged_at_end=not no_optimize,
-    )
-    if if_empty and sum(builder.held_before()) > 0:
-        click.echo(f"{layout.root} already holds articles; not indexing (--if-empty)", err=True)
-        return
-    yield_cpu_to_searches(settings.index_nice)
-    with progress_bar(paths, disable=quiet) as bar:
-        builder.report = lambda message: bar.write(message, file=sys.stderr)
-        try:
-            summary = builder.add_records(read_paths(paths), on_record=bar.update)
-        except LockError as error:
-            raise click.ClickException(str(error)) from None
-    for shard, held in zip(builder.builders, builder.held_before(), strict=True):
-        if not no_optimize and import_worth_optimizing(held, shard.summary.added):
-            _merge_after_import(shard.index_dir)
-    click.echo(f"{layout.root} ({layout.shards} shards): {summary.line()}", err=True)
-    sys.exit(2 if summary.rejected else 0)
-
-
-def _merge_after_import(index_dir: str) -> None:
+def merge_after_import(index_dir: str) -> None:
     """Merge what an import wrote into one segment. The articles are committed already: a
     lock held by another indexer leaves them in several segments, with a warning."""
     from search.index.store import optimize

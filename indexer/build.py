@@ -146,19 +146,7 @@ class IndexBuilder:
     def checked(self, raw: RawRecord) -> Article | None:
         """The record as an article, or None when it is rejected (reported as FILE:LINE:
         reason); its warnings are reported and counted."""
-        if raw.data is not None and self.defaults:
-            raw = RawRecord(raw.path, raw.line, {**self.defaults, **_present(raw.data)})
-        try:
-            checked = check_record(raw, self.max_text_chars)
-        except RecordError as error:
-            self.summary.rejected += 1
-            self.summary.rejected_files.add(raw.path)
-            self.report(f"{raw.where}: {error}")
-            return None
-        for warning in checked.warnings:
-            self.summary.warnings += 1
-            self.report(f"{raw.where}: warning: {warning}")
-        return checked.article
+        return checked_article(raw, self.defaults, self.max_text_chars, self.summary, self.report)
 
     def add_article(self, article: Article) -> None:
         """Queue a checked article for the next commit (upsert by id)."""
@@ -249,6 +237,30 @@ def write_batch(
         raise DocumentError(articles[failed.index]) from failed.__cause__
     known.committed(writer.generation, ids)
     return replaced
+
+
+def checked_article(
+    raw: RawRecord,
+    defaults: dict[str, str],
+    max_text_chars: int,
+    summary: Summary,
+    report: Report,
+) -> Article | None:
+    """The record as an article (missing fields from `defaults`), or None when it is
+    rejected; rejections and warnings are reported as FILE:LINE: reason and counted."""
+    if raw.data is not None and defaults:
+        raw = RawRecord(raw.path, raw.line, {**defaults, **_present(raw.data)})
+    try:
+        checked = check_record(raw, max_text_chars)
+    except RecordError as error:
+        summary.rejected += 1
+        summary.rejected_files.add(raw.path)
+        report(f"{raw.where}: {error}")
+        return None
+    for warning in checked.warnings:
+        summary.warnings += 1
+        report(f"{raw.where}: warning: {warning}")
+    return checked.article
 
 
 class DocumentError(Exception):

@@ -512,6 +512,7 @@ def sharded_engine(sharded_demo_dir: Path, dask_client: Any) -> Iterator[Any]:
     from search.cluster.connect import sharded_engine as make_engine
     from search.settings import Settings
 
+    dask_client.wait_for_workers(2, timeout=60)  # after a test killed one
     engine = make_engine(str(sharded_demo_dir), Settings(cluster_timeout_ms=5000), dask_client)
     yield engine
     engine.close()

@@ -216,6 +216,7 @@ def test_with_a_replica_of_each_shard_a_lost_worker_costs_nothing(
     from search.cluster.connect import sharded_engine as make_engine
     from search.settings import Settings
 
+    dask_client.wait_for_workers(2, timeout=60)  # after a test killed one
     engine = make_engine(str(sharded_demo_dir), Settings(shard_replicas=2), dask_client)
     try:
         request = SearchRequest.from_params(q="da nang")
@@ -229,3 +230,44 @@ def test_with_a_replica_of_each_shard_a_lost_worker_costs_nothing(
             assert [h["id"] for h in again["hits"]] == [h["id"] for h in whole["hits"]]
     finally:
         engine.close()
+
+
+def test_the_cluster_builds_the_shards_the_sharded_import_builds(
+    tmp_path: Path,
+    dask_client: Any,
+    sharded_demo_dir: Path,
+    demo_paths: list[Path],
+    everything: Any,
+) -> None:
+    from indexer.distributed import DistributedShardedBuilder
+    from indexer.readers import read_paths
+
+    layout = layout_for_import(str(tmp_path / "built"), 2)
+    assert layout is not None
+    messages: list[str] = []
+    builder = DistributedShardedBuilder(
+        layout, dask_client, report=messages.append, merged_at_end=False, batch_size=50, procs=1
+    )
+    summary = builder.add_records(read_paths(str(p) for p in demo_paths))
+    assert (summary.added, summary.rejected) == (87, 0), messages
+    reference = read_layout(str(sharded_demo_dir))
+    for built, expected in zip(layout.shard_dirs(), reference.shard_dirs(), strict=True):
+        assert everything(open_index(built)) == everything(open_index(expected))
+
+
+def test_vnsearch_index_on_a_cluster_reports_bad_records_by_line(
+    tmp_path: Path, demo_paths: list[Path], write_jsonl: Any
+) -> None:
+    from click.testing import CliRunner
+
+    from cli import main as cli
+
+    bad = write_jsonl(tmp_path / "bad.jsonl", [{"id": "x-1", "title": "Tin"}, {"id": 3}])
+    root = tmp_path / "archive"
+    command = ["index", "-q", "--cluster", "local:2", "--shards", "2", "--index-dir", str(root)]
+    result = CliRunner().invoke(cli, [*command, *map(str, demo_paths), str(bad)])
+    assert result.exit_code == 2, result.output
+    assert f"{bad}:2: " in result.output
+    assert "88 added" in result.output
+    counts = [open_index(path).doc_count() for path in read_layout(str(root)).shard_dirs()]
+    assert sum(counts) == 88 and all(counts)

@@ -31,6 +31,7 @@ class ShardMissing(Exception):
 class _Holder:
     future: Future  # the actor's task: done once the actor is up
     started: float  # time.monotonic() when it was asked for
+    worker: str | None  # the worker it was asked on
     actor: Any = None
 
 
@@ -62,7 +63,7 @@ class ShardHolders:
             workers=[worker] if worker else None,
             allow_other_workers=True,
         )
-        return _Holder(future, time.monotonic())
+        return _Holder(future, time.monotonic(), worker)
 
     def wait_ready(self, timeout_s: float) -> None:
         """Wait until every actor is up (at start: the first requests are then whole)."""
@@ -111,7 +112,9 @@ class ShardHolders:
         if not workers:
             return
         while len(held) < min(self.replicas, len(workers)) or not held:
-            held.append(self._start(shard, workers[(shard + len(held)) % len(workers)]))
+            taken = {holder.worker for holder in held}
+            free = [w for w in workers if w not in taken] or workers
+            held.append(self._start(shard, free[shard % len(free)]))
 
     def _drop(self, shard: int, holder: _Holder) -> None:
         with self._lock:
