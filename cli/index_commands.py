@@ -3,21 +3,13 @@
 from __future__ import annotations
 
 import json
-import os
 import sys
 
 import click
 from whoosh.index import LockError
 
+from cli.import_steps import merge_after_import, yield_cpu_to_searches
 from cli.options import index_dir_option, invocation_settings, setting_option
-
-
-def yield_cpu_to_searches(niceness: int) -> None:
-    """Lower this process's priority (and its forked helpers') by `niceness` (the index_nice
-    setting): on a machine that also serves searches, an import should only use the idle
-    cores."""
-    if niceness > 0:
-        os.nice(niceness)
 
 
 @click.command("index")
@@ -121,20 +113,6 @@ def index_command(
         click.echo(f"{index_dir}: now serving the rebuilt index {target}", err=True)
     click.echo(f"{index_dir}: {summary.line()}", err=True)
     sys.exit(2 if summary.rejected else 0)
-
-
-def merge_after_import(index_dir: str) -> None:
-    """Merge what an import wrote into one segment. The articles are committed already: a
-    lock held by another indexer leaves them in several segments, with a warning."""
-    from search.index.store import optimize
-
-    try:
-        segments = optimize(index_dir, float(invocation_settings().writer_timeout))
-    except LockError as error:
-        click.echo(f"{index_dir}: not merged ({error}); run `vnsearch optimize` later", err=True)
-        return
-    if segments > 1:
-        click.echo(f"{index_dir}: {segments} segments merged into one", err=True)
 
 
 @click.command("delete")

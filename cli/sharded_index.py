@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import click
 from whoosh.index import LockError
 
-from cli.index_commands import merge_after_import, yield_cpu_to_searches
+from cli.import_steps import merge_after_import, yield_cpu_to_searches
 from cli.options import invocation_settings
 from search.index.shard_layout import ShardLayout
 
