@@ -60,7 +60,8 @@ class ShardedEngine:
         self.timeout_s = timeout_s
         self.holders = ShardHolders(client, layout, replicas)
         self.caches = IndexCaches()  # `archive_stats`: one generation tuple at a time
-        self._pool = ThreadPoolExecutor(max_workers=max(2, layout.shards * replicas))
+        # a thread per shard per request in flight (it waits on the shard's answer)
+        self._pool = ThreadPoolExecutor(max_workers=8 * layout.shards)
 
     def close(self) -> None:
         self._pool.shutdown(wait=False, cancel_futures=True)
