@@ -271,3 +271,25 @@ def test_vnsearch_index_on_a_cluster_reports_bad_records_by_line(
     assert "88 added" in result.output
     counts = [open_index(path).doc_count() for path in read_layout(str(root)).shard_dirs()]
     assert sum(counts) == 88 and all(counts)
+
+
+@pytest.mark.parametrize(
+    ("q", "counts", "titles", "expected"),
+    [
+        ("a b", [(0, 3), (2,)], [0, 0], ("all", True)),  # one shard holds every word
+        ("a b", [(0, 3), (0, 1)], [0, 0], ("most", False)),
+        ("a b c", [(0, 0, 4), (0, 0, 1)], [0, 0], ("any", False)),
+        ("a b c", [(6,), (5,)], [1, 0], ("all", False)),  # 11 strict, a title holds them
+        ("a b c", [(6,), (5,)], [0, 0], ("all", True)),  # 11 strict, no title: near misses
+        ("a", [(0,), (0,)], [0, 0], ("all", False)),
+    ],
+)
+def test_the_shards_agree_the_plan_one_index_would_follow(
+    q: str, counts: list[tuple[int, ...]], titles: list[int], expected: tuple[str, bool]
+) -> None:
+    from search.execute.agreement import ShardFacts, agreed_plan
+    from search.query.parse import parse_query
+
+    facts = [ShardFacts(c, t) for c, t in zip(counts, titles, strict=True)]
+    plan = agreed_plan(parse_query(q), facts, ranked=True)
+    assert (plan.level, plan.near_misses) == expected

@@ -44,7 +44,7 @@ class ArchiveView:
 class ShardFacts:
     """One shard's counts for a request, to be summed over the shards."""
 
-    level_counts: tuple[int, ...]  # matches at each of LEVELS (0 past the levels tried)
+    level_counts: tuple[int, ...]  # matches at each of LEVELS, up to the first with any
     strict_titles: int = 0  # strict matches whose title holds every word
     frequencies: dict[tuple[str, str], int] = field(default_factory=dict)
 
@@ -62,6 +62,8 @@ def shard_facts(
         ).narrowed()
         counts.append(len(narrowed))
         strict = narrowed if strict is None else strict
+        if counts[-1]:  # the archive matches at this level or a stricter one: stop here
+            break
     strict_titles = 0
     if ranked and strict is not None and not parsed.is_empty:
         strict_titles = len(titles_holding(searcher, parsed, missing=0) & strict)
