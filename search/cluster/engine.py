@@ -117,12 +117,14 @@ class ShardedEngine:
         ranked = request.sort == "relevance" and not parsed.is_empty
         told, missing = self.each_shard(lambda actor: actor.facts(request), deadline)
         facts: list[ShardFacts] = [told[s][1] for s in sorted(told)]
-        plan = agreed_plan(parsed, facts, ranked) if facts else MatchPlan("all")
+        window = request.page * request.per_page
+        plan = agreed_plan(parsed, facts, ranked, window) if facts else MatchPlan("all")
         known = self.archive_stats({s: told[s][0] for s in told}, deadline)
         level = LEVELS.index(plan.level)
         total = sum(f.level_counts[level] for f in facts if level < len(f.level_counts))
         view = ArchiveView(plan, known.newest, total)
-        stats = known.stats.with_frequencies(summed_frequencies(facts))
+        frequencies = summed_frequencies(facts)
+        stats = known.stats.with_frequencies(frequencies, summed_frequencies(facts, "lexicon"))
         parts, lost = self.each_shard(
             lambda actor: actor.search(request, view, stats), deadline, sorted(told)
         )

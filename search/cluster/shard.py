@@ -79,13 +79,17 @@ class ShardActor:
         return self.generation(), local_stats(searcher), newest_published(searcher)
 
     def facts(self, request: SearchRequest) -> tuple[int, ShardFacts]:
-        """The counts the archive agrees its plan on (search.execute.agreement)."""
-        searcher = self._searcher()
+        """The counts the archive agrees its plan on (search.execute.agreement), with the
+        accent restorer's counts this shard looked up (search.query.collection)."""
+        recorder = CollectionStats(1)
+        searcher = self._searcher(recorder)
         parsed = parse_query(request.q)
         values = {facet.field: request.chosen(facet) for facet in VALUE_FACETS}
         by_filter = filter_sets(searcher, request.dates, values)
         ranked = request.sort == "relevance"
-        return self.generation(), shard_facts(searcher, parsed, by_filter, ranked)
+        window = request.page * request.per_page
+        found = shard_facts(searcher, parsed, by_filter, ranked, window)
+        return self.generation(), replace(found, lexicon=dict(recorder.looked_up))
 
     def search(
         self, request: SearchRequest, archive: ArchiveView, stats: CollectionStats

@@ -21,10 +21,22 @@ from whoosh.searching import Searcher
 from search.analysis.chains import fold_term
 from search.analysis.tokenizer import BIGRAM_SEPARATOR
 from search.execute.bitmaps import DocSet
-from search.execute.candidates import LONG_NEAR_MISS_WORDS
+from search.execute.candidates import (
+    CHAMPION_MIN_MATCHES,
+    LONG_NEAR_MISS_WORDS,
+    MAX_SCORED,
+    champion_tiers,
+    title_lengths,
+)
 from search.execute.docsets import expansions, query_docs, titles_holding
-from search.execute.matchsets import FEW_MATCHES, MatchPlan, MatchSets, matching_docs
-from search.execute.retrieve import ranking_query
+from search.execute.matchsets import (
+    FEW_MATCHES,
+    ChampionCut,
+    MatchPlan,
+    MatchSets,
+    matching_docs,
+)
+from search.execute.retrieve import RERANK_WINDOW, ranking_query
 from search.execute.scoring import CompoundNode, Node, TermNode, compile_query
 from search.query.parse import LEVELS, ParsedQuery
 
@@ -47,12 +59,21 @@ class ShardFacts:
     level_counts: tuple[int, ...]  # matches at each of LEVELS, up to the first with any
     strict_titles: int = 0  # strict matches whose title holds every word
     frequencies: dict[tuple[str, str], int] = field(default_factory=dict)
+    # champion tiers among the matches at that level: their sizes and shortest title lengths
+    tier_sizes: tuple[int, ...] = ()
+    tier_lengths: tuple[list[int], ...] = ()
+    lexicon: dict[tuple[str, str], int] = field(default_factory=dict)  # accent restoring
 
 
 def shard_facts(
-    searcher: Searcher, parsed: ParsedQuery, by_filter: dict[str, DocSet], ranked: bool
+    searcher: Searcher,
+    parsed: ParsedQuery,
+    by_filter: dict[str, DocSet],
+    ranked: bool,
+    window: int = 0,
 ) -> ShardFacts:
-    """This shard's counts for the request (`ranked`: relevance order, terms are scored)."""
+    """This shard's counts for the request (`ranked`: relevance order, terms are scored;
+    `window`: hits it asks for)."""
     levels = LEVELS if len(parsed.groups) > 1 else LEVELS[:1]
     counts, strict = [], None
     for level in levels:
@@ -70,10 +91,22 @@ def shard_facts(
     terms = scored_terms(searcher, parsed) if ranked and not parsed.is_empty else set()
     reader = searcher.reader()
     frequencies = {key: reader.doc_frequency(*key) for key in terms}
-    return ShardFacts(tuple(counts), strict_titles, frequencies)
+    tiers: list[DocSet] = []
+    if ranked and strict and not parsed.is_empty:
+        tiers = champion_tiers(searcher, parsed, strict)
+    keep = max(window, RERANK_WINDOW, MAX_SCORED)
+    return ShardFacts(
+        tuple(counts),
+        strict_titles,
+        frequencies,
+        tuple(len(tier) for tier in tiers),
+        tuple(title_lengths(searcher, tier, keep) for tier in tiers),
+    )
 
 
-def agreed_plan(parsed: ParsedQuery, facts: Iterable[ShardFacts], ranked: bool) -> MatchPlan:
+def agreed_plan(
+    parsed: ParsedQuery, facts: Iterable[ShardFacts], ranked: bool, window: int = 0
+) -> MatchPlan:
     """The plan one index holding every shard's articles would follow."""
     facts = list(facts)
     width = max((len(f.level_counts) for f in facts), default=1)
@@ -82,20 +115,46 @@ def agreed_plan(parsed: ParsedQuery, facts: Iterable[ShardFacts], ranked: bool) 
     ]
     chosen = next((i for i, total in enumerate(totals[:-1]) if total), width - 1)
     level = LEVELS[chosen]
-    if not ranked or parsed.is_empty or chosen != 0 or not totals[0]:
+    if not ranked or parsed.is_empty:
         return MatchPlan(level)
+    cut = agreed_champions([f for f in facts if len(f.level_counts) == chosen + 1], window)
+    if chosen != 0 or not totals[0]:
+        return MatchPlan(level, champions=cut)
     if totals[0] >= FEW_MATCHES:
         enough = FEW_MATCHES if len(parsed.groups) >= LONG_NEAR_MISS_WORDS else 1
         if sum(f.strict_titles for f in facts) >= enough:
-            return MatchPlan(level)
-    return MatchPlan(level, near_misses=True)
+            return MatchPlan(level, champions=cut)
+    return MatchPlan(level, near_misses=True, champions=cut)
 
 
-def summed_frequencies(facts: Iterable[ShardFacts]) -> dict[tuple[str, str], int]:
-    """Each reported term's document frequency over the shards that reported it."""
+def agreed_champions(facts: list[ShardFacts], window: int) -> ChampionCut:
+    """The champions one index would score, from the shards matching at the agreed level:
+    the first tier that fills the window over all of them, cut at the title length of the
+    `keep`-th shortest title (titles as long as that one all stay: their order among equal
+    lengths is the shards' own)."""
+    needed = max(window, RERANK_WINDOW)
+    if sum(f.level_counts[-1] for f in facts) < CHAMPION_MIN_MATCHES:
+        return ChampionCut(None)
+    for tier in range(2):
+        sizes = [f.tier_sizes[tier] for f in facts if len(f.tier_sizes) > tier]
+        if sum(sizes) < needed:
+            continue
+        keep = max(needed, MAX_SCORED)
+        lengths = sorted(
+            n for f in facts if len(f.tier_lengths) > tier for n in f.tier_lengths[tier]
+        )
+        return ChampionCut(tier, lengths[keep - 1] if len(lengths) > keep else None)
+    return ChampionCut(None)
+
+
+def summed_frequencies(
+    facts: Iterable[ShardFacts], counts: str = "frequencies"
+) -> dict[tuple[str, str], int]:
+    """Each reported term's document frequency (or the restorer's `lexicon` counts) over the
+    shards that reported it."""
     summed: dict[tuple[str, str], int] = {}
     for fact in facts:
-        for key, count in fact.frequencies.items():
+        for key, count in getattr(fact, counts).items():
             summed[key] = summed.get(key, 0) + count
     return summed
 

@@ -49,3 +49,14 @@ class MatchPlan:
 
     level: str
     near_misses: bool = False
+    champions: ChampionCut | None = None  # None: as one index would choose them alone
+
+
+@dataclass(frozen=True)
+class ChampionCut:
+    """Which matches an archive's shards score (search.execute.candidates.champions): a
+    champion tier (0: the words side by side in the title, 1: every word in the title; None:
+    every match), and within it the titles at most `longest` long (None: all of them)."""
+
+    tier: int | None
+    longest: int | None = None

@@ -13,11 +13,21 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 from whoosh import scoring
+from whoosh.reading import IndexReader
 from whoosh.searching import Searcher
 
+from search.analysis.tokenizer import BIGRAM_SEPARATOR
+from search.index.lexicon import (
+    FOLDED_FIELDS,
+    FOLDED_PAIR_FIELDS,
+    PAIR_FIELDS,
+    SYLLABLE_FIELDS,
+    Lexicon,
+    get_lexicon,
+)
 from search.query.weights import BM25F_PARAMETERS
 
 
@@ -29,12 +39,68 @@ class CollectionStats:
     documents: int
     field_lengths: dict[str, int] = field(default_factory=dict)
     frequencies: dict[tuple[str, str], int] = field(default_factory=dict)
+    # the accent restorer's counts (search.index.lexicon, keyed by its first field and term),
+    # and the ones this shard looked up that the archive did not give (filled as it goes)
+    lexicon: dict[tuple[str, str], int] = field(default_factory=dict)
+    looked_up: dict[tuple[str, str], int] = field(default_factory=dict)
 
     def avg_field_length(self, fieldname: str) -> float:
         return self.field_lengths.get(fieldname, 0) / (self.documents or 1)
 
-    def with_frequencies(self, frequencies: dict[tuple[str, str], int]) -> CollectionStats:
-        return CollectionStats(self.documents, self.field_lengths, frequencies)
+    def with_frequencies(
+        self,
+        frequencies: dict[tuple[str, str], int],
+        lexicon: dict[tuple[str, str], int] | None = None,
+    ) -> CollectionStats:
+        return CollectionStats(self.documents, self.field_lengths, frequencies, lexicon or {})
+
+
+class SharedLexicon:
+    """A shard's lexicon (its spellings) counting with the archive's frequencies, so that
+    every shard restores the accents of a query as one index would (the dominant reading of
+    the whole archive, not of the shard's share). Counts the archive did not give are the
+    shard's own, and noted in `looked_up` for the engine to ask for."""
+
+    def __init__(self, base: Lexicon, stats: CollectionStats) -> None:
+        self.base = base
+        self.stats = stats
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.base, name)
+
+    def __contains__(self, folded: str) -> bool:
+        return folded in self.base
+
+    def doc_frequency(self, reader: IndexReader, fields: tuple[str, ...], term: str) -> int:
+        key = (fields[0], term)
+        found = self.stats.lexicon.get(key)
+        if found is None:
+            found = self.base.doc_frequency(reader, fields, term)
+            self.stats.looked_up[key] = found
+        return found
+
+    def syllable_frequency(self, reader: IndexReader, term: str) -> int:
+        return self.doc_frequency(reader, SYLLABLE_FIELDS, term)
+
+    def pair_frequency(self, reader: IndexReader, first: str, second: str) -> int:
+        return self.doc_frequency(reader, PAIR_FIELDS, first + BIGRAM_SEPARATOR + second)
+
+    def folded_frequency(self, reader: IndexReader, folded: str) -> int:
+        return self.doc_frequency(reader, FOLDED_FIELDS, folded)
+
+    def folded_pair_frequency(self, reader: IndexReader, first: str, second: str) -> int:
+        return self.doc_frequency(reader, FOLDED_PAIR_FIELDS, first + BIGRAM_SEPARATOR + second)
+
+
+def lexicon_of(searcher: Searcher) -> Lexicon:
+    """The lexicon accents are restored with: the index's own, counting with the archive's
+    frequencies when the searcher scores with them (a shard's)."""
+    base = get_lexicon(searcher)
+    weighting = searcher.weighting
+    if isinstance(weighting, GlobalBM25F):
+        shared: Any = SharedLexicon(base, weighting.stats)
+        return cast(Lexicon, shared)
+    return base
 
 
 class GlobalBM25F(scoring.BM25F):
