@@ -123,8 +123,9 @@ class ShardedEngine:
         level = LEVELS.index(plan.level)
         total = sum(f.level_counts[level] for f in facts if level < len(f.level_counts))
         view = ArchiveView(plan, known.newest, total)
-        frequencies = summed_frequencies(facts)
-        stats = known.stats.with_frequencies(frequencies, summed_frequencies(facts, "lexicon"))
+        stats = known.stats
+        if ranked:
+            stats = self._scoring_counts(request, told, known.stats, deadline)
         parts, lost = self.each_shard(
             lambda actor: actor.search(request, view, stats), deadline, sorted(told)
         )
@@ -132,6 +133,48 @@ class ShardedEngine:
         result = merge_results(request, [parts[s] for s in sorted(parts)], missing)
         result["took_ms"] = round((time.perf_counter() - started) * 1000, 1)
         return result
+
+    def _scoring_counts(
+        self,
+        request: SearchRequest,
+        told: dict[int, tuple[int, ShardFacts]],
+        stats: CollectionStats,
+        deadline: float,
+    ) -> CollectionStats:
+        """The archive's counts for ranking this request: first the accent restorer's (so
+        that every shard restores the words alike), then the frequencies of the terms the
+        ranking query holds with those readings; each summed over every shard, asking a
+        shard for the counts it did not look up itself."""
+        shards = sorted(told)
+        looked_up = {s: told[s][1].lexicon for s in shards}
+        lexicon = self._completed(looked_up, lambda a, keys: a.lexicon_counts(keys), deadline)
+        terms, _ = self.each_shard(lambda a: a.terms(request, lexicon), deadline, shards)
+        frequencies = self._completed(terms, lambda a, keys: a.term_counts(keys), deadline)
+        return stats.with_frequencies(frequencies, lexicon)
+
+    def _completed(
+        self,
+        counts: dict[int, dict[tuple[str, str], int]],
+        ask: Callable[[Any, list[tuple[str, str]]], Any],
+        deadline: float,
+    ) -> dict[tuple[str, str], int]:
+        """Every key any shard counted, summed over all the shards: those that did not count
+        a key are asked for it (in parallel, only when some are missing)."""
+        union = sorted({key for found in counts.values() for key in found})
+        lacking = {s: [k for k in union if k not in found] for s, found in counts.items()}
+        for shard in [s for s, keys in lacking.items() if keys]:
+            wanted = lacking[shard]
+
+            def asked(actor: Any, keys: list[tuple[str, str]] = wanted) -> Any:
+                return ask(actor, keys)
+
+            more, _ = self.each_shard(asked, deadline, [shard])
+            counts[shard] = {**counts[shard], **more.get(shard, {})}
+        summed: dict[tuple[str, str], int] = {}
+        for found in counts.values():
+            for key, count in found.items():
+                summed[key] = summed.get(key, 0) + count
+        return summed
 
     def article(self, article_id: str) -> dict[str, Any] | None:
         answers, _ = self.each_shard(lambda actor: actor.article(article_id), self._deadline())

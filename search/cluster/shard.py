@@ -19,7 +19,7 @@ from whoosh.reading import IndexReader
 from whoosh.searching import Searcher
 
 from search.engine import SearchRequest, newest_published, run_search
-from search.execute.agreement import ArchiveView, ShardFacts, shard_facts
+from search.execute.agreement import ArchiveView, ShardFacts, scored_terms, shard_facts
 from search.features.articles import get_article
 from search.features.facets import VALUE_FACETS
 from search.features.filters import filter_sets
@@ -27,7 +27,12 @@ from search.features.related import candidates_for, similar_query
 from search.features.suggest import autocomplete
 from search.index.durability import live_dir
 from search.index.store import ArchiveIndex, ArchiveSearcher, open_index
-from search.query.collection import CollectionStats, GlobalBM25F, local_stats
+from search.query.collection import (
+    CollectionStats,
+    GlobalBM25F,
+    lexicon_counts,
+    local_stats,
+)
 from search.query.parse import parse_query
 from search.query.weights import weighting
 
@@ -90,6 +95,27 @@ class ShardActor:
         window = request.page * request.per_page
         found = shard_facts(searcher, parsed, by_filter, ranked, window)
         return self.generation(), replace(found, lexicon=dict(recorder.looked_up))
+
+    def terms(
+        self, request: SearchRequest, lexicon: dict[tuple[str, str], int]
+    ) -> dict[tuple[str, str], int]:
+        """The frequency here of each term ranking the request reads, its words restored
+        with the archive's counts (search.execute.agreement.scored_terms)."""
+        searcher = self._searcher(CollectionStats(1, lexicon=lexicon))
+        reader = searcher.reader()
+        return {
+            key: reader.doc_frequency(*key)
+            for key in scored_terms(searcher, parse_query(request.q))
+        }
+
+    def term_counts(self, terms: list[tuple[str, str]]) -> dict[tuple[str, str], int]:
+        reader = self._reader()[1]
+        return {term: reader.doc_frequency(*term) for term in terms}
+
+    def lexicon_counts(self, keys: list[tuple[str, str]]) -> dict[tuple[str, str], int]:
+        """The accent restorer's counts here (search.query.collection.SharedLexicon keys)."""
+        searcher = self._searcher()
+        return lexicon_counts(searcher, keys)
 
     def search(
         self, request: SearchRequest, archive: ArchiveView, stats: CollectionStats

@@ -92,6 +92,23 @@ class SharedLexicon:
         return self.doc_frequency(reader, FOLDED_PAIR_FIELDS, first + BIGRAM_SEPARATOR + second)
 
 
+# SharedLexicon's keys name their fields by the first one
+_LEXICON_FIELDS = {
+    fields[0]: fields
+    for fields in (SYLLABLE_FIELDS, FOLDED_FIELDS, PAIR_FIELDS, FOLDED_PAIR_FIELDS)
+}
+
+
+def lexicon_counts(searcher: Searcher, keys: list[tuple[str, str]]) -> dict[tuple[str, str], int]:
+    """This index's own counts for SharedLexicon keys."""
+    lexicon, reader = get_lexicon(searcher), searcher.reader()
+    return {
+        (first, term): lexicon.doc_frequency(reader, _LEXICON_FIELDS[first], term)
+        for first, term in keys
+        if first in _LEXICON_FIELDS
+    }
+
+
 def lexicon_of(searcher: Searcher) -> Lexicon:
     """The lexicon accents are restored with: the index's own, counting with the archive's
     frequencies when the searcher scores with them (a shard's)."""
