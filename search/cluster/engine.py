@@ -2,9 +2,12 @@
 
 Each shard is held by a `ShardActor` (search.cluster.shard) on a worker, one per shard, or
 `replicas` of them on different workers. A search asks every shard for its counts
-(search.execute.agreement), agrees one plan and the archive's term statistics, then has every
-shard run its part with them, in parallel, and merges the parts (search.cluster.merge): the
-answer one index holding every article would give.
+(search.execute.agreement) and agrees one plan; for relevance it then sums the accent
+restorer's counts and the frequencies of the ranking query's terms over every shard (asking a
+shard for those it did not count itself); then every shard runs its part with them, in
+parallel, and the parts are merged (search.cluster.merge): the answer one index holding every
+article would give, but for the cuts where that index scores only part of its matches
+(bench/README.md).
 
 A shard whose every holder fails or misses the per-request timeout is left out: the answer is
 a 200 with `partial: true` and `missing_shards`. Its actor is then made again on a live worker
@@ -31,7 +34,6 @@ from search.execute.agreement import (
     ArchiveView,
     ShardFacts,
     agreed_plan,
-    summed_frequencies,
 )
 from search.execute.matchsets import MatchPlan
 from search.features.related import candidates_wanted, pick_related
@@ -198,7 +200,7 @@ class ShardedEngine:
         terms = sorted({(name, _text(text)) for name, text in query.iter_all_terms()})
         counted, _ = self.each_shard(lambda actor: actor.frequencies(terms), deadline)
         known = self.archive_stats({s: counted[s][0] for s in counted}, deadline)
-        frequencies = summed_frequencies(_as_facts(counted[s][1] for s in sorted(counted)))
+        frequencies = self._completed({s: counted[s][1] for s in counted}, _no_ask, deadline)
         stats = known.stats.with_frequencies(frequencies)
         wanted = candidates_wanted(limit)
         found, _ = self.each_shard(
@@ -235,8 +237,8 @@ def _summed_stats(parts: list[CollectionStats]) -> CollectionStats:
     return CollectionStats(sum(part.documents for part in parts), lengths)
 
 
-def _as_facts(counts: Any) -> list[ShardFacts]:
-    return [ShardFacts((), 0, frequencies) for frequencies in counts]
+def _no_ask(actor: Any, keys: list[tuple[str, str]]) -> Any:
+    raise AssertionError("every shard counted the same terms")  # the same term list to all
 
 
 def _text(text: str | bytes) -> str:

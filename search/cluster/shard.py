@@ -63,7 +63,7 @@ class ShardActor:
 
     def _searcher(self, stats: CollectionStats | None = None) -> Searcher:
         index, reader = self._reader()
-        scoring = weighting() if stats is None else GlobalBM25F(stats)
+        scoring = weighting() if stats is None else GlobalBM25F(stats, weighting())
         return ArchiveSearcher(reader, weighting=scoring, closereader=False, fromindex=index)
 
     def generation(self) -> int:

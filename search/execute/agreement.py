@@ -1,13 +1,16 @@
 """What the shards of one archive must agree on before they match and score a request.
 
 One index matches at the strictest level any article reaches (every word, all but one, any),
-lets near-miss titles join when few articles hold every word, and weighs terms by their
+lets near-miss titles join when few articles hold every word, scores only its champions when
+the matches are many, restores accents from its syllable counts and weighs terms by their
 document frequency. A shard deciding these alone would answer another question than one
 index: a shard without any article holding every word would fall back to looser matches
 that the single index never shows. So each shard first reports its `ShardFacts` (how many
-articles match at each level, the near-miss counts, the frequencies of the terms it would
-score); the engine adds them up, decides one `MatchPlan` for all, and sends it with the
-summed frequencies (search.query.collection) to every shard.
+articles match at each level, the near-miss and champion counts, the accent restorer's counts
+it looked up); the engine adds them up and decides one `MatchPlan` for all. Then every shard
+lists the terms its ranking query reads with the words restored from the summed counts
+(`scored_terms`), and the engine sends the plan and the summed frequencies
+(search.query.collection) with the search.
 """
 
 from __future__ import annotations
@@ -36,7 +39,7 @@ from search.execute.matchsets import (
     MatchSets,
     matching_docs,
 )
-from search.execute.retrieve import RERANK_WINDOW, ranking_query
+from search.execute.retrieve import RERANK_WINDOW, ranking_query, restored_words
 from search.execute.scoring import CompoundNode, Node, TermNode, compile_query
 from search.query.parse import LEVELS, ParsedQuery
 
@@ -58,7 +61,6 @@ class ShardFacts:
 
     level_counts: tuple[int, ...]  # matches at each of LEVELS, up to the first with any
     strict_titles: int = 0  # strict matches whose title holds every word
-    frequencies: dict[tuple[str, str], int] = field(default_factory=dict)
     # champion tiers among the matches at that level: their sizes and shortest title lengths
     tier_sizes: tuple[int, ...] = ()
     tier_lengths: tuple[list[int], ...] = ()
@@ -88,9 +90,8 @@ def shard_facts(
     strict_titles = 0
     if ranked and strict is not None and not parsed.is_empty:
         strict_titles = len(titles_holding(searcher, parsed, missing=0) & strict)
-    terms = scored_terms(searcher, parsed) if ranked and not parsed.is_empty else set()
-    reader = searcher.reader()
-    frequencies = {key: reader.doc_frequency(*key) for key in terms}
+    if ranked and not parsed.is_empty:
+        restored_words(searcher, parsed.words)  # the restorer's counts, noted by its lexicon
     tiers: list[DocSet] = []
     if ranked and strict and not parsed.is_empty:
         tiers = champion_tiers(searcher, parsed, strict)
@@ -98,7 +99,6 @@ def shard_facts(
     return ShardFacts(
         tuple(counts),
         strict_titles,
-        frequencies,
         tuple(len(tier) for tier in tiers),
         tuple(title_lengths(searcher, tier, keep) for tier in tiers),
     )
@@ -145,18 +145,6 @@ def agreed_champions(facts: list[ShardFacts], window: int) -> ChampionCut:
         )
         return ChampionCut(tier, lengths[keep - 1] if len(lengths) > keep else None)
     return ChampionCut(None)
-
-
-def summed_frequencies(
-    facts: Iterable[ShardFacts], counts: str = "frequencies"
-) -> dict[tuple[str, str], int]:
-    """Each reported term's document frequency (or the restorer's `lexicon` counts) over the
-    shards that reported it."""
-    summed: dict[tuple[str, str], int] = {}
-    for fact in facts:
-        for key, count in getattr(fact, counts).items():
-            summed[key] = summed.get(key, 0) + count
-    return summed
 
 
 def scored_terms(searcher: Searcher, parsed: ParsedQuery) -> set[tuple[str, str]]:

@@ -28,7 +28,7 @@ from search.index.lexicon import (
     Lexicon,
     get_lexicon,
 )
-from search.query.weights import BM25F_PARAMETERS
+from search.index.whoosh_internals import bm25f_parameters
 
 
 @dataclass(frozen=True)
@@ -121,15 +121,16 @@ def lexicon_of(searcher: Searcher) -> Lexicon:
 
 
 class GlobalBM25F(scoring.BM25F):
-    """The project's BM25F (search.query.weights.weighting) over the archive's statistics.
+    """A BM25F `like` the project's (search.query.weights.weighting) over the archive's
+    statistics.
 
     A term the statistics do not list (none should be: the engine gathers every term a
     request scores) counts with this shard's frequency scaled to the archive: ids are routed
     by hash, so a shard holds a fair sample.
     """
 
-    def __init__(self, stats: CollectionStats) -> None:
-        super().__init__(**BM25F_PARAMETERS)
+    def __init__(self, stats: CollectionStats, like: scoring.BM25F) -> None:
+        super().__init__(**bm25f_parameters(like))
         self.stats = stats
 
     def idf(self, searcher: Searcher, fieldname: str, text: str | bytes) -> float:
