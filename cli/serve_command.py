@@ -46,7 +46,7 @@ def serve_command(
         serve_sharded(index_dir, host, port, threads, cluster, replicas)
         return
     if cluster:
-        raise click.BadParameter(f"{index_dir} is not sharded", param_hint="--cluster")
+        click.echo(f"{index_dir} is not sharded: serving it without the cluster", err=True)
 
     serve(
         index_dir=index_dir,
