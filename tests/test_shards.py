@@ -118,6 +118,27 @@ def test_pages_and_filters_merge_as_the_single_index(
     assert [h["id"] for h in sharded["hits"]] == [h["id"] for h in single["hits"]]
 
 
+@pytest.mark.parametrize(
+    ("url", "status"),
+    [
+        ("/api/search?q=abc*+abd*+abe*+abf*", 400),
+        ("/api/search?q=da+nang&page=0", 400),
+        ("/api/search?q=da+nang&sort=best", 400),
+        ("/api/articles/no-such-id", 404),
+        ("/api/articles/no-such-id/related", 404),
+        ("/api/search?q=%22a+b%22+%22c+d%22", 200),
+    ],
+)
+def test_bad_requests_to_a_sharded_archive_are_the_single_index_errors(
+    sharded_engine: Any, make_app: Any, sharded_demo_dir: Path, url: str, status: int
+) -> None:
+    app = make_app(sharded_demo_dir)
+    attach_sharded(app, sharded_engine)
+    response = app.test_client().get(url)
+    assert response.status_code == status
+    assert response.is_json
+
+
 def test_articles_and_completions_come_from_every_shard(
     sharded_engine: Any, single_searcher: Any
 ) -> None:

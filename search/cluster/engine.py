@@ -29,7 +29,7 @@ from distributed import Client
 from search.cluster.holders import ShardHolders
 from search.cluster.merge import merge_completions, merge_results
 from search.engine import SearchRequest
-from search.errors import NotFound
+from search.errors import NotFound, SearchError
 from search.execute.agreement import (
     ArchiveView,
     ShardFacts,
@@ -84,6 +84,8 @@ class ShardedEngine:
         for shard, future in futures.items():
             try:
                 answers[shard] = future.result(timeout=max(0.0, deadline - time.monotonic()))
+            except SearchError:  # the request is at fault: its 400, as from one index
+                raise
             except Exception:  # lost worker, lost shard, timeout: the shard is missing
                 missing.append(shard)
         return answers, missing

@@ -18,6 +18,7 @@ from typing import Any
 from distributed import Client, Future
 
 from search.cluster.shard import ShardActor
+from search.errors import SearchError
 from search.index.shard_layout import ShardLayout
 
 START_TIMEOUT_S = 60.0  # an actor not started by then (its worker vanished): start another
@@ -80,6 +81,8 @@ class ShardHolders:
         for holder in self._ready(shard):
             try:
                 return call(holder.actor).result(timeout=max(0.0, deadline - time.monotonic()))
+            except SearchError:  # the request is at fault (a 400), not the shard
+                raise
             except TimeoutError:  # too slow for this request, not lost: keep it
                 break
             except Exception:  # its worker died: try a replica
