@@ -3,21 +3,13 @@
 from __future__ import annotations
 
 import json
-import os
 import sys
 
 import click
 from whoosh.index import LockError
 
+from cli.import_steps import merge_after_import, yield_cpu_to_searches
 from cli.options import index_dir_option, invocation_settings, setting_option
-
-
-def yield_cpu_to_searches(niceness: int) -> None:
-    """Lower this process's priority (and its forked helpers') by `niceness` (the index_nice
-    setting): on a machine that also serves searches, an import should only use the idle
-    cores."""
-    if niceness > 0:
-        os.nice(niceness)
 
 
 @click.command("index")
@@ -37,6 +29,19 @@ def yield_cpu_to_searches(niceness: int) -> None:
     help="Leave the segments as written (an import that at least doubles the index otherwise "
     "ends by merging it into one, for faster searches).",
 )
+@click.option(
+    "--shards",
+    type=click.IntRange(1, 256),
+    default=None,
+    help="Split a new index into N shards, routed by a hash of the article id (later "
+    "imports into a sharded index route the same way without it).",
+)
+@click.option(
+    "--cluster",
+    default=None,
+    help="Build the shards of a sharded index on this Dask cluster's workers in parallel "
+    "(local:W or tcp://HOST:PORT; each worker writes the shards it holds).",
+)
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
 def index_command(
     index_dir: str,
@@ -46,6 +51,8 @@ def index_command(
     if_empty: bool,
     rebuild: bool,
     no_optimize: bool,
+    shards: int | None,
+    cluster: str | None,
     quiet: bool,
 ) -> None:
     """Index JSONL (plain or .gz), RSS/Atom feeds and saved pages; directories are walked."""
@@ -53,8 +60,28 @@ def index_command(
     from indexer.progress import progress_bar
     from indexer.readers import read_paths
     from search.index.durability import new_build_dir, switch_to
+    from search.index.shard_layout import LayoutError, layout_for_import
     from search.index.store import import_worth_optimizing, index_exists, open_index
 
+    try:
+        layout = layout_for_import(index_dir, shards)
+    except LayoutError as error:
+        raise click.ClickException(str(error)) from None
+    if layout is not None:
+        if rebuild:
+            raise click.ClickException("--rebuild is not supported on a sharded index yet")
+        from cli.sharded_index import ShardedImport, index_on_cluster, index_sharded
+
+        options = ShardedImport(batch_size, default_source, if_empty, no_optimize, quiet)
+        if cluster:
+            index_on_cluster(layout, paths, options, cluster)
+        else:
+            index_sharded(layout, paths, options)
+        return
+    if cluster:
+        raise click.BadParameter(
+            "only a sharded index is built on a cluster", param_hint="--cluster"
+        )
     held_before = open_index(index_dir).doc_count() if index_exists(index_dir) else 0
     if if_empty and held_before > 0:
         click.echo(f"{index_dir} already holds articles; not indexing (--if-empty)", err=True)
@@ -80,26 +107,12 @@ def index_command(
             raise click.ClickException(str(error)) from None
     held_by_target = 0 if rebuild else held_before  # a rebuild starts from an empty index
     if not no_optimize and import_worth_optimizing(held_by_target, summary.added):
-        _merge_after_import(target)
+        merge_after_import(target)
     if rebuild:
         switch_to(index_dir, target)
         click.echo(f"{index_dir}: now serving the rebuilt index {target}", err=True)
     click.echo(f"{index_dir}: {summary.line()}", err=True)
     sys.exit(2 if summary.rejected else 0)
-
-
-def _merge_after_import(index_dir: str) -> None:
-    """Merge what an import wrote into one segment. The articles are committed already: a
-    lock held by another indexer leaves them in several segments, with a warning."""
-    from search.index.store import optimize
-
-    try:
-        segments = optimize(index_dir, float(invocation_settings().writer_timeout))
-    except LockError as error:
-        click.echo(f"{index_dir}: not merged ({error}); run `vnsearch optimize` later", err=True)
-        return
-    if segments > 1:
-        click.echo(f"{index_dir}: {segments} segments merged into one", err=True)
 
 
 @click.command("delete")

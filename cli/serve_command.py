@@ -18,11 +18,35 @@ from cli.options import index_dir_option, setting_option
     "serve_warm_terms",
     text="Frequent terms per field read into the caches before serving.",
 )
+@setting_option("--cluster", "cluster")
+@setting_option("--replicas", "shard_replicas")
 def serve_command(
-    index_dir: str, host: str, port: int, threads: int, workers: int, warm_terms: int
+    index_dir: str,
+    host: str,
+    port: int,
+    threads: int,
+    workers: int,
+    warm_terms: int,
+    cluster: str,
+    replicas: int,
 ) -> None:
-    """Serve the search pages and the JSON API with waitress."""
+    """Serve the search pages and the JSON API with waitress (a sharded index: over a Dask
+    cluster, see --cluster)."""
+    from search.index.shard_layout import is_sharded
+    from search.settings import SettingError, resolve_settings
     from web.serve import serve
+
+    if is_sharded(index_dir):
+        from web.serve_sharded import serve_sharded
+
+        try:
+            resolve_settings({}, {"CLUSTER": cluster})
+        except SettingError as error:
+            raise click.BadParameter(str(error), param_hint="--cluster") from None
+        serve_sharded(index_dir, host, port, threads, cluster, replicas)
+        return
+    if cluster:
+        click.echo(f"{index_dir} is not sharded: serving it without the cluster", err=True)
 
     serve(
         index_dir=index_dir,

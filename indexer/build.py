@@ -107,6 +107,7 @@ class IndexBuilder:
         procs: int = 1,
         merged_at_end: bool = False,
     ) -> None:
+        self.index_dir = index_dir
         self.index = open_or_create(index_dir)
         # The caller merges the index into one segment once the import has at least doubled
         # it (search.index.store.import_worth_optimizing): from then on the batches leave
@@ -138,19 +139,17 @@ class IndexBuilder:
         return self.summary
 
     def add_record(self, raw: RawRecord) -> None:
-        if raw.data is not None and self.defaults:
-            raw = RawRecord(raw.path, raw.line, {**self.defaults, **_present(raw.data)})
-        try:
-            checked = check_record(raw, self.max_text_chars)
-        except RecordError as error:
-            self.summary.rejected += 1
-            self.summary.rejected_files.add(raw.path)
-            self.report(f"{raw.where}: {error}")
-            return
-        for warning in checked.warnings:
-            self.summary.warnings += 1
-            self.report(f"{raw.where}: warning: {warning}")
-        article = checked.article
+        article = self.checked(raw)
+        if article is not None:
+            self.add_article(article)
+
+    def checked(self, raw: RawRecord) -> Article | None:
+        """The record as an article, or None when it is rejected (reported as FILE:LINE:
+        reason); its warnings are reported and counted."""
+        return checked_article(raw, self.defaults, self.max_text_chars, self.summary, self.report)
+
+    def add_article(self, article: Article) -> None:
+        """Queue a checked article for the next commit (upsert by id)."""
         if article.id in self._batch:
             self.summary.updated += 1  # repeated within the batch: the last one wins
         self._batch[article.id] = article
@@ -238,6 +237,30 @@ def write_batch(
         raise DocumentError(articles[failed.index]) from failed.__cause__
     known.committed(writer.generation, ids)
     return replaced
+
+
+def checked_article(
+    raw: RawRecord,
+    defaults: dict[str, str],
+    max_text_chars: int,
+    summary: Summary,
+    report: Report,
+) -> Article | None:
+    """The record as an article (missing fields from `defaults`), or None when it is
+    rejected; rejections and warnings are reported as FILE:LINE: reason and counted."""
+    if raw.data is not None and defaults:
+        raw = RawRecord(raw.path, raw.line, {**defaults, **_present(raw.data)})
+    try:
+        checked = check_record(raw, max_text_chars)
+    except RecordError as error:
+        summary.rejected += 1
+        summary.rejected_files.add(raw.path)
+        report(f"{raw.where}: {error}")
+        return None
+    for warning in checked.warnings:
+        summary.warnings += 1
+        report(f"{raw.where}: warning: {warning}")
+    return checked.article
 
 
 class DocumentError(Exception):

@@ -22,6 +22,7 @@ from whoosh.util.times import long_to_datetime
 from search.analysis.dates import VIETNAM, iso_vietnam, parse_period
 from search.analysis.tokenizer import normalize_text
 from search.errors import InvalidParameter
+from search.execute.agreement import ArchiveView
 from search.execute.docsets import words_held
 from search.execute.matchsets import MatchSets
 from search.execute.retrieve import execute
@@ -157,8 +158,11 @@ def build_request_query(request: SearchRequest, level: str = "all") -> wq.Query:
     return build_query(parse_query(request.q), level)
 
 
-def run_search(index_or_searcher: Any, request: SearchRequest) -> dict[str, Any]:
-    """Run a request; returns the API's result shape."""
+def run_search(
+    index_or_searcher: Any, request: SearchRequest, archive: ArchiveView | None = None
+) -> dict[str, Any]:
+    """Run a request; returns the API's result shape. A shard runs its part of a sharded
+    archive's request with the `archive`'s plan, recency origin and total."""
     started = time.perf_counter()
     parsed = parse_query(request.q)
     with _searcher_for(index_or_searcher) as searcher:
@@ -167,14 +171,17 @@ def run_search(index_or_searcher: Any, request: SearchRequest) -> dict[str, Any]
         window = request.page * request.per_page
         values = {facet.field: request.chosen(facet) for facet in VALUE_FACETS}
         by_filter = filter_sets(searcher, request.dates, values)
-        outcome = execute(searcher, parsed, by_filter, sort, window, deadline)
-        hits, cut_short = _hits(searcher, outcome.ranked, parsed, request, sort, deadline)
+        plan = archive.plan if archive else None
+        outcome = execute(searcher, parsed, by_filter, sort, window, deadline, plan)
+        newest = archive.newest if archive else newest_published(searcher)
+        hits, cut_short = _hits(searcher, outcome.ranked, parsed, request, sort, deadline, newest)
         partial = outcome.partial or cut_short
         facets: dict[str, Any] = {}
         if request.facets and not partial:
             facets = _facets(searcher, outcome.sets, request, parsed)
         total = outcome.total  # exact even when out of time: matching is set algebra
-        suggestion = did_you_mean(searcher, request.q, total) if request.q else None
+        known = archive.total if archive else total
+        suggestion = did_you_mean(searcher, request.q, known) if request.q else None
     return {
         "query": request.q,
         "total": total,
@@ -195,11 +202,11 @@ def _hits(
     request: SearchRequest,
     sort: str,
     deadline: float,
+    newest: datetime | None,
 ) -> tuple[list[dict[str, Any]], bool]:
     """The page's hits, and whether their missing words were cut short by the deadline (the
-    hits after that point list none)."""
+    hits after that point list none); relevance is nudged towards `newest`."""
     if sort == "relevance":
-        newest = _newest(searcher)
         published = date_values(searcher)
         ranked = sorted(
             (
@@ -235,7 +242,7 @@ def _when(value: int | None) -> datetime | None:
     return None if value is None else long_to_datetime(value)
 
 
-def _newest(searcher: Searcher) -> datetime | None:
+def newest_published(searcher: Searcher) -> datetime | None:
     """The newest publication time in the index (cached per generation): recency's origin."""
     newest = caches_of(searcher).newest
     key = (generation(searcher),)

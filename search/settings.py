@@ -31,6 +31,7 @@ def _declare(default: T, help: str, minimum: int = 0, form: tuple[str, str] = ("
     return declared  # a dataclass Field, typed as its value for the checker
 
 
+CLUSTER_FORM = (r"local:[1-9][0-9]{0,2}|tcp://[^/?#\s]+:[0-9]+", "local:W or tcp://HOST:PORT")
 BASE_URL_FORM = (r"https?://[^/?#\s]+(?:/[^?#\s]*)?", "an http(s) URL without query or fragment")
 
 
@@ -81,6 +82,23 @@ class Settings:
         "URLs that must be absolute (Atom ids and links, the OpenAPI server). Empty: those are "
         "relative or opaque; never taken from a request's Host header.",
         form=BASE_URL_FORM,
+    )
+
+    cluster: str = _declare(
+        "",
+        "The Dask cluster a sharded index is searched on: `local:W` starts W worker "
+        "processes on 127.0.0.1, `tcp://HOST:PORT` joins a running scheduler (empty: "
+        "`local:` with one worker per shard).",
+        form=CLUSTER_FORM,
+    )
+    cluster_timeout_ms: int = _declare(
+        5000,
+        "Time a sharded search waits for a shard; past it the answer leaves the shard out "
+        "(`partial`, `missing_shards`).",
+        minimum=1,
+    )
+    shard_replicas: int = _declare(
+        1, "Workers holding each shard: with 2, a lost worker costs no shard.", minimum=1
     )
 
     def as_config(self) -> dict[str, int | str]:

@@ -491,3 +491,59 @@ def haproxy_over(server_urls: list[str], work_dir: Path) -> Iterator[str]:
 def load_balancer() -> Callable[..., AbstractContextManager[str]]:
     """haproxy_over(server_urls, work_dir): HAProxy from deploy/ in front of the servers."""
     return haproxy_over
+
+
+# A sharded demo index and a real 2-worker Dask cluster on 127.0.0.1 (search.cluster).
+
+
+def index_sharded(root: Path, paths: list[Path], shards: int = 2) -> Any:
+    """The real sharded import of `paths` into `root`; returns the ShardedBuilder."""
+    from indexer.sharded import ShardedBuilder
+    from search.index.shard_layout import layout_for_import
+
+    layout = layout_for_import(str(root), shards)
+    assert layout is not None
+    messages: list[str] = []
+    builder = ShardedBuilder(layout, batch_size=50, report=messages.append)
+    builder.add_records(read_paths(str(p) for p in paths))
+    builder.messages = messages  # type: ignore[attr-defined]
+    return builder
+
+
+@pytest.fixture(scope="session")
+def build_sharded() -> Callable[..., Any]:
+    """index_sharded(root, paths, shards=2): the real sharded import into a directory."""
+    return index_sharded
+
+
+@pytest.fixture(scope="session")
+def sharded_demo_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The demo corpus in 2 shards, indexed once per test run."""
+    root = tmp_path_factory.mktemp("sharded-demo")
+    builder = index_sharded(root, DEMO_PATHS)
+    assert builder.summary.rejected == 0, builder.messages
+    return root
+
+
+@pytest.fixture(scope="session")
+def dask_client() -> Iterator[Any]:
+    """A client of a LocalCluster of 2 worker processes on 127.0.0.1 (`local:2`)."""
+    from search.cluster.connect import connect
+
+    client = connect("local:2")
+    yield client
+    cluster = client.cluster
+    client.close()
+    cluster.close()
+
+
+@pytest.fixture()
+def sharded_engine(sharded_demo_dir: Path, dask_client: Any) -> Iterator[Any]:
+    """The sharded demo archive's engine on the 2-worker cluster (its actors up)."""
+    from search.cluster.connect import sharded_engine as make_engine
+    from search.settings import Settings
+
+    dask_client.wait_for_workers(2, timeout=60)  # after a test killed one
+    engine = make_engine(str(sharded_demo_dir), Settings(cluster_timeout_ms=5000), dask_client)
+    yield engine
+    engine.close()

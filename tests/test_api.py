@@ -142,7 +142,7 @@ def test_unexpected_error_is_500_json_without_traceback(
     def broken(*args: object, **kwargs: object) -> None:
         raise RuntimeError("secret internals /etc/passwd")
 
-    monkeypatch.setattr("web.api.run_search", broken)
+    monkeypatch.setattr("search.archive.run_search", broken)
     resp = client.get("/api/search?q=x")
     error = assert_error(resp, 500, "internal_error")
     assert "secret" not in error["message"] and b"RuntimeError" not in resp.data

@@ -394,7 +394,7 @@ def test_imports_yield_the_cpu_to_searches(setting: str | None, raised_by: int) 
     if setting is not None:
         env["VNSEARCH_INDEX_NICE"] = setting
     script = (
-        "import os; from cli.index_commands import yield_cpu_to_searches\n"
+        "import os; from cli.import_steps import yield_cpu_to_searches\n"
         "from search.settings import resolve_settings\n"
         "before = os.nice(0); yield_cpu_to_searches(resolve_settings().index_nice)\n"
         "print(os.nice(0) - before)"

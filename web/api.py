@@ -10,13 +10,9 @@ from typing import Any
 
 from flask import Blueprint, Response, request, url_for
 
-from search.engine import run_search
 from search.errors import InvalidParameter, NotFound
-from search.features.articles import get_article
-from search.features.related import related_articles
-from search.features.suggest import autocomplete
 from web import export
-from web.index import get_searcher, index_generation, index_version
+from web.index import get_archive, index_version
 from web.openapi import openapi_spec
 from web.params import (
     canonical_query,
@@ -59,7 +55,7 @@ def search() -> Response:
         return unchanged
     if fmt != "json":
         return _export(search_req, fmt, etag)
-    result = run_search(get_searcher(), search_req)
+    result = get_archive().search(search_req)
     result["facets"] = {name: facets for name, facets in result["facets"].items() if name in wanted}
     return json_response(result, etag=etag, headers=_paging_links(result))
 
@@ -83,7 +79,7 @@ def _paging_links(result: dict[str, Any]) -> list[tuple[str, str]]:
 
 def _export(search_req: Any, fmt: str, etag: str) -> Response:
     limit = current_settings().export_limit
-    result = run_search(get_searcher(), export.export_request(search_req, limit))
+    result = get_archive().search(export.export_request(search_req, limit))
     records = export.rows(result)
     body = export.to_csv(records) if fmt == "csv" else export.to_jsonl(records)
     response = Response(body, mimetype=export.MIMETYPES[fmt])
@@ -99,7 +95,7 @@ def _export(search_req: Any, fmt: str, etag: str) -> Response:
 
 
 def _article_or_404(article_id: str) -> dict[str, Any]:
-    article = get_article(get_searcher(), article_id)
+    article = get_archive().article(article_id)
     if article is None:
         raise NotFound(f"no article with id {article_id!r}", "article_not_found")
     return article
@@ -123,7 +119,7 @@ def related(article_id: str) -> Response:
     unchanged = not_modified(etag)
     if unchanged:
         return unchanged
-    hits = related_articles(get_searcher(), article_id, limit)
+    hits = get_archive().related(article_id, limit)
     return json_response({"id": article_id, "hits": hits}, etag=etag)
 
 
@@ -138,7 +134,7 @@ def suggest() -> Response:
     unchanged = not_modified(etag)
     if unchanged:
         return unchanged
-    suggestions = autocomplete(get_searcher(), prefix, limit) if prefix else []
+    suggestions = get_archive().suggest(prefix, limit) if prefix else []
     return json_response({"suggestions": suggestions}, etag=etag)
 
 
@@ -151,8 +147,7 @@ def openapi() -> Response:
 
 def healthz() -> Response:
     """Up, with the index readable: its document count and generation (503 otherwise)."""
-    searcher = get_searcher()
-    body = {"status": "ok", "documents": searcher.doc_count(), "generation": index_generation()}
+    body = {"status": "ok", **get_archive().health()}
     response = json_response(body)
     response.headers["Cache-Control"] = "no-store"
     return response

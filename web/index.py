@@ -29,14 +29,17 @@ from flask import Flask, current_app, g
 from whoosh.index import FileIndex
 from whoosh.searching import Searcher
 
+from search.archive import Archive, SearcherArchive
 from search.errors import IndexUnavailable
 from search.index.durability import live_dir
+from search.index.shard_layout import is_sharded
 from search.index.store import ArchiveIndex, open_index
 from search.query.weights import weighting
 from web.settings import settings_of
 
 log = logging.getLogger(__name__)
 EXTENSION = "vnsearch_index"
+SHARDED = "vnsearch_sharded"
 
 
 @dataclass(frozen=True)
@@ -61,6 +64,7 @@ class IndexHandle:
     def __init__(self, index_dir: str) -> None:
         self.index_dir = index_dir
         self._lock = threading.Lock()
+        self.connect_lock = threading.Lock()  # one connection to a sharded archive's cluster
         self._index: ArchiveIndex | None = None
         self._identity: tuple[str, int, int] | None = None
         self._local = threading.local()
@@ -166,7 +170,11 @@ def get_searcher() -> Searcher:
 
 
 def index_version() -> str:
-    """Index folder, inode and generation behind this request's searcher (an ETag part)."""
+    """Index folder, inode and generation behind this request's searcher (an ETag part);
+    for a sharded archive, each shard's generation."""
+    sharded = _sharded()
+    if sharded is not None:
+        return "shards:" + str(sharded.health()["generation"])
     get_searcher()
     version: str = g.index_version
     return version
@@ -184,6 +192,35 @@ def release_searcher(error: BaseException | None = None) -> None:
     g.pop("searcher", None)
     g.pop("index_version", None)
     g.pop("index_generation", None)
+
+
+def attach_sharded(app: Flask, engine: Archive) -> None:
+    """Serve the sharded archive `engine` (search.cluster) instead of one index."""
+    app.extensions[SHARDED] = engine
+
+
+def _sharded() -> Archive | None:
+    """The app's sharded archive: attached, or connected on first use when the index_dir is
+    sharded (search.index.shard_layout); None for one index."""
+    app = current_app
+    engine: Archive | None = app.extensions.get(SHARDED)
+    if engine is not None or not is_sharded(settings_of(app).index_dir):
+        return engine
+    with _handle().connect_lock:
+        if app.extensions.get(SHARDED) is None:
+            from search.cluster.connect import sharded_engine
+
+            app.extensions[SHARDED] = sharded_engine(settings_of(app).index_dir, settings_of(app))
+    found: Archive = app.extensions[SHARDED]
+    return found
+
+
+def get_archive() -> Archive:
+    """What this request searches: the sharded archive, or the index through its searcher."""
+    sharded = _sharded()
+    if sharded is not None:
+        return sharded
+    return SearcherArchive(get_searcher(), index_generation())
 
 
 def init_app(app: Flask) -> None:

@@ -82,7 +82,16 @@ SCHEMAS: dict[str, Any] = {
                 "description": (
                     "true when the search stopped at its time budget: the total is exact, the "
                     "order is not (unscored matches follow, newest first), facets are empty, "
-                    "and hits past the budget list no missing words"
+                    "and hits past the budget list no missing words; on a sharded index, "
+                    "also when shards did not answer (see missing_shards)"
+                ),
+            },
+            "missing_shards": {
+                "type": "array",
+                "items": {"type": "integer"},
+                "description": (
+                    "sharded index only: the shards left out of this answer (a lost worker "
+                    "or shard); the total and facets count the others"
                 ),
             },
         },

@@ -12,13 +12,11 @@ from typing import Any
 from flask import Blueprint, Response, redirect, render_template, request, url_for
 from werkzeug.datastructures import MultiDict
 
-from search.engine import SearchRequest, run_search
+from search.engine import SearchRequest
 from search.errors import NotFound
-from search.features.articles import get_article
-from search.features.related import related_articles
 from web.facets_view import active_filters, facet_groups, timeline
 from web.feed import ATOM_MIMETYPE, atom_feed
-from web.index import get_searcher
+from web.index import get_archive
 from web.params import search_request, state_params
 from web.permalinks import permalink_path, resolve_permalink
 from web.present import (
@@ -96,7 +94,7 @@ def results_context(
 def search() -> str:
     """Results with facets, timeline, paging and sort; browsing when there are no words."""
     search_req = search_request(request.args)
-    result = run_search(get_searcher(), search_req)
+    result = get_archive().search(search_req)
     return render_template("search.html", **results_context(result, search_req, request.args))
 
 
@@ -130,7 +128,7 @@ def advanced() -> Any:
         params.update({name: [v for v in args.getlist(name) if v] for name in FILTER_FIELDS})
         return redirect(url_for("pages.search", **{k: v for k, v in params.items() if v}), 303)
     browse_req = SearchRequest.from_params(per_page=1, settings=current_settings())
-    browse = run_search(get_searcher(), browse_req)
+    browse = get_archive().search(browse_req)
     choices = {
         name: [entry["value"] for entry in browse["facets"].get(name) or []]
         for name in ("category", "source", "author")
@@ -142,15 +140,15 @@ def advanced() -> Any:
 def article(permalink: str) -> Any:
     """One article in full, with related coverage; any other spelling of its permalink (an
     outdated slug, a bare id) is redirected to the canonical one."""
-    searcher = get_searcher()
-    found, canonical = resolve_permalink(searcher, permalink)
+    archive = get_archive()
+    found, canonical = resolve_permalink(archive.article, permalink)
     if found is None:
         raise NotFound("Không tìm thấy bài viết này.", "article_not_found")
     if not canonical:
         return redirect(permalink_path(found), 301)
     related = [
         {**hit, "href": permalink_path(hit), "date": vn_datetime(hit.get("published"))}
-        for hit in related_articles(searcher, found["id"], 5)
+        for hit in archive.related(found["id"], 5)
     ]
     return render_template(
         "article.html",
@@ -167,7 +165,7 @@ def article(permalink: str) -> Any:
 def article_by_id(article_id: str) -> Any:
     """The link by id alone (all links before permalinks; Atom entry ids, which must not
     change with a title): redirected to the article's permalink."""
-    found = get_article(get_searcher(), article_id)
+    found = get_archive().article(article_id)
     if found is None:
         raise NotFound("Không tìm thấy bài viết này.", "article_not_found")
     return redirect(permalink_path(found), 301)
@@ -178,7 +176,7 @@ def atom() -> Response:
     """An Atom feed of the search, newest first (subscribe to a topic)."""
     args = request.args
     search_req = replace(search_request(args, facets=False), sort="newest", page=1)
-    result = run_search(get_searcher(), search_req)
+    result = get_archive().search(search_req)
     title = f"vnsearch: {search_req.q}" if search_req.q else "vnsearch: bài mới nhất"
     feed_path = url_for("pages.atom", **state_params(args, sort=None))
     body = atom_feed(

@@ -11,15 +11,13 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 from flask import url_for
 from unidecode import unidecode
-from whoosh.searching import Searcher
 
 from indexer.validate import MAX_ID_CHARS
-from search.features.articles import get_article
 
 MAX_SLUG_CHARS = 80
 EMPTY_SLUG = "bai-viet"  # a title with nothing to transliterate (emoji only, say)
@@ -58,7 +56,9 @@ def _splits(permalink: str) -> Iterator[tuple[str, str]]:
         yield "", permalink
 
 
-def resolve_permalink(searcher: Searcher, permalink: str) -> tuple[dict[str, Any] | None, bool]:
+def resolve_permalink(
+    lookup: Callable[[str], dict[str, Any] | None], permalink: str
+) -> tuple[dict[str, Any] | None, bool]:
     """The article a permalink names and whether the permalink is its canonical one.
 
     The split whose slug is the article's own wins; failing that, the longest id that exists
@@ -67,7 +67,7 @@ def resolve_permalink(searcher: Searcher, permalink: str) -> tuple[dict[str, Any
     for slug, article_id in _splits(permalink):
         if not article_id:
             continue
-        found = get_article(searcher, article_id)
+        found = lookup(article_id)
         if found is None:
             continue
         if slug == article_slug(found["title"]):

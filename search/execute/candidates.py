@@ -17,6 +17,7 @@ from search.analysis.tokenizer import BIGRAM_SEPARATOR
 from search.execute.bitmaps import EMPTY, DocSet, doc_array, docset, union
 from search.execute.date_order import by_date
 from search.execute.docsets import clause_docs, term_docs, titles_holding
+from search.execute.matchsets import ChampionCut
 from search.execute.scoring import field_lengths
 from search.index.schema import SLUG_FIELD
 from search.query.parse import ParsedQuery
@@ -27,15 +28,36 @@ MAX_SCORED = 400  # champions kept at most, shortest titles first
 LONG_NEAR_MISS_WORDS = 5  # from this many words, a few whole-title matches still widen
 
 
-def champions(searcher: Searcher, parsed: ParsedQuery, matched: DocSet, needed: int) -> DocSet:
+def champions(
+    searcher: Searcher,
+    parsed: ParsedQuery,
+    matched: DocSet,
+    needed: int,
+    cut: ChampionCut | None = None,
+) -> DocSet:
     """The matches worth scoring: those with the typed words side by side in the title, else
     with every word in the title, else all of them; the first tier big enough to fill the
     window wins. A title match outweighs any body match in this ranking, so the top of the
-    list is the same and tens of documents are scored instead of thousands."""
-    if len(matched) < CHAMPION_MIN_MATCHES or parsed.excluded:
+    list is the same and tens of documents are scored instead of thousands. A shard takes
+    the tier and title length its archive agreed on (`cut`, search.execute.agreement)."""
+    if cut is not None:
+        return _agreed_champions(searcher, parsed, matched, cut)
+    if len(matched) < CHAMPION_MIN_MATCHES:
         return matched
+    tiers = champion_tiers(searcher, parsed, matched)
+    for tier in tiers or ():
+        if len(tier) >= needed:
+            return _shortest_titles(searcher, tier, max(needed, MAX_SCORED))
+    return matched
+
+
+def champion_tiers(searcher: Searcher, parsed: ParsedQuery, matched: DocSet) -> list[DocSet]:
+    """The champion tiers among the matches: the words side by side in the title, every word
+    in the title (empty when the query cannot have champions: exclusions, phrases, fields)."""
+    if parsed.excluded:
+        return []
     if any(c.kind != "terms" or c.scope not in (None, "title") for g in parsed.groups for c in g):
-        return matched
+        return []
     in_title = matched  # a slug's extra words are the first headline's (search.index.schema)
     headline_fields = ("title_folded", SLUG_FIELD)
     for group in parsed.groups:
@@ -51,10 +73,30 @@ def champions(searcher: Searcher, parsed: ParsedQuery, matched: DocSet, needed: 
         side_by_side = side_by_side & term_docs(
             searcher, "title_bigram_folded", f"{first}{BIGRAM_SEPARATOR}{second}"
         )
-    for tier in (side_by_side, in_title):
-        if len(tier) >= needed:
-            return _shortest_titles(searcher, tier, max(needed, MAX_SCORED))
-    return matched
+    return [side_by_side, in_title]
+
+
+def title_lengths(searcher: Searcher, docs: DocSet, keep: int) -> list[int]:
+    """The `keep` shortest title lengths among the documents, shortest first."""
+    numbers = doc_array(docs)
+    lengths = np.sort(field_lengths(searcher, "title_folded")[numbers])
+    return [int(length) for length in lengths[:keep]]
+
+
+def _agreed_champions(
+    searcher: Searcher, parsed: ParsedQuery, matched: DocSet, cut: ChampionCut
+) -> DocSet:
+    if cut.tier is None:
+        return matched
+    tiers = champion_tiers(searcher, parsed, matched)
+    if not tiers:
+        return matched
+    tier = tiers[cut.tier]
+    if cut.longest is None:
+        return tier
+    numbers = doc_array(tier)
+    lengths = field_lengths(searcher, "title_folded")[numbers]
+    return docset(numbers[lengths <= cut.longest])
 
 
 def bound_candidates(

@@ -37,3 +37,26 @@ class MatchSets:
             if name not in skip:
                 result = result & subset
         return result & extra if extra is not None else result
+
+
+FEW_MATCHES = 10  # fewer articles than a page hold every word: titles missing one may join
+
+
+@dataclass(frozen=True)
+class MatchPlan:
+    """What matching is told when the shards of an archive agree on it
+    (search.execute.agreement): the level, and whether near-miss titles join the matches."""
+
+    level: str
+    near_misses: bool = False
+    champions: ChampionCut | None = None  # None: as one index would choose them alone
+
+
+@dataclass(frozen=True)
+class ChampionCut:
+    """Which matches an archive's shards score (search.execute.candidates.champions): a
+    champion tier (0: the words side by side in the title, 1: every word in the title; None:
+    every match), and within it the titles at most `longest` long (None: all of them)."""
+
+    tier: int | None
+    longest: int | None = None

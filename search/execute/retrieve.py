@@ -32,7 +32,13 @@ from search.execute.candidates import LONG_NEAR_MISS_WORDS, bound_candidates, ch
 from search.execute.date_order import by_date
 from search.execute.deadline import DeadlineCollector
 from search.execute.docsets import DocSetQuery, expansions, query_docs, term_docs, titles_holding
-from search.execute.matchsets import MatchSets, matching_docs
+from search.execute.matchsets import (
+    FEW_MATCHES,
+    ChampionCut,
+    MatchPlan,
+    MatchSets,
+    matching_docs,
+)
 from search.execute.passages import (
     PASSAGE_WINDOW,
     holders_among,
@@ -43,13 +49,12 @@ from search.execute.passages import (
 )
 from search.execute.rerank import rerank_window
 from search.execute.scoring import compile_query, score_candidates, top_scores
-from search.index.lexicon import get_lexicon
 from search.query.build import restoration_bonus, scoring_query
+from search.query.collection import lexicon_of
 from search.query.parse import LEVELS, ParsedQuery
 
 RERANK_WINDOW = 100  # relevance hits scored and reranked for recency, at least
 MAX_RESTORED_WORDS = 16
-FEW_MATCHES = 10  # fewer articles than a page hold every word: add titles missing one
 
 Hit = tuple[int, float | None]  # (docnum, score); the score is None in date order
 
@@ -99,15 +104,23 @@ def execute(
     sort: str,
     window: int,
     deadline: float,
+    plan: MatchPlan | None = None,
 ) -> Retrieval:
     """Match, count and rank one request (see the module docstring); `by_filter` holds the
-    documents each active filter lets through (search.features.filters.filter_sets)."""
-    matches = match(searcher, parsed, by_filter, widen=sort == "relevance")
+    documents each active filter lets through (search.features.filters.filter_sets). A shard
+    follows the `plan` its archive agreed on (search.execute.agreement)."""
+    widen = sort == "relevance"
+    if plan is None:
+        matches = match(searcher, parsed, by_filter, widen)
+    else:
+        matches = match_planned(searcher, parsed, by_filter, widen, plan)
     total = len(matches.docs)  # exact even when out of time: matching is set algebra
     if sort != "relevance" or parsed.is_empty:
         hits = by_date(searcher, matches.docs, window, newest_first=sort != "oldest")
         return Retrieval(hits, matches.sets, total, partial=False)
-    ranked = rank(searcher, parsed, matches.docs, window, deadline)
+    ranked = rank(
+        searcher, parsed, matches.docs, window, deadline, plan.champions if plan else None
+    )
     return Retrieval(ranked.hits, matches.sets, total, ranked.partial)
 
 
@@ -128,6 +141,24 @@ def match(
     if widen and matches.level == "all" and matches.docs and not parsed.is_empty:
         return _with_near_misses(searcher, parsed, matches)
     return matches
+
+
+def match_planned(
+    searcher: Searcher,
+    parsed: ParsedQuery,
+    by_filter: dict[str, DocSet],
+    widen: bool,
+    plan: MatchPlan,
+) -> Matches:
+    """`match` at the level, and with the near misses, that the plan says."""
+    matches = _at_level(searcher, parsed, by_filter, plan.level)
+    if not (widen and plan.near_misses):
+        return matches
+    near = titles_holding(searcher, parsed, missing=1)
+    if near <= matches.sets.base:
+        return matches
+    sets = MatchSets(matches.sets.base | near, matches.sets.by_filter)
+    return Matches(matches.level, sets, sets.narrowed())
 
 
 def _at_level(
@@ -175,7 +206,7 @@ def restored_words(searcher: Searcher, words: tuple[str, ...]) -> list[str]:
     if all(word != fold_term(word) for word in words):
         return list(words)
     head = list(words[:MAX_RESTORED_WORDS])
-    lexicon = get_lexicon(searcher)
+    lexicon = lexicon_of(searcher)
     readings = restore(searcher.reader(), lexicon, head)
 
     # A known word keeps its letters: a correction only replaces what nothing can match
@@ -199,12 +230,17 @@ def ranking_query(searcher: Searcher, parsed: ParsedQuery) -> wq.Query:
 
 
 def rank(
-    searcher: Searcher, parsed: ParsedQuery, matched: DocSet, window: int, deadline: float
+    searcher: Searcher,
+    parsed: ParsedQuery,
+    matched: DocSet,
+    window: int,
+    deadline: float,
+    cut: ChampionCut | None = None,
 ) -> Scored:
     """The matches in relevance order, the first `window` exactly; out of time before the
-    window is full, the rest of it newest first."""
+    window is full, the rest of it newest first. A shard scores the champions `cut` says."""
     limit = max(window, RERANK_WINDOW)
-    candidates = champions(searcher, parsed, matched, limit)
+    candidates = champions(searcher, parsed, matched, limit, cut)
     candidates = bound_candidates(searcher, parsed, candidates, limit)
     job = ScoringJob(ranking_query(searcher, parsed), candidates, limit, window, deadline)
     run = passage_run(parsed)

@@ -33,6 +33,7 @@ from search.index.caches import caches_of, generation
 from search.index.segment_postings import DocIds
 from search.index.w3_reader import segment_length_bytes
 from search.index.whoosh_internals import bm25f_field_b
+from search.query.collection import average_field_length
 
 
 @dataclass(frozen=True)
@@ -153,7 +154,7 @@ def _score_term(run: _Run, node: TermNode) -> _Dense:
         return summed, matched
     lengths = field_lengths(searcher, node.fieldname)[run.docs[where]]
     idf = searcher.idf(node.fieldname, node.text)
-    avgfl = searcher.avg_field_length(node.fieldname) or 1
+    avgfl = average_field_length(searcher, node.fieldname) or 1
     b = bm25f_field_b(weighting, node.fieldname)
     k1 = weighting.K1
     # whoosh.scoring.bm25, idf * tf * (k1 + 1) / (tf + k1 * (1 - b + b * length / avgfl)),

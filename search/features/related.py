@@ -72,10 +72,28 @@ def _related(searcher: Searcher, article_id: str, limit: int) -> list[dict[str, 
     query = similar_query(searcher.reader(), fields)
     if query is None or limit < 1:
         return []
-    results = searcher.search(
-        query, limit=limit * CANDIDATES_PER_RESULT + 10, terms=False, optimize=False
-    )
-    candidates = [(hit.score or 0.0, hit.fields()) for hit in results if hit.docnum != docnum]
+    found = candidates_for(searcher, query, candidates_wanted(limit))
+    return pick_related(fields, [(s, f) for s, f in found if f["id"] != article_id], limit)
+
+
+def candidates_wanted(limit: int) -> int:
+    """How many candidates a related-articles query fetches for `limit` results."""
+    return limit * CANDIDATES_PER_RESULT + 10
+
+
+def candidates_for(
+    searcher: Searcher, query: wq.Query, count: int
+) -> list[tuple[float, dict[str, Any]]]:
+    """The best `count` articles for a related-articles query: (score, stored fields)."""
+    results = searcher.search(query, limit=count, terms=False, optimize=False)
+    return [(hit.score or 0.0, hit.fields()) for hit in results]
+
+
+def pick_related(
+    fields: dict[str, Any], candidates: list[tuple[float, dict[str, Any]]], limit: int
+) -> list[dict[str, Any]]:
+    """The best `limit` candidates (best first, nudged by date), without copies of the article
+    or of each other."""
     kept: list[tuple[float, dict[str, Any]]] = []
     seen = [_fingerprint(fields)]
     for score, other in _by_relevance_then_date(candidates):

@@ -133,6 +133,9 @@ class IndexCaches:
         # () -> (generation, built at, build seconds, lexicon): the suggestion lexicon, which
         # may serve newer generations for a while (search.index.lexicon).
         self.lexicon = SizedCache(1)
+        # A sharded archive's summed statistics, by (shard, generation) pairs
+        # (search.cluster.engine): one set of generations at a time.
+        self.archive_stats = SizedCache(2)
 
     def by_name(self) -> dict[str, SizedCache]:
         """Every cache, by its attribute name."""

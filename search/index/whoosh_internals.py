@@ -21,3 +21,9 @@ def subsearcher_offset(searcher: Searcher) -> int:
 def bm25f_field_b(weighting: BM25F, fieldname: str) -> float:
     """BM25F's length normalisation `B` for a field: its per-field value, else the default."""
     return float(weighting._field_B.get(fieldname, weighting.B))
+
+
+def bm25f_parameters(weighting: BM25F) -> dict[str, float]:
+    """The keyword arguments that make another BM25F like this one (B, K1, FIELD_B)."""
+    per_field = {f"{name}_B": float(b) for name, b in weighting._field_B.items()}
+    return {"B": float(weighting.B), "K1": float(weighting.K1), **per_field}

@@ -40,9 +40,19 @@ RECENCY_SHARE = 0.04
 RECENCY_HALF_LIFE_DAYS = 365.0
 
 
+# BM25F; titles are short, so their length normalisation is softened.
+BM25F_PARAMETERS = {
+    "B": 0.75,
+    "K1": 1.2,
+    "title_B": 0.5,
+    "title_folded_B": 0.5,
+    "slug_folded_B": 0.0,
+}
+
+
 def weighting() -> scoring.WeightingModel:
-    """BM25F; titles are short, so their length normalisation is softened."""
-    return scoring.BM25F(B=0.75, K1=1.2, title_B=0.5, title_folded_B=0.5, slug_folded_B=0.0)
+    """BM25F with the parameters above, over the searcher's own statistics."""
+    return scoring.BM25F(**BM25F_PARAMETERS)
 
 
 def with_recency(score: float, published: datetime | None, newest: datetime | None) -> float:

@@ -1,0 +1,140 @@
+"""Which Dask workers hold which shard, as actors, and keeping that so as workers come and go.
+
+Shard `s` goes to the workers `s`, `s + 1`, ... (modulo their number, in address order), one
+per replica, so that the shards spread evenly and a shard's replicas sit on different workers
+while there are enough of them. A holder whose call fails (its worker died) is dropped; the
+next call to that shard first asks a replica, and a new actor is started on a live worker in
+the background (never waited for by a request), to be used once it is up.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from distributed import Client, Future
+
+from search.cluster.shard import ShardActor
+from search.errors import SearchError
+from search.index.shard_layout import ShardLayout
+
+START_TIMEOUT_S = 60.0  # an actor not started by then (its worker vanished): start another
+
+
+class ShardMissing(Exception):
+    """No live holder of the shard could answer."""
+
+
+@dataclass
+class _Holder:
+    future: Future  # the actor's task: done once the actor is up
+    started: float  # time.monotonic() when it was asked for
+    worker: str | None  # the worker it was asked on
+    actor: Any = None
+
+
+class ShardHolders:
+    """The actors holding each shard of `layout` on `client`'s workers."""
+
+    def __init__(self, client: Client, layout: ShardLayout, replicas: int = 1) -> None:
+        self.client = client
+        self.layout = layout
+        self.replicas = max(1, replicas)
+        self._lock = threading.Lock()
+        self._held: dict[int, list[_Holder]] = {s: [] for s in range(layout.shards)}
+        workers = self._workers()
+        for shard in range(layout.shards):
+            for replica in range(min(self.replicas, len(workers)) or 1):
+                where = workers[(shard + replica) % len(workers)] if workers else None
+                self._held[shard].append(self._start(shard, where))
+
+    def _workers(self) -> list[str]:
+        return sorted(self.client.scheduler_info()["workers"])
+
+    def _start(self, shard: int, worker: str | None) -> _Holder:
+        future = self.client.submit(
+            ShardActor,
+            shard,
+            self.layout.shard_dir(shard),
+            actor=True,
+            pure=False,
+            workers=[worker] if worker else None,
+            allow_other_workers=True,
+        )
+        return _Holder(future, time.monotonic(), worker)
+
+    def wait_ready(self, timeout_s: float) -> None:
+        """Wait until every actor is up (at start: the first requests are then whole)."""
+        deadline = time.monotonic() + timeout_s
+        for shard in range(self.layout.shards):
+            for holder in list(self._held[shard]):
+                holder.future.result(timeout=max(0.1, deadline - time.monotonic()))
+
+    def ask(self, shard: int, call: Callable[[Any], Any], deadline: float) -> Any:
+        """`call(actor)`'s answer from the first live holder of the shard that gives one.
+
+        :raise ShardMissing: every holder failed or none is up.
+        """
+        for holder in self._ready(shard):
+            try:
+                return call(holder.actor).result(timeout=max(0.0, deadline - time.monotonic()))
+            except SearchError:  # the request is at fault (a 400), not the shard
+                raise
+            except TimeoutError:  # too slow for this request, not lost: keep it
+                break
+            except Exception:  # its worker died: try a replica
+                self._drop(shard, holder)
+        raise ShardMissing(f"shard {shard} has no live holder")
+
+    def _ready(self, shard: int) -> list[_Holder]:
+        """The shard's holders whose actors are up; starts new ones where some are lost."""
+        with self._lock:
+            held = self._held[shard]
+            for holder in list(held):
+                status = holder.future.status
+                if status == "finished" and holder.actor is None:
+                    holder.actor = holder.future.result()
+                elif status in ("error", "cancelled", "lost") or (
+                    status == "pending" and time.monotonic() - holder.started > START_TIMEOUT_S
+                ):
+                    held.remove(holder)
+                    holder.future.cancel()
+            if len(held) < self.replicas:
+                self._restart(shard, held)
+            return [holder for holder in held if holder.actor is not None]
+
+    def _restart(self, shard: int, held: list[_Holder]) -> None:
+        """Start the missing holders of the shard on live workers, the shard's own first."""
+        try:
+            workers = self._workers()
+        except Exception:  # the scheduler itself is unreachable: try again next request
+            return
+        if not workers:
+            return
+        while len(held) < min(self.replicas, len(workers)) or not held:
+            taken = {holder.worker for holder in held}
+            free = [w for w in workers if w not in taken] or workers
+            held.append(self._start(shard, free[shard % len(free)]))
+
+    def _drop(self, shard: int, holder: _Holder) -> None:
+        with self._lock:
+            if holder in self._held[shard]:
+                self._held[shard].remove(holder)
+                holder.future.cancel()
+
+    def held_on(self, shard: int) -> set[str]:
+        """The addresses of the workers whose actors hold the shard now."""
+        with self._lock:
+            futures = [holder.future for holder in self._held[shard] if holder.actor is not None]
+        where = self.client.who_has(futures)
+        return {address for key in where for address in where[key]}
+
+    def close(self) -> None:
+        with self._lock:
+            for held in self._held.values():
+                for holder in held:
+                    holder.future.cancel()
+                held.clear()

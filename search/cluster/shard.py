@@ -1,0 +1,153 @@
+"""One shard, held on a Dask worker as an actor: it opens its index once and answers the
+engine's calls (search.cluster.engine) for as long as the worker lives.
+
+The actor keeps one reader per generation (opening one reads the segments: the dear part) and
+makes a searcher over it per call, cheap, carrying the statistics the engine sends: this
+shard's own, or the whole archive's (search.query.collection). Dask runs an actor's calls one
+at a time in one thread, so the reader is never shared between threads.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import replace
+from datetime import datetime
+from typing import Any
+
+from whoosh import query as wq
+from whoosh.reading import IndexReader
+from whoosh.searching import Searcher
+
+from search.engine import SearchRequest, newest_published, run_search
+from search.execute.agreement import ArchiveView, ShardFacts, scored_terms, shard_facts
+from search.features.articles import get_article
+from search.features.facets import VALUE_FACETS
+from search.features.filters import filter_sets
+from search.features.related import candidates_for, similar_query
+from search.features.suggest import autocomplete
+from search.index.durability import live_dir
+from search.index.store import ArchiveIndex, ArchiveSearcher, open_index
+from search.query.collection import (
+    CollectionStats,
+    GlobalBM25F,
+    lexicon_counts,
+    local_stats,
+)
+from search.query.parse import parse_query
+from search.query.weights import weighting
+
+
+class ShardActor:
+    """The shard numbered `number`, whose index is at `path` on this worker's disk."""
+
+    def __init__(self, number: int, path: str) -> None:
+        self.number = number
+        self.path = path
+        self._opened: tuple[str, int, ArchiveIndex, IndexReader] | None = None
+
+    def _reader(self) -> tuple[ArchiveIndex, IndexReader]:
+        """The index and a reader of its latest generation, reopened after a commit or a
+        switch of the live directory."""
+        real = os.path.realpath(live_dir(self.path))
+        if self._opened is not None and self._opened[0] == real:
+            index = self._opened[2]
+            if index.latest_generation() == self._opened[1]:
+                return index, self._opened[3]
+        else:
+            index = open_index(real)
+        if self._opened is not None:
+            self._opened[3].close()
+        reader = index.reader()
+        self._opened = (real, int(reader.generation()), index, reader)
+        return index, reader
+
+    def _searcher(self, stats: CollectionStats | None = None) -> Searcher:
+        index, reader = self._reader()
+        scoring = weighting() if stats is None else GlobalBM25F(stats, weighting())
+        return ArchiveSearcher(reader, weighting=scoring, closereader=False, fromindex=index)
+
+    def generation(self) -> int:
+        return int(self._reader()[1].generation())
+
+    def ping(self) -> dict[str, int]:
+        """The shard's number, generation and live documents."""
+        _, reader = self._reader()
+        return {
+            "shard": self.number,
+            "generation": int(reader.generation()),
+            "documents": reader.doc_count(),
+        }
+
+    def statistics(self) -> tuple[int, CollectionStats, datetime | None]:
+        """This generation's own statistics and newest publication time, to be summed."""
+        searcher = self._searcher()
+        return self.generation(), local_stats(searcher), newest_published(searcher)
+
+    def facts(self, request: SearchRequest) -> tuple[int, ShardFacts]:
+        """The counts the archive agrees its plan on (search.execute.agreement), with the
+        accent restorer's counts this shard looked up (search.query.collection)."""
+        recorder = CollectionStats(1)
+        searcher = self._searcher(recorder)
+        parsed = parse_query(request.q)
+        values = {facet.field: request.chosen(facet) for facet in VALUE_FACETS}
+        by_filter = filter_sets(searcher, request.dates, values)
+        ranked = request.sort == "relevance"
+        window = request.page * request.per_page
+        found = shard_facts(searcher, parsed, by_filter, ranked, window)
+        return self.generation(), replace(found, lexicon=dict(recorder.looked_up))
+
+    def terms(
+        self, request: SearchRequest, lexicon: dict[tuple[str, str], int]
+    ) -> dict[tuple[str, str], int]:
+        """The frequency here of each term ranking the request reads, its words restored
+        with the archive's counts (search.execute.agreement.scored_terms)."""
+        searcher = self._searcher(CollectionStats(1, lexicon=lexicon))
+        reader = searcher.reader()
+        return {
+            key: reader.doc_frequency(*key)
+            for key in scored_terms(searcher, parse_query(request.q))
+        }
+
+    def term_counts(self, terms: list[tuple[str, str]]) -> dict[tuple[str, str], int]:
+        reader = self._reader()[1]
+        return {term: reader.doc_frequency(*term) for term in terms}
+
+    def lexicon_counts(self, keys: list[tuple[str, str]]) -> dict[tuple[str, str], int]:
+        """The accent restorer's counts here (search.query.collection.SharedLexicon keys)."""
+        searcher = self._searcher()
+        return lexicon_counts(searcher, keys)
+
+    def search(
+        self, request: SearchRequest, archive: ArchiveView, stats: CollectionStats
+    ) -> dict[str, Any]:
+        """This shard's part of a request: its best `page * per_page` hits, all facet values
+        (the engine sums them, then cuts the lists), scored with the archive's statistics."""
+        window = request.page * request.per_page
+        part = replace(request, page=1, per_page=window, facet_size=0)
+        return {"shard": self.number, **run_search(self._searcher(stats), part, archive)}
+
+    def article(self, article_id: str) -> dict[str, Any] | None:
+        return get_article(self._searcher(), article_id)
+
+    def similar(self, article_id: str) -> tuple[dict[str, Any], wq.Query | None] | None:
+        """The article's stored fields and its key-term query, or None when not held here."""
+        searcher = self._searcher()
+        docnum = searcher.document_number(id=article_id)
+        if docnum is None:
+            return None
+        fields = searcher.stored_fields(docnum)
+        return fields, similar_query(searcher.reader(), fields)
+
+    def frequencies(self, terms: list[tuple[str, str]]) -> tuple[int, dict[tuple[str, str], int]]:
+        """The generation, and the document frequency of each term here."""
+        reader = self._reader()[1]
+        return int(reader.generation()), {term: reader.doc_frequency(*term) for term in terms}
+
+    def related_candidates(
+        self, query: wq.Query, stats: CollectionStats, limit: int
+    ) -> list[tuple[float, dict[str, Any]]]:
+        """The best `limit` articles for a related-articles query: (score, stored fields)."""
+        return candidates_for(self._searcher(stats), query, limit)
+
+    def completions(self, prefix: str, limit: int) -> list[str]:
+        return autocomplete(self._searcher(), prefix, limit)

@@ -1,0 +1,175 @@
+"""What the shards of one archive must agree on before they match and score a request.
+
+One index matches at the strictest level any article reaches (every word, all but one, any),
+lets near-miss titles join when few articles hold every word, scores only its champions when
+the matches are many, restores accents from its syllable counts and weighs terms by their
+document frequency. A shard deciding these alone would answer another question than one
+index: a shard without any article holding every word would fall back to looser matches
+that the single index never shows. So each shard first reports its `ShardFacts` (how many
+articles match at each level, the near-miss and champion counts, the accent restorer's counts
+it looked up); the engine adds them up and decides one `MatchPlan` for all. Then every shard
+lists the terms its ranking query reads with the words restored from the summed counts
+(`scored_terms`), and the engine sends the plan and the summed frequencies
+(search.query.collection) with the search.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from whoosh.searching import Searcher
+
+from search.analysis.chains import fold_term
+from search.analysis.tokenizer import BIGRAM_SEPARATOR
+from search.execute.bitmaps import DocSet
+from search.execute.candidates import (
+    CHAMPION_MIN_MATCHES,
+    LONG_NEAR_MISS_WORDS,
+    MAX_SCORED,
+    champion_tiers,
+    title_lengths,
+)
+from search.execute.docsets import expansions, query_docs, titles_holding
+from search.execute.matchsets import (
+    FEW_MATCHES,
+    ChampionCut,
+    MatchPlan,
+    MatchSets,
+    matching_docs,
+)
+from search.execute.retrieve import RERANK_WINDOW, ranking_query, restored_words
+from search.execute.scoring import CompoundNode, Node, TermNode, compile_query
+from search.query.parse import LEVELS, ParsedQuery
+
+
+@dataclass(frozen=True)
+class ArchiveView:
+    """What a shard is told of its whole archive when it runs its part of a request: the
+    plan, the newest publication time (recency's origin) and the archive's match count (for
+    did-you-mean, which speaks up more freely when nothing matched)."""
+
+    plan: MatchPlan
+    newest: datetime | None
+    total: int
+
+
+@dataclass(frozen=True)
+class ShardFacts:
+    """One shard's counts for a request, to be summed over the shards."""
+
+    level_counts: tuple[int, ...]  # matches at each of LEVELS, up to the first with any
+    strict_titles: int = 0  # strict matches whose title holds every word
+    # champion tiers among the matches at that level: their sizes and shortest title lengths
+    tier_sizes: tuple[int, ...] = ()
+    tier_lengths: tuple[list[int], ...] = ()
+    lexicon: dict[tuple[str, str], int] = field(default_factory=dict)  # accent restoring
+
+
+def shard_facts(
+    searcher: Searcher,
+    parsed: ParsedQuery,
+    by_filter: dict[str, DocSet],
+    ranked: bool,
+    window: int = 0,
+) -> ShardFacts:
+    """This shard's counts for the request (`ranked`: relevance order, terms are scored;
+    `window`: hits it asks for)."""
+    levels = LEVELS if len(parsed.groups) > 1 else LEVELS[:1]
+    counts, strict = [], None
+    for level in levels:
+        docs = query_docs(searcher, parsed, level)
+        narrowed = MatchSets(
+            docs if docs is not None else matching_docs(searcher, None), by_filter
+        ).narrowed()
+        counts.append(len(narrowed))
+        strict = narrowed if strict is None else strict
+        if counts[-1]:  # the archive matches at this level or a stricter one: stop here
+            break
+    strict_titles = 0
+    if ranked and strict is not None and not parsed.is_empty:
+        strict_titles = len(titles_holding(searcher, parsed, missing=0) & strict)
+    if ranked and not parsed.is_empty:
+        restored_words(searcher, parsed.words)  # the restorer's counts, noted by its lexicon
+    tiers: list[DocSet] = []
+    if ranked and strict and not parsed.is_empty:
+        tiers = champion_tiers(searcher, parsed, strict)
+    keep = max(window, RERANK_WINDOW, MAX_SCORED)
+    return ShardFacts(
+        tuple(counts),
+        strict_titles,
+        tuple(len(tier) for tier in tiers),
+        tuple(title_lengths(searcher, tier, keep) for tier in tiers),
+    )
+
+
+def agreed_plan(
+    parsed: ParsedQuery, facts: Iterable[ShardFacts], ranked: bool, window: int = 0
+) -> MatchPlan:
+    """The plan one index holding every shard's articles would follow."""
+    facts = list(facts)
+    width = max((len(f.level_counts) for f in facts), default=1)
+    totals = [
+        sum(f.level_counts[i] for f in facts if i < len(f.level_counts)) for i in range(width)
+    ]
+    chosen = next((i for i, total in enumerate(totals[:-1]) if total), width - 1)
+    level = LEVELS[chosen]
+    if not ranked or parsed.is_empty:
+        return MatchPlan(level)
+    cut = agreed_champions([f for f in facts if len(f.level_counts) == chosen + 1], window)
+    if chosen != 0 or not totals[0]:
+        return MatchPlan(level, champions=cut)
+    if totals[0] >= FEW_MATCHES:
+        enough = FEW_MATCHES if len(parsed.groups) >= LONG_NEAR_MISS_WORDS else 1
+        if sum(f.strict_titles for f in facts) >= enough:
+            return MatchPlan(level, champions=cut)
+    return MatchPlan(level, near_misses=True, champions=cut)
+
+
+def agreed_champions(facts: list[ShardFacts], window: int) -> ChampionCut:
+    """The champions one index would score, from the shards matching at the agreed level:
+    the first tier that fills the window over all of them, cut at the title length of the
+    `keep`-th shortest title (titles as long as that one all stay: their order among equal
+    lengths is the shards' own)."""
+    needed = max(window, RERANK_WINDOW)
+    if sum(f.level_counts[-1] for f in facts) < CHAMPION_MIN_MATCHES:
+        return ChampionCut(None)
+    for tier in range(2):
+        sizes = [f.tier_sizes[tier] for f in facts if len(f.tier_sizes) > tier]
+        if sum(sizes) < needed:
+            continue
+        keep = max(needed, MAX_SCORED)
+        lengths = sorted(
+            n for f in facts if len(f.tier_lengths) > tier for n in f.tier_lengths[tier]
+        )
+        return ChampionCut(tier, lengths[keep - 1] if len(lengths) > keep else None)
+    return ChampionCut(None)
+
+
+def scored_terms(searcher: Searcher, parsed: ParsedQuery) -> set[tuple[str, str]]:
+    """The (field, term) pairs whose frequencies ranking this request reads: the ranking
+    query's terms (a prefix or fuzzy word's expansions), and the typed pairs the rerank weighs."""
+    query = ranking_query(searcher, parsed)
+    tree = compile_query(query, lambda multiterm: expansions(searcher, multiterm))
+    found: set[tuple[str, str]] = set()
+    if tree is None:
+        found.update((name, _text(text)) for name, text in query.iter_all_terms(phrases=True))
+    else:
+        _collect(tree, found)
+    words = [fold_term(word) for word in parsed.words]
+    for pair in zip(words, words[1:], strict=False):
+        found.add(("summary_bigram_folded", BIGRAM_SEPARATOR.join(pair)))
+    return found
+
+
+def _text(text: str | bytes) -> str:
+    return text.decode("utf-8") if isinstance(text, bytes) else text
+
+
+def _collect(node: Node, found: set[tuple[str, str]]) -> None:
+    if isinstance(node, TermNode):
+        found.add((node.fieldname, node.text))
+    elif isinstance(node, CompoundNode):
+        for child in node.children:
+            _collect(child, found)
