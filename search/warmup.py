@@ -1,5 +1,7 @@
 """Warming an open index's caches before a server forks its workers.
 
+First, each big segment without decoded postings on disk gets them (search.index.sidecar):
+the workers then share them through the page cache. That is a one-time cost per segment.
 An index keeps its posting lists, document sets, field lengths, facet columns and lexicon in
 its caches (search.index.caches), filled as searches need them: cold, the first requests pay
 for reading and decoding common syllables' posting lists, the match-all facets, the lexicon
@@ -23,6 +25,7 @@ from search.execute.docsets import term_docs, term_postings
 from search.execute.scoring import field_lengths
 from search.index.lexicon import get_lexicon
 from search.index.schema import BIGRAM_FIELDS, FOLDED, FOLDED_BIGRAM, SLUG_FIELD
+from search.index.sidecar import ensure_sidecars
 from search.index.store import ArchiveIndex
 from search.index.w3_codec import TERMINFO
 from search.index.w3_reader import field_entries, w3_terms
@@ -35,6 +38,14 @@ def warm_caches(index: ArchiveIndex, terms_per_field: int) -> dict[str, Any]:
     """Fill the index's caches for its latest generation; returns what was done and how long.
     The searcher it reads through is closed again: a forked worker opens its own files."""
     started = time.perf_counter()
+    written: list[str] = []
+    try:
+        with index.reader() as reader:
+            written = ensure_sidecars(index.storage.folder, reader)
+    except OSError as error:  # a read-only copy of an index: searches decode the blocks
+        log.warning("decoded postings not written: %s", error)
+    if written:
+        log.info("decoded postings of %d segments in %.1f s", len(written), _since(started))
     with index.searcher() as searcher:
         run_search(searcher, SearchRequest())  # browse: facet columns, dates, time order
         get_lexicon(searcher)
@@ -47,9 +58,13 @@ def warm_caches(index: ArchiveIndex, terms_per_field: int) -> dict[str, Any]:
                 postings += len(term_postings(searcher, fieldname, text)[0])
                 if fieldname.endswith(FOLDED):
                     term_docs(searcher, fieldname, text)
-    took = time.perf_counter() - started
+    took = _since(started)
     log.info("warmed caches: %d postings in %.1f s", postings, took)
-    return {"postings": postings, "seconds": round(took, 2)}
+    return {"postings": postings, "sidecars": len(written), "seconds": round(took, 2)}
+
+
+def _since(started: float) -> float:
+    return time.perf_counter() - started
 
 
 def warmed_fields() -> list[str]:
