@@ -23,31 +23,42 @@ from whoosh.searching import Searcher
 from search.engine import SearchRequest, run_search
 from search.execute.docsets import term_docs, term_postings
 from search.execute.scoring import field_lengths
+from search.features.facets import FACETS, facet_column
 from search.index.lexicon import get_lexicon
 from search.index.schema import BIGRAM_FIELDS, FOLDED, FOLDED_BIGRAM, SLUG_FIELD
-from search.index.sidecar import ensure_sidecars
+from search.index.sidecar import MIN_SIDECAR_DOCS, ensure_sidecars
 from search.index.store import ArchiveIndex
 from search.index.w3_codec import TERMINFO
 from search.index.w3_reader import field_entries, w3_terms
 from search.query.weights import FIELD_WEIGHTS
 
 log = logging.getLogger(__name__)
+WARM_TIME_LIMIT_MS = 600_000  # the browse search that reads the columns is never cut short
 
 
-def warm_caches(index: ArchiveIndex, terms_per_field: int) -> dict[str, Any]:
-    """Fill the index's caches for its latest generation; returns what was done and how long.
-    The searcher it reads through is closed again: a forked worker opens its own files."""
+def warm_caches(
+    index: ArchiveIndex, terms_per_field: int, sidecar_min_docs: int = MIN_SIDECAR_DOCS
+) -> dict[str, Any]:
+    """Fill the index's caches for its latest generation, after writing the missing
+    sidecars of segments holding `sidecar_min_docs` documents or more; returns what was done
+    and how long. The searcher it reads through is closed again: a forked worker opens its
+    own files."""
     started = time.perf_counter()
     written: list[str] = []
     try:
         with index.reader() as reader:
-            written = ensure_sidecars(index.storage.folder, reader)
+            written = ensure_sidecars(index.storage.folder, reader, sidecar_min_docs)
     except OSError as error:  # a read-only copy of an index: searches decode the blocks
         log.warning("decoded postings not written: %s", error)
     if written:
         log.info("decoded postings of %d segments in %.1f s", len(written), _since(started))
     with index.searcher() as searcher:
-        run_search(searcher, SearchRequest())  # browse: facet columns, dates, time order
+        # browse: dates, time order and facet counts, with time enough to finish (cut short
+        # by the search time limit, it would answer without facets and read no facet column,
+        # leaving every worker's first search to read them)
+        run_search(searcher, SearchRequest(time_limit_ms=WARM_TIME_LIMIT_MS))
+        for facet in FACETS:
+            facet_column(searcher, facet.field)
         get_lexicon(searcher)
         postings = 0
         for fieldname in warmed_fields():

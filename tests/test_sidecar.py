@@ -218,3 +218,22 @@ def plain_query(index: Any, text: str) -> Any:
     from whoosh.qparser import QueryParser
 
     return QueryParser("body_folded", index.schema).parse(text)
+
+
+def test_serve_writes_missing_sidecars_before_its_workers_search(
+    copy_of: Any, running_server: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`vnsearch serve` decodes the segments big enough (here: all) into sidecars as it
+    warms up, and answers as the index without them did."""
+    index = copy_of("generated_index")
+    folder = index.storage.folder
+    expected = [hits(run_search(index, SearchRequest(q=q))) for q in QUERIES]
+    monkeypatch.setenv("VNSEARCH_SERVE_SIDECAR_MIN_DOCS", "1")
+    with running_server(Path(folder), tmp_path / "serve.log") as server:
+        server.wait_for_log(r"warmed caches")
+        with index.reader() as reader:
+            keys = [SidecarKey.of(leaf.segment()) for leaf, _ in reader.leaf_readers()]
+        assert len(keys) > 1
+        assert all(open_sidecar(folder, key) is not None for key in keys)
+    fresh = open_index(folder)
+    assert [hits(run_search(fresh, SearchRequest(q=q))) for q in QUERIES] == expected
