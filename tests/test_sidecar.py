@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 from whoosh import index as whoosh_index
 from whoosh.codec.whoosh3 import W3TermInfo
@@ -25,6 +26,7 @@ from search.index.sidecar import (
     ensure_sidecars,
     open_sidecar,
     sidecar_path,
+    write_sidecar,
 )
 from search.index.store import ArchiveIndex, open_index, optimize
 from search.index.w3_reader import field_entries, w3_terms
@@ -80,14 +82,21 @@ def check_every_term(index: ArchiveIndex) -> int:
     return from_sidecar
 
 
+@pytest.mark.parametrize("weight_type", ["uint16", "float32"])
 @pytest.mark.parametrize("name", ["churned_index", "generated_index"])
-def test_sidecar_postings_equal_whoosh_matchers(copy_of: Any, name: str) -> None:
+def test_sidecar_postings_equal_whoosh_matchers(copy_of: Any, name: str, weight_type: str) -> None:
     """Many segments, deletions and re-added articles (churned), long repetitive lists over
-    several W3 blocks (generated): the sidecar gives what Whoosh's matcher walks."""
+    several W3 blocks (generated), weights as whole numbers or as floats: the sidecar gives
+    what Whoosh's matcher walks."""
     index = copy_of(name)
     with index.reader() as reader:
-        written = ensure_sidecars(index.storage.folder, reader, min_docs=1)
-        assert len(written) == len(reader.leaf_readers()) > 1
+        leaves = [leaf for leaf, _ in reader.leaf_readers()]
+        assert len(leaves) > 1
+        for leaf in leaves:
+            assert write_sidecar(index.storage.folder, leaf, weight_type)
+            sidecar = open_sidecar(index.storage.folder, SidecarKey.of(leaf.segment()))
+            assert sidecar is not None
+            assert sidecar.weights.dtype == np.dtype(weight_type)
     assert check_every_term(index) > 0
 
 

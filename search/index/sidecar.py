@@ -4,9 +4,11 @@ A W3 posting list is pickled and compressed block by block: decoding a common sy
 costs far more than the rest of a query, and every worker process would pay it for every
 term it has not cached yet. A segment never changes once written, so its lists are decoded
 once, into one file per segment under `derived/` in the index directory: document numbers
-(int32) and weights (float32) of every list Whoosh did not inline in its term table, in one
-run each. Every process maps the file read-only, so the pages are shared through the page
-cache and a cold term costs a look-up, not a decode.
+(int32) and weights of every list Whoosh did not inline in its term table, in one run each.
+Weights are term frequencies: whole numbers, kept as uint16 (a quarter of the file less than
+float32), unless one of the segment's is not a whole number below 65,536 (then float32).
+Every process maps the file read-only, so the pages are shared through the page cache and a
+cold term costs a look-up, not a decode.
 
 No second term dictionary: Whoosh's term table still finds the term, and its term info gives
 the list's offset in the postings file; the sidecar keeps those offsets sorted and the run
@@ -20,7 +22,7 @@ temporary file, flushed, then renamed, so a crash leaves either none or a whole 
 
 File layout: a header block (magic, then the JSON description), then the arrays, each
 starting at a multiple of 8 bytes: list offsets (int64, sorted), run starts (int64), run
-lengths (int64), document numbers (int32), weights (float32).
+lengths (int64), document numbers (int32), weights (uint16 or float32, as the header says).
 """
 
 from __future__ import annotations
@@ -37,11 +39,12 @@ from whoosh.codec.whoosh3 import W3TermInfo
 from search.index.w3_reader import field_entries, read_ids_and_weights, w3_terms
 
 DERIVED_DIR = "derived"
-SIDECAR_VERSION = 1
+SIDECAR_VERSION = 2
 _MAGIC = b"VNSCAR\x00\x01"
 _HEADER_BYTES = 4096
 _SUFFIX = ".postings"
 _TMP_MARK = ".tmp-"
+_WEIGHT_TYPES = ("uint16", "float32")
 MIN_SIDECAR_DOCS = 10_000  # smaller segments decode fast enough (and are merged away soon)
 
 
@@ -60,7 +63,7 @@ class SidecarKey:
 class SegmentSidecar:
     """One segment's decoded posting lists, mapped read-only."""
 
-    def __init__(self, path: str, terms: int, postings: int) -> None:
+    def __init__(self, path: str, terms: int, postings: int, weight_type: str) -> None:
         mapped = np.memmap(path, dtype=np.uint8, mode="r")
         at = _HEADER_BYTES
 
@@ -75,11 +78,9 @@ class SegmentSidecar:
         self.starts: npt.NDArray[np.int64] = take(np.int64, terms)
         self.lengths: npt.NDArray[np.int64] = take(np.int64, terms)
         self.ids: npt.NDArray[np.int32] = take(np.int32, postings)
-        self.weights: npt.NDArray[np.float32] = take(np.float32, postings)
+        self.weights: npt.NDArray[Any] = take(np.dtype(weight_type), postings)
 
-    def postings_at(
-        self, offset: int
-    ) -> tuple[npt.NDArray[np.int32], npt.NDArray[np.float32]] | None:
+    def postings_at(self, offset: int) -> tuple[npt.NDArray[np.int32], npt.NDArray[Any]] | None:
         """The decoded list stored at this offset of the postings file, or None when the
         sidecar has no list there (read-only views into the map)."""
         i = int(np.searchsorted(self.offsets, offset))
@@ -116,9 +117,10 @@ def open_sidecar(folder: str, key: SidecarKey) -> SegmentSidecar | None:
     if (described.get("segment"), described.get("docs")) != (key.segment_id, key.doc_count):
         return None
     terms, postings = int(described["terms"]), int(described["postings"])
-    if size != _file_size(terms, postings):
+    weight_type = described.get("weights")
+    if weight_type not in _WEIGHT_TYPES or size != _file_size(terms, postings, weight_type):
         return None
-    return SegmentSidecar(path, terms, postings)
+    return SegmentSidecar(path, terms, postings, weight_type)
 
 
 def _read_header(head: bytes) -> dict[str, Any] | None:
@@ -132,14 +134,19 @@ def _read_header(head: bytes) -> dict[str, Any] | None:
     return described if isinstance(described, dict) else None
 
 
-def _file_size(terms: int, postings: int) -> int:
-    return _HEADER_BYTES + 3 * 8 * terms + 8 * postings
+def _file_size(terms: int, postings: int, weight_type: str) -> int:
+    return _HEADER_BYTES + 3 * 8 * terms + (4 + np.dtype(weight_type).itemsize) * postings
 
 
-def write_sidecar(folder: str, leaf: Any) -> str | None:
-    """Decode every non-inlined posting list of a W3 segment reader into its sidecar;
-    returns the sidecar's path (None for a segment of another kind). Written to a
-    temporary file, flushed and renamed: readers never see half a sidecar."""
+class _NotWhole(Exception):
+    """A weight uint16 cannot hold exactly."""
+
+
+def write_sidecar(folder: str, leaf: Any, weight_type: str = "uint16") -> str | None:
+    """Decode every non-inlined posting list of a W3 segment reader into its sidecar, with
+    weights of the weight type if it holds them all exactly, else float32; returns the
+    sidecar's path (None for a segment of another kind). Written to a temporary file,
+    flushed and renamed: readers never see half a sidecar."""
     terms = w3_terms(leaf)
     if terms is None:
         return None
@@ -149,7 +156,10 @@ def write_sidecar(folder: str, leaf: Any) -> str | None:
     os.makedirs(os.path.dirname(path), exist_ok=True)
     tmp = f"{path}{_TMP_MARK}{os.getpid()}"
     try:
-        _write_file(tmp, key, terms, extents, counts)
+        try:
+            _write_file(tmp, key, terms, extents, counts, weight_type)
+        except _NotWhole:
+            _write_file(tmp, key, terms, extents, counts, "float32")
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):
@@ -190,14 +200,17 @@ def _write_file(
     terms: Any,
     extents: npt.NDArray[np.int64],
     counts: npt.NDArray[np.int64],
+    weight_type: str,
 ) -> None:
-    """The sidecar's bytes into `tmp`, flushed to disk."""
+    """The sidecar's bytes into `tmp`, flushed to disk; raises _NotWhole when a weight does
+    not fit the weight type exactly."""
     n, m = len(counts), int(counts.sum())
     described = {"version": SIDECAR_VERSION, "segment": key.segment_id, "docs": key.doc_count}
-    text = json.dumps({**described, "terms": n, "postings": m}).encode()
+    text = json.dumps({**described, "terms": n, "postings": m, "weights": weight_type}).encode()
     with open(tmp, "wb") as out:
         out.write(_MAGIC + len(text).to_bytes(4, "little") + text)
-        out.truncate(_file_size(n, m))
+        out.truncate(_file_size(n, m, weight_type))
+    weight_bytes = np.dtype(weight_type).itemsize
     ids_at = _HEADER_BYTES + 3 * 8 * n
     weights_at = ids_at + 4 * m
     starts = np.cumsum(counts) - counts
@@ -212,8 +225,21 @@ def _write_file(
             if len(list_ids) != count:
                 raise ValueError(f"posting list at {offset}: {len(list_ids)} postings, not {count}")
             os.pwrite(fd, list_ids.tobytes(), ids_at + 4 * start)
-            os.pwrite(fd, list_weights.tobytes(), weights_at + 4 * start)
+            stored = _as_weight_type(list_weights, weight_type)
+            if stored is None:
+                raise _NotWhole(f"posting list at {offset}")
+            os.pwrite(fd, stored.tobytes(), weights_at + weight_bytes * start)
         os.fsync(fd)
+
+
+def _as_weight_type(weights: npt.NDArray[np.float32], weight_type: str) -> Any:
+    """The weights as the weight type, None when it cannot hold them all exactly."""
+    if weight_type == "float32":
+        return weights
+    if len(weights) and not 0 <= weights.min() <= weights.max() <= np.iinfo(np.uint16).max:
+        return None
+    stored = weights.astype(np.uint16)
+    return stored if np.array_equal(stored, weights) else None
 
 
 def ensure_sidecars(folder: str, reader: Any, min_docs: int = MIN_SIDECAR_DOCS) -> list[str]:
