@@ -203,9 +203,14 @@ def test_a_writer_killed_mid_write_leaves_a_usable_index(copy_of: Any) -> None:
     derived = os.path.join(folder, DERIVED_DIR)
     child = subprocess.Popen([sys.executable, "-c", WRITE_FOREVER, folder])
     try:
-        while not (os.path.isdir(derived) and any(".tmp-" in n for n in os.listdir(derived))):
-            assert child.poll() is None
-            time.sleep(0.001)
+        while True:  # stop the writer while its temporary file exists, then kill it
+            while not (os.path.isdir(derived) and has_tmp(derived)):
+                assert child.poll() is None
+                time.sleep(0.001)
+            os.kill(child.pid, signal.SIGSTOP)
+            if has_tmp(derived):
+                break
+            os.kill(child.pid, signal.SIGCONT)  # it renamed the file meanwhile: once more
         os.kill(child.pid, signal.SIGKILL)
     finally:
         child.kill()
@@ -221,6 +226,10 @@ def test_a_writer_killed_mid_write_leaves_a_usable_index(copy_of: Any) -> None:
         ensure_sidecars(folder, reader, min_docs=1)
     assert not any(".tmp-" in name for name in os.listdir(derived))
     assert check_every_term(open_index(folder)) > 0
+
+
+def has_tmp(derived: str) -> bool:
+    return any(".tmp-" in name for name in os.listdir(derived))
 
 
 def plain_query(index: Any, text: str) -> Any:
