@@ -70,6 +70,12 @@ class Settings:
         "Most frequent terms per field whose postings the server reads before it forks its "
         "workers, so that every worker starts warm (0: none).",
     )
+    serve_sidecar_min_docs: int = _declare(
+        10_000,
+        "Documents a segment must hold for the server to decode its postings into "
+        "derived/ before it warms its caches, so that workers map them instead of decoding.",
+        minimum=1,
+    )
     serve_threads: int = _declare(
         1,
         "Request threads per worker: searching is CPU-bound, so more threads only share one "

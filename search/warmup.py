@@ -1,5 +1,7 @@
 """Warming an open index's caches before a server forks its workers.
 
+First, each big segment without decoded postings on disk gets them (search.index.sidecar):
+the workers then share them through the page cache. That is a one-time cost per segment.
 An index keeps its posting lists, document sets, field lengths, facet columns and lexicon in
 its caches (search.index.caches), filled as searches need them: cold, the first requests pay
 for reading and decoding common syllables' posting lists, the match-all facets, the lexicon
@@ -21,22 +23,42 @@ from whoosh.searching import Searcher
 from search.engine import SearchRequest, run_search
 from search.execute.docsets import term_docs, term_postings
 from search.execute.scoring import field_lengths
+from search.features.facets import FACETS, facet_column
 from search.index.lexicon import get_lexicon
 from search.index.schema import BIGRAM_FIELDS, FOLDED, FOLDED_BIGRAM, SLUG_FIELD
+from search.index.sidecar import MIN_SIDECAR_DOCS, ensure_sidecars
 from search.index.store import ArchiveIndex
 from search.index.w3_codec import TERMINFO
 from search.index.w3_reader import field_entries, w3_terms
 from search.query.weights import FIELD_WEIGHTS
 
 log = logging.getLogger(__name__)
+WARM_TIME_LIMIT_MS = 600_000  # the browse search that reads the columns is never cut short
 
 
-def warm_caches(index: ArchiveIndex, terms_per_field: int) -> dict[str, Any]:
-    """Fill the index's caches for its latest generation; returns what was done and how long.
-    The searcher it reads through is closed again: a forked worker opens its own files."""
+def warm_caches(
+    index: ArchiveIndex, terms_per_field: int, sidecar_min_docs: int = MIN_SIDECAR_DOCS
+) -> dict[str, Any]:
+    """Fill the index's caches for its latest generation, after writing the missing
+    sidecars of segments holding `sidecar_min_docs` documents or more; returns what was done
+    and how long. The searcher it reads through is closed again: a forked worker opens its
+    own files."""
     started = time.perf_counter()
+    written: list[str] = []
+    try:
+        with index.reader() as reader:
+            written = ensure_sidecars(index.storage.folder, reader, sidecar_min_docs)
+    except OSError as error:  # a read-only copy of an index: searches decode the blocks
+        log.warning("decoded postings not written: %s", error)
+    if written:
+        log.info("decoded postings of %d segments in %.1f s", len(written), _since(started))
     with index.searcher() as searcher:
-        run_search(searcher, SearchRequest())  # browse: facet columns, dates, time order
+        # browse: dates, time order and facet counts, with time enough to finish (cut short
+        # by the search time limit, it would answer without facets and read no facet column,
+        # leaving every worker's first search to read them)
+        run_search(searcher, SearchRequest(time_limit_ms=WARM_TIME_LIMIT_MS))
+        for facet in FACETS:
+            facet_column(searcher, facet.field)
         get_lexicon(searcher)
         postings = 0
         for fieldname in warmed_fields():
@@ -47,9 +69,13 @@ def warm_caches(index: ArchiveIndex, terms_per_field: int) -> dict[str, Any]:
                 postings += len(term_postings(searcher, fieldname, text)[0])
                 if fieldname.endswith(FOLDED):
                     term_docs(searcher, fieldname, text)
-    took = time.perf_counter() - started
+    took = _since(started)
     log.info("warmed caches: %d postings in %.1f s", postings, took)
-    return {"postings": postings, "seconds": round(took, 2)}
+    return {"postings": postings, "sidecars": len(written), "seconds": round(took, 2)}
+
+
+def _since(started: float) -> float:
+    return time.perf_counter() - started
 
 
 def warmed_fields() -> list[str]:

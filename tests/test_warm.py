@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from search.features.facets import FACETS
 from search.index.caches import caches_of, generation
 from search.index.forked_call import fork_call
 from search.warmup import frequent_terms, warmed_fields
@@ -54,10 +55,14 @@ def test_a_forked_worker_starts_with_the_warmed_caches(
 
 
 def cold_entries(searcher: Any, terms_per_field: int) -> list[tuple[str, ...]]:
-    """The warm-up's entries missing from the searcher's caches: each warmed field's lengths
-    and its most frequent terms' postings."""
+    """The warm-up's entries missing from the searcher's caches: each facet's coded column,
+    each warmed field's lengths and its most frequent terms' postings."""
     caches, current = caches_of(searcher), generation(searcher)
-    cold: list[tuple[str, ...]] = []
+    cold: list[tuple[str, ...]] = [
+        ("facet", facet.field)
+        for facet in FACETS
+        if caches.facet_columns.get((current, facet.field)) is None
+    ]
     for fieldname in warmed_fields():
         if caches.lengths.get((current, fieldname)) is None:
             cold.append((fieldname,))

@@ -28,7 +28,7 @@ from flask import Flask
 from waitress.channel import HTTPChannel
 from waitress.task import ErrorTask
 
-from web import API_HEADERS, HTTP_CODES, SECURITY_HEADERS
+from web import API_HEADERS, HTTP_CODES, SECURITY_HEADERS, settings_of
 from web.acceptgate import AcceptGate
 from web.index import index_handle
 from web.responses import JSON_MIMETYPE, error_body, success_body
@@ -127,7 +127,8 @@ def serving_app(index_dir: str, warm_terms: int = 0) -> Flask:
     app = create_app({"INDEX_DIR": index_dir})
     if warm_terms > 0 and index_exists(index_dir):
         try:
-            warm_caches(index_handle(app).index(), warm_terms)
+            min_docs = settings_of(app).serve_sidecar_min_docs
+            warm_caches(index_handle(app).index(), warm_terms, min_docs)
         except Exception:  # noqa: BLE001 - warming is an optimisation, never a reason not to serve
             log.exception("warming the caches failed; serving cold")
     return app

@@ -15,7 +15,7 @@ from whoosh.searching import Searcher
 from search.analysis.chains import fold_term
 from search.analysis.tokenizer import BIGRAM_SEPARATOR
 from search.execute.bitmaps import EMPTY, DocSet, doc_array, docset, union
-from search.execute.date_order import by_date
+from search.execute.date_order import first_by_date
 from search.execute.docsets import clause_docs, term_docs, titles_holding
 from search.execute.matchsets import ChampionCut
 from search.execute.scoring import field_lengths
@@ -123,8 +123,7 @@ def bound_candidates(
         candidates = narrower
         if len(candidates) <= MAX_CANDIDATES:
             return candidates | near
-    newest = by_date(searcher, candidates, MAX_CANDIDATES, True)
-    return docset(d for d, _ in newest) | near
+    return docset(first_by_date(searcher, candidates, MAX_CANDIDATES, True)) | near
 
 
 def _shortest_titles(searcher: Searcher, docs: DocSet, keep: int) -> DocSet:

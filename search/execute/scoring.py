@@ -170,13 +170,15 @@ def _score_term(run: _Run, node: TermNode) -> _Dense:
 
 def _present(ids: DocIds, docs: npt.NDArray[np.int64]) -> tuple[Any, Any]:
     """Where the sorted posting ids and the sorted candidates meet: the indices of the common
-    documents in `docs` and in `ids`, searching the shorter list in the longer."""
+    documents in `docs` and in `ids`, searching the shorter list in the longer. The shorter
+    one takes the longer one's type: numpy would otherwise copy the longer one to a common
+    type on every call (a common word's whole list, for a few candidates)."""
     if len(ids) <= len(docs):
-        at = np.searchsorted(docs, ids)
+        at = np.searchsorted(docs, ids.astype(docs.dtype, copy=False))
         hit = at < len(docs)
         hit[hit] = docs[at[hit]] == ids[hit]
         return at[hit], np.flatnonzero(hit)
-    at = np.searchsorted(ids, docs)
+    at = np.searchsorted(ids, docs.astype(ids.dtype, copy=False))
     hit = at < len(ids)
     hit[hit] = ids[at[hit]] == docs[hit]
     return np.flatnonzero(hit), at[hit]

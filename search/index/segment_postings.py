@@ -9,6 +9,7 @@ merge after a big import (search.index.store).
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import numpy as np
@@ -16,10 +17,15 @@ import numpy.typing as npt
 from whoosh.reading import TermNotFound
 
 from search.index.caches import IndexCaches
+from search.index.sidecar import SegmentSidecar, SidecarKey, open_sidecar, segment_folder
 from search.index.w3_reader import read_ids_and_weights, w3_terms
 
+SIDECAR_RECHECK_SECONDS = 30.0  # how long a segment found without a sidecar is not looked at
+
 DocIds = npt.NDArray[np.int32]  # sorted document numbers
-Postings = tuple[DocIds, npt.NDArray[np.float32]]  # document numbers, weights
+# Weights are term frequencies: float32, or uint16 read from a sidecar (search.index.sidecar)
+Weights = npt.NDArray[Any]
+Postings = tuple[DocIds, Weights]  # document numbers, weights
 
 
 def no_postings() -> Postings:
@@ -34,18 +40,37 @@ def segment_postings(caches: IndexCaches, leaf: Any, fieldname: str, text: str) 
     again."""
     segment = leaf.segment() if hasattr(leaf, "segment") else None
     if segment is None:
-        return _read_postings(leaf, fieldname, text)
+        return _read_postings(leaf, fieldname, text, None)
     key = (segment.segment_id(), segment.deleted_count(), fieldname, text)
     cached: Postings | None = caches.segment_postings.get(key)
     if cached is None:
-        cached = _read_postings(leaf, fieldname, text)
+        cached = _read_postings(leaf, fieldname, text, leaf_sidecar(caches, leaf))
         caches.segment_postings.put(key, cached)
     return cached
 
 
-def _read_postings(leaf: Any, fieldname: str, text: str) -> Postings:
+def leaf_sidecar(caches: IndexCaches, leaf: Any) -> SegmentSidecar | None:
+    """The segment's decoded postings on disk (search.index.sidecar), opened once per index;
+    a segment without one is looked at again after SIDECAR_RECHECK_SECONDS (the server's
+    warm-up or an import may write it meanwhile)."""
+    folder = segment_folder(leaf)
+    if folder is None:
+        return None
+    key = SidecarKey.of(leaf.segment())
+    entry: tuple[float, SegmentSidecar | None] | None = caches.sidecars.get((folder, key))
+    now = time.monotonic()
+    if entry is None or (entry[1] is None and now - entry[0] > SIDECAR_RECHECK_SECONDS):
+        entry = (now, open_sidecar(folder, key))
+        caches.sidecars.put((folder, key), entry)
+    return entry[1]
+
+
+def _read_postings(
+    leaf: Any, fieldname: str, text: str, sidecar: SegmentSidecar | None = None
+) -> Postings:
     """The term's postings in one segment, less its deleted documents. From a W3 segment:
-    one term-table look-up and one read of the whole list, parsed from memory (Whoosh's
+    one term-table look-up, then the decoded list from the segment's sidecar when it has
+    one, else one read of the whole list, parsed from memory (Whoosh's
     matcher looks the term up again and reads each block's length, info and data apart,
     through the compound file, a cost paid per segment even for a short list)."""
     terms = w3_terms(leaf)
@@ -62,7 +87,10 @@ def _read_postings(leaf: Any, fieldname: str, text: str) -> Postings:
     else:
         offset, length = info.extent()
         length = length[0] if isinstance(length, tuple) else length  # W3 reads a 1-tuple
-        ids, weights = read_ids_and_weights(terms._postfile.get(offset, length))
+        decoded = sidecar.postings_at(offset) if sidecar is not None else None
+        if decoded is None:
+            decoded = read_ids_and_weights(terms._postfile.get(offset, length))
+        ids, weights = decoded
     if leaf.has_deletions():
         deleted = np.fromiter(leaf.deleted_docs_set, dtype=np.int32)
         live = ~np.isin(ids, deleted)
