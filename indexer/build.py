@@ -37,6 +37,14 @@ class Summary:
     warnings: int = 0
     rejected_files: set[str] = field(default_factory=set)
 
+    def add(self, other: Summary) -> None:
+        """Count another import's figures in (the shards of one import)."""
+        self.added += other.added
+        self.updated += other.updated
+        self.rejected += other.rejected
+        self.warnings += other.warnings
+        self.rejected_files |= other.rejected_files
+
     def line(self) -> str:
         return f"{self.added:,} added, {self.updated:,} updated, {self.rejected:,} rejected" + (
             f", {self.warnings:,} warnings" if self.warnings else ""

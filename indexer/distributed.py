@@ -127,9 +127,5 @@ class DistributedShardedBuilder:
             part, messages = future.result()
             for message in messages:
                 self.report(message)
-            total.added += part.added
-            total.updated += part.updated
-            total.rejected += part.rejected
-            total.warnings += part.warnings
-            total.rejected_files |= part.rejected_files
+            total.add(part)
         return total

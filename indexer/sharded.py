@@ -52,11 +52,7 @@ class ShardedBuilder:
         total = Summary()
         for builder in self.builders:
             part = builder.summary
-            total.added += part.added
-            total.updated += part.updated
-            total.rejected += part.rejected
-            total.warnings += part.warnings
-            total.rejected_files |= part.rejected_files
+            total.add(part)
         return total
 
     def held_before(self) -> list[int]:

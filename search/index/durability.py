@@ -52,7 +52,7 @@ def switch_to(index_dir: str | os.PathLike[str], build_dir: str) -> None:
         os.remove(link_tmp)
     os.symlink(os.path.basename(build_dir), link_tmp)
     os.replace(link_tmp, os.path.join(index_dir, CURRENT))
-    _fsync_dir(str(index_dir))
+    fsync_directory(str(index_dir))
     for name in os.listdir(index_dir):
         path = os.path.join(index_dir, name)
         if name.startswith(BUILD_PREFIX) and path != build_dir and os.path.isdir(path):
@@ -90,7 +90,7 @@ def write_manifest(directory: str, generation: int) -> dict[str, Any]:
         out.flush()
         os.fsync(out.fileno())
     os.replace(tmp, os.path.join(directory, MANIFEST))
-    _fsync_dir(directory)
+    fsync_directory(directory)
     return manifest
 
 
@@ -136,7 +136,8 @@ def _sha256(path: str) -> str:
     return digest.hexdigest()
 
 
-def _fsync_dir(path: str) -> None:
+def fsync_directory(path: str | os.PathLike[str]) -> None:
+    """Make a directory's entries (files created, renamed or removed in it) durable."""
     fd = os.open(path, os.O_RDONLY)
     try:
         os.fsync(fd)

@@ -64,6 +64,10 @@ class Lexicon:
     def __len__(self) -> int:
         return len(self._spellings)
 
+    def spelling_table(self) -> dict[str, tuple[str, ...]]:
+        """Folded syllable -> spellings, shared (not copied) with a lexicon built on it."""
+        return self._spellings
+
     def __contains__(self, folded: object) -> bool:
         return folded in self._spellings
 

@@ -36,6 +36,7 @@ import numpy as np
 import numpy.typing as npt
 from whoosh.codec.whoosh3 import W3TermInfo
 
+from search.index.durability import fsync_directory
 from search.index.w3_reader import field_entries, read_ids_and_weights, w3_terms
 
 DERIVED_DIR = "derived"
@@ -165,7 +166,7 @@ def write_sidecar(folder: str, leaf: Any, weight_type: str = "uint16") -> str | 
         if os.path.exists(tmp):
             os.remove(tmp)
         raise
-    _fsync_dir(os.path.dirname(path))
+    fsync_directory(os.path.dirname(path))
     return path
 
 
@@ -282,11 +283,3 @@ def _process_alive(pid: int) -> bool:
     except PermissionError:
         return True
     return True
-
-
-def _fsync_dir(path: str) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)

@@ -30,7 +30,7 @@ from whoosh.searching import Searcher
 
 from search.index.bulk_writer import BulkWriter
 from search.index.caches import IndexCaches
-from search.index.durability import live_dir, write_manifest
+from search.index.durability import fsync_directory, live_dir, write_manifest
 from search.index.schema import ArticleSchema
 from search.index.w3_reader import field_entries, w3_terms
 
@@ -182,14 +182,6 @@ def fsync_new_files(index_dir: str, since: float) -> None:
             finally:
                 os.close(fd)
     fsync_directory(index_dir)
-
-
-def fsync_directory(index_dir: str | os.PathLike[str]) -> None:
-    fd = os.open(index_dir, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def size_on_disk(index_dir: str | os.PathLike[str]) -> int:

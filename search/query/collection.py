@@ -13,13 +13,12 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Any, cast
+from typing import Any
 
 from whoosh import scoring
 from whoosh.reading import IndexReader
 from whoosh.searching import Searcher
 
-from search.analysis.tokenizer import BIGRAM_SEPARATOR
 from search.index.lexicon import (
     FOLDED_FIELDS,
     FOLDED_PAIR_FIELDS,
@@ -55,21 +54,16 @@ class CollectionStats:
         return CollectionStats(self.documents, self.field_lengths, frequencies, lexicon or {})
 
 
-class SharedLexicon:
+class SharedLexicon(Lexicon):
     """A shard's lexicon (its spellings) counting with the archive's frequencies, so that
     every shard restores the accents of a query as one index would (the dominant reading of
     the whole archive, not of the shard's share). Counts the archive did not give are the
     shard's own, and noted in `looked_up` for the engine to ask for."""
 
     def __init__(self, base: Lexicon, stats: CollectionStats) -> None:
+        super().__init__(base.spelling_table())
         self.base = base
         self.stats = stats
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self.base, name)
-
-    def __contains__(self, folded: str) -> bool:
-        return folded in self.base
 
     def doc_frequency(self, reader: IndexReader, fields: tuple[str, ...], term: str) -> int:
         key = (fields[0], term)
@@ -78,18 +72,6 @@ class SharedLexicon:
             found = self.base.doc_frequency(reader, fields, term)
             self.stats.looked_up[key] = found
         return found
-
-    def syllable_frequency(self, reader: IndexReader, term: str) -> int:
-        return self.doc_frequency(reader, SYLLABLE_FIELDS, term)
-
-    def pair_frequency(self, reader: IndexReader, first: str, second: str) -> int:
-        return self.doc_frequency(reader, PAIR_FIELDS, first + BIGRAM_SEPARATOR + second)
-
-    def folded_frequency(self, reader: IndexReader, folded: str) -> int:
-        return self.doc_frequency(reader, FOLDED_FIELDS, folded)
-
-    def folded_pair_frequency(self, reader: IndexReader, first: str, second: str) -> int:
-        return self.doc_frequency(reader, FOLDED_PAIR_FIELDS, first + BIGRAM_SEPARATOR + second)
 
 
 # SharedLexicon's keys name their fields by the first one
@@ -115,8 +97,7 @@ def lexicon_of(searcher: Searcher) -> Lexicon:
     base = get_lexicon(searcher)
     weighting = searcher.weighting
     if isinstance(weighting, GlobalBM25F):
-        shared: Any = SharedLexicon(base, weighting.stats)
-        return cast(Lexicon, shared)
+        return SharedLexicon(base, weighting.stats)
     return base
 
 
