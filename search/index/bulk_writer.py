@@ -4,13 +4,16 @@ Whoosh's SegmentWriter sends every posting through a sorting pool as a tuple, re
 at commit, looks up the document's field length per posting and writes each term through a
 chain of method calls; its W3 codec writes a compressed block even for a term found in one
 document (its `inlinelimit` path is broken: `set_inline` is misspelt). With syllable pairs
-most terms are such terms. `BulkWriter` keeps the new documents' postings in memory per field
-and term (search/index/bulk_fields.py: each text analysed once, its folded and pair twins derived
-from that pass) and writes the same W3 files at commit (search/index/w3_codec.py: few-document
-terms inlined in the term table, small blocks left uncompressed).
+most terms are such terms. `BulkWriter` analyses each text once (search/index/bulk_fields.py,
+with the importer's TermMemo), keeps the word fields' tokens in arrays grouped with numpy at
+commit (search/index/bulk_arrays.py) and the pair and ID fields' postings in dicts of lists,
+and writes the same W3 files at commit (search/index/w3_codec.py: few-document terms inlined
+in the term table, small blocks left uncompressed, big ones compressed so that a merge can
+renumber them in place: search/index/block_zlib.py).
 
-A commit that merges old segments (merge_tiers, or optimize) copies them in without Whoosh's
-pool (search/index/merge.py), a forked helper writing half the fields when there is a core for it.
+A commit that merges old segments (merge_tiers, or optimize) streams them in without Whoosh's
+pool (search/index/merge.py), a forked helper writing half the fields when there is a core
+for it.
 
 The segment, codec and schema are plain Whoosh: readers need nothing from here. Anything the
 fast path does not know (other fields, boosts) goes through Whoosh's own code, and then the
@@ -86,7 +89,7 @@ class BulkWriter(ForkedHelpers, PostingsWriter, SegmentWriter):
     def _abandon_init(self) -> None:
         """Undo a SegmentWriter.__init__ that failed after taking the index lock (creating its
         first files on a full disk, say): Whoosh keeps the lock then, and this process would
-        block every later writer."""
+        block every later writer (whoosh-pitfalls I-06)."""
         tempstorage = getattr(self, "_tempstorage", None)
         if tempstorage is not None:
             try:
@@ -219,7 +222,7 @@ class BulkWriter(ForkedHelpers, PostingsWriter, SegmentWriter):
         super().cancel()
 
     def _forget(self, docnum: int) -> None:
-        """Drop a failed document's postings (Whoosh itself leaves them in the batch)."""
+        """Drop a failed document's postings (Whoosh itself leaves them: pitfall I-01)."""
         for fieldname, postings in self._postings.items():
             forget_document(postings, self._layout(fieldname)[0], docnum)
         for lengths in self._lengths.values():

@@ -1,8 +1,8 @@
 """One field's terms in a merging commit: the new documents' and the merged segments'.
 
 Each term's postings are joined in document order: the new documents first, then each merged
-segment's, renumbered (search/index/merge.py). tests/test_merge.py compares the merged index with
-Whoosh's own merge, posting by posting.
+segment's, renumbered (search/index/merge.py). tests/test_merge.py compares the merged index
+with Whoosh's own merge, posting by posting.
 """
 
 from __future__ import annotations
@@ -97,8 +97,9 @@ class FieldMerge:
             number, payload = parts[0]
             if number == -1:
                 return b""
-            if payload[0] and self.sources[number].docmap is None:
-                return self.sources[number]._shifted(payload)
+            source = self.sources[number]
+            if payload[0] and source.docmap is None:
+                return source._shifted(payload) if source.base else payload
         return self._joined(parts)
 
     def _postings(self, source: int, payload: Any) -> Postings:

@@ -1,9 +1,10 @@
 """Whoosh's W3 on-disk format, written directly: posting blocks, term infos, the term table.
 
 Same bytes Whoosh's W3 codec and OrderedHashWriter write (tests/test_bulkwrite.py decodes and
-compares them), with three differences readers never notice: terms found in few documents are
+compares them), with four differences readers never notice: terms found in few documents are
 inlined in the term table (W3's own format; Whoosh's writer cannot, `set_inline` is misspelt),
-small blocks are not compressed (the codec records compression per block) and pickles use
+small blocks are not compressed (the codec records compression per block), big ones are
+compressed in two deflate blocks, for merges (search/index/block_zlib.py), and pickles use
 protocol 3 (Whoosh reads any protocol).
 """
 
