@@ -89,7 +89,7 @@ class BulkWriter(ForkedHelpers, PostingsWriter, SegmentWriter):
     def _abandon_init(self) -> None:
         """Undo a SegmentWriter.__init__ that failed after taking the index lock (creating its
         first files on a full disk, say): Whoosh keeps the lock then, and this process would
-        block every later writer (whoosh-pitfalls I-06)."""
+        block every later writer."""
         tempstorage = getattr(self, "_tempstorage", None)
         if tempstorage is not None:
             try:
@@ -222,7 +222,7 @@ class BulkWriter(ForkedHelpers, PostingsWriter, SegmentWriter):
         super().cancel()
 
     def _forget(self, docnum: int) -> None:
-        """Drop a failed document's postings (Whoosh itself leaves them: pitfall I-01)."""
+        """Drop a failed document's postings (Whoosh itself leaves them in the batch)."""
         for fieldname, postings in self._postings.items():
             forget_document(postings, self._layout(fieldname)[0], docnum)
         for lengths in self._lengths.values():
