@@ -31,6 +31,7 @@ from search.analysis.chains import (
 from search.index.bulk_arrays import positions_values
 from search.index.bulk_fields import Text
 from search.index.bulk_writer import BulkWriter
+from search.index.compact_pickle import positions_value
 from search.index.helper_processes import DocumentFailed
 from search.index.schema import ArticleSchema
 
@@ -126,8 +127,8 @@ def whoosh_ix(tmp_path_factory: pytest.TempPathFactory, demo_documents: Any) -> 
 
 
 def decoded_postings(ix: Any) -> dict[str, Any]:
-    """Each term's statistics and its posting blocks, unpickled (the same block can pickle to
-    other bytes: ours shares equal position values, which pickle then writes once)."""
+    """Each term's statistics and its posting blocks, unpickled, position values decoded (ours
+    pickle smaller: search/index/compact_pickle.py; equal weights compare equal, int or not)."""
     out = {}
     for number, segment in enumerate(ix._segments()):
         with ix.storage.open_file(segment.make_filename(".pst")) as handle:
@@ -147,9 +148,12 @@ def decoded_postings(ix: Any) -> dict[str, Any]:
                         body = io.BytesIO(posts[at + 4 : at + 4 + abs(size)])
                         block = pickle.load(body)
                         data = body.read()
-                        blocks.append(
-                            (block, pickle.loads(zlib.decompress(data) if block[3] else data))
+                        deltas, weights, values = pickle.loads(
+                            zlib.decompress(data) if block[3] else data
                         )
+                        if isinstance(values, tuple):  # Positions: ours are smaller pickles
+                            values = tuple(map(Positions().decode_positions, values))
+                        blocks.append((block, (deltas, weights, values)))
                         at += 4 + abs(size)
                 stats = {k: v for k, v in vars(info).items() if k not in ("_offset", "_length")}
                 out[f"{number} {key!r}"] = (stats, blocks)
@@ -313,12 +317,18 @@ def test_helpers_only_on_cores_other_processes_leave_idle(monkeypatch: pytest.Mo
         max_size=20,
     )
 )
-def test_positions_values_are_what_the_positions_format_encodes(runs: list[list[int]]) -> None:
-    """All postings' Positions values at once (numpy) against Positions.encode, one by one."""
-    runs = [*runs, list(range(0, 3 * 1003, 3))]  # more deltas than pickle puts in one run
+def test_positions_values_decode_as_the_positions_format_encodes(runs: list[list[int]]) -> None:
+    """All postings' Positions values at once (numpy) equal positions_value's, one by one, and
+    Whoosh decodes them to what Positions.encode's values decode to."""
+    runs = [*runs, list(range(0, 3 * 1003, 3)), [46], [7, 46], [255] * 255, [1] * 256]
     positions = [list(accumulate(run)) for run in runs]
-    expected = [Positions().encode(p) for p in positions]
+    whoosh = Positions()
     for chunk in (1 << 20, 3):  # made all at once, and a few postings at a time
         freqs, deltas = [len(r) for r in runs], [d for r in runs for d in r]
         data, starts, ends = positions_values(freqs, deltas, chunk)
-        assert [data[start:end] for start, end in zip(starts, ends, strict=True)] == expected
+        values = [data[start:end] for start, end in zip(starts, ends, strict=True)]
+        assert values == [positions_value(run) for run in runs]
+        for value, where in zip(values, positions, strict=True):
+            assert whoosh.decode_positions(value) == where
+            assert whoosh.decode_positions(whoosh.encode(where)) == where
+            assert whoosh.decode_frequency(value) == len(where)

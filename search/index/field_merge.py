@@ -11,11 +11,12 @@ import heapq
 from collections.abc import Callable, Iterator
 from itertools import count, groupby, repeat
 from operator import itemgetter
-from pickle import dumps, loads
+from pickle import loads
 from typing import Any
 
+from search.index.compact_pickle import whole_weights
 from search.index.merge import MergedSegment, Postings
-from search.index.w3_codec import PICKLE_PROTOCOL, TERMINFO, TERMINFO_SIZE, Block, Stats, TermWriter
+from search.index.w3_codec import TERMINFO, TERMINFO_SIZE, Block, Stats, TermWriter
 
 
 def _tagged(
@@ -160,7 +161,7 @@ class FieldMerge:
             ids[0],
             ids[-1],
         )
-        return head + dumps((tuple(ids), tuple(weights), tuple(values)), PICKLE_PROTOCOL)
+        return head + self.writer.pickler.dumps((tuple(ids), whole_weights(weights), tuple(values)))
 
     def _joined_blocks(self, parts: list[tuple[int, Any]]) -> bytes:
         """_joined for a term some segment keeps in blocks: those blocks are moved as they
