@@ -114,3 +114,39 @@ def test_plain_whoosh_scores_the_same_on_both_writers_segments(
         results.append(searches(ix, queries))
     assert results[0] == results[1]
     assert sum(map(len, results[1])) > 20
+
+
+def repeated_words(count: int) -> list[dict[str, str]]:
+    """Documents whose words repeat the same number of times in each: posting blocks whose
+    weights are all equal and not 1."""
+    text = "mưa mưa lớn bão bão bão"
+    return [
+        {"id": f"r{n}", "title": text, "title_folded": text, "body": text, "body_folded": text}
+        for n in range(count)
+    ]
+
+
+@pytest.mark.parametrize("merge", [False, True])
+def test_whole_weights_go_to_whoosh_pool_as_floats(
+    tmp_path: Path, everything: Any, merge: bool
+) -> None:
+    """A boosted document sends a commit's postings (and, merging, the old segments' ones)
+    through Whoosh's pool: weights ours keeps or wrote as ints come out as Whoosh's."""
+    docs = repeated_words(30)
+    results = []
+    for name, writer_class in (("whoosh", SegmentWriter), ("ours", BulkWriter)):
+        (tmp_path / name).mkdir()
+        ix = whoosh_index.create_in(str(tmp_path / name), ArticleSchema())
+        writer = writer_class(ix)
+        for doc in docs[: 20 if merge else 29]:
+            writer.add_document(**doc)
+        if merge:
+            writer.commit(merge=False)
+            writer = writer_class(ix)
+            for doc in docs[20:29]:
+                writer.add_document(**doc)
+        writer.add_document(id="boosted", title="nắng", body="nắng", _boost=2.0)
+        writer.commit(optimize=merge)
+        results.append(everything(ix))
+    assert results[0] == results[1]
+    assert len(results[0]) > 30

@@ -117,7 +117,8 @@ class FieldPostings:
         starts = _run_starts(token_ranks, docnums)
         self.docnums = docnums[starts]
         self.freqs = np.diff(np.append(starts, len(order)))
-        self.weights = self.freqs * (1.0 if tokens.boost is None else tokens.boost)
+        # whole weights as ints when there is no boost (search/index/compact_pickle.py)
+        self.weights = self.freqs if tokens.boost is None else self.freqs * tokens.boost
         posting_ranks = token_ranks[starts]
         firsts = _run_starts(posting_ranks)
         self.keys = [by_rank[r].encode("utf-8") for r in posting_ranks[firsts].tolist()]

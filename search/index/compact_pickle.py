@@ -15,6 +15,7 @@ bytes a posting list does not need:
 
 from __future__ import annotations
 
+from array import array
 from collections.abc import Sequence
 from io import BytesIO
 from pickle import Pickler
@@ -47,9 +48,20 @@ class CompactPickler:
 
 def whole_weights(weights: Sequence[float]) -> tuple[float, ...]:
     """The weights as ints when every one is a whole number (equal to the floats), else as
-    they are."""
-    whole = tuple(map(int, weights))
-    return whole if whole == tuple(weights) else tuple(weights)
+    they are. Checked in C loops: a build passes millions of blocks through here."""
+    weights = tuple(weights)
+    try:
+        array("q", weights)  # refuses a float
+        return weights  # ints already
+    except TypeError:
+        pass
+    try:
+        if all(map(float.is_integer, weights)):  # refuses an int
+            return tuple(map(int, weights))
+        return weights
+    except TypeError:  # ints and floats mixed
+        whole = tuple(map(int, weights))
+        return whole if whole == weights else weights
 
 
 def whole_weight(weight: float) -> float:
