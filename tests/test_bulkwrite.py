@@ -128,7 +128,8 @@ def whoosh_ix(tmp_path_factory: pytest.TempPathFactory, demo_documents: Any) -> 
 
 def decoded_postings(ix: Any) -> dict[str, Any]:
     """Each term's statistics and its posting blocks, unpickled, position values decoded (ours
-    pickle smaller: search/index/compact_pickle.py; equal weights compare equal, int or not)."""
+    pickle smaller: search/index/compact_pickle.py; equal weights compare equal, int or not),
+    whether a block is compressed rather than its zlib level."""
     out = {}
     for number, segment in enumerate(ix._segments()):
         with ix.storage.open_file(segment.make_filename(".pst")) as handle:
@@ -153,7 +154,9 @@ def decoded_postings(ix: Any) -> dict[str, Any]:
                         )
                         if isinstance(values, tuple):  # Positions: ours are smaller pickles
                             values = tuple(map(Positions().decode_positions, values))
-                        blocks.append((block, (deltas, weights, values)))
+                        count, last_id, top, level, shortest, longest = block
+                        head = (count, last_id, top, bool(level), shortest, longest)  # any level
+                        blocks.append((head, (deltas, weights, values)))
                         at += 4 + abs(size)
                 stats = {k: v for k, v in vars(info).items() if k not in ("_offset", "_length")}
                 out[f"{number} {key!r}"] = (stats, blocks)

@@ -35,7 +35,10 @@ from search.index.compact_pickle import (
 INLINE_LIMIT = 8  # terms in at most this many documents keep their postings in the term table
 COMPRESS_MIN = 256  # smaller block pickles are written uncompressed
 BLOCK_LIMIT = 128  # postings per block, as W3Codec
-COMPRESSION = 3  # zlib level, as W3Codec
+# zlib level: W3Codec's is 3; 4 is the fastest of zlib's lazy-matching levels, a few per cent
+# smaller posting blocks for a few per cent more compression time (readers only ask whether a
+# block is compressed)
+COMPRESSION = 4
 
 TERMINFO = _TERMINFO = Struct("!BfIBBfII")  # W3TermInfo._struct
 TERMINFO_SIZE = _TERMINFO.size  # inlined postings or the blocks' extent follow
