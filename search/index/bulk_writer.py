@@ -45,7 +45,7 @@ from search.index.bulk_fields import (
 from search.index.bulk_postings import PostingsWriter
 from search.index.helper_processes import ForkedHelpers, no_gc
 from search.index.merge import MergedSegment, can_merge_fast, merge_tiers
-from search.index.w3_codec import COMPRESS_MIN, INLINE_LIMIT, length_byte
+from search.index.w3_codec import COMPRESS_MIN, COMPRESSION, INLINE_LIMIT, length_byte
 
 
 class BulkWriter(ForkedHelpers, PostingsWriter, SegmentWriter):
@@ -67,6 +67,9 @@ class BulkWriter(ForkedHelpers, PostingsWriter, SegmentWriter):
             self._abandon_init()
             raise
         self._ix = ix
+        # stored fields at the posting blocks' zlib level, not W3's 3: a few per cent smaller
+        # (readers decompress any level; merges copy the compressed bytes as they are)
+        self.perdocwriter._get_column("_stored")._child._level = COMPRESSION
         self._options = {"inline_limit": inline_limit, "compress_min": compress_min, **kwargs}
         self.merge_procs = merge_procs  # processes that write a merged segment's postings
         self._options.pop("timeout", None)
