@@ -34,6 +34,7 @@ from search.index.bulk_writer import BulkWriter
 from search.index.compact_pickle import positions_value
 from search.index.helper_processes import DocumentFailed
 from search.index.schema import ArticleSchema
+from search.index.w3_codec import BLOCK_LIMIT
 
 TEXTS = [
     "",
@@ -166,10 +167,12 @@ def decoded_postings(ix: Any) -> dict[str, Any]:
 def test_same_segments_as_whoosh_without_inlining(
     whoosh_ix: Any, tmp_path: Path, demo_documents: Any
 ) -> None:
-    """With Whoosh's own choices (no inlined terms, every block compressed), the per-document
-    files are the same bytes (stored fields: the same once decompressed) and every term has the
-    same statistics and the same blocks."""
-    ours = write(tmp_path, BulkWriter, demo_documents(), inline_limit=0, compress_min=0)
+    """With Whoosh's own choices (no inlined terms, every block compressed, 128 postings a
+    block), the per-document files are the same bytes (stored fields: the same once
+    decompressed) and every term has the same statistics and the same blocks."""
+    ours = write(
+        tmp_path, BulkWriter, demo_documents(), inline_limit=0, compress_min=0, block_limit=128
+    )
     expected, got = segment_files(whoosh_ix), segment_files(ours)
     assert sorted(got) == sorted(expected)
     for name in expected:
@@ -184,10 +187,11 @@ def test_same_segments_as_whoosh_without_inlining(
     assert sum(len(blocks) > 1 for _, blocks in got_terms.values()) > 10
 
 
+@pytest.mark.parametrize("block_limit", [BLOCK_LIMIT, 16])  # ours; many blocks a term
 def test_same_index_as_whoosh_with_inlining(
-    whoosh_ix: Any, tmp_path: Path, demo_documents: Any, everything: Any
+    whoosh_ix: Any, tmp_path: Path, demo_documents: Any, everything: Any, block_limit: int
 ) -> None:
-    ours = write(tmp_path, BulkWriter, demo_documents())
+    ours = write(tmp_path, BulkWriter, demo_documents(), block_limit=block_limit)
     expected, got = everything(whoosh_ix), everything(ours)
     assert got.keys() == expected.keys()
     for key in expected:

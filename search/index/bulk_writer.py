@@ -45,7 +45,13 @@ from search.index.bulk_fields import (
 from search.index.bulk_postings import PostingsWriter
 from search.index.helper_processes import ForkedHelpers, no_gc
 from search.index.merge import MergedSegment, can_merge_fast, merge_tiers
-from search.index.w3_codec import COMPRESS_MIN, COMPRESSION, INLINE_LIMIT, length_byte
+from search.index.w3_codec import (
+    BLOCK_LIMIT,
+    COMPRESS_MIN,
+    COMPRESSION,
+    INLINE_LIMIT,
+    length_byte,
+)
 
 
 class BulkWriter(ForkedHelpers, PostingsWriter, SegmentWriter):
@@ -56,6 +62,7 @@ class BulkWriter(ForkedHelpers, PostingsWriter, SegmentWriter):
         ix: Any,
         inline_limit: int = INLINE_LIMIT,
         compress_min: int = COMPRESS_MIN,
+        block_limit: int = BLOCK_LIMIT,
         merge_procs: int = 2,
         **kwargs: Any,
     ) -> None:
@@ -70,10 +77,16 @@ class BulkWriter(ForkedHelpers, PostingsWriter, SegmentWriter):
         # stored fields at the posting blocks' zlib level, not W3's 3: a few per cent smaller
         # (readers decompress any level; merges copy the compressed bytes as they are)
         self.perdocwriter._get_column("_stored")._child._level = COMPRESSION
-        self._options = {"inline_limit": inline_limit, "compress_min": compress_min, **kwargs}
+        self._options = {
+            "inline_limit": inline_limit,
+            "compress_min": compress_min,
+            "block_limit": block_limit,
+            **kwargs,
+        }
         self.merge_procs = merge_procs  # processes that write a merged segment's postings
         self._options.pop("timeout", None)
         self.inline_limit = inline_limit
+        self.block_limit = block_limit
         self.compress_min = compress_min
         self._helpers: list[tuple[Any, Any]] = []  # (process, pipe) of each forked helper
         # field name -> term (str for analysed fields, bytes otherwise) -> flat
