@@ -6,7 +6,7 @@ inlined in the term table (W3's own format; Whoosh's writer cannot, `set_inline`
 small blocks are not compressed (the codec records compression per block), big ones are
 compressed in two deflate blocks, for merges (search/index/block_zlib.py), pickles are smaller
 (search/index/compact_pickle.py: no memo, whole weights as ints) and the term table's hash
-slots are fewer (HASH_SLOTS).
+slots are fewer (hash_slots).
 """
 
 from __future__ import annotations
@@ -35,9 +35,9 @@ from search.index.compact_pickle import (
 INLINE_LIMIT = 8  # terms in at most this many documents keep their postings in the term table
 COMPRESS_MIN = 256  # smaller block pickles are written uncompressed
 # Postings per block: W3Codec writes 128. Each compressed block repeats a deflate header and
-# Huffman tables, a block info pickle and its length: at 512 a full article's posting lists
-# come out 14-23% smaller (body_folded, body), and a build or a merge handles a quarter of
-# the blocks. Readers take blocks of any length.
+# Huffman tables, a block info pickle and its length, which weigh on the long lists of
+# full-text fields; with 512 a build or a merge also handles a quarter of the blocks. Readers
+# take blocks of any length.
 BLOCK_LIMIT = 512
 # zlib level: W3Codec's is 3; 4 is the fastest of zlib's lazy-matching levels, a few per cent
 # smaller posting blocks for a few per cent more compression time (readers only ask whether a
