@@ -23,6 +23,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
+from whoosh.formats import Positions
 from whoosh.index import FileIndex
 
 from indexer.build import IndexBuilder
@@ -215,18 +216,27 @@ def demo_documents() -> Callable[[], list[dict[str, Any]]]:
     return make_demo_documents
 
 
+def value_decoder(format: Any) -> Callable[[Any], Any]:
+    """What a posting's value means: the positions for a Positions field (the writer pickles
+    them in fewer bytes than Whoosh: search/index/compact_pickle.py), else the value itself."""
+    if isinstance(format, Positions):
+        return lambda value: format.decode_positions(value)
+    return lambda value: value or None
+
+
 def index_contents(ix: Any) -> dict[str, Any]:
     """What a reader sees: every posting and term statistic, lengths, stored fields, columns."""
     out: dict[str, Any] = {}
     with ix.reader() as reader:
         for leaf, offset in reader.leaf_readers():
             for fieldname, text in leaf.all_terms():
+                decoded = value_decoder(leaf.schema[fieldname].format)
                 info = leaf.term_info(fieldname, text)
                 matcher = leaf.postings(fieldname, text)
                 postings = []
                 while matcher.is_active():
                     # value-less formats (ID fields): None from a block, "" when inlined
-                    postings.append((matcher.id(), matcher.weight(), matcher.value() or None))
+                    postings.append((matcher.id(), matcher.weight(), decoded(matcher.value())))
                     matcher.next()
                 out[f"{offset} {fieldname} {text!r}"] = (
                     info.weight(),

@@ -31,8 +31,10 @@ from search.analysis.chains import (
 from search.index.bulk_arrays import positions_values
 from search.index.bulk_fields import Text
 from search.index.bulk_writer import BulkWriter
+from search.index.compact_pickle import positions_value
 from search.index.helper_processes import DocumentFailed
 from search.index.schema import ArticleSchema
+from search.index.w3_codec import BLOCK_LIMIT
 
 TEXTS = [
     "",
@@ -126,8 +128,9 @@ def whoosh_ix(tmp_path_factory: pytest.TempPathFactory, demo_documents: Any) -> 
 
 
 def decoded_postings(ix: Any) -> dict[str, Any]:
-    """Each term's statistics and its posting blocks, unpickled (the same block can pickle to
-    other bytes: ours shares equal position values, which pickle then writes once)."""
+    """Each term's statistics and its posting blocks, unpickled, position values decoded (ours
+    pickle smaller: search/index/compact_pickle.py; equal weights compare equal, int or not),
+    whether a block is compressed rather than its zlib level."""
     out = {}
     for number, segment in enumerate(ix._segments()):
         with ix.storage.open_file(segment.make_filename(".pst")) as handle:
@@ -147,9 +150,14 @@ def decoded_postings(ix: Any) -> dict[str, Any]:
                         body = io.BytesIO(posts[at + 4 : at + 4 + abs(size)])
                         block = pickle.load(body)
                         data = body.read()
-                        blocks.append(
-                            (block, pickle.loads(zlib.decompress(data) if block[3] else data))
+                        deltas, weights, values = pickle.loads(
+                            zlib.decompress(data) if block[3] else data
                         )
+                        if isinstance(values, tuple):  # Positions: ours are smaller pickles
+                            values = tuple(map(Positions().decode_positions, values))
+                        count, last_id, top, level, shortest, longest = block
+                        head = (count, last_id, top, bool(level), shortest, longest)  # any level
+                        blocks.append((head, (deltas, weights, values)))
                         at += 4 + abs(size)
                 stats = {k: v for k, v in vars(info).items() if k not in ("_offset", "_length")}
                 out[f"{number} {key!r}"] = (stats, blocks)
@@ -159,14 +167,19 @@ def decoded_postings(ix: Any) -> dict[str, Any]:
 def test_same_segments_as_whoosh_without_inlining(
     whoosh_ix: Any, tmp_path: Path, demo_documents: Any
 ) -> None:
-    """With Whoosh's own choices (no inlined terms, every block compressed), the per-document
-    files are the same bytes and every term has the same statistics and the same blocks."""
-    ours = write(tmp_path, BulkWriter, demo_documents(), inline_limit=0, compress_min=0)
+    """With Whoosh's own choices (no inlined terms, every block compressed, 128 postings a
+    block), the per-document files are the same bytes (stored fields: the same once
+    decompressed) and every term has the same statistics and the same blocks."""
+    ours = write(
+        tmp_path, BulkWriter, demo_documents(), inline_limit=0, compress_min=0, block_limit=128
+    )
     expected, got = segment_files(whoosh_ix), segment_files(ours)
     assert sorted(got) == sorted(expected)
     for name in expected:
-        if not name.endswith((".pst", ".trm")):
+        if not name.endswith((".pst", ".trm", "._stored.col")):
             assert got[name] == expected[name], name
+    with ours.reader() as mine, whoosh_ix.reader() as theirs:  # stored: another zlib level
+        assert list(mine.all_stored_fields()) == list(theirs.all_stored_fields())
     expected_terms, got_terms = decoded_postings(whoosh_ix), decoded_postings(ours)
     assert got_terms.keys() == expected_terms.keys()
     for key in expected_terms:
@@ -174,10 +187,11 @@ def test_same_segments_as_whoosh_without_inlining(
     assert sum(len(blocks) > 1 for _, blocks in got_terms.values()) > 10
 
 
+@pytest.mark.parametrize("block_limit", [BLOCK_LIMIT, 16])  # ours; many blocks a term
 def test_same_index_as_whoosh_with_inlining(
-    whoosh_ix: Any, tmp_path: Path, demo_documents: Any, everything: Any
+    whoosh_ix: Any, tmp_path: Path, demo_documents: Any, everything: Any, block_limit: int
 ) -> None:
-    ours = write(tmp_path, BulkWriter, demo_documents())
+    ours = write(tmp_path, BulkWriter, demo_documents(), block_limit=block_limit)
     expected, got = everything(whoosh_ix), everything(ours)
     assert got.keys() == expected.keys()
     for key in expected:
@@ -313,12 +327,18 @@ def test_helpers_only_on_cores_other_processes_leave_idle(monkeypatch: pytest.Mo
         max_size=20,
     )
 )
-def test_positions_values_are_what_the_positions_format_encodes(runs: list[list[int]]) -> None:
-    """All postings' Positions values at once (numpy) against Positions.encode, one by one."""
-    runs = [*runs, list(range(0, 3 * 1003, 3))]  # more deltas than pickle puts in one run
+def test_positions_values_decode_as_the_positions_format_encodes(runs: list[list[int]]) -> None:
+    """All postings' Positions values at once (numpy) equal positions_value's, one by one, and
+    Whoosh decodes them to what Positions.encode's values decode to."""
+    runs = [*runs, list(range(0, 3 * 1003, 3)), [46], [7, 46], [255] * 255, [1] * 256]
     positions = [list(accumulate(run)) for run in runs]
-    expected = [Positions().encode(p) for p in positions]
+    whoosh = Positions()
     for chunk in (1 << 20, 3):  # made all at once, and a few postings at a time
         freqs, deltas = [len(r) for r in runs], [d for r in runs for d in r]
         data, starts, ends = positions_values(freqs, deltas, chunk)
-        assert [data[start:end] for start, end in zip(starts, ends, strict=True)] == expected
+        values = [data[start:end] for start, end in zip(starts, ends, strict=True)]
+        assert values == [positions_value(run) for run in runs]
+        for value, where in zip(values, positions, strict=True):
+            assert whoosh.decode_positions(value) == where
+            assert whoosh.decode_positions(whoosh.encode(where)) == where
+            assert whoosh.decode_frequency(value) == len(where)

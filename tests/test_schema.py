@@ -2,16 +2,28 @@
 
 from __future__ import annotations
 
+import copy
 import json
+import random
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 from whoosh.index import create_in
-from whoosh.query import Term
+from whoosh.query import DateRange, Term
 
+from search.analysis.dates import VIETNAM, to_index_value
 from search.engine import SearchRequest, run_search
-from search.index.schema import SLUG_FIELD, Article, ArticleSchema, slug_extra_words, to_document
+from search.index.bulk_writer import BulkWriter
+from search.index.schema import (
+    DATE_SHIFT_STEP,
+    SLUG_FIELD,
+    Article,
+    ArticleSchema,
+    slug_extra_words,
+    to_document,
+)
 from search.index.store import open_index
 
 # (url, title, the slug's words that the title lacks)
@@ -75,3 +87,51 @@ def test_an_index_without_the_slug_field_still_takes_articles(
         assert [hit["id"] for hit in searcher.search(Term("title_folded", "cau"))] == ["a1"]
         result = run_search(searcher, SearchRequest.from_params(q="cau moi"))
         assert [hit["id"] for hit in result["hits"]] == ["a1"]
+
+
+DATE_RANGES = [
+    (datetime(2008, 1, 1), datetime(2027, 1, 1)),
+    (datetime(2015, 3, 1), datetime(2015, 3, 31, 23, 59, 59)),
+    (datetime(2019, 12, 31, 17, 0), datetime(2020, 1, 1, 16, 59, 59)),  # a Vietnam-time year's edge
+    (datetime(2012, 6, 1, 8, 30, 15), datetime(2012, 6, 1, 8, 30, 15)),  # one second
+    (datetime(2030, 1, 1), datetime(2031, 1, 1)),  # none
+]
+
+
+@pytest.fixture(scope="module")
+def dated_articles() -> list[Article]:
+    moments = random.Random(19).sample(range(0, 19 * 365 * 86400), 400)
+    start = datetime(2008, 1, 1, tzinfo=VIETNAM)
+    articles = [
+        Article(id=f"d{n}", title=f"tin {n}", published=start + timedelta(seconds=s))
+        for n, s in enumerate(moments)
+    ]
+    return [
+        *articles,
+        Article(id="edge", title="tin", published=datetime(2012, 6, 1, 15, 30, 15, tzinfo=VIETNAM)),
+    ]
+
+
+@pytest.mark.parametrize("shift_step", [DATE_SHIFT_STEP, 8])  # ours, and DATETIME's own
+@pytest.mark.parametrize(("start", "end"), DATE_RANGES)
+def test_whoosh_date_ranges_find_the_documents_of_their_dates(
+    tmp_path: Path, dated_articles: list[Article], shift_step: int, start: datetime, end: datetime
+) -> None:
+    schema = ArticleSchema()
+    field = copy.copy(schema["published"])  # the class's field is shared: leave it be
+    field.shift_step = shift_step
+    schema.remove("published")
+    schema.add("published", field)
+    ix = create_in(str(tmp_path), schema)
+    writer = BulkWriter(ix)
+    for article in dated_articles:
+        writer.add_document(**to_document(article))
+    writer.commit()
+    expected = {
+        a.id for a in dated_articles if a.published and start <= to_index_value(a.published) <= end
+    }
+    with ix.searcher() as searcher:
+        assert searcher.schema["published"].shift_step == shift_step
+        hits = searcher.search(DateRange("published", start, end), limit=None)
+        assert {hit["id"] for hit in hits} == expected
+    assert ArticleSchema()["published"].shift_step == DATE_SHIFT_STEP

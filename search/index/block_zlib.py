@@ -16,6 +16,8 @@ from __future__ import annotations
 import zlib
 from struct import Struct
 
+from search.index.compact_pickle import int_op
+
 _ZLIB_HEADER = b"\x78\x5e"  # deflate, 32K window, a header check that holds
 _STORED = Struct("<BHH")  # a stored deflate block's header: not final, its length, ~length
 _REST = Struct("<i")  # the uncompressed length of the rest, in the J opcode
@@ -58,7 +60,7 @@ def renumbered_block(block: bytes, base: int) -> bytes | None:
     first = _read_int(prefix[8 + mark :])
     if first is None or prefix[7:8] != b"0":
         return None
-    moved = prefix[: 8 + mark] + _int_op(first + base)
+    moved = prefix[: 8 + mark] + int_op(first + base)
     (checksum,) = _ADLER.unpack_from(block, len(block) - 4)
     checksum = _with_new_head(checksum, prefix, moved, rest_size)
     return b"".join(
@@ -77,15 +79,6 @@ def _read_int(op: bytes) -> int | None:
     if _OP_SIZES.get(op[0]) != len(op):
         return None
     return int.from_bytes(op[1:], "little", signed=op[0] == ord("J"))
-
-
-def _int_op(value: int) -> bytes:
-    """How pickle writes a non-negative int below 2**31."""
-    if value < 256:
-        return b"K" + value.to_bytes(1, "little")
-    if value < 65536:
-        return b"M" + value.to_bytes(2, "little")
-    return b"J" + value.to_bytes(4, "little")
 
 
 def _with_new_head(checksum: int, old: bytes, new: bytes, rest_size: int) -> int:

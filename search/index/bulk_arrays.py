@@ -5,8 +5,8 @@ A word field (exact or folded syllables, with or without positions: body, body_f
 the document number and the position, appended in C (`TokenColumns.add`); a folded field
 keeps the exact terms' numbers and folds the vocabulary once at commit. At commit
 `FieldPostings` sorts the tokens by term with numpy and cuts them into postings (document,
-frequency, and the positions encoded as Whoosh's Positions format encodes them, all postings
-at once: `positions_values`). The pair fields and ID fields keep their dictionaries of lists
+frequency, and the positions as Whoosh's Positions format decodes them, all postings at
+once: `positions_values`). The pair fields and ID fields keep their dictionaries of lists
 (search/index/bulk_fields.py): their terms are mostly found once.
 """
 
@@ -14,7 +14,6 @@ from __future__ import annotations
 
 from array import array
 from collections.abc import Iterator
-from pickle import dumps
 from typing import Any
 
 import numpy as np
@@ -22,7 +21,6 @@ from whoosh.system import pack_uint
 
 from search.analysis.chains import TermMemo
 
-_PICKLE_BATCH = 1000  # pickle writes a long list's items in runs of this many
 # Which terms are in one document (places in a list of term indexes), and their postings'
 # document numbers, weights and values.
 SinglePostings = tuple[list[int], list[int], list[float], list[bytes]]
@@ -119,7 +117,8 @@ class FieldPostings:
         starts = _run_starts(token_ranks, docnums)
         self.docnums = docnums[starts]
         self.freqs = np.diff(np.append(starts, len(order)))
-        self.weights = self.freqs * (1.0 if tokens.boost is None else tokens.boost)
+        # whole weights as ints when there is no boost (search/index/compact_pickle.py)
+        self.weights = self.freqs if tokens.boost is None else self.freqs * tokens.boost
         posting_ranks = token_ranks[starts]
         firsts = _run_starts(posting_ranks)
         self.keys = [by_rank[r].encode("utf-8") for r in posting_ranks[firsts].tolist()]
@@ -204,12 +203,8 @@ VALUES_CHUNK = 1 << 20  # postings whose values are made at a time
 
 def positions_values(freqs: Any, deltas: Any, chunk: int = VALUES_CHUNK) -> tuple[bytes, Any, Any]:
     """The Positions format's value of each posting (`freqs[i]` positions, whose deltas follow
-    one another in `deltas`, the first from 0): pack_uint(count) + dumps(deltas, 2), made for
-    `chunk` postings at a time, as one bytes and where each value starts and ends in it.
-
-    A list of deltas pickles as `\\x80\\x02]q\\x00`, then each delta as K (one byte), M (two,
-    little-endian) or J (four), between `(` and `e` (or one delta, then `a`), then `.`; a list
-    of more than _PICKLE_BATCH deltas is pickled by pickle itself (it cuts it in runs)."""
+    one another in `deltas`, the first from 0), as compact_pickle.positions_value makes it,
+    made for `chunk` postings at a time, as one bytes and where each value starts and ends."""
     freqs = np.asarray(freqs, dtype=np.int64)
     deltas = np.asarray(deltas, dtype=np.int64)
     token_starts = np.cumsum(freqs) - freqs
@@ -223,44 +218,46 @@ def positions_values(freqs: Any, deltas: Any, chunk: int = VALUES_CHUNK) -> tupl
         lengths.append(sizes)
     sizes = np.concatenate(lengths) if lengths else np.zeros(0, dtype=np.int64)
     ends = np.cumsum(sizes)
-    starts = ends - sizes
-    size = int(ends[-1]) if len(ends) else 0
-    for i in np.flatnonzero(freqs > _PICKLE_BATCH).tolist():  # put after the rest
-        run = deltas[token_starts[i] : token_starts[i] + freqs[i]].tolist()
-        piece = pack_uint(len(run)) + dumps(run, 2)
-        starts[i], ends[i] = size, size + len(piece)
-        size += len(piece)
-        pieces.append(piece)
-    return b"".join(pieces), starts, ends
+    return b"".join(pieces), ends - sizes, ends
 
 
-_HEADER = np.frombuffer(b"\x80\x02]q\x00", dtype=np.uint8)
 _OP_CODES = np.array([0, 0, ord("K"), ord("M"), 0, ord("J")], dtype=np.uint8)  # by size
+_STOP = ord(".")  # pickle's STOP
+_CELL = 6  # the widest cell: a value's head, its count and `C` and the deltas' count
 
 
 def _encoded_positions(freqs: Any, deltas: Any) -> tuple[bytes, Any]:
     """positions_values of some postings: their values one after the other, and their sizes.
-    Each value is laid out as cells of at most 10 bytes (the head, each delta, the tail),
-    cells in order as rows of a matrix, then the bytes each cell uses are taken in order."""
+    Each value is laid out as cells of at most _CELL bytes (the head, each delta, the tail),
+    cells in order as rows of a matrix, then the bytes each cell uses are taken in order.
+    A value whose deltas are fewer than 256 and each below 256 is a bytes object (head
+    `C` and the count, a byte a delta, no tail but the stop byte after a last delta of 46,
+    which the decoder would take for it), another a list (head `]` and `(` for more
+    than one delta, each delta as pickle writes an int, tail `e` or `a`)."""
     count = len(freqs)
     many = freqs > 1
-    opsize = np.where(deltas < 256, 2, np.where(deltas < 65536, 3, 5))
     token_starts = np.cumsum(freqs) - freqs
+    wide = np.add.reduceat(deltas >= 256, token_starts) > 0 if count else np.zeros(0, bool)
+    as_bytes = ~wide & (freqs < 256)
+    token_bytes = np.repeat(as_bytes, freqs)
+    opsize = np.where(token_bytes, 1, np.where(deltas < 256, 2, np.where(deltas < 65536, 3, 5)))
     heads = token_starts + 2 * np.arange(count)  # each value's head row, then its deltas'
     tails = heads + 1 + freqs
     delta_rows = np.arange(len(deltas)) + 1 + 2 * np.repeat(np.arange(count), freqs)
-    cells = np.zeros((len(deltas) + 2 * count, 10), dtype=np.uint8)
+    cells = np.zeros((len(deltas) + 2 * count, _CELL), dtype=np.uint8)
     used = np.empty(len(cells), dtype=np.int64)
     cells[heads, 0:4] = freqs.astype(">u4").view(np.uint8).reshape(-1, 4)
-    cells[heads, 4:9] = _HEADER
-    cells[heads, 9] = np.where(many, ord("("), 0)
-    used[heads] = 9 + many
-    cells[delta_rows, 0] = _OP_CODES[opsize]
-    cells[delta_rows, 1:5] = deltas.astype("<u4").view(np.uint8).reshape(-1, 4)
+    cells[heads, 4] = np.where(as_bytes, ord("C"), ord("]"))
+    cells[heads, 5] = np.where(as_bytes, freqs & 255, ord("("))
+    used[heads] = np.where(as_bytes | many, 6, 5)
+    little = deltas.astype("<u4").view(np.uint8).reshape(-1, 4)
+    cells[delta_rows, 0] = np.where(token_bytes, little[:, 0], _OP_CODES[opsize])
+    cells[delta_rows, 1:5] = little
     used[delta_rows] = opsize
-    cells[tails, 0] = np.where(many, ord("e"), ord("a"))
-    cells[tails, 1] = ord(".")
-    used[tails] = 2
-    data = cells[np.arange(10) < used[:, None]].tobytes()
-    sizes = 11 + many + (np.add.reduceat(opsize, token_starts) if count else 0)
+    stop = as_bytes & (deltas[token_starts + freqs - 1] == _STOP)
+    cells[tails, 0] = np.where(as_bytes, _STOP, np.where(many, ord("e"), ord("a")))
+    used[tails] = np.where(as_bytes, stop, 1)
+    data = cells[np.arange(_CELL) < used[:, None]].tobytes()
+    deltas_size = np.add.reduceat(opsize, token_starts) if count else 0
+    sizes = np.where(as_bytes, 6 + stop, 6 + many) + deltas_size
     return data, sizes

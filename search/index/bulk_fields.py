@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from array import array
 from collections import Counter
-from pickle import dumps
 from typing import Any
 
 from whoosh.analysis import CompositeAnalyzer, IDTokenizer
@@ -28,6 +27,7 @@ from search.analysis.chains import (
 from search.analysis.filters import VietFoldFilter, pair_links
 from search.analysis.tokenizer import BIGRAM_SEPARATOR
 from search.index.bulk_arrays import SinglePostings, TermIds, TokenColumns
+from search.index.compact_pickle import positions_value
 
 # The four chains, and whether each makes syllable pairs (folding is read off the chain).
 _CHAINS = (
@@ -259,9 +259,8 @@ def forget_document(postings: Any, layout: str, docnum: int) -> None:
 
 
 def _encode_positions(poslist: list[int]) -> bytes:
-    """Positions.encode: the count, then the pickled position deltas."""
-    deltas = [b - a for a, b in zip([0, *poslist], poslist, strict=False)]
-    return pack_uint(len(deltas)) + dumps(deltas, 2)
+    """The Positions format's value of a posting at these positions (compact_pickle)."""
+    return positions_value([b - a for a, b in zip([0, *poslist], poslist, strict=False)])
 
 
 def fast_field(field: Any) -> FastField | IdField | None:

@@ -34,6 +34,7 @@ class PostingsWriter:
         docnum: int
         fieldwriter: Any
         inline_limit: int
+        block_limit: int
         compress_min: int
         merge_procs: int
         _postings: dict[str, dict[Any, list[Any]]]
@@ -107,7 +108,9 @@ class PostingsWriter:
         else:
             new = DictPostings(postings, *self._layout(fieldname))
         del postings
-        writer = TermWriter(postfile, lengths, fixedsize, self.inline_limit, self.compress_min)
+        writer = TermWriter(
+            postfile, lengths, fixedsize, self.inline_limit, self.compress_min, self.block_limit
+        )
 
         def new_infos(indexes: list[int]) -> list[bytes]:
             """Term infos of the new terms at indexes; those found in one document (most

@@ -4,13 +4,16 @@ Whoosh's SegmentWriter sends every posting through a sorting pool as a tuple, re
 at commit, looks up the document's field length per posting and writes each term through a
 chain of method calls; its W3 codec writes a compressed block even for a term found in one
 document (its `inlinelimit` path is broken: `set_inline` is misspelt). With syllable pairs
-most terms are such terms. `BulkWriter` keeps the new documents' postings in memory per field
-and term (search/index/bulk_fields.py: each text analysed once, its folded and pair twins derived
-from that pass) and writes the same W3 files at commit (search/index/w3_codec.py: few-document
-terms inlined in the term table, small blocks left uncompressed).
+most terms are such terms. `BulkWriter` analyses each text once (search/index/bulk_fields.py,
+with the importer's TermMemo), keeps the word fields' tokens in arrays grouped with numpy at
+commit (search/index/bulk_arrays.py) and the pair and ID fields' postings in dicts of lists,
+and writes the same W3 files at commit (search/index/w3_codec.py: few-document terms inlined
+in the term table, small blocks left uncompressed, big ones compressed so that a merge can
+renumber them in place: search/index/block_zlib.py).
 
-A commit that merges old segments (merge_tiers, or optimize) copies them in without Whoosh's
-pool (search/index/merge.py), a forked helper writing half the fields when there is a core for it.
+A commit that merges old segments (merge_tiers, or optimize) streams them in without Whoosh's
+pool (search/index/merge.py), a forked helper writing half the fields when there is a core
+for it.
 
 The segment, codec and schema are plain Whoosh: readers need nothing from here. Anything the
 fast path does not know (other fields, boosts) goes through Whoosh's own code, and then the
@@ -42,7 +45,13 @@ from search.index.bulk_fields import (
 from search.index.bulk_postings import PostingsWriter
 from search.index.helper_processes import ForkedHelpers, no_gc
 from search.index.merge import MergedSegment, can_merge_fast, merge_tiers
-from search.index.w3_codec import COMPRESS_MIN, INLINE_LIMIT, length_byte
+from search.index.w3_codec import (
+    BLOCK_LIMIT,
+    COMPRESS_MIN,
+    COMPRESSION,
+    INLINE_LIMIT,
+    length_byte,
+)
 
 
 class BulkWriter(ForkedHelpers, PostingsWriter, SegmentWriter):
@@ -53,6 +62,7 @@ class BulkWriter(ForkedHelpers, PostingsWriter, SegmentWriter):
         ix: Any,
         inline_limit: int = INLINE_LIMIT,
         compress_min: int = COMPRESS_MIN,
+        block_limit: int = BLOCK_LIMIT,
         merge_procs: int = 2,
         **kwargs: Any,
     ) -> None:
@@ -64,10 +74,19 @@ class BulkWriter(ForkedHelpers, PostingsWriter, SegmentWriter):
             self._abandon_init()
             raise
         self._ix = ix
-        self._options = {"inline_limit": inline_limit, "compress_min": compress_min, **kwargs}
+        # stored fields at the posting blocks' zlib level, not W3's 3: a few per cent smaller
+        # (readers decompress any level; merges copy the compressed bytes as they are)
+        self.perdocwriter._get_column("_stored")._child._level = COMPRESSION
+        self._options = {
+            "inline_limit": inline_limit,
+            "compress_min": compress_min,
+            "block_limit": block_limit,
+            **kwargs,
+        }
         self.merge_procs = merge_procs  # processes that write a merged segment's postings
         self._options.pop("timeout", None)
         self.inline_limit = inline_limit
+        self.block_limit = block_limit
         self.compress_min = compress_min
         self._helpers: list[tuple[Any, Any]] = []  # (process, pipe) of each forked helper
         # field name -> term (str for analysed fields, bytes otherwise) -> flat

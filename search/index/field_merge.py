@@ -1,8 +1,8 @@
 """One field's terms in a merging commit: the new documents' and the merged segments'.
 
 Each term's postings are joined in document order: the new documents first, then each merged
-segment's, renumbered (search/index/merge.py). tests/test_merge.py compares the merged index with
-Whoosh's own merge, posting by posting.
+segment's, renumbered (search/index/merge.py). tests/test_merge.py compares the merged index
+with Whoosh's own merge, posting by posting.
 """
 
 from __future__ import annotations
@@ -11,11 +11,12 @@ import heapq
 from collections.abc import Callable, Iterator
 from itertools import count, groupby, repeat
 from operator import itemgetter
-from pickle import dumps, loads
+from pickle import loads
 from typing import Any
 
+from search.index.compact_pickle import whole_weights
 from search.index.merge import MergedSegment, Postings
-from search.index.w3_codec import PICKLE_PROTOCOL, TERMINFO, TERMINFO_SIZE, Block, Stats, TermWriter
+from search.index.w3_codec import TERMINFO, TERMINFO_SIZE, Block, Stats, TermWriter
 
 
 def _tagged(
@@ -97,8 +98,9 @@ class FieldMerge:
             number, payload = parts[0]
             if number == -1:
                 return b""
-            if payload[0] and self.sources[number].docmap is None:
-                return self.sources[number]._shifted(payload)
+            source = self.sources[number]
+            if payload[0] and source.docmap is None:
+                return source._shifted(payload) if source.base else payload
         return self._joined(parts)
 
     def _postings(self, source: int, payload: Any) -> Postings:
@@ -159,7 +161,7 @@ class FieldMerge:
             ids[0],
             ids[-1],
         )
-        return head + dumps((tuple(ids), tuple(weights), tuple(values)), PICKLE_PROTOCOL)
+        return head + self.writer.pickler.dumps((tuple(ids), whole_weights(weights), tuple(values)))
 
     def _joined_blocks(self, parts: list[tuple[int, Any]]) -> bytes:
         """_joined for a term some segment keeps in blocks: those blocks are moved as they

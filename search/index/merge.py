@@ -26,7 +26,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from itertools import count
 from math import log
-from pickle import dumps, loads
+from pickle import loads
 from struct import Struct
 from typing import Any
 
@@ -37,9 +37,9 @@ from whoosh.system import pack_ushort
 from whoosh.util.numeric import byte_to_length
 
 from search.index.block_zlib import compressed_block, renumbered_block
+from search.index.compact_pickle import CompactPickler
 from search.index.w3_codec import (
     COMPRESSION,
-    PICKLE_PROTOCOL,
     TERMINFO,
     TERMINFO_SIZE,
     Block,
@@ -87,6 +87,7 @@ class MergedSegment:
             numbers = iter(range(base, base + self.kept))
             self.docmap = [-1 if d in deleted else next(numbers) for d in range(doc_count)]
         self._reader: SegmentReader | None = None
+        self.pickler = CompactPickler()
 
     def copy_documents(self, reader: SegmentReader, perdocwriter: Any) -> None:
         """Write the kept documents' stored fields and columns, a document at a time."""
@@ -154,7 +155,7 @@ class MergedSegment:
         data = self._reader._terms._postfile.get(offset, length)
         _, weight, df, minlen, maxlen, maxweight, minid, maxid = TERMINFO.unpack_from(info)
         stats = (weight, df, minlen, maxlen, maxweight, minid + self.base, maxid + self.base)
-        return moved_blocks(data, self.base, compress_min), stats
+        return moved_blocks(data, self.base, compress_min, self.pickler), stats
 
     def _shifted(self, info: bytes) -> bytes:
         """An inlined term info with its document numbers moved up by base: statistics and
@@ -166,7 +167,7 @@ class MergedSegment:
             inlined, weight, df, minlen, maxlen, maxweight, minid + base, maxid + base
         )
         moved = tuple([d + base for d in ids])
-        return head + dumps((moved, weights, values), PICKLE_PROTOCOL)
+        return head + self.pickler.dumps((moved, weights, values))
 
     def postings(self, info: bytes, fixedsize: int | None) -> Postings:
         """A term's postings in this segment, renumbered, deleted documents left out."""
@@ -201,11 +202,12 @@ class MergedSegment:
             self.close()
 
 
-def moved_blocks(data: bytes, base: int, compress_min: int) -> list[Block]:
+def moved_blocks(data: bytes, base: int, compress_min: int, pickler: CompactPickler) -> list[Block]:
     """A posting list's blocks (as read back from disk) with every document number moved up
     by base: each block's first delta and last id change, everything else stays. A block
     compressed for renumbering (search.index.block_zlib) is renumbered as it is; another one
     is unpickled and pickled again, and compressed when it has compress_min bytes or more."""
+    dumps = pickler.dumps
     blocks = []
     for (postings, lastid, maxweight, compression, minlen, maxlen), body in raw_blocks(data):
         renumbered = renumbered_block(body, base) if base and compression else None
@@ -213,12 +215,12 @@ def moved_blocks(data: bytes, base: int, compress_min: int) -> list[Block]:
             body = renumbered
         elif base or not compression and len(body) >= compress_min:
             deltas, weights, values = loads(zlib.decompress(body) if compression else body)
-            body = dumps(((deltas[0] + base, *deltas[1:]), weights, values), PICKLE_PROTOCOL)
+            body = dumps(((deltas[0] + base, *deltas[1:]), weights, values))
             compression = COMPRESSION if len(body) >= compress_min else 0
             if compression:
                 body = compressed_block(body, compression)
         info = (postings, lastid + base, maxweight, compression, minlen, maxlen)
-        blocks.append((dumps(info, PICKLE_PROTOCOL), body))
+        blocks.append((dumps(info), body))
     return blocks
 
 

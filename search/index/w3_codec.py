@@ -1,10 +1,12 @@
 """Whoosh's W3 on-disk format, written directly: posting blocks, term infos, the term table.
 
-Same bytes Whoosh's W3 codec and OrderedHashWriter write (tests/test_bulkwrite.py decodes and
-compares them), with three differences readers never notice: terms found in few documents are
+Same data Whoosh's W3 codec and OrderedHashWriter write (tests/test_bulkwrite.py decodes and
+compares them), with differences readers never notice: terms found in few documents are
 inlined in the term table (W3's own format; Whoosh's writer cannot, `set_inline` is misspelt),
-small blocks are not compressed (the codec records compression per block) and pickles use
-protocol 3 (Whoosh reads any protocol).
+small blocks are not compressed (the codec records compression per block), big ones are
+compressed in two deflate blocks, for merges (search/index/block_zlib.py), pickles are smaller
+(search/index/compact_pickle.py: no memo, whole weights as ints) and the term table's hash
+slots are fewer (hash_slots).
 """
 
 from __future__ import annotations
@@ -14,7 +16,6 @@ from collections.abc import Sequence
 from functools import lru_cache
 from itertools import accumulate, chain, repeat
 from operator import sub
-from pickle import dumps
 from struct import Struct
 from typing import Any
 from zlib import crc32
@@ -25,15 +26,23 @@ from whoosh.system import pack_int, pack_long
 from whoosh.util.numeric import length_to_byte
 
 from search.index.block_zlib import compressed_block
+from search.index.compact_pickle import (
+    CompactPickler,
+    whole_weight,
+    whole_weights,
+)
 
 INLINE_LIMIT = 8  # terms in at most this many documents keep their postings in the term table
 COMPRESS_MIN = 256  # smaller block pickles are written uncompressed
-BLOCK_LIMIT = 128  # postings per block, as W3Codec
-COMPRESSION = 3  # zlib level, as W3Codec
-# Whoosh pickles postings with protocol 2, where every bytes value (a posting's frequency or
-# positions) becomes a call to _codecs.encode: 74 bytes for a one-posting term instead of 34,
-# and ten times slower to write and to read. Whoosh reads any protocol.
-PICKLE_PROTOCOL = 3
+# Postings per block: W3Codec writes 128. Each compressed block repeats a deflate header and
+# Huffman tables, a block info pickle and its length, which weigh on the long lists of
+# full-text fields; with 512 a build or a merge also handles a quarter of the blocks. Readers
+# take blocks of any length.
+BLOCK_LIMIT = 512
+# zlib level: W3Codec's is 3; 4 is the fastest of zlib's lazy-matching levels, a few per cent
+# smaller posting blocks for a few per cent more compression time (readers only ask whether a
+# block is compressed)
+COMPRESSION = 4
 
 TERMINFO = _TERMINFO = Struct("!BfIBBfII")  # W3TermInfo._struct
 TERMINFO_SIZE = _TERMINFO.size  # inlined postings or the blocks' extent follow
@@ -43,23 +52,9 @@ _NO_ID = 0xFFFFFFFF
 Block = tuple[bytes, bytes]  # a posting block's pickled info and its (compressed) data
 
 
-def write_blocks(
-    postfile: Any,
-    ids: list[int],
-    weights: Sequence[float],
-    values: Sequence[bytes],
-    lens: Sequence[int],
-    fixedsize: int | None,
-    compress_min: int = COMPRESS_MIN,
-) -> None:
-    """W3PostingsWriter._write_block for each run of BLOCK_LIMIT postings (`lens`: each
-    posting's document length byte, as length_to_byte gives it)."""
-    write_block_list(postfile, encode_blocks(ids, weights, values, lens, fixedsize, compress_min))
-
-
 def write_block_list(postfile: Any, blocks: list[Block]) -> None:
     """A term's posting list: the header, then each block after its length (negative for
-    the last one). Blocks may hold fewer than BLOCK_LIMIT postings anywhere in the list."""
+    the last one). Blocks may hold any number of postings anywhere in the list."""
     postfile.write(WHOOSH3_HEADER_MAGIC)
     last = len(blocks) - 1
     for number, (infobytes, databytes) in enumerate(blocks):
@@ -76,21 +71,25 @@ def encode_blocks(
     lens: Sequence[int],
     fixedsize: int | None,
     compress_min: int = COMPRESS_MIN,
+    pickler: CompactPickler | None = None,
+    block_limit: int = BLOCK_LIMIT,
 ) -> list[Block]:
-    """The blocks of a posting list, BLOCK_LIMIT postings each, as W3 pickles them. The
+    """The blocks of a posting list, block_limit postings each, as W3 pickles them. The
     length bytes stand for the lengths: length_to_byte keeps their order and maps 0 to 0."""
+    dumps = (pickler or CompactPickler()).dumps
     blocks = []
     count = len(ids)
-    for start in range(0, count, BLOCK_LIMIT):
-        end = min(start + BLOCK_LIMIT, count)
+    for start in range(0, count, block_limit):
+        end = min(start + block_limit, count)
         block_ids = ids[start:end]
         block_weights = weights[start:end]
         block_lens = lens[start:end]
         first = block_weights[0]
         if block_weights.count(first) == len(block_weights):
-            mini_weights: Any = None if first == 1.0 else first
+            # one float for the block (Whoosh's reader tells it from a tuple by its type)
+            mini_weights: Any = None if first == 1.0 else float(first)
         else:
-            mini_weights = tuple(block_weights)
+            mini_weights = whole_weights(block_weights)
         if fixedsize is None or fixedsize < 0:
             mini_values: Any = tuple(values[start:end])
         elif fixedsize == 0:
@@ -98,7 +97,7 @@ def encode_blocks(
         else:
             mini_values = b"".join(values[start:end])
         deltas = tuple(map(sub, block_ids, chain((0,), block_ids)))
-        databytes = dumps((deltas, mini_weights, mini_values), PICKLE_PROTOCOL)
+        databytes = dumps((deltas, mini_weights, mini_values))
         comp = COMPRESSION if len(databytes) >= compress_min else 0
         if comp:
             databytes = compressed_block(databytes, comp)
@@ -106,12 +105,11 @@ def encode_blocks(
             (
                 end - start,
                 block_ids[-1],
-                max(block_weights),
+                whole_weight(max(block_weights)),
                 comp,
                 min(filter(None, block_lens), default=0),
                 max(block_lens),
-            ),
-            PICKLE_PROTOCOL,
+            )
         )
         blocks.append((infobytes, databytes))
     return blocks
@@ -182,7 +180,7 @@ class TermTable:
             hashes = [h for h, _ in entries] + list(self.hashes[number])
             positions = [p for _, p in entries] + list(self.positions[number])
             self.hashes[number] = self.positions[number] = array("q")  # free as we go
-            numslots = 2 * len(hashes)
+            numslots = hash_slots(len(hashes))
             tindex.directory.append((dbfile.tell(), numslots))
             table: list[tuple[int, int]] = [(0, 0)] * numslots
             for hashval, position in zip(hashes, positions, strict=True):
@@ -191,6 +189,13 @@ class TermTable:
                     slot = (slot + 1) % numslots
                 table[slot] = (hashval, position)
             dbfile.write(b"".join([pointer(h, p) for h, p in table]))
+
+
+def hash_slots(count: int) -> int:
+    """Slots of a hash bucket of `count` keys: 1.5 a key and at least one empty, where Whoosh
+    gives 2 a key. A slot takes 12 bytes; a lookup probes slots from the key's own one up to
+    the key or an empty slot, two on average when two in three slots are taken."""
+    return count + count // 2 + 1 if count else 0
 
 
 _ARRAY_LIMITS = {"H": 2**16, "i": 2**31, "I": 2**32, "q": 2**63}
@@ -207,8 +212,9 @@ def single_infos(
     lbs = list(map(length_bytes.__getitem__, docnums))
     pack = _TERMINFO.pack
     heads = map(pack, repeat(True), weights, repeat(1), lbs, lbs, weights, docnums, docnums)
-    postings = zip(zip(docnums), zip(weights), [(v or b"",) for v in values], strict=True)
-    return list(map(bytes.__add__, heads, map(dumps, postings, repeat(PICKLE_PROTOCOL))))
+    whole = map(whole_weight, weights)
+    postings = zip(zip(docnums), zip(whole), [(v or b"",) for v in values], strict=True)
+    return list(map(bytes.__add__, heads, map(CompactPickler().dumps, postings)))
 
 
 # A memo of a pure function (a table of Whoosh's length encoding, depends on no index).
@@ -255,12 +261,15 @@ class TermWriter:
         fixedsize: int | None,
         inline_limit: int = INLINE_LIMIT,
         compress_min: int = COMPRESS_MIN,
+        block_limit: int = BLOCK_LIMIT,
     ) -> None:
         self.postfile = postfile
         self.length_bytes = length_bytes  # document number -> the field's length byte in it
         self.fixedsize = fixedsize
         self.inline_limit = inline_limit
         self.compress_min = compress_min
+        self.block_limit = block_limit
+        self.pickler = CompactPickler()
 
     def info(self, ids: list[int], weights: Sequence[float], values: Sequence[bytes]) -> bytes:
         """A term's info: its postings inlined, or written as blocks and pointed to."""
@@ -268,12 +277,15 @@ class TermWriter:
         if len(ids) <= self.inline_limit:
             # One value per posting, b"" for value-less formats: Whoosh's ListMatcher gives
             # "" for a missing value, which its merging pool refuses.
-            return terminfo(True, ids, weights, lens) + dumps(
-                (tuple(ids), tuple(weights), tuple(values)), PICKLE_PROTOCOL
+            return terminfo(True, ids, weights, lens) + self.pickler.dumps(
+                (tuple(ids), whole_weights(weights), tuple(values))
             )
         offset = self.postfile.tell()
         values = list(filter(None, values))
-        write_blocks(self.postfile, ids, weights, values, lens, self.fixedsize, self.compress_min)
+        write_block_list(
+            self.postfile,
+            self._encoded(ids, weights, values, lens),
+        )
         info = terminfo(False, ids, weights, lens)
         return info + pack_long(offset) + pack_int(self.postfile.tell() - offset)
 
@@ -283,8 +295,16 @@ class TermWriter:
         """Postings as blocks to be joined with others (info_for_blocks), and their stats."""
         lens = list(map(self.length_bytes.__getitem__, ids))
         values = list(filter(None, values))
-        blocks = encode_blocks(ids, weights, values, lens, self.fixedsize, self.compress_min)
+        blocks = self._encoded(ids, weights, values, lens)
         return blocks, _TERMINFO.unpack(terminfo(False, ids, weights, lens))[1:]
+
+    def _encoded(
+        self, ids: list[int], weights: Sequence[float], values: Sequence[bytes], lens: list[int]
+    ) -> list[Block]:
+        return encode_blocks(
+            ids, weights, values, lens, self.fixedsize, self.compress_min, self.pickler,
+            self.block_limit,
+        )  # fmt: skip
 
     def info_for_blocks(self, blocks: list[Block], parts: list[Stats]) -> bytes:
         """Write one posting list of blocks whose postings' stats are `parts`, in order."""

@@ -13,7 +13,7 @@ from array import array
 from collections.abc import Iterator, Sequence
 from io import BytesIO
 from itertools import accumulate
-from pickle import dumps, load, loads
+from pickle import load, loads
 from struct import Struct
 from typing import Any
 
@@ -21,8 +21,6 @@ import numpy as np
 import numpy.typing as npt
 from whoosh.codec.whoosh3 import LENGTHS_COLUMN, WHOOSH3_HEADER_MAGIC, _lenfield
 from whoosh.system import pack_ushort
-
-from search.index.w3_codec import PICKLE_PROTOCOL, Block
 
 _ENTRY_HEAD = Struct("!II")  # key length, value length of a term table entry
 _BLOCK_LENGTH = Struct("!i")  # negative for a posting list's last block
@@ -74,21 +72,6 @@ def _blocks(data: bytes) -> Iterator[tuple[tuple[Any, ...], tuple[Any, Any, Any]
     values), unpickled."""
     for info, body in raw_blocks(data):
         yield info, loads(zlib.decompress(body) if info[3] else body)
-
-
-def shifted_blocks(data: bytes, base: int) -> list[Block]:
-    """A posting list's blocks (as read back from disk) with every document number moved up
-    by base: each block's first delta and last id change, everything else stays."""
-    blocks = []
-    for info, (deltas, mini_weights, mini_values) in _blocks(data):
-        count, lastid, maxweight, compression, minlen, maxlen = info
-        moved = (deltas[0] + base, *deltas[1:])
-        body = dumps((moved, mini_weights, mini_values), PICKLE_PROTOCOL)
-        if compression:
-            body = zlib.compress(body, compression)
-        info = (count, lastid + base, maxweight, compression, minlen, maxlen)
-        blocks.append((dumps(info, PICKLE_PROTOCOL), body))
-    return blocks
 
 
 def read_ids_and_weights(data: bytes) -> tuple[npt.NDArray[np.int32], npt.NDArray[np.float32]]:
