@@ -12,8 +12,9 @@ The archive-scale goals for an archive that keeps growing, measured on a copy of
 4. During a big import: --big-import articles in one `vnsearch index` run; the queries cycle
    while it runs; their p95 against the idle p95.
 
-The copy hard-links the segment files (Whoosh never rewrites one; a merge writes new files) and
-copies the rest, so a 1M index costs seconds to copy. Figures in bench/out/growth.json.
+The copy hard-links the segment files and the postings sidecars (neither is ever rewritten: a
+merge writes new files) and copies the rest, so a 1M index costs seconds to copy. Figures in
+bench/out/growth.json.
 
     .venv/bin/python bench/growth.py --archive ../bench/archive-1m.jsonl.gz --index-dir IDX
 """
@@ -51,11 +52,14 @@ def link_copy(index_dir: Path, into: Path) -> Path:
     source = Path(live_dir(index_dir))
     shutil.rmtree(into, ignore_errors=True)
     into.mkdir(parents=True)
-    for path in source.iterdir():
-        if path.is_file() and path.suffix == ".seg":
-            os.link(path, into / path.name)
-        elif path.is_file():
-            shutil.copy2(path, into / path.name)
+    for path in source.rglob("*"):
+        target = into / path.relative_to(source)
+        if path.is_dir():
+            target.mkdir(exist_ok=True)
+        elif path.suffix in (".seg", ".postings"):  # written once, replaced by a rename
+            os.link(path, target)
+        else:
+            shutil.copy2(path, target)
     return into
 
 
