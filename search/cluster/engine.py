@@ -20,14 +20,14 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
 from distributed import Client
 
 from search.cluster.holders import ShardHolders
-from search.cluster.merge import merge_completions, merge_results
+from search.cluster.merge import below_floor, merge_completions, merge_results, rerank_floor
 from search.engine import SearchRequest
 from search.errors import NotFound, SearchError
 from search.execute.agreement import (
@@ -36,9 +36,11 @@ from search.execute.agreement import (
     agreed_plan,
 )
 from search.execute.matchsets import MatchPlan
+from search.execute.retrieve import RERANK_WINDOW
 from search.features.related import candidates_wanted, pick_related
 from search.index.caches import IndexCaches
 from search.index.shard_layout import ShardLayout
+from search.index.sidecar import MIN_SIDECAR_DOCS
 from search.query.collection import CollectionStats
 from search.query.parse import LEVELS, parse_query
 
@@ -56,11 +58,16 @@ class ShardedEngine:
     """Search, articles, related articles and completions over the shards of `layout`."""
 
     def __init__(
-        self, layout: ShardLayout, client: Client, timeout_s: float, replicas: int = 1
+        self,
+        layout: ShardLayout,
+        client: Client,
+        timeout_s: float,
+        replicas: int = 1,
+        sidecar_min_docs: int = MIN_SIDECAR_DOCS,
     ) -> None:
         self.layout = layout
         self.timeout_s = timeout_s
-        self.holders = ShardHolders(client, layout, replicas)
+        self.holders = ShardHolders(client, layout, replicas, sidecar_min_docs)
         self.caches = IndexCaches()  # `archive_stats`: one generation tuple at a time
         # a thread per shard per request in flight (it waits on the shard's answer)
         self._pool = ThreadPoolExecutor(max_workers=8 * layout.shards)
@@ -133,10 +140,35 @@ class ShardedEngine:
         parts, lost = self.each_shard(
             lambda actor: actor.search(request, view, stats), deadline, sorted(told)
         )
+        if ranked:
+            parts = self._reranked_alike(request, view, stats, parts, deadline)
         missing = sorted(set(missing) | set(lost))
         result = merge_results(request, [parts[s] for s in sorted(parts)], missing)
         result["took_ms"] = round((time.perf_counter() - started) * 1000, 1)
         return result
+
+    def _reranked_alike(
+        self,
+        request: SearchRequest,
+        view: ArchiveView,
+        stats: CollectionStats,
+        parts: dict[int, dict[str, Any]],
+        deadline: float,
+    ) -> dict[int, dict[str, Any]]:
+        """The parts, those showing a hit one index would not have reranked asked again
+        with the archive's floor (search.cluster.merge.rerank_floor): rare, one more call."""
+        limit = max(request.page * request.per_page, RERANK_WINDOW)
+        floor = rerank_floor([parts[s] for s in sorted(parts)], limit)
+        if floor is None:
+            return parts
+        again = [s for s in sorted(parts) if below_floor(parts[s], floor)]
+        if not again:
+            return parts
+        floored = replace(view, plan=replace(view.plan, rerank_floor=floor))
+        redone, _ = self.each_shard(
+            lambda actor: actor.search(request, floored, stats), deadline, again
+        )
+        return {**parts, **redone}
 
     def _scoring_counts(
         self,

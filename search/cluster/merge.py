@@ -65,6 +65,23 @@ def merge_results(
     }
 
 
+def rerank_floor(parts: list[dict[str, Any]], limit: int) -> float | None:
+    """The `limit`-th best score before the stored-text rewards over the shards' parts: one
+    index reranks only its best `limit` by that score, each shard its own best `limit`, so
+    only those scoring at least this much may stay (None: all of them may, or a shard did not
+    say, as for a remembered passage)."""
+    if not parts or any(part.get("before_rerank") is None for part in parts):
+        return None
+    reranked = (part["before_rerank"]["reranked"] for part in parts)
+    scores = sorted((score for listed in reranked for score in listed), reverse=True)
+    return scores[limit - 1] if len(scores) > limit else None
+
+
+def below_floor(part: dict[str, Any], floor: float) -> bool:
+    """Whether a shard's part shows a hit one index would not have reranked."""
+    return any(score < floor for score in part["before_rerank"]["hits"])
+
+
 def merge_facets(request: SearchRequest, shard_facets: list[dict[str, Any]]) -> dict[str, Any]:
     """Each facet's counts summed over the shards, listed as one index lists them."""
     if not request.facets or not shard_facets or any(not f for f in shard_facets):

@@ -9,7 +9,9 @@ at a time in one thread, so the reader is never shared between threads.
 
 from __future__ import annotations
 
+import logging
 import os
+import threading
 from dataclasses import replace
 from datetime import datetime
 from typing import Any
@@ -26,6 +28,7 @@ from search.features.filters import filter_sets
 from search.features.related import candidates_for, similar_query
 from search.features.suggest import autocomplete
 from search.index.durability import live_dir
+from search.index.sidecar import MIN_SIDECAR_DOCS, ensure_sidecars
 from search.index.store import ArchiveIndex, ArchiveSearcher, open_index
 from search.query.collection import (
     CollectionStats,
@@ -36,14 +39,32 @@ from search.query.collection import (
 from search.query.parse import parse_query
 from search.query.weights import weighting
 
+log = logging.getLogger(__name__)
+
 
 class ShardActor:
-    """The shard numbered `number`, whose index is at `path` on this worker's disk."""
+    """The shard numbered `number`, whose index is at `path` on this worker's disk; segments
+    of `sidecar_min_docs` documents or more get their decoded postings written beside them
+    (search.index.sidecar), as a single index's server does, in a thread of their own: the
+    actor answers meanwhile, decoding, and maps them once they are there."""
 
-    def __init__(self, number: int, path: str) -> None:
+    def __init__(self, number: int, path: str, sidecar_min_docs: int = MIN_SIDECAR_DOCS) -> None:
         self.number = number
         self.path = path
         self._opened: tuple[str, int, ArchiveIndex, IndexReader] | None = None
+        self._sidecars_written: list[str] = []
+        self._sidecars = threading.Thread(
+            target=self._write_sidecars, args=(sidecar_min_docs,), daemon=True
+        )
+        self._sidecars.start()
+
+    def _write_sidecars(self, min_docs: int) -> None:
+        self._sidecars_written = write_sidecars(self.path, min_docs)
+
+    def sidecars_written(self) -> list[str]:
+        """The sidecars this actor wrote, once it is done with them (it waits for that)."""
+        self._sidecars.join()
+        return self._sidecars_written
 
     def _reader(self) -> tuple[ArchiveIndex, IndexReader]:
         """The index and a reader of its latest generation, reopened after a commit or a
@@ -151,3 +172,15 @@ class ShardActor:
 
     def completions(self, prefix: str, limit: int) -> list[str]:
         return autocomplete(self._searcher(), prefix, limit)
+
+
+def write_sidecars(path: str, min_docs: int) -> list[str]:
+    """The missing sidecars of the shard's latest generation (search.index.sidecar), through a
+    reader of their own; none on a read-only copy."""
+    index = open_index(os.path.realpath(live_dir(path)))
+    try:
+        with index.reader() as reader:
+            return ensure_sidecars(index.storage.folder, reader, min_docs)
+    except OSError as error:
+        log.warning("shard %s: decoded postings not written: %s", path, error)
+        return []

@@ -28,8 +28,9 @@ from search.execute.candidates import (
     CHAMPION_MIN_MATCHES,
     LONG_NEAR_MISS_WORDS,
     MAX_SCORED,
+    TitleKey,
     champion_tiers,
-    title_lengths,
+    shortest_title_keys,
 )
 from search.execute.docsets import expansions, query_docs, titles_holding
 from search.execute.matchsets import (
@@ -61,9 +62,9 @@ class ShardFacts:
 
     level_counts: tuple[int, ...]  # matches at each of LEVELS, up to the first with any
     strict_titles: int = 0  # strict matches whose title holds every word
-    # champion tiers among the matches at that level: their sizes and shortest title lengths
+    # champion tiers among the matches at that level: their sizes and first title keys
     tier_sizes: tuple[int, ...] = ()
-    tier_lengths: tuple[list[int], ...] = ()
+    tier_keys: tuple[list[TitleKey], ...] = ()
     lexicon: dict[tuple[str, str], int] = field(default_factory=dict)  # accent restoring
 
 
@@ -100,7 +101,7 @@ def shard_facts(
         tuple(counts),
         strict_titles,
         tuple(len(tier) for tier in tiers),
-        tuple(title_lengths(searcher, tier, keep) for tier in tiers),
+        tuple(shortest_title_keys(searcher, tier, keep) for tier in tiers),
     )
 
 
@@ -129,9 +130,9 @@ def agreed_plan(
 
 def agreed_champions(facts: list[ShardFacts], window: int) -> ChampionCut:
     """The champions one index would score, from the shards matching at the agreed level:
-    the first tier that fills the window over all of them, cut at the title length of the
-    `keep`-th shortest title (titles as long as that one all stay: their order among equal
-    lengths is the shards' own)."""
+    the first tier that fills the window over all of them, cut at the `keep`-th title key
+    over all of them (search.execute.candidates.TitleKey: titles tied with it all stay, on
+    one index as on the shards)."""
     needed = max(window, RERANK_WINDOW)
     if sum(f.level_counts[-1] for f in facts) < CHAMPION_MIN_MATCHES:
         return ChampionCut(None)
@@ -139,12 +140,17 @@ def agreed_champions(facts: list[ShardFacts], window: int) -> ChampionCut:
         sizes = [f.tier_sizes[tier] for f in facts if len(f.tier_sizes) > tier]
         if sum(sizes) < needed:
             continue
-        keep = max(needed, MAX_SCORED)
-        lengths = sorted(
-            n for f in facts if len(f.tier_lengths) > tier for n in f.tier_lengths[tier]
-        )
-        return ChampionCut(tier, lengths[keep - 1] if len(lengths) > keep else None)
+        listed = [f.tier_keys[tier] for f in facts if len(f.tier_keys) > tier]
+        return ChampionCut(tier, last_kept(listed, sum(sizes), max(needed, MAX_SCORED)))
     return ChampionCut(None)
+
+
+def last_kept(listed: list[list[TitleKey]], size: int, keep: int) -> TitleKey | None:
+    """The `keep`-th title key over the shards' lists of their first `keep` (`size` titles
+    in all), as search.execute.candidates.shortest_titles cuts one index; None: all stay."""
+    if size <= keep:
+        return None
+    return sorted(key for keys in listed for key in keys)[keep - 1]
 
 
 def scored_terms(searcher: Searcher, parsed: ParsedQuery) -> set[tuple[str, str]]:
