@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from search.cluster.merge import below_floor, rerank_floor
+from search.cluster.merge import rerank_floor, within_floor
 from search.engine import SearchRequest, run_search
 from search.execute.agreement import last_kept
 from search.execute.bitmaps import doc_array, docset, union
@@ -80,14 +80,33 @@ def test_the_rerank_floor_is_the_archives_window_th_score(
     assert rerank_floor(parts, limit) == expected
 
 
+def part(scores: list[float], before: list[float]) -> dict[str, Any]:
+    """A shard's part: its hits' scores, and their scores before the rerank."""
+    hits = [{"id": f"{score}-{i}", "score": score} for i, score in enumerate(scores)]
+    return {"hits": hits, "before_rerank": {"reranked": before, "hits": before}}
+
+
 @pytest.mark.parametrize(
-    ("hits", "floor", "expected"),
-    [([5.0, 4.0], 4.0, False), ([5.0, 3.9], 4.0, True), ([], 4.0, False)],
+    ("parts", "window", "kept", "again"),
+    [
+        # nothing below the floor (4.0): as they were
+        ([([9.0, 8.0], [5.0, 4.0]), ([7.0, 6.0], [4.5, 4.0])], 2, [2, 2], []),
+        # shard 0 shows a hit below it; its unseen hits score 8.0 at most, as much as the
+        # page's lowest kept (9.0, 7.0): it is asked again
+        ([([9.0, 8.0], [5.0, 3.0]), ([7.0, 6.0], [4.5, 4.0])], 2, [1, 2], [0]),
+        # the same below the page: its unseen hits (at most 1.0) cannot reach it
+        ([([9.0, 1.0], [5.0, 3.0]), ([7.0, 6.0], [4.5, 4.0])], 2, [1, 2], []),
+        # a shard showing fewer than the window has no unseen hits
+        ([([9.0], [3.0]), ([7.0, 6.0], [4.5, 4.0])], 2, [0, 2], []),
+    ],
 )
-def test_a_part_is_asked_again_when_it_shows_a_hit_below_the_floor(
-    hits: list[float], floor: float, expected: bool
+def test_only_the_shards_whose_unseen_hits_could_reach_the_page_are_asked_again(
+    parts: list[tuple[list[float], list[float]]], window: int, kept: list[int], again: list[int]
 ) -> None:
-    assert below_floor({"before_rerank": {"reranked": hits, "hits": hits}}, floor) is expected
+    given = {shard: part(*scores) for shard, scores in enumerate(parts)}
+    within, asked = within_floor(given, 4.0, window)
+    assert [len(within[shard]["hits"]) for shard in sorted(within)] == kept
+    assert asked == again
 
 
 @pytest.mark.parametrize("q", ["hà nội", "da nang", "thành phố", "người dân", "năm"])

@@ -8,6 +8,7 @@ shard), and the requested page is cut from the hits merged in the request's orde
 from __future__ import annotations
 
 import heapq
+import math
 from collections import Counter
 from collections.abc import Iterable
 from typing import Any
@@ -77,9 +78,30 @@ def rerank_floor(parts: list[dict[str, Any]], limit: int) -> float | None:
     return scores[limit - 1] if len(scores) > limit else None
 
 
-def below_floor(part: dict[str, Any], floor: float) -> bool:
-    """Whether a shard's part shows a hit one index would not have reranked."""
-    return any(score < floor for score in part["before_rerank"]["hits"])
+def within_floor(
+    parts: dict[int, dict[str, Any]], floor: float, window: int
+) -> tuple[dict[int, dict[str, Any]], list[int]]:
+    """The parts without their hits below the rerank floor, and the shards to ask again
+    with it: those that left one out and showed a whole window, whose last hit scores as
+    much as the window-th of the hits kept (a hit it did not show could reach the window)."""
+    kept = {}
+    for shard, part in parts.items():
+        before = part["before_rerank"]["hits"]
+        hits = [hit for hit, score in zip(part["hits"], before, strict=True) if score >= floor]
+        kept[shard] = {**part, "hits": hits}
+    scores = sorted((_score(hit) for part in kept.values() for hit in part["hits"]), reverse=True)
+    lowest = scores[window - 1] if len(scores) >= window else -math.inf
+    again = [
+        shard
+        for shard in sorted(parts)
+        if len(kept[shard]["hits"]) < len(parts[shard]["hits"]) >= window
+        and _score(parts[shard]["hits"][-1]) >= lowest
+    ]
+    return kept, again
+
+
+def _score(hit: dict[str, Any]) -> float:
+    return float(hit["score"] or 0.0)
 
 
 def merge_facets(request: SearchRequest, shard_facets: list[dict[str, Any]]) -> dict[str, Any]:

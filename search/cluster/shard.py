@@ -21,7 +21,7 @@ from whoosh.reading import IndexReader
 from whoosh.searching import Searcher
 
 from search.engine import SearchRequest, newest_published, run_search
-from search.execute.agreement import ArchiveView, ShardFacts, scored_terms, shard_facts
+from search.execute.agreement import ArchiveView, ShardFacts, shard_facts
 from search.features.articles import get_article
 from search.features.facets import VALUE_FACETS
 from search.features.filters import filter_sets
@@ -117,35 +117,42 @@ class ShardActor:
         found = shard_facts(searcher, parsed, by_filter, ranked, window)
         return self.generation(), replace(found, lexicon=dict(recorder.looked_up))
 
-    def terms(
-        self, request: SearchRequest, lexicon: dict[tuple[str, str], int]
-    ) -> dict[tuple[str, str], int]:
-        """The frequency here of each term ranking the request reads, its words restored
-        with the archive's counts (search.execute.agreement.scored_terms)."""
-        searcher = self._searcher(CollectionStats(1, lexicon=lexicon))
-        reader = searcher.reader()
-        return {
-            key: reader.doc_frequency(*key)
-            for key in scored_terms(searcher, parse_query(request.q))
-        }
-
-    def term_counts(self, terms: list[tuple[str, str]]) -> dict[tuple[str, str], int]:
-        reader = self._reader()[1]
-        return {term: reader.doc_frequency(*term) for term in terms}
-
-    def lexicon_counts(self, keys: list[tuple[str, str]]) -> dict[tuple[str, str], int]:
-        """The accent restorer's counts here (search.query.collection.SharedLexicon keys)."""
+    def counts(
+        self, lexicon_keys: list[tuple[str, str]], terms: list[tuple[str, str]]
+    ) -> tuple[dict[tuple[str, str], int], dict[tuple[str, str], int]]:
+        """The accent restorer's counts here (search.query.collection.SharedLexicon keys), and
+        the document frequency here of each term: those another shard counted, not this one."""
         searcher = self._searcher()
-        return lexicon_counts(searcher, keys)
+        reader = searcher.reader()
+        return lexicon_counts(searcher, lexicon_keys), {t: reader.doc_frequency(*t) for t in terms}
 
     def search(
-        self, request: SearchRequest, archive: ArchiveView, stats: CollectionStats
+        self,
+        request: SearchRequest,
+        archive: ArchiveView,
+        stats: CollectionStats,
+        lacking: tuple[tuple[tuple[str, str], ...], tuple[tuple[str, str], ...]] = ((), ()),
     ) -> dict[str, Any]:
         """This shard's part of a request: its best `page * per_page` hits, all facet values
-        (the engine sums them, then cuts the lists), scored with the archive's statistics."""
+        (the engine sums them, then cuts the lists), scored with the archive's statistics.
+        Told the keys it did not count in its facts (`lacking`: accent restorer's keys and
+        terms), it counts them: `late` lists those it holds. `uncounted` lists the counts it
+        used that the archive did not give (the counts it used), `used` every count it asked
+        for. The engine sums them and asks again where that changes a count used
+        (search.cluster.engine)."""
         window = request.page * request.per_page
         part = replace(request, page=1, per_page=window, facet_size=0)
-        return {"shard": self.number, **run_search(self._searcher(stats), part, archive)}
+        stats = replace(stats, looked_up={}, estimated={}, used=set())
+        searcher = self._searcher(stats)
+        found = {"shard": self.number, **run_search(searcher, part, archive)}
+        found["used"] = stats.used
+        if stats.looked_up or stats.estimated:
+            found["uncounted"] = {"lexicon": stats.looked_up, "terms": stats.estimated}
+        keys, terms = self.counts(list(lacking[0]), list(lacking[1]))
+        if any(keys.values()) or any(terms.values()):
+            late = {"lexicon": {k: n for k, n in keys.items() if n}}
+            found["late"] = {**late, "terms": {t: n for t, n in terms.items() if n}}
+        return found
 
     def article(self, article_id: str) -> dict[str, Any] | None:
         return get_article(self._searcher(), article_id)

@@ -40,7 +40,7 @@ from search.execute.matchsets import (
     MatchSets,
     matching_docs,
 )
-from search.execute.retrieve import RERANK_WINDOW, ranking_query, restored_words
+from search.execute.retrieve import RERANK_WINDOW, ranking_query
 from search.execute.scoring import CompoundNode, Node, TermNode, compile_query
 from search.query.parse import LEVELS, ParsedQuery
 
@@ -66,6 +66,9 @@ class ShardFacts:
     tier_sizes: tuple[int, ...] = ()
     tier_keys: tuple[list[TitleKey], ...] = ()
     lexicon: dict[tuple[str, str], int] = field(default_factory=dict)  # accent restoring
+    # the frequency here of each term ranking reads, the words restored with this shard's
+    # counts: mostly those the archive's restore to (search.cluster.engine checks)
+    frequencies: dict[tuple[str, str], int] = field(default_factory=dict)
 
 
 def shard_facts(
@@ -91,8 +94,10 @@ def shard_facts(
     strict_titles = 0
     if ranked and strict is not None and not parsed.is_empty:
         strict_titles = len(titles_holding(searcher, parsed, missing=0) & strict)
-    if ranked and not parsed.is_empty:
-        restored_words(searcher, parsed.words)  # the restorer's counts, noted by its lexicon
+    frequencies = {}
+    if ranked and not parsed.is_empty:  # the restorer's counts are noted by its lexicon
+        reader = searcher.reader()
+        frequencies = {key: reader.doc_frequency(*key) for key in scored_terms(searcher, parsed)}
     tiers: list[DocSet] = []
     if ranked and strict and not parsed.is_empty:
         tiers = champion_tiers(searcher, parsed, strict)
@@ -102,6 +107,7 @@ def shard_facts(
         strict_titles,
         tuple(len(tier) for tier in tiers),
         tuple(shortest_title_keys(searcher, tier, keep) for tier in tiers),
+        frequencies=frequencies,
     )
 
 
