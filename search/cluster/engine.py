@@ -1,13 +1,17 @@
 """A sharded archive searched on a Dask cluster, behind the same facade as one index.
 
 Each shard is held by a `ShardActor` (search.cluster.shard) on a worker, one per shard, or
-`replicas` of them on different workers. A search asks every shard for its counts
-(search.execute.agreement) and agrees one plan; for relevance it then sums the accent
-restorer's counts and the frequencies of the ranking query's terms over every shard (asking a
-shard for those it did not count itself); then every shard runs its part with them, in
-parallel, and the parts are merged (search.cluster.merge): the answer one index holding every
-article would give, but for the cuts where that index scores only part of its matches
-(bench/README.md).
+`replicas` of them on different workers. A search asks every shard for its facts
+(search.execute.agreement): its counts, the accent restorer's counts it looked up and the
+frequencies of the ranking query's terms as its own counts restore the words. The engine
+agrees one plan on them and sums the counts; then every shard runs its part with the plan
+and the sums, in parallel, and the parts are merged (search.cluster.merge). Two calls to each
+shard for most requests. A shard is asked again, for a few requests, when its part rests on a
+count another shard's share was missing from, or on its own count where the archive's
+differs (it restored a word otherwise with the summed counts), or shows a hit below the
+archive's rerank floor that one index would not have reranked. The answer is the one index
+holding every article would give, but for where that index itself keeps the first articles
+of equal score by the order they were indexed in (bench/README.md).
 
 A shard whose every holder fails or misses the per-request timeout is left out: the answer is
 a 200 with `partial: true` and `missing_shards`. Its actor is then made again on a live worker

@@ -6,11 +6,12 @@ the matches are many, restores accents from its syllable counts and weighs terms
 document frequency. A shard deciding these alone would answer another question than one
 index: a shard without any article holding every word would fall back to looser matches
 that the single index never shows. So each shard first reports its `ShardFacts` (how many
-articles match at each level, the near-miss and champion counts, the accent restorer's counts
-it looked up); the engine adds them up and decides one `MatchPlan` for all. Then every shard
-lists the terms its ranking query reads with the words restored from the summed counts
-(`scored_terms`), and the engine sends the plan and the summed frequencies
-(search.query.collection) with the search.
+articles match at each level, the near-miss counts, the first title keys of each champion
+tier, the accent restorer's counts it looked up, and the frequencies of the terms its ranking
+query reads, `scored_terms`, with the words restored from its own counts); the engine adds
+them up and decides one `MatchPlan` for all, and sends the plan and the summed counts
+(search.query.collection) with the search. The champions are cut at one title key over all
+shards (`last_kept`): a key of the article's own, so one index and the shards keep the same.
 """
 
 from __future__ import annotations

@@ -128,9 +128,11 @@ class GlobalBM25F(scoring.BM25F):
     """A BM25F `like` the project's (search.query.weights.weighting) over the archive's
     statistics.
 
-    A term the statistics do not list (none should be: the engine gathers every term a
-    request scores) counts with this shard's frequency scaled to the archive: ids are routed
-    by hash, so a shard holds a fair sample.
+    A term the statistics do not list (rare: the engine gathers the terms each shard's own
+    reading of the words scores) counts with this shard's frequency scaled to the archive
+    (ids are routed by hash, so a shard holds a fair sample) and is noted in `estimated`,
+    for the engine to ask again with the archive's count. Every term asked for is noted in
+    `used`.
     """
 
     def __init__(self, stats: CollectionStats, like: scoring.BM25F) -> None:
