@@ -174,7 +174,9 @@ def run_search(
         plan = archive.plan if archive else None
         outcome = execute(searcher, parsed, by_filter, sort, window, deadline, plan)
         newest = archive.newest if archive else newest_published(searcher)
-        hits, cut_short = _hits(searcher, outcome.ranked, parsed, request, sort, deadline, newest)
+        hits, cut_short, shown = _hits(
+            searcher, outcome.ranked, parsed, request, sort, deadline, newest
+        )
         partial = outcome.partial or cut_short
         facets: dict[str, Any] = {}
         if request.facets and not partial:
@@ -182,7 +184,7 @@ def run_search(
         total = outcome.total  # exact even when out of time: matching is set algebra
         known = archive.total if archive else total
         suggestion = did_you_mean(searcher, request.q, known) if request.q else None
-    return {
+    result = {
         "query": request.q,
         "total": total,
         "page": request.page,
@@ -192,6 +194,18 @@ def run_search(
         "facets": facets,
         "suggestion": suggestion,
         "partial": partial,
+    }
+    if archive is not None and outcome.before_rerank is not None:
+        result["before_rerank"] = _before_rerank(outcome.before_rerank, shown)
+    return result
+
+
+def _before_rerank(scores: dict[int, float], shown: list[int]) -> dict[str, list[float]]:
+    """A shard's scores before the stored-text rewards, for its archive to agree which are
+    reranked (search.cluster.engine): every reranked one's, best first, and the hits'."""
+    return {
+        "reranked": sorted(scores.values(), reverse=True),
+        "hits": [scores.get(docnum, 0.0) for docnum in shown],
     }
 
 
@@ -203,9 +217,10 @@ def _hits(
     sort: str,
     deadline: float,
     newest: datetime | None,
-) -> tuple[list[dict[str, Any]], bool]:
-    """The page's hits, and whether their missing words were cut short by the deadline (the
-    hits after that point list none); relevance is nudged towards `newest`."""
+) -> tuple[list[dict[str, Any]], bool, list[int]]:
+    """The page's hits, whether their missing words were cut short by the deadline (the
+    hits after that point list none), and their document numbers; relevance is nudged
+    towards `newest`."""
     if sort == "relevance":
         published = date_values(searcher)
         ranked = sorted(
@@ -218,12 +233,13 @@ def _hits(
     first = (request.page - 1) * request.per_page
     terms = MatchTerms.from_query(parsed) if request.highlight else MatchTerms()
     hits, cut_short = [], False
+    page = [docnum for docnum, _ in ranked[first : first + request.per_page]]
     for docnum, score in ranked[first : first + request.per_page]:
         hit = _hit(searcher.stored_fields(docnum), score, terms)
         cut_short = cut_short or (request.missing and time.perf_counter() > deadline)
         wanted = request.missing and not cut_short
         hits.append({**hit, "missing": missing_words(searcher, parsed, docnum) if wanted else []})
-    return hits, cut_short
+    return hits, cut_short, page
 
 
 def missing_words(searcher: Searcher, parsed: ParsedQuery, docnum: int) -> list[str]:

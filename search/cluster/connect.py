@@ -49,7 +49,11 @@ def sharded_engine(
     layout = read_layout(index_dir)
     client = client or connect(settings.cluster, layout.shards)
     engine = ShardedEngine(
-        layout, client, settings.cluster_timeout_ms / 1000, settings.shard_replicas
+        layout,
+        client,
+        settings.cluster_timeout_ms / 1000,
+        settings.shard_replicas,
+        settings.serve_sidecar_min_docs,
     )
     engine.holders.wait_ready(START_TIMEOUT_S)
     return engine

@@ -20,6 +20,7 @@ from distributed import Client, Future
 from search.cluster.shard import ShardActor
 from search.errors import SearchError
 from search.index.shard_layout import ShardLayout
+from search.index.sidecar import MIN_SIDECAR_DOCS
 
 START_TIMEOUT_S = 60.0  # an actor not started by then (its worker vanished): start another
 
@@ -39,10 +40,17 @@ class _Holder:
 class ShardHolders:
     """The actors holding each shard of `layout` on `client`'s workers."""
 
-    def __init__(self, client: Client, layout: ShardLayout, replicas: int = 1) -> None:
+    def __init__(
+        self,
+        client: Client,
+        layout: ShardLayout,
+        replicas: int = 1,
+        sidecar_min_docs: int = MIN_SIDECAR_DOCS,
+    ) -> None:
         self.client = client
         self.layout = layout
         self.replicas = max(1, replicas)
+        self.sidecar_min_docs = sidecar_min_docs  # search.cluster.shard.ShardActor
         self._lock = threading.Lock()
         self._held: dict[int, list[_Holder]] = {s: [] for s in range(layout.shards)}
         workers = self._workers()
@@ -59,6 +67,7 @@ class ShardHolders:
             ShardActor,
             shard,
             self.layout.shard_dir(shard),
+            self.sidecar_min_docs,
             actor=True,
             pure=False,
             workers=[worker] if worker else None,

@@ -8,6 +8,7 @@ shard), and the requested page is cut from the hits merged in the request's orde
 from __future__ import annotations
 
 import heapq
+import math
 from collections import Counter
 from collections.abc import Iterable
 from typing import Any
@@ -63,6 +64,44 @@ def merge_results(
         "partial": timed_out or bool(missing),
         "missing_shards": sorted(missing),
     }
+
+
+def rerank_floor(parts: list[dict[str, Any]], limit: int) -> float | None:
+    """The `limit`-th best score before the stored-text rewards over the shards' parts: one
+    index reranks only its best `limit` by that score, each shard its own best `limit`, so
+    only those scoring at least this much may stay (None: all of them may, or a shard did not
+    say, as for a remembered passage)."""
+    if not parts or any(part.get("before_rerank") is None for part in parts):
+        return None
+    reranked = (part["before_rerank"]["reranked"] for part in parts)
+    scores = sorted((score for listed in reranked for score in listed), reverse=True)
+    return scores[limit - 1] if len(scores) > limit else None
+
+
+def within_floor(
+    parts: dict[int, dict[str, Any]], floor: float, window: int
+) -> tuple[dict[int, dict[str, Any]], list[int]]:
+    """The parts without their hits below the rerank floor, and the shards to ask again
+    with it: those that left one out and showed a whole window, whose last hit scores as
+    much as the window-th of the hits kept (a hit it did not show could reach the window)."""
+    kept = {}
+    for shard, part in parts.items():
+        before = part["before_rerank"]["hits"]
+        hits = [hit for hit, score in zip(part["hits"], before, strict=True) if score >= floor]
+        kept[shard] = {**part, "hits": hits}
+    scores = sorted((_score(hit) for part in kept.values() for hit in part["hits"]), reverse=True)
+    lowest = scores[window - 1] if len(scores) >= window else -math.inf
+    again = [
+        shard
+        for shard in sorted(parts)
+        if len(kept[shard]["hits"]) < len(parts[shard]["hits"]) >= window
+        and _score(parts[shard]["hits"][-1]) >= lowest
+    ]
+    return kept, again
+
+
+def _score(hit: dict[str, Any]) -> float:
+    return float(hit["score"] or 0.0)
 
 
 def merge_facets(request: SearchRequest, shard_facets: list[dict[str, Any]]) -> dict[str, Any]:

@@ -9,7 +9,9 @@ at a time in one thread, so the reader is never shared between threads.
 
 from __future__ import annotations
 
+import logging
 import os
+import threading
 from dataclasses import replace
 from datetime import datetime
 from typing import Any
@@ -19,13 +21,14 @@ from whoosh.reading import IndexReader
 from whoosh.searching import Searcher
 
 from search.engine import SearchRequest, newest_published, run_search
-from search.execute.agreement import ArchiveView, ShardFacts, scored_terms, shard_facts
+from search.execute.agreement import ArchiveView, ShardFacts, shard_facts
 from search.features.articles import get_article
 from search.features.facets import VALUE_FACETS
 from search.features.filters import filter_sets
 from search.features.related import candidates_for, similar_query
 from search.features.suggest import autocomplete
 from search.index.durability import live_dir
+from search.index.sidecar import MIN_SIDECAR_DOCS, ensure_sidecars
 from search.index.store import ArchiveIndex, ArchiveSearcher, open_index
 from search.query.collection import (
     CollectionStats,
@@ -36,14 +39,32 @@ from search.query.collection import (
 from search.query.parse import parse_query
 from search.query.weights import weighting
 
+log = logging.getLogger(__name__)
+
 
 class ShardActor:
-    """The shard numbered `number`, whose index is at `path` on this worker's disk."""
+    """The shard numbered `number`, whose index is at `path` on this worker's disk; segments
+    of `sidecar_min_docs` documents or more get their decoded postings written beside them
+    (search.index.sidecar), as a single index's server does, in a thread of their own: the
+    actor answers meanwhile, decoding, and maps them once they are there."""
 
-    def __init__(self, number: int, path: str) -> None:
+    def __init__(self, number: int, path: str, sidecar_min_docs: int = MIN_SIDECAR_DOCS) -> None:
         self.number = number
         self.path = path
         self._opened: tuple[str, int, ArchiveIndex, IndexReader] | None = None
+        self._sidecars_written: list[str] = []
+        self._sidecars = threading.Thread(
+            target=self._write_sidecars, args=(sidecar_min_docs,), daemon=True
+        )
+        self._sidecars.start()
+
+    def _write_sidecars(self, min_docs: int) -> None:
+        self._sidecars_written = write_sidecars(self.path, min_docs)
+
+    def sidecars_written(self) -> list[str]:
+        """The sidecars this actor wrote, once it is done with them (it waits for that)."""
+        self._sidecars.join()
+        return self._sidecars_written
 
     def _reader(self) -> tuple[ArchiveIndex, IndexReader]:
         """The index and a reader of its latest generation, reopened after a commit or a
@@ -96,35 +117,42 @@ class ShardActor:
         found = shard_facts(searcher, parsed, by_filter, ranked, window)
         return self.generation(), replace(found, lexicon=dict(recorder.looked_up))
 
-    def terms(
-        self, request: SearchRequest, lexicon: dict[tuple[str, str], int]
-    ) -> dict[tuple[str, str], int]:
-        """The frequency here of each term ranking the request reads, its words restored
-        with the archive's counts (search.execute.agreement.scored_terms)."""
-        searcher = self._searcher(CollectionStats(1, lexicon=lexicon))
-        reader = searcher.reader()
-        return {
-            key: reader.doc_frequency(*key)
-            for key in scored_terms(searcher, parse_query(request.q))
-        }
-
-    def term_counts(self, terms: list[tuple[str, str]]) -> dict[tuple[str, str], int]:
-        reader = self._reader()[1]
-        return {term: reader.doc_frequency(*term) for term in terms}
-
-    def lexicon_counts(self, keys: list[tuple[str, str]]) -> dict[tuple[str, str], int]:
-        """The accent restorer's counts here (search.query.collection.SharedLexicon keys)."""
+    def counts(
+        self, lexicon_keys: list[tuple[str, str]], terms: list[tuple[str, str]]
+    ) -> tuple[dict[tuple[str, str], int], dict[tuple[str, str], int]]:
+        """The accent restorer's counts here (search.query.collection.SharedLexicon keys), and
+        the document frequency here of each term: those another shard counted, not this one."""
         searcher = self._searcher()
-        return lexicon_counts(searcher, keys)
+        reader = searcher.reader()
+        return lexicon_counts(searcher, lexicon_keys), {t: reader.doc_frequency(*t) for t in terms}
 
     def search(
-        self, request: SearchRequest, archive: ArchiveView, stats: CollectionStats
+        self,
+        request: SearchRequest,
+        archive: ArchiveView,
+        stats: CollectionStats,
+        lacking: tuple[tuple[tuple[str, str], ...], tuple[tuple[str, str], ...]] = ((), ()),
     ) -> dict[str, Any]:
         """This shard's part of a request: its best `page * per_page` hits, all facet values
-        (the engine sums them, then cuts the lists), scored with the archive's statistics."""
+        (the engine sums them, then cuts the lists), scored with the archive's statistics.
+        Told the keys it did not count in its facts (`lacking`: accent restorer's keys and
+        terms), it counts them: `late` lists those it holds. `uncounted` lists the counts it
+        used that the archive did not give (the counts it used), `used` every count it asked
+        for. The engine sums them and asks again where that changes a count used
+        (search.cluster.engine)."""
         window = request.page * request.per_page
         part = replace(request, page=1, per_page=window, facet_size=0)
-        return {"shard": self.number, **run_search(self._searcher(stats), part, archive)}
+        stats = replace(stats, looked_up={}, estimated={}, used=set())
+        searcher = self._searcher(stats)
+        found = {"shard": self.number, **run_search(searcher, part, archive)}
+        found["used"] = stats.used
+        if stats.looked_up or stats.estimated:
+            found["uncounted"] = {"lexicon": stats.looked_up, "terms": stats.estimated}
+        keys, terms = self.counts(list(lacking[0]), list(lacking[1]))
+        if any(keys.values()) or any(terms.values()):
+            late = {"lexicon": {k: n for k, n in keys.items() if n}}
+            found["late"] = {**late, "terms": {t: n for t, n in terms.items() if n}}
+        return found
 
     def article(self, article_id: str) -> dict[str, Any] | None:
         return get_article(self._searcher(), article_id)
@@ -151,3 +179,15 @@ class ShardActor:
 
     def completions(self, prefix: str, limit: int) -> list[str]:
         return autocomplete(self._searcher(), prefix, limit)
+
+
+def write_sidecars(path: str, min_docs: int) -> list[str]:
+    """The missing sidecars of the shard's latest generation (search.index.sidecar), through a
+    reader of their own; none on a read-only copy."""
+    index = open_index(os.path.realpath(live_dir(path)))
+    try:
+        with index.reader() as reader:
+            return ensure_sidecars(index.storage.folder, reader, min_docs)
+    except OSError as error:
+        log.warning("shard %s: decoded postings not written: %s", path, error)
+        return []

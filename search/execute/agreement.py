@@ -6,11 +6,12 @@ the matches are many, restores accents from its syllable counts and weighs terms
 document frequency. A shard deciding these alone would answer another question than one
 index: a shard without any article holding every word would fall back to looser matches
 that the single index never shows. So each shard first reports its `ShardFacts` (how many
-articles match at each level, the near-miss and champion counts, the accent restorer's counts
-it looked up); the engine adds them up and decides one `MatchPlan` for all. Then every shard
-lists the terms its ranking query reads with the words restored from the summed counts
-(`scored_terms`), and the engine sends the plan and the summed frequencies
-(search.query.collection) with the search.
+articles match at each level, the near-miss counts, the first title keys of each champion
+tier, the accent restorer's counts it looked up, and the frequencies of the terms its ranking
+query reads, `scored_terms`, with the words restored from its own counts); the engine adds
+them up and decides one `MatchPlan` for all, and sends the plan and the summed counts
+(search.query.collection) with the search. The champions are cut at one title key over all
+shards (`last_kept`): a key of the article's own, so one index and the shards keep the same.
 """
 
 from __future__ import annotations
@@ -28,8 +29,9 @@ from search.execute.candidates import (
     CHAMPION_MIN_MATCHES,
     LONG_NEAR_MISS_WORDS,
     MAX_SCORED,
+    TitleKey,
     champion_tiers,
-    title_lengths,
+    shortest_title_keys,
 )
 from search.execute.docsets import expansions, query_docs, titles_holding
 from search.execute.matchsets import (
@@ -39,7 +41,7 @@ from search.execute.matchsets import (
     MatchSets,
     matching_docs,
 )
-from search.execute.retrieve import RERANK_WINDOW, ranking_query, restored_words
+from search.execute.retrieve import RERANK_WINDOW, ranking_query
 from search.execute.scoring import CompoundNode, Node, TermNode, compile_query
 from search.query.parse import LEVELS, ParsedQuery
 
@@ -61,10 +63,13 @@ class ShardFacts:
 
     level_counts: tuple[int, ...]  # matches at each of LEVELS, up to the first with any
     strict_titles: int = 0  # strict matches whose title holds every word
-    # champion tiers among the matches at that level: their sizes and shortest title lengths
+    # champion tiers among the matches at that level: their sizes and first title keys
     tier_sizes: tuple[int, ...] = ()
-    tier_lengths: tuple[list[int], ...] = ()
+    tier_keys: tuple[list[TitleKey], ...] = ()
     lexicon: dict[tuple[str, str], int] = field(default_factory=dict)  # accent restoring
+    # the frequency here of each term ranking reads, the words restored with this shard's
+    # counts: mostly those the archive's restore to (search.cluster.engine checks)
+    frequencies: dict[tuple[str, str], int] = field(default_factory=dict)
 
 
 def shard_facts(
@@ -90,8 +95,10 @@ def shard_facts(
     strict_titles = 0
     if ranked and strict is not None and not parsed.is_empty:
         strict_titles = len(titles_holding(searcher, parsed, missing=0) & strict)
-    if ranked and not parsed.is_empty:
-        restored_words(searcher, parsed.words)  # the restorer's counts, noted by its lexicon
+    frequencies = {}
+    if ranked and not parsed.is_empty:  # the restorer's counts are noted by its lexicon
+        reader = searcher.reader()
+        frequencies = {key: reader.doc_frequency(*key) for key in scored_terms(searcher, parsed)}
     tiers: list[DocSet] = []
     if ranked and strict and not parsed.is_empty:
         tiers = champion_tiers(searcher, parsed, strict)
@@ -100,7 +107,8 @@ def shard_facts(
         tuple(counts),
         strict_titles,
         tuple(len(tier) for tier in tiers),
-        tuple(title_lengths(searcher, tier, keep) for tier in tiers),
+        tuple(shortest_title_keys(searcher, tier, keep) for tier in tiers),
+        frequencies=frequencies,
     )
 
 
@@ -129,9 +137,9 @@ def agreed_plan(
 
 def agreed_champions(facts: list[ShardFacts], window: int) -> ChampionCut:
     """The champions one index would score, from the shards matching at the agreed level:
-    the first tier that fills the window over all of them, cut at the title length of the
-    `keep`-th shortest title (titles as long as that one all stay: their order among equal
-    lengths is the shards' own)."""
+    the first tier that fills the window over all of them, cut at the `keep`-th title key
+    over all of them (search.execute.candidates.TitleKey: titles tied with it all stay, on
+    one index as on the shards)."""
     needed = max(window, RERANK_WINDOW)
     if sum(f.level_counts[-1] for f in facts) < CHAMPION_MIN_MATCHES:
         return ChampionCut(None)
@@ -139,12 +147,17 @@ def agreed_champions(facts: list[ShardFacts], window: int) -> ChampionCut:
         sizes = [f.tier_sizes[tier] for f in facts if len(f.tier_sizes) > tier]
         if sum(sizes) < needed:
             continue
-        keep = max(needed, MAX_SCORED)
-        lengths = sorted(
-            n for f in facts if len(f.tier_lengths) > tier for n in f.tier_lengths[tier]
-        )
-        return ChampionCut(tier, lengths[keep - 1] if len(lengths) > keep else None)
+        listed = [f.tier_keys[tier] for f in facts if len(f.tier_keys) > tier]
+        return ChampionCut(tier, last_kept(listed, sum(sizes), max(needed, MAX_SCORED)))
     return ChampionCut(None)
+
+
+def last_kept(listed: list[list[TitleKey]], size: int, keep: int) -> TitleKey | None:
+    """The `keep`-th title key over the shards' lists of their first `keep` (`size` titles
+    in all), as search.execute.candidates.shortest_titles cuts one index; None: all stay."""
+    if size <= keep:
+        return None
+    return sorted(key for keys in listed for key in keys)[keep - 1]
 
 
 def scored_terms(searcher: Searcher, parsed: ParsedQuery) -> set[tuple[str, str]]:

@@ -9,7 +9,10 @@ case, those holding the rarest words first.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
+import numpy.typing as npt
 from whoosh.searching import Searcher
 
 from search.analysis.chains import fold_term
@@ -19,6 +22,7 @@ from search.execute.date_order import first_by_date
 from search.execute.docsets import clause_docs, term_docs, titles_holding
 from search.execute.matchsets import ChampionCut
 from search.execute.scoring import field_lengths
+from search.index.columns import date_values
 from search.index.schema import SLUG_FIELD
 from search.query.parse import ParsedQuery
 
@@ -47,7 +51,7 @@ def champions(
     tiers = champion_tiers(searcher, parsed, matched)
     for tier in tiers or ():
         if len(tier) >= needed:
-            return _shortest_titles(searcher, tier, max(needed, MAX_SCORED))
+            return shortest_titles(searcher, tier, max(needed, MAX_SCORED))
     return matched
 
 
@@ -76,11 +80,33 @@ def champion_tiers(searcher: Searcher, parsed: ParsedQuery, matched: DocSet) -> 
     return [side_by_side, in_title]
 
 
-def title_lengths(searcher: Searcher, docs: DocSet, keep: int) -> list[int]:
-    """The `keep` shortest title lengths among the documents, shortest first."""
+TitleKey = tuple[int, int]  # (title length, publication time bit-inverted): shortest first,
+# then newest first. Both are the article's own, so every shard of an archive orders alike.
+
+
+def shortest_title_keys(searcher: Searcher, docs: DocSet, keep: int) -> list[TitleKey]:
+    """The `keep` first title keys among the documents, in order."""
     numbers = doc_array(docs)
-    lengths = np.sort(field_lengths(searcher, "title_folded")[numbers])
-    return [int(length) for length in lengths[:keep]]
+    lengths, later = _title_keys(searcher, numbers)
+    order = np.lexsort((later, lengths))[:keep]
+    return list(zip(lengths[order].tolist(), later[order].tolist(), strict=True))
+
+
+def _title_keys(
+    searcher: Searcher, numbers: npt.NDArray[np.int64]
+) -> tuple[npt.NDArray[Any], npt.NDArray[np.int64]]:
+    """The documents' title lengths, and their publication times inverted (`~`: the newest
+    lowest, undated last, with no overflow)."""
+    lengths = field_lengths(searcher, "title_folded")[numbers]
+    return lengths, ~date_values(searcher)[numbers]
+
+
+def titles_up_to(searcher: Searcher, docs: DocSet, last: TitleKey) -> DocSet:
+    """The documents whose title key is `last` or before it (ties with it all stay)."""
+    numbers = doc_array(docs)
+    lengths, later = _title_keys(searcher, numbers)
+    kept = (lengths < last[0]) | ((lengths == last[0]) & (later <= last[1]))
+    return docset(numbers[kept])
 
 
 def _agreed_champions(
@@ -92,11 +118,7 @@ def _agreed_champions(
     if not tiers:
         return matched
     tier = tiers[cut.tier]
-    if cut.longest is None:
-        return tier
-    numbers = doc_array(tier)
-    lengths = field_lengths(searcher, "title_folded")[numbers]
-    return docset(numbers[lengths <= cut.longest])
+    return tier if cut.last is None else titles_up_to(searcher, tier, cut.last)
 
 
 def bound_candidates(
@@ -126,11 +148,11 @@ def bound_candidates(
     return docset(first_by_date(searcher, candidates, MAX_CANDIDATES, True)) | near
 
 
-def _shortest_titles(searcher: Searcher, docs: DocSet, keep: int) -> DocSet:
-    """At most `keep` documents, those with the shortest titles (newest first among equals):
-    every one holds all the words in its title, and BM25 ranks shorter such titles higher."""
+def shortest_titles(searcher: Searcher, docs: DocSet, keep: int) -> DocSet:
+    """The `keep` documents with the shortest titles (newest first among equal lengths), and
+    any tied with the last of them in both: every one holds all the words in its title, and
+    BM25 ranks shorter such titles higher. The tie rule uses only the articles' own values,
+    so the shards of an archive cut at the same place (search.execute.agreement)."""
     if len(docs) <= keep:
         return docs
-    numbers = doc_array(docs)
-    lengths = field_lengths(searcher, "title_folded")[numbers]
-    return docset(numbers[np.lexsort((-numbers, lengths))[:keep]])
+    return titles_up_to(searcher, docs, shortest_title_keys(searcher, docs, keep)[-1])

@@ -50,13 +50,17 @@ class MatchPlan:
     level: str
     near_misses: bool = False
     champions: ChampionCut | None = None  # None: as one index would choose them alone
+    # the archive's RERANK_WINDOW-th best score before the stored-text rewards: only the
+    # candidates scoring that much are reranked (None: this shard's own best window)
+    rerank_floor: float | None = None
 
 
 @dataclass(frozen=True)
 class ChampionCut:
     """Which matches an archive's shards score (search.execute.candidates.champions): a
     champion tier (0: the words side by side in the title, 1: every word in the title; None:
-    every match), and within it the titles at most `longest` long (None: all of them)."""
+    every match), and within it the titles up to the `last` title key (None: all of them;
+    search.execute.candidates.TitleKey)."""
 
     tier: int | None
-    longest: int | None = None
+    last: tuple[int, int] | None = None

@@ -34,7 +34,6 @@ from search.execute.deadline import DeadlineCollector
 from search.execute.docsets import DocSetQuery, expansions, query_docs, term_docs, titles_holding
 from search.execute.matchsets import (
     FEW_MATCHES,
-    ChampionCut,
     MatchPlan,
     MatchSets,
     matching_docs,
@@ -74,6 +73,7 @@ class Scored:
 
     hits: list[Hit]
     partial: bool = False
+    before_rerank: dict[int, float] | None = None  # the reranked ones' scores, when known
 
 
 @dataclass(frozen=True)
@@ -85,6 +85,7 @@ class ScoringJob:
     limit: int  # hits ranked: the requested window, RERANK_WINDOW at least
     need: int  # the first `need` of them must be exact: the requested window
     deadline: float  # on time.perf_counter()'s clock
+    rerank_floor: float | None = None  # the archive's (search.execute.matchsets.MatchPlan)
 
 
 @dataclass(frozen=True)
@@ -95,6 +96,7 @@ class Retrieval:
     sets: MatchSets
     total: int
     partial: bool
+    before_rerank: dict[int, float] | None = None  # Scored's: a shard reports them
 
 
 def execute(
@@ -118,10 +120,8 @@ def execute(
     if sort != "relevance" or parsed.is_empty:
         hits = by_date(searcher, matches.docs, window, newest_first=sort != "oldest")
         return Retrieval(hits, matches.sets, total, partial=False)
-    ranked = rank(
-        searcher, parsed, matches.docs, window, deadline, plan.champions if plan else None
-    )
-    return Retrieval(ranked.hits, matches.sets, total, ranked.partial)
+    ranked = rank(searcher, parsed, matches.docs, window, deadline, plan)
+    return Retrieval(ranked.hits, matches.sets, total, ranked.partial, ranked.before_rerank)
 
 
 def match(
@@ -235,14 +235,17 @@ def rank(
     matched: DocSet,
     window: int,
     deadline: float,
-    cut: ChampionCut | None = None,
+    plan: MatchPlan | None = None,
 ) -> Scored:
     """The matches in relevance order, the first `window` exactly; out of time before the
-    window is full, the rest of it newest first. A shard scores the champions `cut` says."""
+    window is full, the rest of it newest first. A shard scores the champions its archive's
+    `plan` says, and reranks those above its floor."""
     limit = max(window, RERANK_WINDOW)
-    candidates = champions(searcher, parsed, matched, limit, cut)
+    candidates = champions(searcher, parsed, matched, limit, plan.champions if plan else None)
     candidates = bound_candidates(searcher, parsed, candidates, limit)
-    job = ScoringJob(ranking_query(searcher, parsed), candidates, limit, window, deadline)
+    query = ranking_query(searcher, parsed)
+    floor = plan.rerank_floor if plan else None
+    job = ScoringJob(query, candidates, limit, window, deadline, floor)
     run = passage_run(parsed)
     holders = run_holders(searcher, run) if run else None
     if run and holders is not None:
@@ -281,11 +284,14 @@ def _scored_and_reranked(
     holders could not be listed, those among the best PASSAGE_WINDOW scored go first."""
     scored_size = PASSAGE_WINDOW if run else job.limit
     scored = score(searcher, job.query, job.candidates, scored_size, job.deadline)
-    head = rerank_window(searcher, scored.hits[: job.limit], parsed, job.need)
+    best = scored.hits[: job.limit]
+    if job.rerank_floor is not None and not run:
+        best = [hit for hit in best if (hit[1] or 0.0) >= job.rerank_floor]
+    head = rerank_window(searcher, best, parsed, job.need)
     if run and not scored.partial:
         tail = scored.hits[job.limit :]
         return Scored(scan_for_run(searcher, head, tail, run, job.deadline))
-    return Scored(head, scored.partial)
+    return Scored(head, scored.partial, None if run else {d: s or 0.0 for d, s in best})
 
 
 def _filled_by_date(searcher: Searcher, ranked: Scored, matched: DocSet, window: int) -> Scored:

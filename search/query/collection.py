@@ -42,6 +42,9 @@ class CollectionStats:
     # and the ones this shard looked up that the archive did not give (filled as it goes)
     lexicon: dict[tuple[str, str], int] = field(default_factory=dict)
     looked_up: dict[tuple[str, str], int] = field(default_factory=dict)
+    # the terms scored with this shard's frequency, the archive's not given (their count here)
+    estimated: dict[tuple[str, str], int] = field(default_factory=dict)
+    used: set[tuple[str, str]] = field(default_factory=set)  # every count asked for, either kind
 
     def avg_field_length(self, fieldname: str) -> float:
         return self.field_lengths.get(fieldname, 0) / (self.documents or 1)
@@ -67,6 +70,7 @@ class SharedLexicon(Lexicon):
 
     def doc_frequency(self, reader: IndexReader, fields: tuple[str, ...], term: str) -> int:
         key = (fields[0], term)
+        self.stats.used.add(key)
         found = self.stats.lexicon.get(key)
         if found is None:
             found = self.base.doc_frequency(reader, fields, term)
@@ -105,9 +109,11 @@ class GlobalBM25F(scoring.BM25F):
     """A BM25F `like` the project's (search.query.weights.weighting) over the archive's
     statistics.
 
-    A term the statistics do not list (none should be: the engine gathers every term a
-    request scores) counts with this shard's frequency scaled to the archive: ids are routed
-    by hash, so a shard holds a fair sample.
+    A term the statistics do not list (rare: the engine gathers the terms each shard's own
+    reading of the words scores) counts with this shard's frequency scaled to the archive
+    (ids are routed by hash, so a shard holds a fair sample) and is noted in `estimated`,
+    for the engine to ask again with the archive's count. Every term asked for is noted in
+    `used`.
     """
 
     def __init__(self, stats: CollectionStats, like: scoring.BM25F) -> None:
@@ -118,10 +124,12 @@ class GlobalBM25F(scoring.BM25F):
         # Whoosh's own matchers ask with the term's bytes, search.execute with its text
         word = text.decode("utf-8") if isinstance(text, bytes) else text
         found = self.stats.frequencies.get((fieldname, word))
+        self.stats.used.add((fieldname, word))
         if found is None:
             top = searcher.get_parent()
-            share = self.stats.documents / max(1, top.doc_count_all())
-            found = round(top.doc_frequency(fieldname, text) * share)
+            here = top.doc_frequency(fieldname, text)
+            self.stats.estimated[(fieldname, word)] = here
+            found = round(here * self.stats.documents / max(1, top.doc_count_all()))
         return math.log(self.stats.documents / (found + 1)) + 1
 
     def scorer(self, searcher: Searcher, fieldname: str, text: str, qf: int = 1) -> Any:
