@@ -130,6 +130,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--warmup", type=float, default=3.0, help="seconds before measuring")
     parser.add_argument("--keepalive", action="store_true", help="one connection per client")
+    parser.add_argument(
+        "--serve-timeout", type=float, default=180.0, help="seconds for serve's warm-up"
+    )
     parser.add_argument("--seed", type=int, default=20260601)
     source = parser.add_mutually_exclusive_group()
     source.add_argument("--during-import", type=Path, metavar="FILE", help="JSONL to import")

@@ -213,7 +213,8 @@ def measure(
 ) -> Measurement:
     label = f"workers={workers}"
     log = args.log_dir / f"serve-w{workers}.log"
-    with Server(args.index_dir, workers, args.threads, log) as srv:
+    timeout = args.serve_timeout
+    with Server(args.index_dir, workers, args.threads, log, startup_timeout=timeout) as srv:
         health = srv.health()
         print(f"[{label}] serving {health['documents']:,} articles on {srv.base}", flush=True)
         drive(srv, warmup, args.clients, args.warmup, args.keepalive)
