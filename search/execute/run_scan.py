@@ -47,15 +47,20 @@ FEW_TO_READ = 32
 Ends = set[int] | None  # where the run's words so far may end in a field (None: anywhere)
 
 
-def may_hold_run(searcher: Searcher, run: tuple[str, ...], docs: Iterable[int]) -> DocSet:
+def may_hold_run(
+    searcher: Searcher, run: tuple[str, ...], docs: Iterable[int], few_to_read: int = FEW_TO_READ
+) -> DocSet:
     """The documents of `docs` whose title, summary or body may hold the run (a superset
-    of those the run's expression matches in their stored text, see the module docstring)."""
+    of those the run's expression matches in their stored text, see the module docstring).
+    Positions are read until `few_to_read` documents or fewer are left in a field."""
     wanted = docset(docs)
-    return union(_passing_in_field(searcher, name + FOLDED, run, wanted) for name in RUN_FIELDS)
+    return union(
+        _passing_in_field(searcher, name + FOLDED, run, wanted, few_to_read) for name in RUN_FIELDS
+    )
 
 
 def _passing_in_field(
-    searcher: Searcher, fieldname: str, run: tuple[str, ...], wanted: DocSet
+    searcher: Searcher, fieldname: str, run: tuple[str, ...], wanted: DocSet, few_to_read: int
 ) -> DocSet:
     """The documents of `wanted` with a chain of the run's positions in the field."""
     alive = doc_array(wanted)
@@ -70,7 +75,7 @@ def _passing_in_field(
     frequency = [len(term_postings(searcher, fieldname, word)[0]) for word in run]
     positions: dict[int, dict[int, list[int]]] = {}
     for step, i in enumerate(sorted(range(len(run)), key=frequency.__getitem__)):
-        if len(alive) <= FEW_TO_READ:
+        if len(alive) <= few_to_read:
             break
         reading = alive[np.isin(alive, held[i], assume_unique=True)]
         positions[i] = positions_of(searcher, fieldname, run[i], reading)
