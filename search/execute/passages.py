@@ -17,7 +17,8 @@ common words scores low, and was missed that way):
 
 Holders the listing can still miss (an abbreviation in a body) are looked for in the best-scored
 documents as well. When too many bodies or texts would have to be checked, only the
-best-scored are searched.
+best-scored are searched. Searching documents' stored text reads only those whose positions
+may hold the run (search.execute.run_scan): the same holders, far fewer articles read.
 """
 
 from __future__ import annotations
