@@ -34,7 +34,7 @@ import numpy.typing as npt
 from whoosh.searching import Searcher
 
 from search.execute.bitmaps import DocSet, doc_array, docset, union
-from search.execute.docsets import term_postings
+from search.execute.docsets import term_docs
 from search.index.caches import caches_of
 from search.index.schema import FOLDED
 from search.index.segment_positions import segment_positions
@@ -72,7 +72,7 @@ def _passing_in_field(
         held.append(alive[whole])
         loose.append(set(alive[split].tolist()))
         alive = alive[whole | split]
-    frequency = [len(term_postings(searcher, fieldname, word)[0]) for word in run]
+    frequency = [len(term_docs(searcher, fieldname, word)) for word in run]
     positions: dict[int, dict[int, list[int]]] = {}
     for step, i in enumerate(sorted(range(len(run)), key=frequency.__getitem__)):
         if len(alive) <= few_to_read:
@@ -90,12 +90,12 @@ def _passing_in_field(
 def _holding(
     searcher: Searcher, fieldname: str, term: str, docs: npt.NDArray[np.int64]
 ) -> npt.NDArray[np.bool_]:
-    """Which of `docs` (sorted) hold the term in the field."""
-    ids = term_postings(searcher, fieldname, term)[0]
-    if not len(ids):
+    """Which of `docs` (sorted) hold the term in the field: through the term's cached set,
+    which stays cached where a common syllable's decoded list would not."""
+    held = term_docs(searcher, fieldname, term)
+    if not held:
         return np.zeros(len(docs), dtype=bool)
-    at = np.minimum(np.searchsorted(ids, docs), len(ids) - 1)
-    return np.asarray(ids[at] == docs)
+    return np.isin(docs, doc_array(held & docset(docs)), assume_unique=True)
 
 
 def _split_holding(
