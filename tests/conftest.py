@@ -189,6 +189,47 @@ def generated_index(tmp_path_factory: pytest.TempPathFactory) -> Any:
     return builder.index
 
 
+# Texts whose words the tokenizer and the run expression (search.analysis.textmatch) cut
+# differently: dotted abbreviations and numbers, a word split at a dot, invisible hyphens.
+RUN_TEXTS = [
+    "Hôm nay trời mưa lớn ở Đà Nẵng, giao thông ùn tắc.",
+    "Người dân TP.HCM có thêm tuyến metro mới.",
+    "Giá 50.000 đồng mỗi kg, tăng 1,5 lần.",
+    "Giá 50.000đ mỗi kg rau xanh.",
+    "Họ ở thành.phố mới có nhà riêng.",
+    "Ông đi xy.abc.de rồi về nhà ngay.",
+    "Chiều nay vào trư\u00adờng học mới của con.",
+    "Đội U.23 Việt Nam thắng đậm.",
+    "Họ sống ở ab.thanh.pho mới có nhà.",
+    "Đây là mưa lớn trời ở nay hôm.",
+]
+
+
+@pytest.fixture(scope="session")
+def run_texts_index(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    """RUN_TEXTS, each as a body, as a title and as a summary of its own article (30 in
+    all), beside 200 generated articles that share their words."""
+    directory = tmp_path_factory.mktemp("run-texts")
+    rng = random.Random(7)
+    vocabulary = " ".join(RUN_TEXTS).split()
+    records = []
+    for n, text in enumerate(RUN_TEXTS):
+        for field in ("body", "title", "summary"):
+            record = {"title": "Tin ngắn", "body": "Nội dung.", field: text}
+            records.append({**record, "id": f"R{n}{field}", "url": f"https://b.vn/{n}{field}"})
+    for n in range(200):
+        records.append(
+            {
+                "id": f"F{n}",
+                "url": f"https://b.vn/f{n}",
+                "title": " ".join(rng.choices(vocabulary, k=6)),
+                "body": " ".join(rng.choices(vocabulary, k=rng.randint(20, 120))),
+            }
+        )
+    records = [{**r, "published": "2024-05-01T08:00:00+07:00"} for r in records]
+    return index_files(directory / "ix", [jsonl_file(directory / "r.jsonl", records)]).index
+
+
 # Whoosh documents and what a reader sees of an index: the writer and merge tests compare ours
 # with Whoosh's own.
 

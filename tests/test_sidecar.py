@@ -23,6 +23,8 @@ from search.index.segment_postings import _read_postings, leaf_sidecar
 from search.index.sidecar import (
     DERIVED_DIR,
     SidecarKey,
+    _narrowest_ids,
+    _narrowest_weights,
     ensure_sidecars,
     open_sidecar,
     sidecar_path,
@@ -82,22 +84,46 @@ def check_every_term(index: ArchiveIndex) -> int:
     return from_sidecar
 
 
-@pytest.mark.parametrize("weight_type", ["uint16", "float32"])
+@pytest.mark.parametrize("narrow", [True, False])
 @pytest.mark.parametrize("name", ["churned_index", "generated_index"])
-def test_sidecar_postings_equal_whoosh_matchers(copy_of: Any, name: str, weight_type: str) -> None:
+def test_sidecar_postings_equal_whoosh_matchers(copy_of: Any, name: str, narrow: bool) -> None:
     """Many segments, deletions and re-added articles (churned), long repetitive lists over
-    several W3 blocks (generated), weights as whole numbers or as floats: the sidecar gives
-    what Whoosh's matcher walks."""
+    several W3 blocks (generated), lists stored narrow (gaps as uint16, weights as uint8)
+    or wide (int32 numbers, float32 weights): the sidecar gives what Whoosh's matcher walks."""
     index = copy_of(name)
     with index.reader() as reader:
         leaves = [leaf for leaf, _ in reader.leaf_readers()]
         assert len(leaves) > 1
+        kinds = set()
         for leaf in leaves:
-            assert write_sidecar(index.storage.folder, leaf, weight_type)
+            assert write_sidecar(index.storage.folder, leaf, narrow)
             sidecar = open_sidecar(index.storage.folder, SidecarKey.of(leaf.segment()))
             assert sidecar is not None
-            assert sidecar.weights.dtype == np.dtype(weight_type)
+            kinds |= set(sidecar.kinds.tolist())
+    assert (0 in kinds) if narrow else kinds == {6}  # gaps and uint8 weights; or wide
     assert check_every_term(index) > 0
+
+
+@pytest.mark.parametrize(
+    ("ids", "weights", "kind"),
+    [
+        ([70_000, 70_004, 70_100], [1.0, 2.0, 255.0], 0),  # small gaps after a large first
+        ([0, 65_535, 2 * 65_535], [1.0, 256.0, 1.0], 1),  # gaps at uint16's bound
+        ([5, 70_000], [1.0, 1.0], 4),  # a gap past uint16: the numbers as they are
+        ([1, 2, 3], [1.0, 70_000.0, 2.0], 2),  # a weight past uint16
+        ([1, 2, 3], [1.0, 0.5, 2.0], 2),  # a weight not whole
+    ],
+)
+def test_each_list_is_stored_as_narrow_as_its_values_allow(
+    ids: list[int], weights: list[float], kind: int
+) -> None:
+    """The kind chosen for a list's values, and back to the values exactly."""
+    id_kind, stored_ids = _narrowest_ids(np.array(ids, dtype=np.int32))
+    weight_kind, stored_weights = _narrowest_weights(np.array(weights, dtype=np.float32))
+    assert 4 * id_kind + weight_kind == kind
+    decoded = np.cumsum(stored_ids, dtype=np.int32) + ids[0] if id_kind == 0 else stored_ids
+    assert decoded.tolist() == ids
+    assert stored_weights.astype(np.float32).tolist() == weights
 
 
 def test_sidecars_follow_a_merge(copy_of: Any) -> None:

@@ -37,12 +37,16 @@ def doc_array(docs: Iterable[int]) -> npt.NDArray[np.int64]:
 def union(sets: Iterable[DocSet]) -> DocSet:
     """The documents in any of the sets (one pass over all of them)."""
     every = list(sets)
+    if len(every) == 1:  # immutable: the set itself, not a copy of a common word's
+        return every[0]
     return FrozenBitMap.union(*every) if every else EMPTY
 
 
 def intersection(sets: Iterable[DocSet]) -> DocSet:
     """The documents in every one of the sets, the smallest first (empty for no set)."""
     every = sorted(sets, key=len)
+    if len(every) == 1:  # immutable: the set itself, not a copy of a common word's
+        return every[0]
     return FrozenBitMap.intersection(*every) if every else EMPTY
 
 

@@ -17,7 +17,8 @@ common words scores low, and was missed that way):
 
 Holders the listing can still miss (an abbreviation in a body) are looked for in the best-scored
 documents as well. When too many bodies or texts would have to be checked, only the
-best-scored are searched.
+best-scored are searched. Searching documents' stored text reads only those whose positions
+may hold the run (search.execute.run_scan): the same holders, far fewer articles read.
 """
 
 from __future__ import annotations
@@ -25,7 +26,6 @@ from __future__ import annotations
 import time
 
 import numpy as np
-import numpy.typing as npt
 from whoosh.searching import Searcher
 
 from search.analysis.chains import fold_term
@@ -33,9 +33,8 @@ from search.analysis.textmatch import run_regex
 from search.analysis.tokenizer import BIGRAM_SEPARATOR
 from search.execute.bitmaps import DocSet, all_but_one, doc_array, docset, intersection
 from search.execute.docsets import term_docs
-from search.index.caches import caches_of
+from search.execute.run_scan import may_hold_run, positions_of
 from search.index.schema import BIGRAM_FIELDS, FOLDED, FOLDED_BIGRAM
-from search.index.segment_positions import segment_positions
 from search.query.parse import ParsedQuery
 
 PASSAGE_MIN_WORDS = 5  # a plain query this long is also looked for as one run of words
@@ -92,7 +91,7 @@ def holding_run(searcher: Searcher, fieldname: str, run: tuple[str, ...], docs: 
     alive = doc_array(docs)
     starts: dict[int, set[int]] = {}
     for step, i in enumerate(by_rarity):
-        positions = _positions(searcher, fieldname, run[i], alive)
+        positions = positions_of(searcher, fieldname, run[i], alive)
         here = {doc: {p - i for p in held} for doc, held in positions.items()}
         if step:
             here = {doc: s & here[doc] for doc, s in starts.items() if doc in here}
@@ -101,20 +100,6 @@ def holding_run(searcher: Searcher, fieldname: str, run: tuple[str, ...], docs: 
         if not len(alive):
             break
     return docset(alive)
-
-
-def _positions(
-    searcher: Searcher, fieldname: str, text: str, docs: npt.NDArray[np.int64]
-) -> dict[int, list[int]]:
-    """The term's positions in each of `docs` (sorted global numbers) that holds it."""
-    caches = caches_of(searcher)
-    found: dict[int, list[int]] = {}
-    for leaf, offset in searcher.reader().leaf_readers():
-        local = docs[(docs >= offset) & (docs < offset + leaf.doc_count_all())] - offset
-        if len(local):
-            held = segment_positions(caches, leaf, fieldname, text, local)
-            found.update((offset + doc, positions) for doc, positions in held.items())
-    return found
 
 
 def _holding_every(searcher: Searcher, fieldname: str, terms: tuple[str, ...]) -> DocSet:
@@ -139,10 +124,14 @@ def holders_first(first: Ranked, rest: Ranked, size: int) -> Ranked:
 def holders_among(
     searcher: Searcher, ranked: Ranked, run: tuple[str, ...], deadline: float
 ) -> Ranked:
-    """The documents of `ranked` whose stored text holds the run, read one by one."""
+    """The documents of `ranked` whose stored text holds the run, read one by one: only
+    those whose positions may hold it (search.execute.run_scan), the same documents."""
     regex = run_regex(run)
+    readable = may_hold_run(searcher, run, (docnum for docnum, _ in ranked))
     found: Ranked = []
     for docnum, score in ranked:
+        if docnum not in readable:
+            continue
         if time.perf_counter() > deadline:
             break
         fields = searcher.stored_fields(docnum)

@@ -23,7 +23,7 @@ from search.index.w3_reader import read_ids_and_weights, w3_terms
 SIDECAR_RECHECK_SECONDS = 30.0  # how long a segment found without a sidecar is not looked at
 
 DocIds = npt.NDArray[np.int32]  # sorted document numbers
-# Weights are term frequencies: float32, or uint16 read from a sidecar (search.index.sidecar)
+# Weights are term frequencies: float32, or uint8/uint16 read from a sidecar (search.index.sidecar)
 Weights = npt.NDArray[Any]
 Postings = tuple[DocIds, Weights]  # document numbers, weights
 

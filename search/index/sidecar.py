@@ -4,11 +4,13 @@ A W3 posting list is pickled and compressed block by block: decoding a common sy
 costs far more than the rest of a query, and every worker process would pay it for every
 term it has not cached yet. A segment never changes once written, so its lists are decoded
 once, into one file per segment under `derived/` in the index directory: document numbers
-(int32) and weights of every list Whoosh did not inline in its term table, in one run each.
-Weights are term frequencies: whole numbers, kept as uint16 (a quarter of the file less than
-float32), unless one of the segment's is not a whole number below 65,536 (then float32).
+and weights of every list Whoosh did not inline in its term table, in one run each, each list
+as narrow as its values allow. Document numbers are gaps from the list's first (uint16) when
+every gap of the list fits, else the numbers themselves (int32); a common syllable's gaps are
+small, and these lists are most of the file. Weights are term frequencies: uint8 when every
+one of the list is a whole number below 256, else uint16, else float32 (one not whole).
 Every process maps the file read-only, so the pages are shared through the page cache and a
-cold term costs a look-up, not a decode.
+cold term costs a look-up and a cumulative sum, not the decoding of pickled blocks.
 
 No second term dictionary: Whoosh's term table still finds the term, and its term info gives
 the list's offset in the postings file; the sidecar keeps those offsets sorted and the run
@@ -20,9 +22,11 @@ ignores the folder, and a missing, stale (another segment id or document count, 
 format version) or damaged sidecar is only skipped, costing speed. A sidecar is written to a
 temporary file, flushed, then renamed, so a crash leaves either none or a whole one.
 
-File layout: a header block (magic, then the JSON description), then the arrays, each
-starting at a multiple of 8 bytes: list offsets (int64, sorted), run starts (int64), run
-lengths (int64), document numbers (int32), weights (uint16 or float32, as the header says).
+File layout: a header block (magic, then the JSON description), then per list: its offset
+in the postings file (int64, sorted), posting count (int64), first document (int64), where its
+data starts (int64, bytes after the per-list arrays) and its kind (uint8: the two types, see
+_ID_TYPES and _WEIGHT_TYPES); then each list's document numbers and weights, each array
+starting at a multiple of its item size.
 """
 
 from __future__ import annotations
@@ -40,12 +44,19 @@ from search.index.durability import fsync_directory
 from search.index.w3_reader import field_entries, read_ids_and_weights, w3_terms
 
 DERIVED_DIR = "derived"
-SIDECAR_VERSION = 2
+SIDECAR_VERSION = 3  # 3: each list as narrow as its values allow
 _MAGIC = b"VNSCAR\x00\x01"
 _HEADER_BYTES = 4096
 _SUFFIX = ".postings"
 _TMP_MARK = ".tmp-"
-_WEIGHT_TYPES = ("uint16", "float32")
+# A list's kind: 4 * (its document numbers' type) + (its weights' type), as indexes here.
+_ID_TYPES: tuple[np.dtype[Any], ...] = (np.dtype(np.uint16), np.dtype(np.int32))  # gaps; numbers
+_WEIGHT_TYPES: tuple[np.dtype[Any], ...] = (
+    np.dtype(np.uint8),
+    np.dtype(np.uint16),
+    np.dtype(np.float32),
+)
+_PER_LIST_BYTES = 4 * 8 + 1  # offset, count, first document, data start; kind
 MIN_SIDECAR_DOCS = 10_000  # smaller segments decode fast enough (and are merged away soon)
 
 
@@ -64,31 +75,39 @@ class SidecarKey:
 class SegmentSidecar:
     """One segment's decoded posting lists, mapped read-only."""
 
-    def __init__(self, path: str, terms: int, postings: int, weight_type: str) -> None:
-        mapped = np.memmap(path, dtype=np.uint8, mode="r")
-        at = _HEADER_BYTES
-
-        def take(dtype: Any, count: int) -> Any:
-            nonlocal at
-            array = np.frombuffer(mapped, dtype=dtype, count=count, offset=at)
-            at += array.nbytes
-            return array
-
+    def __init__(self, path: str, terms: int) -> None:
         self.path = path
-        self.offsets: npt.NDArray[np.int64] = take(np.int64, terms)
-        self.starts: npt.NDArray[np.int64] = take(np.int64, terms)
-        self.lengths: npt.NDArray[np.int64] = take(np.int64, terms)
-        self.ids: npt.NDArray[np.int32] = take(np.int32, postings)
-        self.weights: npt.NDArray[Any] = take(np.dtype(weight_type), postings)
+        self.mapped = np.memmap(path, dtype=np.uint8, mode="r")
+        lists = np.frombuffer(self.mapped, np.int64, 4 * terms, _HEADER_BYTES).reshape(4, -1)
+        self.offsets, self.counts, self.firsts, self.data_at = lists
+        self.kinds = np.frombuffer(self.mapped, np.uint8, terms, _HEADER_BYTES + 32 * terms)
+        self.data_start = _data_start(terms)
 
     def postings_at(self, offset: int) -> tuple[npt.NDArray[np.int32], npt.NDArray[Any]] | None:
         """The decoded list stored at this offset of the postings file, or None when the
-        sidecar has no list there (read-only views into the map)."""
+        sidecar has no list there (weights: a read-only view into the map)."""
         i = int(np.searchsorted(self.offsets, offset))
         if i == len(self.offsets) or self.offsets[i] != offset:
             return None
-        start, end = int(self.starts[i]), int(self.starts[i] + self.lengths[i])
-        return self.ids[start:end], self.weights[start:end]
+        count, at = int(self.counts[i]), self.data_start + int(self.data_at[i])
+        id_type, weight_type = _ID_TYPES[self.kinds[i] // 4], _WEIGHT_TYPES[self.kinds[i] % 4]
+        stored = np.frombuffer(self.mapped, id_type, count, at)
+        if id_type == np.uint16:
+            ids = np.cumsum(stored, dtype=np.int32)
+            ids += np.int32(self.firsts[i])
+        else:
+            ids = stored
+        weights_at = _aligned(at + stored.nbytes, weight_type.itemsize)
+        return ids, np.frombuffer(self.mapped, weight_type, count, weights_at)
+
+
+def _aligned(at: int, size: int) -> int:
+    """The first multiple of `size` from `at`."""
+    return -(-at // size) * size
+
+
+def _data_start(terms: int) -> int:
+    return _aligned(_HEADER_BYTES + _PER_LIST_BYTES * terms, 8)
 
 
 def segment_folder(leaf: Any) -> str | None:
@@ -117,11 +136,10 @@ def open_sidecar(folder: str, key: SidecarKey) -> SegmentSidecar | None:
         return None
     if (described.get("segment"), described.get("docs")) != (key.segment_id, key.doc_count):
         return None
-    terms, postings = int(described["terms"]), int(described["postings"])
-    weight_type = described.get("weights")
-    if weight_type not in _WEIGHT_TYPES or size != _file_size(terms, postings, weight_type):
+    terms, data_bytes = int(described["terms"]), int(described["data_bytes"])
+    if size != _data_start(terms) + data_bytes:
         return None
-    return SegmentSidecar(path, terms, postings, weight_type)
+    return SegmentSidecar(path, terms)
 
 
 def _read_header(head: bytes) -> dict[str, Any] | None:
@@ -135,19 +153,11 @@ def _read_header(head: bytes) -> dict[str, Any] | None:
     return described if isinstance(described, dict) else None
 
 
-def _file_size(terms: int, postings: int, weight_type: str) -> int:
-    return _HEADER_BYTES + 3 * 8 * terms + (4 + np.dtype(weight_type).itemsize) * postings
-
-
-class _NotWhole(Exception):
-    """A weight uint16 cannot hold exactly."""
-
-
-def write_sidecar(folder: str, leaf: Any, weight_type: str = "uint16") -> str | None:
-    """Decode every non-inlined posting list of a W3 segment reader into its sidecar, with
-    weights of the weight type if it holds them all exactly, else float32; returns the
-    sidecar's path (None for a segment of another kind). Written to a temporary file,
-    flushed and renamed: readers never see half a sidecar."""
+def write_sidecar(folder: str, leaf: Any, narrow: bool = True) -> str | None:
+    """Decode every non-inlined posting list of a W3 segment reader into its sidecar, each
+    list as narrow as its values allow (`narrow` False: int32 numbers and float32 weights
+    throughout); returns the sidecar's path (None for a segment of another kind). Written
+    to a temporary file, flushed and renamed: readers never see half a sidecar."""
     terms = w3_terms(leaf)
     if terms is None:
         return None
@@ -157,10 +167,7 @@ def write_sidecar(folder: str, leaf: Any, weight_type: str = "uint16") -> str | 
     os.makedirs(os.path.dirname(path), exist_ok=True)
     tmp = f"{path}{_TMP_MARK}{os.getpid()}"
     try:
-        try:
-            _write_file(tmp, key, terms, extents, counts, weight_type)
-        except _NotWhole:
-            _write_file(tmp, key, terms, extents, counts, "float32")
+        _write_file(tmp, key, terms, extents, counts, narrow)
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):
@@ -201,46 +208,58 @@ def _write_file(
     terms: Any,
     extents: npt.NDArray[np.int64],
     counts: npt.NDArray[np.int64],
-    weight_type: str,
+    narrow: bool,
 ) -> None:
-    """The sidecar's bytes into `tmp`, flushed to disk; raises _NotWhole when a weight does
-    not fit the weight type exactly."""
-    n, m = len(counts), int(counts.sum())
-    described = {"version": SIDECAR_VERSION, "segment": key.segment_id, "docs": key.doc_count}
-    text = json.dumps({**described, "terms": n, "postings": m, "weights": weight_type}).encode()
-    with open(tmp, "wb") as out:
-        out.write(_MAGIC + len(text).to_bytes(4, "little") + text)
-        out.truncate(_file_size(n, m, weight_type))
-    weight_bytes = np.dtype(weight_type).itemsize
-    ids_at = _HEADER_BYTES + 3 * 8 * n
-    weights_at = ids_at + 4 * m
-    starts = np.cumsum(counts) - counts
+    """The sidecar's bytes into `tmp`, flushed to disk: the lists' data first, then the
+    per-list arrays and the header."""
+    n = len(counts)
+    firsts, data_at = np.zeros(n, dtype=np.int64), np.zeros(n, dtype=np.int64)
+    kinds = np.zeros(n, dtype=np.uint8)
     postfile = terms._postfile
-    with open(tmp, "r+b") as out:
-        fd = out.fileno()
-        os.pwrite(fd, np.concatenate((extents[:, 0], starts, counts)).tobytes(), _HEADER_BYTES)
-        for (offset, length), start, count in zip(
-            extents.tolist(), starts.tolist(), counts.tolist(), strict=True
-        ):
-            list_ids, list_weights = read_ids_and_weights(postfile.get(offset, length))
-            if len(list_ids) != count:
-                raise ValueError(f"posting list at {offset}: {len(list_ids)} postings, not {count}")
-            os.pwrite(fd, list_ids.tobytes(), ids_at + 4 * start)
-            stored = _as_weight_type(list_weights, weight_type)
-            if stored is None:
-                raise _NotWhole(f"posting list at {offset}")
-            os.pwrite(fd, stored.tobytes(), weights_at + weight_bytes * start)
-        os.fsync(fd)
+    with open(tmp, "wb") as out:
+        fd, at = out.fileno(), 0
+        for i, (offset, length) in enumerate(extents.tolist()):
+            ids, weights = read_ids_and_weights(postfile.get(offset, length))
+            if len(ids) != counts[i]:
+                raise ValueError(f"posting list at {offset}: {len(ids)} postings, not {counts[i]}")
+            id_kind, stored_ids = _narrowest_ids(ids) if narrow else (1, ids.astype(np.int32))
+            weight_kind, stored_weights = _narrowest_weights(weights) if narrow else (2, weights)
+            firsts[i], kinds[i] = (int(ids[0]) if len(ids) else 0), 4 * id_kind + weight_kind
+            data_at[i] = _aligned(at, 4)
+            weights_at = _aligned(int(data_at[i]) + stored_ids.nbytes, stored_weights.itemsize)
+            os.pwrite(fd, stored_ids.tobytes(), _data_start(n) + int(data_at[i]))
+            os.pwrite(fd, stored_weights.tobytes(), _data_start(n) + weights_at)
+            at = weights_at + stored_weights.nbytes
+        out.truncate(_data_start(n) + at)
+        out.seek(_HEADER_BYTES)
+        out.write(np.concatenate((extents[:, 0], counts, firsts, data_at)).tobytes())
+        out.write(kinds.tobytes())
+        described = {"version": SIDECAR_VERSION, "segment": key.segment_id, "docs": key.doc_count}
+        text = json.dumps({**described, "terms": n, "data_bytes": at}).encode()
+        out.seek(0)
+        out.write(_MAGIC + len(text).to_bytes(4, "little") + text)
+        out.flush()
+        os.fsync(out.fileno())
 
 
-def _as_weight_type(weights: npt.NDArray[np.float32], weight_type: str) -> Any:
-    """The weights as the weight type, None when it cannot hold them all exactly."""
-    if weight_type == "float32":
-        return weights
-    if len(weights) and not 0 <= weights.min() <= weights.max() <= np.iinfo(np.uint16).max:
-        return None
-    stored = weights.astype(np.uint16)
-    return stored if np.array_equal(stored, weights) else None
+def _narrowest_ids(ids: npt.NDArray[np.int32]) -> tuple[int, npt.NDArray[Any]]:
+    """The list's document numbers as gaps from its first (kind 0) when every gap fits
+    uint16, else as they are (kind 1)."""
+    gaps = np.diff(ids, prepend=ids[:1])
+    if len(gaps) and int(gaps.max()) > np.iinfo(np.uint16).max:
+        return 1, ids.astype(np.int32, copy=False)
+    return 0, gaps.astype(np.uint16)
+
+
+def _narrowest_weights(weights: npt.NDArray[np.float32]) -> tuple[int, npt.NDArray[Any]]:
+    """The list's weights as the first of _WEIGHT_TYPES that holds them all exactly."""
+    for kind, weight_type in enumerate(_WEIGHT_TYPES[:-1]):
+        limit = int(np.iinfo(weight_type).max)
+        if not len(weights) or 0 <= weights.min() <= weights.max() <= limit:
+            stored = weights.astype(weight_type)
+            if np.array_equal(stored, weights):
+                return kind, stored
+    return len(_WEIGHT_TYPES) - 1, weights.astype(np.float32, copy=False)
 
 
 def ensure_sidecars(folder: str, reader: Any, min_docs: int = MIN_SIDECAR_DOCS) -> list[str]:
