@@ -94,6 +94,20 @@ def _filter_for(doc: Doc, rng: random.Random) -> dict[str, Any]:
     return params
 
 
+def mix_request(request_class: Any, params: dict[str, Any]) -> Any:
+    """A case of the mix (API parameters) as the given tree's SearchRequest, facets on."""
+    return request_class.from_params(
+        q=params.get("q", ""),
+        page=params.get("page", 1),
+        sort=params.get("sort", "relevance"),
+        date_from=params.get("from"),
+        date_to=params.get("to"),
+        category=params.get("category", ()),
+        source=params.get("source", ()),
+        facets=True,
+    )
+
+
 def make_mix(docs: list[Doc], n: int, seed: int) -> list[Case]:
     """n cases in the MIX proportions, shuffled with the seed."""
     rng = random.Random(f"{seed}:query-mix")
@@ -144,16 +158,7 @@ class InProcess:
 
     def run(self, params: dict[str, Any]) -> tuple[float, int]:
         started = time.perf_counter()
-        request = self.request.from_params(
-            q=params.get("q", ""),
-            page=params.get("page", 1),
-            sort=params.get("sort", "relevance"),
-            date_from=params.get("from"),
-            date_to=params.get("to"),
-            category=params.get("category", ()),
-            source=params.get("source", ()),
-            facets=True,
-        )
+        request = mix_request(self.request, params)
         result = self.run_search(self.searcher, request)
         return (time.perf_counter() - started) * 1000, int(result["total"])
 

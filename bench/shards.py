@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from common import DANTRI, NEWS, OUT_DIR, REPO_DIR, git_state, load_docs, median, percentile
-from query import make_mix
+from query import make_mix, mix_request
 
 sys.path.insert(0, str(REPO_DIR))
 
@@ -37,16 +37,8 @@ from search.query.weights import weighting  # noqa: E402
 
 
 def request_for(params: dict[str, Any]) -> SearchRequest:
-    return SearchRequest.from_params(
-        q=params.get("q", ""),
-        page=params.get("page", 1),
-        sort=params.get("sort", "relevance"),
-        date_from=params.get("from"),
-        date_to=params.get("to"),
-        category=params.get("category", ()),
-        source=params.get("source", ()),
-        facets=True,
-    )
+    request: SearchRequest = mix_request(SearchRequest, params)
+    return request
 
 
 def timed(run: Any, request: SearchRequest) -> tuple[float, dict[str, Any]]:
