@@ -81,14 +81,24 @@ def run_regex(words: tuple[str, ...]) -> re.Pattern[str]:
 
 
 def _number_ends(text: str) -> list[int]:
-    """Where the chain ends a word between a separated number and the letter after it."""
-    if not _GLUED_NUMBER.search(text):
-        return []
-    return [
-        token.end()
-        for token in TOKEN_PATTERN.finditer(text)
-        if token.end() < len(text) and _SEPARATED_NUMBER.fullmatch(token.group())
-    ]
+    """Where the chain ends a word between a separated number and the letter after it.
+
+    The text is tokenized only around such places: from the space before each one (no token
+    holds a space, so the chain's tokens read on from there as from the text's start) to the
+    token that holds the number."""
+    ends: list[int] = []
+    done = 0  # tokenized up to here
+    for glued in _GLUED_NUMBER.finditer(text):
+        if glued.start() < done:
+            continue
+        start = max(done, text.rfind(" ", 0, glued.start()) + 1)
+        for token in TOKEN_PATTERN.finditer(text, start):
+            done = token.end()
+            if done < len(text) and _SEPARATED_NUMBER.fullmatch(token.group()):
+                ends.append(done)
+            if done >= glued.end() - 1:
+                break
+    return ends
 
 
 def _matches(text: str, regex: re.Pattern[str]) -> Iterator[tuple[int, int, str]]:
