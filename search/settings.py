@@ -76,6 +76,12 @@ class Settings:
         "derived/ before it warms its caches, so that workers map them instead of decoding.",
         minimum=1,
     )
+    serve_preload_percent: int = _declare(
+        50,
+        "Share of the memory available (in percent) the server may ask the kernel to fill "
+        "with the index files at start, so that the first queries do not wait for the disk "
+        "(0: none).",
+    )
     serve_threads: int = _declare(
         1,
         "Request threads per worker: searching is CPU-bound, so more threads only share one "

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import heapq
 import logging
+import threading
 import time
 from typing import Any
 
@@ -25,6 +26,7 @@ from search.execute.docsets import term_docs, term_postings
 from search.execute.scoring import field_lengths
 from search.features.facets import FACETS, facet_column
 from search.index.lexicon import get_lexicon
+from search.index.preload import plan_preload, read_ahead
 from search.index.schema import BIGRAM_FIELDS, FOLDED, FOLDED_BIGRAM, SLUG_FIELD
 from search.index.sidecar import MIN_SIDECAR_DOCS, ensure_sidecars
 from search.index.store import ArchiveIndex
@@ -37,12 +39,16 @@ WARM_TIME_LIMIT_MS = 600_000  # the browse search that reads the columns is neve
 
 
 def warm_caches(
-    index: ArchiveIndex, terms_per_field: int, sidecar_min_docs: int = MIN_SIDECAR_DOCS
+    index: ArchiveIndex,
+    terms_per_field: int,
+    sidecar_min_docs: int = MIN_SIDECAR_DOCS,
+    preload_percent: int = 0,
 ) -> dict[str, Any]:
     """Fill the index's caches for its latest generation, after writing the missing
-    sidecars of segments holding `sidecar_min_docs` documents or more; returns what was done
-    and how long. The searcher it reads through is closed again: a forked worker opens its
-    own files."""
+    sidecars of segments holding `sidecar_min_docs` documents or more and asking the kernel
+    to read the files ahead within `preload_percent` of the memory available
+    (search.index.preload, in a thread of its own); returns what was done and how long. The
+    searcher it reads through is closed again: a forked worker opens its own files."""
     started = time.perf_counter()
     written: list[str] = []
     try:
@@ -52,6 +58,15 @@ def warm_caches(
         log.warning("decoded postings not written: %s", error)
     if written:
         log.info("decoded postings of %d segments in %.1f s", len(written), _since(started))
+    with index.reader() as reader:
+        preloading = plan_preload(reader, preload_percent)
+    if preloading.files:
+        threading.Thread(target=read_ahead, args=(preloading.files,), daemon=True).start()
+        log.info(
+            "reading %.0f MB of index files ahead (%.0f MB left out)",
+            preloading.size / 1e6,
+            preloading.left_out / 1e6,
+        )
     with index.searcher() as searcher:
         # browse: dates, time order and facet counts, with time enough to finish (cut short
         # by the search time limit, it would answer without facets and read no facet column,
@@ -71,7 +86,12 @@ def warm_caches(
                     term_docs(searcher, fieldname, text)
     took = _since(started)
     log.info("warmed caches: %d postings in %.1f s", postings, took)
-    return {"postings": postings, "sidecars": len(written), "seconds": round(took, 2)}
+    return {
+        "postings": postings,
+        "sidecars": len(written),
+        "preloaded_bytes": preloading.size,
+        "seconds": round(took, 2),
+    }
 
 
 def _since(started: float) -> float:

@@ -129,6 +129,18 @@ def churned_index(tmp_path_factory: pytest.TempPathFactory) -> Any:
     return builder.index
 
 
+@pytest.fixture()
+def two_segment_index(tmp_path: Path) -> Any:
+    """The demo corpus in two imports, with the sidecars of both segments written."""
+    index_files(tmp_path / "ix", DEMO_PATHS[:1], batch_size=10_000)
+    builder = index_files(tmp_path / "ix", DEMO_PATHS[1:], batch_size=10_000)
+    from search.index.sidecar import ensure_sidecars
+
+    with builder.index.reader() as reader:
+        ensure_sidecars(builder.index.storage.folder, reader, min_docs=1)
+    return builder.index
+
+
 def stored_dates(searcher: Any) -> list[int | None]:
     """Per document number, its publication time as Whoosh's sortable number from its stored
     fields, None when undated: what search.index.columns.date_values must give."""

@@ -127,8 +127,13 @@ def serving_app(index_dir: str, warm_terms: int = 0) -> Flask:
     app = create_app({"INDEX_DIR": index_dir})
     if warm_terms > 0 and index_exists(index_dir):
         try:
-            min_docs = settings_of(app).serve_sidecar_min_docs
-            warm_caches(index_handle(app).index(), warm_terms, min_docs)
+            settings = settings_of(app)
+            warm_caches(
+                index_handle(app).index(),
+                warm_terms,
+                settings.serve_sidecar_min_docs,
+                settings.serve_preload_percent,
+            )
         except Exception:  # noqa: BLE001 - warming is an optimisation, never a reason not to serve
             log.exception("warming the caches failed; serving cold")
     return app
