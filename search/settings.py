@@ -112,6 +112,12 @@ class Settings:
     shard_replicas: int = _declare(
         1, "Workers holding each shard: with 2, a lost worker costs no shard.", minimum=1
     )
+    publish_ssh: str = _declare(
+        "ssh",
+        "The ssh command line `vnsearch publish` reaches a host:/path replica with, as rsync's "
+        "remote shell and for the switch there (another port, key or user: `ssh -F "
+        "/etc/vnsearch/ssh_config`); always in batch mode, never asking for a password.",
+    )
 
     def as_config(self) -> dict[str, int | str]:
         """Every value under its config key (uppercase name), as Flask's app.config holds it."""

@@ -8,14 +8,19 @@ another, or this one, by name.
 from __future__ import annotations
 
 import json
+import os
+import pwd
 import random
 import re
+import shlex
+import shutil
 import socket
 import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +36,7 @@ from indexer.readers import read_paths
 from indexer.records import RawRecord
 from indexer.validate import check_record
 from search.analysis.chains import TermMemo
+from search.index.durability import live_dir
 from search.index.schema import Article, to_document
 from search.index.store import open_index
 from web import CONTENT_SECURITY_POLICY, create_app
@@ -510,6 +516,32 @@ def indexing_node(tmp_path: Path) -> Path:
     return origin
 
 
+@pytest.fixture()
+def import_news(tmp_path: Path) -> Callable[[Path], int]:
+    """import_news(origin): 3 new articles (titles holding `xanhquyt`) indexed there; returns
+    its new generation."""
+
+    def run(origin: Path) -> int:
+        news = jsonl_file(tmp_path / "news.jsonl", replica_news("xanhquyt"))
+        index_files(origin, [news])
+        return int(open_index(origin).latest_generation())
+
+    return run
+
+
+def replica_state(replica: Path) -> tuple[str, int, int]:
+    """The build a replica's `current` names, its generation and article count, as a server
+    opens it."""
+    index = open_index(live_dir(replica))
+    return os.readlink(replica / "current"), index.latest_generation(), index.doc_count()
+
+
+@pytest.fixture(scope="session")
+def served() -> Callable[[Path], tuple[str, int, int]]:
+    """replica_state(replica): its `current` build, generation and article count."""
+    return replica_state
+
+
 def free_port() -> int:
     """A TCP port of 127.0.0.1 nobody listens on right now."""
     with socket.socket() as probe:
@@ -554,6 +586,106 @@ def haproxy_over(server_urls: list[str], work_dir: Path) -> Iterator[str]:
 def load_balancer() -> Callable[..., AbstractContextManager[str]]:
     """haproxy_over(server_urls, work_dir): HAProxy from deploy/ in front of the servers."""
     return haproxy_over
+
+
+# A real ssh server on 127.0.0.1, for publishing to `host:/path` replicas (search.index.publish).
+
+SSHD_CONFIG = """\
+ListenAddress 127.0.0.1
+Port {port}
+HostKey {folder}/host_key
+PidFile {folder}/sshd.pid
+AuthorizedKeysFile {folder}/authorized_keys
+AllowUsers {user}
+PubkeyAuthentication yes
+PasswordAuthentication no
+KbdInteractiveAuthentication no
+UsePAM no
+PermitRootLogin prohibit-password
+StrictModes no
+"""
+# StrictModes no: the authorized keys sit under /tmp, whose mode sshd would refuse for a home.
+
+SSH_CLIENT_CONFIG = """\
+Host {alias} {closed}
+  HostName 127.0.0.1
+  User {user}
+  IdentityFile {folder}/client_key
+  IdentitiesOnly yes
+  StrictHostKeyChecking no
+  UserKnownHostsFile {folder}/known_hosts
+  GlobalKnownHostsFile /dev/null
+  ConnectTimeout 10
+  LogLevel ERROR
+Host {alias}
+  Port {port}
+Host {closed}
+  Port {closed_port}
+"""
+
+
+@dataclass(frozen=True)
+class SshServer:
+    """A running sshd: `ssh` is the command line reaching it (with its own client config, so
+    that neither ~/.ssh nor /etc/ssh is read), `alias` its host name there, and
+    `closed_alias` a host name there whose port nobody listens on."""
+
+    ssh: str
+    alias: str
+    closed_alias: str
+    log_path: Path
+
+
+def start_sshd(folder: Path) -> tuple[subprocess.Popen[bytes], SshServer]:
+    """sshd in the foreground on a free port of 127.0.0.1, as the current user, with a host
+    key, an authorized key and both configs made in `folder`; returns once a login works."""
+    sshd = shutil.which("sshd", path=f"{os.environ.get('PATH', '')}:/usr/sbin:/sbin")
+    if sshd is None:
+        pytest.fail("no sshd: install openssh-server (scripts/os-packages.sh test)")
+    if os.geteuid() == 0:
+        # sshd as root refuses to start without its (empty) privilege separation folder,
+        # which the openssh-server service creates at boot; no configuration changes.
+        os.makedirs("/run/sshd", mode=0o755, exist_ok=True)
+    for key in ("host_key", "client_key"):
+        keygen = ["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(folder / key)]
+        subprocess.run(keygen, check=True, capture_output=True)
+    shutil.copy(folder / "client_key.pub", folder / "authorized_keys")
+    names = {"folder": folder, "user": pwd.getpwuid(os.getuid()).pw_name, "port": free_port()}
+    (folder / "sshd_config").write_text(SSHD_CONFIG.format(**names), encoding="utf-8")
+    names.update(alias="vnsearch-replica", closed="vnsearch-closed", closed_port=free_port())
+    (folder / "ssh_config").write_text(SSH_CLIENT_CONFIG.format(**names), encoding="utf-8")
+    server = SshServer(
+        shlex.join(["ssh", "-F", str(folder / "ssh_config")]),
+        "vnsearch-replica",
+        "vnsearch-closed",
+        folder / "sshd.log",
+    )
+    with open(server.log_path, "wb") as log:
+        command = [sshd, "-D", "-e", "-f", str(folder / "sshd_config")]
+        process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
+    login = [*shlex.split(server.ssh), "-o", "BatchMode=yes", server.alias, "true"]
+    deadline = time.monotonic() + 10
+    while subprocess.run(login, capture_output=True).returncode != 0:
+        if process.poll() is not None or time.monotonic() > deadline:
+            process.kill()
+            pytest.fail(f"sshd does not let us in:\n{server.log_path.read_text('utf-8')}")
+        time.sleep(0.05)
+    return process, server
+
+
+@pytest.fixture(scope="session")
+def ssh_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SshServer]:
+    """A real sshd on 127.0.0.1 for this test run, stopped at its end."""
+    process, server = start_sshd(tmp_path_factory.mktemp("sshd"))
+    try:
+        yield server
+    finally:
+        process.terminate()
+        try:
+            process.wait(10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
 
 
 # A sharded demo index and a real 2-worker Dask cluster on 127.0.0.1 (search.cluster).

@@ -16,24 +16,6 @@ from click.testing import CliRunner
 from cli import main
 from search.index.durability import live_dir, verify
 from search.index.publish import Replica, publish
-from search.index.store import open_index
-
-
-def served(replica: Path) -> tuple[str, int, int]:
-    """The build `current` names, its generation and article count, as a server opens it."""
-    index = open_index(live_dir(replica))
-    return os.readlink(replica / "current"), index.latest_generation(), index.doc_count()
-
-
-@pytest.fixture()
-def import_news(tmp_path: Path, build_index: Any, write_jsonl: Any, news_with_word: Any) -> Any:
-    """import_news(origin): 3 new articles indexed there; returns its new generation."""
-
-    def run(origin: Path) -> int:
-        build_index(origin, [write_jsonl(tmp_path / "news.jsonl", news_with_word("xanhquyt"))])
-        return int(open_index(origin).latest_generation())
-
-    return run
 
 
 @pytest.mark.parametrize(
@@ -51,7 +33,7 @@ def test_destination_is_a_folder_or_host_and_path(destination: str, host: Any, p
 
 
 def test_publish_sends_only_new_files_and_keeps_the_previous_build(
-    tmp_path: Path, indexing_node: Path, import_news: Any
+    tmp_path: Path, indexing_node: Path, import_news: Any, served: Any
 ) -> None:
     replica = tmp_path / "replica"
     first = publish(str(indexing_node), str(replica))
@@ -75,6 +57,7 @@ def test_an_interrupted_publish_leaves_the_replica_on_its_previous_generation(
     tmp_path: Path,
     indexing_node: Path,
     import_news: Any,
+    served: Any,
     make_app: Any,
     kill_after: float,
 ) -> None:

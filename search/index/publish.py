@@ -15,6 +15,10 @@ to `build-*`, then renames a new link over `current`. Until that last rename the
 `current` is untouched: a publish interrupted at any point leaves it on its previous
 generation, whole. Older builds and interrupted transfers are removed after the switch. The
 replica side runs as a POSIX shell script (GNU `mv -T`), locally or through ssh.
+
+A remote replica is reached with one ssh command line (the publish_ssh setting: `ssh`, or e.g.
+`ssh -F /etc/vnsearch/ssh_config` for another port, key or user), used both as rsync's remote
+shell and to run the scripts, always in batch mode: a publish never waits for a password.
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ from search.index.durability import BUILD_PREFIX, MANIFEST, live_dir, read_manif
 from search.index.store import IndexMissingError, open_index
 
 INCOMING_PREFIX = ".incoming-"
+SSH_FAILED = 255  # ssh's exit status when it could not connect or authenticate
 RSYNC_VANISHED = 24  # rsync's exit status when source files disappeared during the transfer
 
 # Prints the replica's current build (empty if none) and the interrupted transfers to reuse.
@@ -60,40 +65,57 @@ class PublishError(Exception):
     """A publish that did not switch its replica (which stays on its previous generation)."""
 
 
+def ssh_command(command_line: str) -> tuple[str, ...]:
+    """The words of an ssh command line (shell quoting), set to batch mode.
+
+    :raise PublishError: the line is empty or its quotes do not close.
+    """
+    try:
+        words = shlex.split(command_line)
+    except ValueError as error:
+        raise PublishError(f"ssh command {command_line!r}: {error}") from None
+    if not words:
+        raise PublishError("the ssh command is empty")
+    return (*words, "-o", "BatchMode=yes")
+
+
+DEFAULT_SSH = ssh_command("ssh")
+
+
 @dataclass(frozen=True)
 class Replica:
-    """Where a replica lives: `host` is None for a local folder."""
+    """Where a replica lives: `host` is None for a local folder; `ssh` reaches the host."""
 
     host: str | None
     path: str
+    ssh: tuple[str, ...] = DEFAULT_SSH
 
     @classmethod
-    def parse(cls, destination: str) -> Replica:
+    def parse(cls, destination: str, ssh: tuple[str, ...] = DEFAULT_SSH) -> Replica:
         """`host:/path` (rsync's notation: a colon before any slash) or a local folder."""
         head, colon, tail = destination.partition(":")
         if colon and head and "/" not in head:
-            return cls(head, tail or ".")
-        return cls(None, destination)
+            return cls(head, tail or ".", ssh)
+        return cls(None, destination, ssh)
 
-    def rsync_target(self, folder: str) -> str:
+    def rsync_target(self, folder: str) -> list[str]:
+        """rsync's arguments naming `folder` of the replica: its remote shell, then the target."""
         path = os.path.join(self.path, folder) + "/"
-        return f"{self.host}:{path}" if self.host else path
+        if self.host is None:
+            return [path]
+        return [f"--rsh={shlex.join(self.ssh)}", f"{self.host}:{path}"]
 
     def run_script(self, script: str, *args: str) -> str:
         """Run a shell script on the replica's machine with these arguments; its stdout."""
-        if self.host is None:
-            command = ["sh", "-s", "--", *args]
-        else:
-            command = [
-                "ssh",
-                "-o",
-                "BatchMode=yes",
-                self.host,
-                shlex.join(["sh", "-s", "--", *args]),
-            ]
+        command = ["sh", "-s", "--", *args]
+        if self.host is not None:
+            command = [*self.ssh, self.host, shlex.join(command)]
         done = subprocess.run(command, input=script, capture_output=True, text=True, check=False)
         if done.returncode != 0:
-            raise PublishError(f"{self}: {done.stderr.strip() or 'exit ' + str(done.returncode)}")
+            reason = done.stderr.strip() or f"exit status {done.returncode}"
+            if self.host is not None and done.returncode == SSH_FAILED:
+                reason = f"cannot run commands on {self.host} over ssh: {reason}"
+            raise PublishError(f"{self}: {reason}")
         return done.stdout
 
     def __str__(self) -> str:
@@ -131,9 +153,12 @@ def committed_files(index_dir: str) -> tuple[str, int, list[str]]:
     return source, generation, sorted(manifest["files"]) + [MANIFEST]
 
 
-def publish(index_dir: str, destination: str, bwlimit_kib: int = 0) -> Published:
-    """Send the committed generation of `index_dir` to one replica and switch it there."""
-    replica = Replica.parse(destination)
+def publish(
+    index_dir: str, destination: str, bwlimit_kib: int = 0, ssh: tuple[str, ...] = DEFAULT_SSH
+) -> Published:
+    """Send the committed generation of `index_dir` to one replica and switch it there;
+    `ssh` (see `ssh_command`) reaches a `host:/path` replica."""
+    replica = Replica.parse(destination, ssh)
     source, generation, files = committed_files(index_dir)
     current, *interrupted = replica.run_script(_PREPARE, replica.path).splitlines()
     previous = os.path.basename(current.strip().rstrip("/"))
@@ -146,9 +171,9 @@ def publish(index_dir: str, destination: str, bwlimit_kib: int = 0) -> Published
     return Published(replica, generation, build, len(files), sent)
 
 
-def _rsync(source: str, files: list[str], target: str, reuse: list[str], bwlimit: int) -> int:
-    """Copy `files` of `source` to `target`, hard-linking those equal in the `reuse` folders
-    (beside the target); the number of files actually sent."""
+def _rsync(source: str, files: list[str], target: list[str], reuse: list[str], bwlimit: int) -> int:
+    """Copy `files` of `source` to `target` (rsync's arguments naming it), hard-linking those
+    equal in the `reuse` folders (beside the target); the number of files actually sent."""
     with tempfile.NamedTemporaryFile("w", suffix=".list", encoding="utf-8") as listing:
         listing.write("".join(name + "\n" for name in files))
         listing.flush()
@@ -157,10 +182,10 @@ def _rsync(source: str, files: list[str], target: str, reuse: list[str], bwlimit
         if bwlimit > 0:
             command.append(f"--bwlimit={bwlimit}")
         done = subprocess.run(
-            [*command, source + "/", target], capture_output=True, text=True, check=False
+            [*command, source + "/", *target], capture_output=True, text=True, check=False
         )
     if done.returncode == RSYNC_VANISHED:
         raise PublishError(f"{source}: a commit replaced files during the transfer; publish again")
     if done.returncode != 0:
-        raise PublishError(f"rsync to {target}: {done.stderr.strip()}")
+        raise PublishError(f"rsync to {target[-1]}: {done.stderr.strip()}")
     return len([line for line in done.stdout.splitlines() if line.strip()])
