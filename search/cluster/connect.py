@@ -11,6 +11,7 @@ from __future__ import annotations
 from distributed import Client, LocalCluster
 
 from search.cluster.engine import ShardedEngine
+from search.cluster.shard import ShardWarming
 from search.index.shard_layout import read_layout
 from search.settings import Settings
 
@@ -53,7 +54,7 @@ def sharded_engine(
         client,
         settings.cluster_timeout_ms / 1000,
         settings.shard_replicas,
-        settings.serve_sidecar_min_docs,
+        ShardWarming(settings.serve_sidecar_min_docs, settings.serve_preload_percent),
     )
     engine.holders.wait_ready(START_TIMEOUT_S)
     return engine

@@ -33,6 +33,7 @@ from distributed import Client
 
 from search.cluster.holders import ShardHolders
 from search.cluster.merge import merge_completions, merge_results, rerank_floor, within_floor
+from search.cluster.shard import ShardWarming
 from search.engine import SearchRequest
 from search.errors import NotFound, SearchError
 from search.execute.agreement import (
@@ -45,7 +46,6 @@ from search.execute.retrieve import RERANK_WINDOW
 from search.features.related import candidates_wanted, pick_related
 from search.index.caches import IndexCaches
 from search.index.shard_layout import ShardLayout
-from search.index.sidecar import MIN_SIDECAR_DOCS
 from search.query.collection import CollectionStats
 from search.query.parse import LEVELS, parse_query
 
@@ -73,11 +73,11 @@ class ShardedEngine:
         client: Client,
         timeout_s: float,
         replicas: int = 1,
-        sidecar_min_docs: int = MIN_SIDECAR_DOCS,
+        warming: ShardWarming | None = None,
     ) -> None:
         self.layout = layout
         self.timeout_s = timeout_s
-        self.holders = ShardHolders(client, layout, replicas, sidecar_min_docs)
+        self.holders = ShardHolders(client, layout, replicas, warming)
         self.caches = IndexCaches()  # `archive_stats`: one generation tuple at a time
         # a thread per shard per request in flight (it waits on the shard's answer)
         self._pool = ThreadPoolExecutor(max_workers=8 * layout.shards)

@@ -17,10 +17,9 @@ from typing import Any
 
 from distributed import Client, Future
 
-from search.cluster.shard import ShardActor
+from search.cluster.shard import ShardActor, ShardWarming
 from search.errors import SearchError
 from search.index.shard_layout import ShardLayout
-from search.index.sidecar import MIN_SIDECAR_DOCS
 
 START_TIMEOUT_S = 60.0  # an actor not started by then (its worker vanished): start another
 
@@ -45,12 +44,12 @@ class ShardHolders:
         client: Client,
         layout: ShardLayout,
         replicas: int = 1,
-        sidecar_min_docs: int = MIN_SIDECAR_DOCS,
+        warming: ShardWarming | None = None,
     ) -> None:
         self.client = client
         self.layout = layout
         self.replicas = max(1, replicas)
-        self.sidecar_min_docs = sidecar_min_docs  # search.cluster.shard.ShardActor
+        self.warming = warming or ShardWarming()
         self._lock = threading.Lock()
         self._held: dict[int, list[_Holder]] = {s: [] for s in range(layout.shards)}
         workers = self._workers()
@@ -67,7 +66,7 @@ class ShardHolders:
             ShardActor,
             shard,
             self.layout.shard_dir(shard),
-            self.sidecar_min_docs,
+            self.warming,
             actor=True,
             pure=False,
             workers=[worker] if worker else None,

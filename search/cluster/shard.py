@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -28,6 +28,7 @@ from search.features.filters import filter_sets
 from search.features.related import candidates_for, similar_query
 from search.features.suggest import autocomplete
 from search.index.durability import live_dir
+from search.index.preload import plan_preload, read_ahead
 from search.index.sidecar import MIN_SIDECAR_DOCS, ensure_sidecars
 from search.index.store import ArchiveIndex, ArchiveSearcher, open_index
 from search.query.collection import (
@@ -42,24 +43,35 @@ from search.query.weights import weighting
 log = logging.getLogger(__name__)
 
 
-class ShardActor:
-    """The shard numbered `number`, whose index is at `path` on this worker's disk; segments
-    of `sidecar_min_docs` documents or more get their decoded postings written beside them
-    (search.index.sidecar), as a single index's server does, in a thread of their own: the
-    actor answers meanwhile, decoding, and maps them once they are there."""
+@dataclass(frozen=True)
+class ShardWarming:
+    """How a shard actor readies its index, as a single index's server does: decoded postings
+    for segments of `sidecar_min_docs` documents or more (search.index.sidecar), then the
+    files read ahead within `preload_percent` of the memory available (search.index.preload)."""
 
-    def __init__(self, number: int, path: str, sidecar_min_docs: int = MIN_SIDECAR_DOCS) -> None:
+    sidecar_min_docs: int = MIN_SIDECAR_DOCS
+    preload_percent: int = 0
+
+
+class ShardActor:
+    """The shard numbered `number`, whose index is at `path` on this worker's disk, readied
+    as `warming` says in a thread of its own: the actor answers meanwhile, decoding, and maps
+    the sidecars once they are there."""
+
+    def __init__(self, number: int, path: str, warming: ShardWarming = ShardWarming()) -> None:
         self.number = number
         self.path = path
         self._opened: tuple[str, int, ArchiveIndex, IndexReader] | None = None
         self._sidecars_written: list[str] = []
-        self._sidecars = threading.Thread(
-            target=self._write_sidecars, args=(sidecar_min_docs,), daemon=True
-        )
+        self._sidecars = threading.Thread(target=self._warm, args=(warming,), daemon=True)
         self._sidecars.start()
 
-    def _write_sidecars(self, min_docs: int) -> None:
-        self._sidecars_written = write_sidecars(self.path, min_docs)
+    def _warm(self, warming: ShardWarming) -> None:
+        self._sidecars_written = write_sidecars(self.path, warming.sidecar_min_docs)
+        index = open_index(os.path.realpath(live_dir(self.path)))
+        with index.reader() as reader:
+            files = plan_preload(reader, warming.preload_percent).files
+        read_ahead(files)
 
     def sidecars_written(self) -> list[str]:
         """The sidecars this actor wrote, once it is done with them (it waits for that)."""
