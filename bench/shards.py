@@ -14,6 +14,16 @@ the sharded engine. Reported: how many have the same total, the same facet count
 top 10 (ids in order); p50/p95 of both; and, for the capacity model, each shard searched alone
 in this process (its own statistics: the time a worker spends per request on one shard).
 Writes bench/out/shards.json.
+
+With --archive FILE (a make_archive.py file the indexes were built from), the queries are
+scale.py's kinds instead, --n of each, and p50/p95 are printed per kind too:
+
+    .venv/bin/python bench/shards.py --single <1M index> --sharded <2 shards of it> \
+        --cluster local:2 --archive ../bench/archive-1m.jsonl.gz --n 30
+
+Before measuring, every index gets its postings sidecars (as `vnsearch serve` and the shard
+actors write them) and its files are read ahead into the page cache (search.index.preload),
+so that neither side pays a one-time cost inside the measurement.
 """
 
 from __future__ import annotations
@@ -27,11 +37,14 @@ from typing import Any
 
 from common import DANTRI, NEWS, OUT_DIR, REPO_DIR, git_state, load_docs, median, percentile
 from query import make_mix, mix_request
+from scale_queries import make_cases, scan_archive
 
 sys.path.insert(0, str(REPO_DIR))
 
 from search.engine import SearchRequest, run_search  # noqa: E402
+from search.index.preload import plan_preload, read_ahead  # noqa: E402
 from search.index.shard_layout import read_layout  # noqa: E402
+from search.index.sidecar import ensure_sidecars  # noqa: E402
 from search.index.store import open_index  # noqa: E402
 from search.query.weights import weighting  # noqa: E402
 
@@ -51,6 +64,36 @@ def measure(run: Any, cases: list[dict[str, Any]], warmup: list[dict[str, Any]])
     for params in warmup:
         run(request_for(params))
     return [timed(run, request_for(params)) for params in cases]
+
+
+def ready(path: str) -> None:
+    """The index's sidecars written and its files read ahead, as a server readies it."""
+    index = open_index(path)
+    with index.reader() as reader:
+        ensure_sidecars(index.storage.folder, reader)
+        read_ahead(plan_preload(reader, 50).files)
+
+
+def kind_lines(
+    kinds: list[str], single: list[Any], sharded: list[Any]
+) -> dict[str, dict[str, float]]:
+    """p50/p95 of each query kind, single index against sharded."""
+    lines = {}
+    for kind in sorted(set(kinds)):
+        a = [ms for k, (ms, _) in zip(kinds, single, strict=True) if k == kind]
+        b = [ms for k, (ms, _) in zip(kinds, sharded, strict=True) if k == kind]
+        lines[kind] = {
+            "single_p50": median(a),
+            "single_p95": percentile(a, 95),
+            "sharded_p50": median(b),
+            "sharded_p95": percentile(b, 95),
+        }
+        print(
+            f"{kind:16s} single {median(a):7.1f} / {percentile(a, 95):7.1f} ms   "
+            f"sharded {median(b):7.1f} / {percentile(b, 95):7.1f} ms   "
+            f"ratio {median(b) / median(a):.2f}"
+        )
+    return lines
 
 
 def summary(label: str, times: list[float]) -> dict[str, float]:
@@ -87,12 +130,23 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--n", type=int, default=200)
     parser.add_argument("--seed", type=int, default=20260101)
     parser.add_argument("--warmup", type=int, default=20)
+    parser.add_argument("--archive", type=Path, help="scale.py's query kinds from this file")
     args = parser.parse_args(argv)
 
-    docs = load_docs([NEWS, DANTRI])
-    cases = [case.params for case in make_mix(docs, args.n, args.seed)]
-    warmup = [case.params for case in make_mix(docs, args.warmup, args.seed + 1)]
-    del docs
+    kinds: list[str] = []
+    if args.archive:
+        sample = scan_archive(args.archive, 2000, args.seed).sample
+        made = make_cases(sample, args.n, args.seed)
+        kinds = [case.kind for case in made]
+        cases = [case.params for case in made]
+        warmup = [case.params for case in make_cases(sample, 3, args.seed + 1)]
+    else:
+        docs = load_docs([NEWS, DANTRI])
+        cases = [case.params for case in make_mix(docs, args.n, args.seed)]
+        warmup = [case.params for case in make_mix(docs, args.warmup, args.seed + 1)]
+        del docs
+    for path in [str(args.single), *read_layout(str(args.sharded)).shard_dirs()]:
+        ready(path)
 
     single_searcher = open_index(args.single).searcher(weighting=weighting())
     single = measure(lambda r: run_search(single_searcher, r), cases, warmup)
@@ -131,8 +185,11 @@ def main(argv: list[str] | None = None) -> int:
         f"{n} queries: same total {same_total}, same facets {same_facets}, "
         f"same top 10 {same_top} ({same_tied} ties aside)"
     )
+    by_kind = kind_lines(kinds, single, sharded) if kinds else {}
     report = {
         "git": git_state(),
+        "archive": str(args.archive) if args.archive else None,
+        "by_kind": by_kind,
         "cluster": args.cluster,
         "n": n,
         "same_total": same_total,
