@@ -48,13 +48,16 @@ class ShardedImport:
         return {"source": self.default_source} if self.default_source else None
 
 
-def holds_articles(layout: ShardLayout) -> bool:
-    """Whether any live shard holds an article."""
+def not_wanted(layout: ShardLayout, asked: ShardedImport) -> bool:
+    """Whether --if-empty skips the import, said so: a live shard holds an article."""
     from search.index.store import index_exists, open_index
 
-    return any(
+    if asked.if_empty and any(
         index_exists(path) and open_index(path).doc_count() > 0 for path in layout.shard_dirs()
-    )
+    ):
+        click.echo(f"{layout.root} already holds articles; not indexing (--if-empty)", err=True)
+        return True
+    return False
 
 
 def index_sharded(layout: ShardLayout, paths: tuple[str, ...], asked: ShardedImport) -> None:
@@ -64,8 +67,7 @@ def index_sharded(layout: ShardLayout, paths: tuple[str, ...], asked: ShardedImp
     from search.index.durability import switch_all
     from search.index.store import start_rebuild
 
-    if asked.if_empty and holds_articles(layout):
-        click.echo(f"{layout.root} already holds articles; not indexing (--if-empty)", err=True)
+    if not_wanted(layout, asked):
         return
     settings = invocation_settings()
     yield_cpu_to_searches(settings.index_nice)
@@ -118,8 +120,7 @@ def index_on_cluster(
     from indexer.readers import read_paths
     from search.cluster.connect import connect
 
-    if asked.if_empty and holds_articles(layout):
-        click.echo(f"{layout.root} already holds articles; not indexing (--if-empty)", err=True)
+    if not_wanted(layout, asked):
         return
     settings = invocation_settings()
     try:
