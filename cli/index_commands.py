@@ -21,7 +21,10 @@ from cli.options import index_dir_option, invocation_settings, setting_option
 @click.option(
     "--rebuild",
     is_flag=True,
-    help="Build a new index from PATHS beside the live one and switch to it atomically.",
+    help="Build a new index from PATHS beside the live one and switch to it atomically. "
+    "A sharded index: every shard rebuilt beside its live one (same routing), then each "
+    "switched once all are built; a search during the switches (milliseconds) may read some "
+    "shards new and others old, each article once.",
 )
 @click.option(
     "--no-optimize",
@@ -59,20 +62,18 @@ def index_command(
     from indexer.build import IndexBuilder
     from indexer.progress import progress_bar
     from indexer.readers import read_paths
-    from search.index.durability import new_build_dir, switch_to
+    from search.index.durability import switch_to
     from search.index.shard_layout import LayoutError, layout_for_import
-    from search.index.store import import_worth_optimizing, index_exists, open_index
+    from search.index.store import import_worth_optimizing, index_exists, open_index, start_rebuild
 
     try:
         layout = layout_for_import(index_dir, shards)
     except LayoutError as error:
         raise click.ClickException(str(error)) from None
     if layout is not None:
-        if rebuild:
-            raise click.ClickException("--rebuild is not supported on a sharded index yet")
         from cli.sharded_index import ShardedImport, index_on_cluster, index_sharded
 
-        options = ShardedImport(batch_size, default_source, if_empty, no_optimize, quiet)
+        options = ShardedImport(batch_size, default_source, if_empty, no_optimize, quiet, rebuild)
         if cluster:
             index_on_cluster(layout, paths, options, cluster)
         else:
@@ -88,7 +89,7 @@ def index_command(
         return
     settings = invocation_settings()
     yield_cpu_to_searches(settings.index_nice)
-    target = new_build_dir(index_dir) if rebuild else index_dir
+    target = start_rebuild(index_dir) if rebuild else index_dir
     builder = IndexBuilder(
         target,
         batch_size=batch_size,

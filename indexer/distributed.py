@@ -5,6 +5,10 @@ import), routed by id (search.index.shard_layout), and sent in chunks to a `Shar
 actor per shard, on the worker that holds the shard: that worker's IndexBuilder writes the
 shard on its own disk while the others write theirs. On a LocalCluster the shards are built
 side by side on this machine's cores.
+
+A rebuild (`vnsearch index --rebuild --cluster`) has each actor write its shard into a new
+build beside the live one, on its worker's disk; once every shard is built, `switch` has each
+actor point its shard's `current` link at the build (search.index.durability).
 """
 
 from __future__ import annotations
@@ -16,20 +20,23 @@ from distributed import Client
 
 from indexer.build import IndexBuilder, Report, Summary, checked_article, report_to_stderr
 from indexer.records import RawRecord
+from search.index.durability import remove_replaced_builds, switch_link
 from search.index.schema import Article
 from search.index.shard_layout import ShardLayout
-from search.index.store import import_worth_optimizing, optimize
+from search.index.store import import_worth_optimizing, optimize, start_rebuild
 
 CHUNK = 500  # articles per call to a shard's writer: few round trips, little held in flight
 
 
 class ShardWriter:
-    """One shard's IndexBuilder, on the worker that writes it (a Dask actor)."""
+    """One shard's IndexBuilder, on the worker that writes it (a Dask actor): into the live
+    index at `shard_dir`, or into a new build beside it with `rebuild`."""
 
-    def __init__(self, path: str, options: dict[str, Any]) -> None:
-        self.path = path
+    def __init__(self, shard_dir: str, options: dict[str, Any], rebuild: bool = False) -> None:
+        self.shard_dir = shard_dir
+        self.path = start_rebuild(shard_dir) if rebuild else shard_dir
         self.messages: list[str] = []
-        self.builder = IndexBuilder(path, report=self.messages.append, **options)
+        self.builder = IndexBuilder(self.path, report=self.messages.append, **options)
 
     def add(self, articles: list[Article]) -> None:
         for article in articles:
@@ -42,6 +49,14 @@ class ShardWriter:
         if merge and import_worth_optimizing(self.builder.held_before, summary.added):
             optimize(self.path, writer_timeout)
         return summary, self.messages
+
+    def switch(self) -> None:
+        """Make the rebuild the shard's live index (one atomic rename)."""
+        switch_link(self.shard_dir, self.path)
+
+    def remove_replaced(self) -> None:
+        """Remove the shard's older builds, once every shard is switched."""
+        remove_replaced_builds(self.shard_dir, self.path)
 
 
 class DistributedShardedBuilder:
@@ -56,9 +71,11 @@ class DistributedShardedBuilder:
         max_text_chars: int = 1_000_000,
         merged_at_end: bool = True,
         writer_timeout: float = 60.0,
+        rebuild: bool = False,
         **builder_options: Any,
     ) -> None:
         self.layout = layout
+        self.rebuild = rebuild
         self.report = report
         self.defaults = defaults or {}
         self.max_text_chars = max_text_chars
@@ -77,6 +94,7 @@ class DistributedShardedBuilder:
                 ShardWriter,
                 path,
                 options,
+                rebuild,
                 actor=True,
                 pure=False,
                 workers=[workers[shard % len(workers)]],
@@ -109,6 +127,16 @@ class DistributedShardedBuilder:
         for pending in in_flight:
             pending.result()
         return self._finish()
+
+    def switch(self) -> None:
+        """After a rebuild: every shard switched to its build, then the older builds removed
+        (switching first keeps the switches close together; search.index.durability)."""
+        if not self.rebuild:
+            raise RuntimeError("only a rebuild has builds to switch to")
+        for pending in [writer.switch() for writer in self.writers]:
+            pending.result()
+        for pending in [writer.remove_replaced() for writer in self.writers]:
+            pending.result()
 
     def _send(self, shard: int, chunk: list[Article], previous: Any) -> Any:
         """Send a chunk once the shard's previous one is taken (one in flight per shard)."""

@@ -16,11 +16,20 @@ from search.index.shard_layout import ShardLayout
 
 
 class ShardedBuilder:
-    """Feed it raw records; it checks them and hands each to its shard's builder."""
+    """Feed it raw records; it checks them and hands each to its shard's builder.
 
-    def __init__(self, layout: ShardLayout, **builder_options: Any) -> None:
+    Each shard is written in its live index, or in `targets` when given: one index directory
+    per shard, in shard order (the builds of `vnsearch index --rebuild`).
+    """
+
+    def __init__(
+        self, layout: ShardLayout, targets: list[str] | None = None, **builder_options: Any
+    ) -> None:
         self.layout = layout
-        self.builders = [IndexBuilder(path, **builder_options) for path in layout.shard_dirs()]
+        paths = layout.shard_dirs() if targets is None else targets
+        if len(paths) != layout.shards:
+            raise ValueError(f"{len(paths)} directories for {layout.shards} shards")
+        self.builders = [IndexBuilder(path, **builder_options) for path in paths]
 
     @property
     def report(self) -> Callable[[str], None]:

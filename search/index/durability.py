@@ -47,15 +47,38 @@ def switch_to(index_dir: str | os.PathLike[str], build_dir: str) -> None:
     Readers that still hold files of the old index keep reading them (POSIX keeps unlinked
     files alive while open); new readers open the new one.
     """
+    switch_link(index_dir, build_dir)
+    remove_replaced_builds(index_dir, build_dir)
+
+
+def switch_all(switches: list[tuple[str, str]]) -> None:
+    """Switch several indexes (the shards of a sharded index) to their builds, as
+    (index_dir, build_dir) pairs: every `current` link first, each in one rename, and only
+    then the older builds removed, so that the renames follow each other closely instead of
+    each waiting on the deletion of a whole index."""
+    for index_dir, build_dir in switches:
+        switch_link(index_dir, build_dir)
+    for index_dir, build_dir in switches:
+        remove_replaced_builds(index_dir, build_dir)
+
+
+def switch_link(index_dir: str | os.PathLike[str], build_dir: str) -> None:
+    """Point `index_dir`'s `current` link at `build_dir` in one atomic rename, durably."""
     link_tmp = os.path.join(index_dir, CURRENT + ".tmp")
     if os.path.lexists(link_tmp):
         os.remove(link_tmp)
     os.symlink(os.path.basename(build_dir), link_tmp)
     os.replace(link_tmp, os.path.join(index_dir, CURRENT))
     fsync_directory(str(index_dir))
+
+
+def remove_replaced_builds(index_dir: str | os.PathLike[str], build_dir: str) -> None:
+    """Remove every index in `index_dir` but the live `build_dir`: older builds, builds an
+    interrupted rebuild left, and an index that lived directly in `index_dir`."""
+    live = os.path.basename(os.path.normpath(build_dir))
     for name in os.listdir(index_dir):
         path = os.path.join(index_dir, name)
-        if name.startswith(BUILD_PREFIX) and path != build_dir and os.path.isdir(path):
+        if name.startswith(BUILD_PREFIX) and name != live and os.path.isdir(path):
             shutil.rmtree(path, ignore_errors=True)
         elif os.path.isfile(path) and _is_whoosh_file(name):
             os.remove(path)  # an index that lived directly in index_dir before the first rebuild

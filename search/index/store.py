@@ -25,12 +25,12 @@ from typing import Any
 from whoosh import index as whoosh_index
 from whoosh import scoring
 from whoosh.filedb.filestore import FileStorage
-from whoosh.index import FileIndex, LockError
+from whoosh.index import TOC, FileIndex, LockError
 from whoosh.searching import Searcher
 
 from search.index.bulk_writer import BulkWriter
 from search.index.caches import IndexCaches
-from search.index.durability import fsync_directory, live_dir, write_manifest
+from search.index.durability import fsync_directory, live_dir, new_build_dir, write_manifest
 from search.index.schema import ArticleSchema
 from search.index.w3_reader import field_entries, w3_terms
 
@@ -133,6 +133,23 @@ def open_or_create(index_dir: str | os.PathLike[str]) -> ArchiveIndex:
     fsync_directory(directory)
     write_manifest(directory, index.latest_generation())
     return index
+
+
+def start_rebuild(index_dir: str | os.PathLike[str]) -> str:
+    """A new build directory beside the live index of `index_dir` (for `index --rebuild`),
+    holding an empty index one generation past the live index's latest, so that its
+    generations number on from the live one's.
+
+    A rebuilt index must not reuse the generations of the one it replaces: the sharded
+    engine caches the archive's statistics by the shards' generations
+    (search.cluster.engine), and would otherwise keep the old ones after a switch.
+    """
+    after = open_index(index_dir).latest_generation() if index_exists(index_dir) else -1
+    build = new_build_dir(index_dir)
+    TOC(ArticleSchema(), [], after + 1).write(_storage(build), "MAIN")
+    fsync_directory(build)
+    write_manifest(build, after + 1)
+    return build
 
 
 @contextmanager
