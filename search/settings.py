@@ -78,8 +78,8 @@ class Settings:
     )
     serve_preload_percent: int = _declare(
         50,
-        "Share of the memory available (in percent) the server may ask the kernel to fill "
-        "with the index files at start, so that the first queries do not wait for the disk "
+        "Share of the memory available (in percent) the server may fill with the index "
+        "files, read once at start, so that the first queries do not wait for the disk "
         "(0: none).",
     )
     serve_threads: int = _declare(

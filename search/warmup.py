@@ -45,9 +45,9 @@ def warm_caches(
     preload_percent: int = 0,
 ) -> dict[str, Any]:
     """Fill the index's caches for its latest generation, after writing the missing
-    sidecars of segments holding `sidecar_min_docs` documents or more and asking the kernel
-    to read the files ahead within `preload_percent` of the memory available
-    (search.index.preload, in a thread of its own); returns what was done and how long. The
+    sidecars of segments holding `sidecar_min_docs` documents or more and reading the files
+    ahead within `preload_percent` of the memory available (search.index.preload, in a
+    thread of its own); returns what was done and how long. The
     searcher it reads through is closed again: a forked worker opens its own files."""
     started = time.perf_counter()
     written: list[str] = []

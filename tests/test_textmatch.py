@@ -34,6 +34,8 @@ WORDS_TABLE = [
     # a separated number ends a word even when a letter follows it, as the chain reads it
     ("vé 50.000đ, 17,8A", {"50000", "d", "178", "a"}, (), ["50.000", "đ", "17,8", "A"]),
     ("vé 50.000đ", {"000"}, (), ["000"]),
+    ("năm 2024, 2025 và 1.202", set(), ("202",), ["2024", "2025", "202"]),  # a group too
+    ("Đà Nẵng", set(), (), []),
     ("mã a1,2b", {"2", "a", "b"}, (), []),  # "a1" and "2b" are words: no number here
     ("mã a1,2b", {"a1", "2b"}, (), ["a1", "2b"]),
 ]

@@ -4,11 +4,11 @@ A search reads posting blocks, decoded postings and stored articles at random pl
 index files. Straight after a restart or a reboot none of them is in memory, and each such
 read waits for the disk: on a full-text archive a query then reads tens of stored articles
 from disk, several times slower than from memory (the rerank and the highlights read every
-hit's text). Search engines preload their files for this reason. The server asks the kernel
-to read the live segments and their sidecars ahead (posix_fadvise WILLNEED: the kernel
-reads in the background, no process memory is used and nothing is copied), when they fit in
-the given share of the memory available; else the sidecars and the smallest segments first,
-as many as fit. Pages stay the kernel's to evict: this only spares the first queries the
+hit's text). Search engines preload their files for this reason. The server reads the live
+segments and their sidecars once, in a thread, when they fit in the given share of the
+memory available; else the smallest files first (sidecars and recent segments), as many as
+fit. The pages stay the kernel's to evict (a machine that reclaims idle page cache, as some
+virtual machines do, drops them again after a while): this spares the first queries the
 disk.
 """
 
@@ -23,6 +23,7 @@ from typing import Any
 from search.index.sidecar import SidecarKey, segment_folder, sidecar_path
 
 log = logging.getLogger(__name__)
+CHUNK_BYTES = 4 << 20  # read at a time: large sequential reads, a small buffer
 
 
 @dataclass(frozen=True)
@@ -80,9 +81,9 @@ def choose(sizes: Iterable[tuple[str, int]], budget: int) -> Preload:
 
 def plan_preload(reader: Any, share_percent: int) -> Preload:
     """The reader's files to read ahead within `share_percent` of the memory available;
-    none when the share is 0 or the platform has no posix_fadvise."""
+    none when the share is 0 or the memory available is unknown."""
     available = memory_available()
-    if share_percent <= 0 or available is None or not hasattr(os, "posix_fadvise"):
+    if share_percent <= 0 or available is None:
         return Preload([], 0, 0)
     sizes = []
     for path in live_files(reader):
@@ -94,15 +95,21 @@ def plan_preload(reader: Any, share_percent: int) -> Preload:
 
 
 def read_ahead(files: Iterable[str]) -> None:
-    """Ask the kernel to read these files into its page cache. It may block while the reads
-    are queued: call it from a thread of its own."""
+    """Read these files once, front to back, so that the kernel keeps their pages cached.
+    Reading does what asking cannot: the kernel caps a read-ahead request (posix_fadvise
+    WILLNEED) at its read-ahead window, a few megabytes of a file. Blocking: call it from a
+    thread of its own (the reads release the interpreter lock)."""
+    buffer = bytearray(CHUNK_BYTES)
     for path in files:
         try:
             descriptor = os.open(path, os.O_RDONLY)
         except OSError:
             continue  # merged away since
         try:
-            os.posix_fadvise(descriptor, 0, 0, os.POSIX_FADV_WILLNEED)
+            if hasattr(os, "posix_fadvise"):
+                os.posix_fadvise(descriptor, 0, 0, os.POSIX_FADV_SEQUENTIAL)
+            while os.readv(descriptor, [buffer]) == CHUNK_BYTES:
+                pass
         except OSError as error:
             log.warning("%s not read ahead: %s", path, error)
         finally:
