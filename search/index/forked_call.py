@@ -3,6 +3,9 @@
 Forking hands the child everything in memory (a writer's postings, say) without pickling;
 only the child's result travels back, through a pipe. File positions are shared after a fork,
 so each side opens the files it reads itself.
+
+A daemonic process (a Dask worker, a multiprocessing pool's worker) may not start children:
+there both parts run here, one after the other, with the same results.
 """
 
 from __future__ import annotations
@@ -16,8 +19,18 @@ Mine = TypeVar("Mine")
 Theirs = TypeVar("Theirs")
 
 
+def may_fork() -> bool:
+    """Whether this process may start helper processes (a daemonic one may not)."""
+    return not multiprocessing.current_process().daemon
+
+
 def fork_call(theirs: Callable[[], Theirs], mine: Callable[[], Mine]) -> tuple[Mine, Theirs]:
-    """Run `theirs` in a forked child and `mine` here; both results, or the first failure."""
+    """Run `theirs` in a forked child and `mine` here; both results, or the first failure.
+    Where this process may not fork, `theirs` runs first, here: the child would have seen
+    the memory as it was before `mine`."""
+    if not may_fork():
+        done = theirs()
+        return mine(), done
     context = multiprocessing.get_context("fork")
     receiver, sender = context.Pipe(duplex=False)
     child = context.Process(target=_child, args=(theirs, sender), daemon=True)

@@ -13,6 +13,8 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
+from search.index.forked_call import may_fork
+
 
 @contextmanager
 def no_gc() -> Iterator[None]:
@@ -63,7 +65,7 @@ class ForkedHelpers:
         segment's description. A refused document raises DocumentFailed (here or at commit).
         """
         with no_gc():
-            shares = _shares(len(docs), procs)
+            shares = _shares(len(docs), procs if may_fork() else 1)
             context = multiprocessing.get_context("fork")
             for start, end in shares[:-1]:
                 receiver, sender = context.Pipe(duplex=False)
