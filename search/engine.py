@@ -25,6 +25,7 @@ from search.errors import InvalidParameter
 from search.execute.agreement import ArchiveView
 from search.execute.docsets import words_held
 from search.execute.matchsets import MatchSets
+from search.execute.passages import Promotion
 from search.execute.retrieve import execute
 from search.features.facets import FACETS, VALUE_FACETS, Facet, count_facets, facet_list
 from search.features.filters import DateWindow, filter_sets
@@ -34,7 +35,7 @@ from search.index.caches import caches_of, generation
 from search.index.columns import NO_DATE, date_values, published_time
 from search.query.build import build_query
 from search.query.parse import ParsedQuery, parse_query
-from search.query.weights import weighting, with_recency
+from search.query.weights import recency_factor, weighting, with_recency
 from search.settings import DEFAULTS, Settings
 
 SORTS = ("relevance", "newest", "oldest")
@@ -197,7 +198,31 @@ def run_search(
     }
     if archive is not None and outcome.before_rerank is not None:
         result["before_rerank"] = _before_rerank(outcome.before_rerank, shown)
+    if archive is not None and outcome.promotion is not None:
+        result["promotion"] = _promotion(searcher, outcome.promotion, hits, shown, newest)
     return result
+
+
+def _promotion(
+    searcher: Searcher,
+    promotion: Promotion,
+    hits: list[dict[str, Any]],
+    shown: list[int],
+    newest: datetime | None,
+) -> dict[str, Any]:
+    """A shard's run promotion for its archive: its best score before the bonus, and for
+    each holder shown its score before the bonus and its recency factor (id -> [score,
+    factor]), from which the archive scores it with the archive's bonus."""
+    published = date_values(searcher)
+    holders = {
+        hit["id"]: [
+            promotion.holders[docnum],
+            recency_factor(_when(published_time(published, docnum)), newest),
+        ]
+        for hit, docnum in zip(hits, shown, strict=True)
+        if docnum in promotion.holders
+    }
+    return {"best": promotion.best, "holders": holders}
 
 
 def _before_rerank(scores: dict[int, float], shown: list[int]) -> dict[str, list[float]]:

@@ -410,10 +410,14 @@ def test_documents_holding_the_run_go_first(searcher: Any) -> None:
     target, others = docnum["demo-001"], [docnum["demo-002"], docnum["demo-003"]]
     run = ("cho", "biet", "day", "la", "cong", "trinh")  # in demo-001 and demo-013, not 002/003
     head = [(others[0], 10.0), (others[1], 5.0)]
-    ranked = scan_for_run(searcher, head, [(target, 1.0)], run, deadline=time.perf_counter() + 9)
+    ranked, promotion = scan_for_run(
+        searcher, head, [(target, 1.0)], run, deadline=time.perf_counter() + 9
+    )
     assert [d for d, _ in ranked] == [target, others[0]]  # the head's length is kept
     assert ranked[0][1] == 21.0  # its score plus twice the best
-    assert scan_for_run(searcher, head, [], run, time.perf_counter() + 9) == head
+    assert (promotion.best, promotion.holders) == (10.0, {target: 1.0})  # what a shard reports
+    unchanged, promotion = scan_for_run(searcher, head, [], run, time.perf_counter() + 9)
+    assert unchanged == head and (promotion.best, promotion.holders) == (10.0, {})
 
 
 def test_scored_candidates_are_bounded_rarest_words_first(

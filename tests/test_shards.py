@@ -314,3 +314,76 @@ def test_the_shards_agree_the_plan_one_index_would_follow(
     facts = [ShardFacts(c, t) for c, t in zip(counts, titles, strict=True)]
     plan = agreed_plan(parse_query(q), facts, ranked=True)
     assert (plan.level, plan.near_misses) == expected
+
+
+RUN = "đoàn tàu chở khách chạy thử tuyến đường sắt mới"
+# (shard, title, body, date): the run's holders on both shards, and titles holding most of its
+# words (the best scores, all on shard 0) so that the shards' own best scores differ.
+RUN_ARTICLES = [
+    (0, "Đường sắt mới: đoàn tàu chở khách chạy thử", "Tin ngắn về giao thông.", "2024-05-01"),
+    (0, "Tàu chở khách chạy thử tuyến mới", "Một tin khác trong ngày.", "2024-04-20"),
+    (0, "Bản tin sáng", f"Sáng nay {RUN} từ ga trung tâm.", "2023-01-10"),
+    (1, "Bản tin chiều", f"Chiều nay {RUN} qua ba tỉnh.", "2024-03-05"),
+    (1, "Giao thông cuối tuần", f"Cuối tuần {RUN}, hành khách đông.", "2022-07-15"),
+    (1, "Tin vắn", "Đoàn khách du lịch đến thăm nhà ga.", "2024-02-01"),
+]
+
+
+def _run_corpus(folder: Path) -> Path:
+    """RUN_ARTICLES as JSONL, each with an id that routes it to its shard of 2."""
+    lines = []
+    for number, (shard, title, body, date) in enumerate(RUN_ARTICLES):
+        suffix = 0
+        while shard_of(f"run-{number}-{suffix}", 2) != shard:
+            suffix += 1
+        article = {
+            "id": f"run-{number}-{suffix}",
+            "url": f"https://example.vn/run-{number}.html",
+            "title": title,
+            "summary": "",
+            "body": body,
+            "published": f"{date}T08:00:00+07:00",
+            "source": "example.vn",
+        }
+        lines.append(json.dumps(article, ensure_ascii=False))
+    path = folder / "runs.jsonl"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+# The accent-free form orders the holders as one index does; its scores still differ by a
+# few points on the shard whose words' accents are restored with other counts (open).
+RUN_QUERIES = [(RUN, True), ("doan tau cho khach chay thu tuyen duong sat moi", False)]
+
+
+@pytest.mark.parametrize(("q", "same_scores"), RUN_QUERIES)
+def test_a_runs_holders_on_both_shards_rank_as_in_one_index(
+    tmp_path: Path,
+    dask_client: Any,
+    build_index: Any,
+    build_sharded: Any,
+    q: str,
+    same_scores: bool,
+) -> None:
+    """Holders of a remembered run get twice the archive's best score, not their shard's."""
+    from search.cluster.connect import sharded_engine as make_engine
+    from search.settings import Settings
+
+    corpus = _run_corpus(tmp_path)
+    build_index(tmp_path / "single", [corpus])
+    build_sharded(tmp_path / "sharded", [corpus])
+    request = SearchRequest.from_params(q=q)
+    with open_index(tmp_path / "single").searcher(weighting=weighting()) as searcher:
+        single = run_search(searcher, request)
+    dask_client.wait_for_workers(2, timeout=60)
+    engine = make_engine(str(tmp_path / "sharded"), Settings(cluster_timeout_ms=5000), dask_client)
+    try:
+        sharded = engine.search(request)
+    finally:
+        engine.close()
+    holders = {h["id"] for h in single["hits"] if "Bản tin" in h["title"] or "Giao" in h["title"]}
+    assert len(holders) == 3  # the run is found, and its holders come first
+    assert {h["id"] for h in single["hits"][:3]} == holders
+    assert [h["id"] for h in sharded["hits"]] == [h["id"] for h in single["hits"]]
+    if same_scores:
+        assert [h["score"] for h in sharded["hits"]] == [h["score"] for h in single["hits"]]

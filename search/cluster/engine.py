@@ -32,7 +32,13 @@ from typing import Any
 from distributed import Client
 
 from search.cluster.holders import ShardHolders
-from search.cluster.merge import merge_completions, merge_results, rerank_floor, within_floor
+from search.cluster.merge import (
+    merge_completions,
+    merge_results,
+    promoted_alike,
+    rerank_floor,
+    within_floor,
+)
 from search.cluster.shard import ShardWarming
 from search.engine import SearchRequest
 from search.errors import NotFound, SearchError
@@ -159,6 +165,7 @@ class ShardedEngine:
         if ranked:
             parts, stats = self._counted_alike(request, view, stats, parts, deadline)
             parts = self._reranked_alike(request, view, stats, parts, deadline)
+            parts = promoted_alike(parts)
         missing = sorted(set(missing) | set(lost))
         result = merge_results(request, [parts[s] for s in sorted(parts)], missing)
         result["took_ms"] = round((time.perf_counter() - started) * 1000, 1)

@@ -66,6 +66,33 @@ def merge_results(
     }
 
 
+def promoted_alike(parts: dict[int, dict[str, Any]]) -> dict[int, dict[str, Any]]:
+    """The parts with every remembered run's holder scored with the archive's bonus: twice
+    the best score over every shard, where each shard gave its own holders twice its own
+    best (search.execute.passages.holders_first). The same operations as one index's:
+    (score + bonus), times the recency factor, rounded as the API rounds."""
+    told = [part["promotion"] for part in parts.values() if part.get("promotion")]
+    if not told:
+        return parts
+    bonus = 2.0 * max(promotion["best"] for promotion in told)
+    key = hit_key("relevance", False)
+    alike = {}
+    for shard, part in parts.items():
+        holders = (part.get("promotion") or {}).get("holders", {})
+        hits = [_promoted(hit, holders.get(hit["id"]), bonus) for hit in part["hits"]]
+        alike[shard] = {**part, "hits": sorted(hits, key=key)}
+        alike[shard].pop("promotion", None)
+    return alike
+
+
+def _promoted(hit: dict[str, Any], held: list[Any] | None, bonus: float) -> dict[str, Any]:
+    if held is None:
+        return hit
+    score, factor = held
+    promoted = score + bonus
+    return {**hit, "score": round(promoted if factor is None else promoted * factor, 4)}
+
+
 def rerank_floor(parts: list[dict[str, Any]], limit: int) -> float | None:
     """The `limit`-th best score before the stored-text rewards over the shards' parts: one
     index reranks only its best `limit` by that score, each shard its own best `limit`, so

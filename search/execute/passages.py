@@ -24,6 +24,7 @@ may hold the run (search.execute.run_scan): the same holders, far fewer articles
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 
 import numpy as np
 from whoosh.searching import Searcher
@@ -112,13 +113,27 @@ def _holding_all_but_one(searcher: Searcher, fieldname: str, terms: list[str]) -
     return all_but_one([term_docs(searcher, fieldname, t) for t in terms])
 
 
-def holders_first(first: Ranked, rest: Ranked, size: int) -> Ranked:
+@dataclass(frozen=True)
+class Promotion:
+    """What putting a run's holders first did: the best score anywhere before the bonus
+    (the bonus is twice it) and each holder's score before it. A shard reports it, so that
+    its archive gives every holder the bonus of the archive's best score
+    (search.cluster.merge.promoted_alike), as one index does."""
+
+    best: float
+    holders: dict[int, float]
+
+
+def holders_first(first: Ranked, rest: Ranked, size: int) -> tuple[Ranked, Promotion]:
     """The run's holders in their order, with a bonus of twice the best score anywhere (so
-    recency cannot undo it), then the rest; `size` long at most."""
-    bonus = 2.0 * max((score or 0.0) for _, score in first + rest)
-    promoted = {docnum for docnum, _ in first}
+    recency cannot undo it), then the rest; `size` long at most. No holders: the rest."""
+    best = max(((score or 0.0) for _, score in first + rest), default=0.0)
+    promotion = Promotion(best, {docnum: score or 0.0 for docnum, score in first})
+    if not first:
+        return rest, promotion
+    bonus = 2.0 * best
     head = [(docnum, (score or 0.0) + bonus) for docnum, score in first]
-    return (head + [item for item in rest if item[0] not in promoted])[:size]
+    return (head + [item for item in rest if item[0] not in promotion.holders])[:size], promotion
 
 
 def holders_among(
@@ -142,8 +157,8 @@ def holders_among(
 
 def scan_for_run(
     searcher: Searcher, head: Ranked, tail: Ranked, run: tuple[str, ...], deadline: float
-) -> Ranked:
+) -> tuple[Ranked, Promotion]:
     """When the holders cannot be listed: those among the reranked head and the next best
     scored go first; the head's length is kept."""
     found = holders_among(searcher, head + tail, run, deadline)
-    return holders_first(found, head, len(head)) if found else head
+    return holders_first(found, head, len(head))

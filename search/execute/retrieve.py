@@ -40,6 +40,7 @@ from search.execute.matchsets import (
 )
 from search.execute.passages import (
     PASSAGE_WINDOW,
+    Promotion,
     holders_among,
     holders_first,
     passage_run,
@@ -74,6 +75,7 @@ class Scored:
     hits: list[Hit]
     partial: bool = False
     before_rerank: dict[int, float] | None = None  # the reranked ones' scores, when known
+    promotion: Promotion | None = None  # a remembered run's holders put first
 
 
 @dataclass(frozen=True)
@@ -97,6 +99,7 @@ class Retrieval:
     total: int
     partial: bool
     before_rerank: dict[int, float] | None = None  # Scored's: a shard reports them
+    promotion: Promotion | None = None  # Scored's: a shard reports it
 
 
 def execute(
@@ -121,7 +124,9 @@ def execute(
         hits = by_date(searcher, matches.docs, window, newest_first=sort != "oldest")
         return Retrieval(hits, matches.sets, total, partial=False)
     ranked = rank(searcher, parsed, matches.docs, window, deadline, plan)
-    return Retrieval(ranked.hits, matches.sets, total, ranked.partial, ranked.before_rerank)
+    return Retrieval(
+        ranked.hits, matches.sets, total, ranked.partial, ranked.before_rerank, ranked.promotion
+    )
 
 
 def match(
@@ -273,8 +278,8 @@ def _holders_first(
     missed = holders_among(searcher, rest_hits[:RERANK_WINDOW], run, job.deadline)
     first_hits = rerank_window(searcher, first.hits, parsed, len(first.hits))
     first_hits = sorted(first_hits + missed, key=lambda hit: -(hit[1] or 0))
-    hits = holders_first(first_hits, rest_hits, job.limit) if first_hits else rest_hits
-    return Scored(hits, first.partial or rest.partial)
+    hits, promotion = holders_first(first_hits, rest_hits, job.limit)
+    return Scored(hits, first.partial or rest.partial, promotion=promotion)
 
 
 def _scored_and_reranked(
@@ -290,7 +295,8 @@ def _scored_and_reranked(
     head = rerank_window(searcher, best, parsed, job.need)
     if run and not scored.partial:
         tail = scored.hits[job.limit :]
-        return Scored(scan_for_run(searcher, head, tail, run, job.deadline))
+        hits, promotion = scan_for_run(searcher, head, tail, run, job.deadline)
+        return Scored(hits, promotion=promotion)
     return Scored(head, scored.partial, None if run else {d: s or 0.0 for d, s in best})
 
 

@@ -57,10 +57,16 @@ def weighting() -> scoring.WeightingModel:
 
 def with_recency(score: float, published: datetime | None, newest: datetime | None) -> float:
     """A score nudged up for articles close to the newest one in the index."""
+    factor = recency_factor(published, newest)
+    return score if factor is None else score * factor
+
+
+def recency_factor(published: datetime | None, newest: datetime | None) -> float | None:
+    """What `with_recency` multiplies a score by (None: undated, left as it is)."""
     if published is None or newest is None:
-        return score
+        return None
     age_days = max(0.0, (newest - published).total_seconds() / 86400.0)
-    return score * (1.0 + RECENCY_SHARE * math.pow(0.5, age_days / RECENCY_HALF_LIFE_DAYS))
+    return 1.0 + RECENCY_SHARE * math.pow(0.5, age_days / RECENCY_HALF_LIFE_DAYS)
 
 
 def body_pair_bonus(pair_idfs: list[float]) -> float:
