@@ -42,9 +42,9 @@ from scale_queries import make_cases, scan_archive
 sys.path.insert(0, str(REPO_DIR))
 
 from search.engine import SearchRequest, run_search  # noqa: E402
-from search.index.preload import plan_preload, read_ahead  # noqa: E402
+from search.index.preload import read_ahead, ready_to_serve  # noqa: E402
 from search.index.shard_layout import read_layout  # noqa: E402
-from search.index.sidecar import ensure_sidecars  # noqa: E402
+from search.index.sidecar import MIN_SIDECAR_DOCS  # noqa: E402
 from search.index.store import open_index  # noqa: E402
 from search.query.weights import weighting  # noqa: E402
 
@@ -68,10 +68,7 @@ def measure(run: Any, cases: list[dict[str, Any]], warmup: list[dict[str, Any]])
 
 def ready(path: str) -> None:
     """The index's sidecars written and its files read ahead, as a server readies it."""
-    index = open_index(path)
-    with index.reader() as reader:
-        ensure_sidecars(index.storage.folder, reader)
-        read_ahead(plan_preload(reader, 50).files)
+    read_ahead(ready_to_serve(open_index(path), MIN_SIDECAR_DOCS, 50).preload.files)
 
 
 def kind_lines(

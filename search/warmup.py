@@ -26,9 +26,9 @@ from search.execute.docsets import term_docs, term_postings
 from search.execute.scoring import field_lengths
 from search.features.facets import FACETS, facet_column
 from search.index.lexicon import get_lexicon
-from search.index.preload import plan_preload, read_ahead
+from search.index.preload import read_ahead, ready_to_serve
 from search.index.schema import BIGRAM_FIELDS, FOLDED, FOLDED_BIGRAM, SLUG_FIELD
-from search.index.sidecar import MIN_SIDECAR_DOCS, ensure_sidecars
+from search.index.sidecar import MIN_SIDECAR_DOCS
 from search.index.store import ArchiveIndex
 from search.index.w3_codec import TERMINFO
 from search.index.w3_reader import field_entries, w3_terms
@@ -50,16 +50,10 @@ def warm_caches(
     thread of its own); returns what was done and how long. The
     searcher it reads through is closed again: a forked worker opens its own files."""
     started = time.perf_counter()
-    written: list[str] = []
-    try:
-        with index.reader() as reader:
-            written = ensure_sidecars(index.storage.folder, reader, sidecar_min_docs)
-    except OSError as error:  # a read-only copy of an index: searches decode the blocks
-        log.warning("decoded postings not written: %s", error)
+    readied = ready_to_serve(index, sidecar_min_docs, preload_percent)
+    written, preloading = readied.sidecars, readied.preload
     if written:
         log.info("decoded postings of %d segments in %.1f s", len(written), _since(started))
-    with index.reader() as reader:
-        preloading = plan_preload(reader, preload_percent)
     if preloading.files:
         threading.Thread(target=read_ahead, args=(preloading.files,), daemon=True).start()
         log.info(

@@ -14,6 +14,7 @@ import random
 import re
 import shlex
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -540,6 +541,44 @@ def replica_state(replica: Path) -> tuple[str, int, int]:
 def served() -> Callable[[Path], tuple[str, int, int]]:
     """replica_state(replica): its `current` build, generation and article count."""
     return replica_state
+
+
+def interrupt_publish(command: list[str], replica: Path, kill_after: float, **popen: Any) -> None:
+    """Run a (slow) publish command in a session of its own, wait until its transfer into
+    the replica has started, let it go on `kill_after` s, then kill it and the rsync and ssh
+    processes it started."""
+    slow = subprocess.Popen(command, start_new_session=True, **popen)
+    try:
+        deadline = time.monotonic() + 20
+        while not any(n.startswith(".incoming-") for n in os.listdir(replica)):
+            assert slow.poll() is None and time.monotonic() < deadline, "no transfer started"
+            time.sleep(0.02)
+        time.sleep(kill_after)
+        assert slow.poll() is None, "the transfer ended before it could be interrupted"
+    finally:
+        os.killpg(slow.pid, signal.SIGKILL)
+        slow.wait()
+
+
+@pytest.fixture(scope="session")
+def interrupted_publish() -> Callable[..., None]:
+    """interrupt_publish(command, replica, kill_after, **popen): a publish killed mid-way."""
+    return interrupt_publish
+
+
+def check_files_reused(replica: Path, first: Any, second: Any) -> None:
+    """The second publish's build holds the first's unchanged files as hard links, and sent
+    only the others."""
+    old, new = replica / first.build, replica / second.build
+    kept = sorted(set(os.listdir(old)) & set(os.listdir(new)) - {"MANIFEST.json"})
+    assert kept and all((old / n).stat().st_ino == (new / n).stat().st_ino for n in kept)
+    assert second.sent == second.files - len(kept)
+
+
+@pytest.fixture(scope="session")
+def files_reused() -> Callable[[Path, Any, Any], None]:
+    """check_files_reused(replica, first, second): only new files were sent."""
+    return check_files_reused
 
 
 def free_port() -> int:

@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 import os
-import signal
-import subprocess
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
@@ -33,7 +30,7 @@ def test_destination_is_a_folder_or_host_and_path(destination: str, host: Any, p
 
 
 def test_publish_sends_only_new_files_and_keeps_the_previous_build(
-    tmp_path: Path, indexing_node: Path, import_news: Any, served: Any
+    tmp_path: Path, indexing_node: Path, import_news: Any, served: Any, files_reused: Any
 ) -> None:
     replica = tmp_path / "replica"
     first = publish(str(indexing_node), str(replica))
@@ -43,10 +40,7 @@ def test_publish_sends_only_new_files_and_keeps_the_previous_build(
     second = publish(str(indexing_node), str(replica))
     assert served(replica) == (second.build, generation, 80)
     assert verify(live_dir(replica), generation) == ([], [])
-    old, new = replica / first.build, replica / second.build
-    kept = sorted(set(os.listdir(old)) & set(os.listdir(new)) - {"MANIFEST.json"})
-    assert kept and all((old / n).stat().st_ino == (new / n).stat().st_ino for n in kept)
-    assert second.sent == second.files - len(kept)
+    files_reused(replica, first, second)
 
     third = publish(str(indexing_node), str(replica))
     assert sorted(os.listdir(replica)) == sorted(["current", second.build, third.build])
@@ -59,6 +53,7 @@ def test_an_interrupted_publish_leaves_the_replica_on_its_previous_generation(
     import_news: Any,
     served: Any,
     make_app: Any,
+    interrupted_publish: Any,
     kill_after: float,
 ) -> None:
     replica = tmp_path / "replica"
@@ -66,19 +61,9 @@ def test_an_interrupted_publish_leaves_the_replica_on_its_previous_generation(
     before = served(replica)
     generation = import_news(indexing_node)
     command = [sys.executable, "-m", "cli", "publish", "--index-dir", str(indexing_node)]
-    slow = subprocess.Popen(
-        [*command, "--bwlimit", "1", str(replica)], start_new_session=True, cwd=tmp_path
+    interrupted_publish(
+        [*command, "--bwlimit", "1", str(replica)], replica, kill_after, cwd=tmp_path
     )
-    try:
-        deadline = time.monotonic() + 20
-        while not any(n.startswith(".incoming-") for n in os.listdir(replica)):
-            assert slow.poll() is None and time.monotonic() < deadline, "no transfer started"
-            time.sleep(0.02)
-        time.sleep(kill_after)
-        assert slow.poll() is None, "the transfer ended before it could be interrupted"
-    finally:
-        os.killpg(slow.pid, signal.SIGKILL)  # publish and its rsync processes
-        slow.wait()
 
     assert served(replica) == before
     health = make_app(replica).test_client().get("/healthz").get_json()

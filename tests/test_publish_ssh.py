@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -37,6 +36,7 @@ def test_publish_over_ssh_sends_only_new_files_and_the_server_follows(
     served: Any,
     ssh_server: Any,
     running_server: Any,
+    files_reused: Any,
 ) -> None:
     replica = tmp_path / "replica"
     remote, shell = f"{ssh_server.alias}:{replica}", ssh_command(ssh_server.ssh)
@@ -54,10 +54,7 @@ def test_publish_over_ssh_sends_only_new_files_and_the_server_follows(
             time.sleep(0.05)
 
     assert verify(live_dir(replica), generation) == ([], [])
-    old, new = replica / first.build, replica / second.build
-    kept = sorted(set(os.listdir(old)) & set(os.listdir(new)) - {"MANIFEST.json"})
-    assert kept and all((old / n).stat().st_ino == (new / n).stat().st_ino for n in kept)
-    assert second.sent == second.files - len(kept)
+    files_reused(replica, first, second)
     assert sorted(os.listdir(replica)) == sorted(["current", first.build, second.build])
 
 
@@ -68,6 +65,7 @@ def test_an_interrupted_publish_over_ssh_leaves_the_previous_generation(
     import_news: Any,
     served: Any,
     ssh_server: Any,
+    interrupted_publish: Any,
     kill_after: float,
 ) -> None:
     replica = tmp_path / "replica"
@@ -76,19 +74,9 @@ def test_an_interrupted_publish_over_ssh_leaves_the_previous_generation(
     assert subprocess.run(command, env={**os.environ, **environment}).returncode == 0
     before = served(replica)
     generation = import_news(indexing_node)
-    slow = subprocess.Popen(
-        [*command, "--bwlimit", "1"], env={**os.environ, **environment}, start_new_session=True
+    interrupted_publish(
+        [*command, "--bwlimit", "1"], replica, kill_after, env={**os.environ, **environment}
     )
-    try:
-        deadline = time.monotonic() + 20
-        while not any(n.startswith(".incoming-") for n in os.listdir(replica)):
-            assert slow.poll() is None and time.monotonic() < deadline, "no transfer started"
-            time.sleep(0.02)
-        time.sleep(kill_after)
-        assert slow.poll() is None, "the transfer ended before it could be interrupted"
-    finally:
-        os.killpg(slow.pid, signal.SIGKILL)  # publish, its rsync and ssh processes
-        slow.wait()
 
     assert served(replica) == before
     done = CliRunner().invoke(main, command[3:], env=environment)

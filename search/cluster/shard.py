@@ -28,8 +28,8 @@ from search.features.filters import filter_sets
 from search.features.related import candidates_for, similar_query
 from search.features.suggest import autocomplete
 from search.index.durability import live_dir
-from search.index.preload import plan_preload, read_ahead
-from search.index.sidecar import MIN_SIDECAR_DOCS, ensure_sidecars
+from search.index.preload import read_ahead, ready_to_serve
+from search.index.sidecar import MIN_SIDECAR_DOCS
 from search.index.store import ArchiveIndex, ArchiveSearcher, open_index
 from search.query.collection import (
     CollectionStats,
@@ -67,11 +67,10 @@ class ShardActor:
         self._sidecars.start()
 
     def _warm(self, warming: ShardWarming) -> None:
-        self._sidecars_written = write_sidecars(self.path, warming.sidecar_min_docs)
         index = open_index(os.path.realpath(live_dir(self.path)))
-        with index.reader() as reader:
-            files = plan_preload(reader, warming.preload_percent).files
-        read_ahead(files)
+        readied = ready_to_serve(index, warming.sidecar_min_docs, warming.preload_percent)
+        self._sidecars_written = readied.sidecars
+        read_ahead(readied.preload.files)
 
     def sidecars_written(self) -> list[str]:
         """The sidecars this actor wrote, once it is done with them (it waits for that)."""
@@ -191,15 +190,3 @@ class ShardActor:
 
     def completions(self, prefix: str, limit: int) -> list[str]:
         return autocomplete(self._searcher(), prefix, limit)
-
-
-def write_sidecars(path: str, min_docs: int) -> list[str]:
-    """The missing sidecars of the shard's latest generation (search.index.sidecar), through a
-    reader of their own; none on a read-only copy."""
-    index = open_index(os.path.realpath(live_dir(path)))
-    try:
-        with index.reader() as reader:
-            return ensure_sidecars(index.storage.folder, reader, min_docs)
-    except OSError as error:
-        log.warning("shard %s: decoded postings not written: %s", path, error)
-        return []

@@ -20,7 +20,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from search.index.sidecar import SidecarKey, segment_folder, sidecar_path
+from search.index.sidecar import SidecarKey, ensure_sidecars, segment_folder, sidecar_path
 
 log = logging.getLogger(__name__)
 CHUNK_BYTES = 4 << 20  # read at a time: large sequential reads, a small buffer
@@ -33,6 +33,28 @@ class Preload:
     files: list[str]
     size: int
     left_out: int
+
+
+@dataclass(frozen=True)
+class Readied:
+    """What readying an index for serving did: the sidecars written, the files to read."""
+
+    sidecars: list[str]
+    preload: Preload
+
+
+def ready_to_serve(index: Any, sidecar_min_docs: int, preload_percent: int) -> Readied:
+    """What a server does to an index before it searches it, through one reader: write the
+    missing sidecars of segments of `sidecar_min_docs` documents or more (none on a read-only
+    copy: its searches decode instead), then choose the files to read ahead within
+    `preload_percent` of the memory available. The caller reads them (`read_ahead`)."""
+    with index.reader() as reader:
+        try:
+            written = ensure_sidecars(index.storage.folder, reader, sidecar_min_docs)
+        except OSError as error:
+            log.warning("%s: decoded postings not written: %s", index.storage.folder, error)
+            written = []
+        return Readied(written, plan_preload(reader, preload_percent))
 
 
 def memory_available() -> int | None:
