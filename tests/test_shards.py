@@ -15,13 +15,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from waitress.server import create_server
 
 from search.engine import SearchRequest, run_search
 from search.index.shard_layout import LayoutError, layout_for_import, read_layout, shard_of
 from search.index.store import open_index
 from search.query.weights import weighting
 from web.index import attach_sharded
+from web.serve import bind_socket, run_worker
 
 pytestmark = pytest.mark.serial
 
@@ -157,12 +157,14 @@ def sharded_server(sharded_engine: Any, make_app: Any, sharded_demo_dir: Path) -
     """A real waitress on 127.0.0.1 serving the sharded archive; yields its URL."""
     app = make_app(sharded_demo_dir)
     attach_sharded(app, sharded_engine)
-    server = create_server(app, host="127.0.0.1", port=0, threads=4)
-    thread = threading.Thread(target=server.run, daemon=True)
+    sock = bind_socket("127.0.0.1", 0)
+    stop = threading.Event()  # serve's own loop: it drains requests in progress, then closes
+    thread = threading.Thread(target=run_worker, args=(sock, app, 4, stop), daemon=True)
     thread.start()
-    yield f"http://127.0.0.1:{server.effective_port}/"
-    server.close()
-    thread.join(5)
+    yield f"http://127.0.0.1:{sock.getsockname()[1]}/"
+    stop.set()
+    thread.join(10)
+    sock.close()
 
 
 def fetch(url: str) -> tuple[int, bytes]:
@@ -250,6 +252,29 @@ def test_with_a_replica_of_each_shard_a_lost_worker_costs_nothing(
             assert not again["partial"] and again["total"] == whole["total"]
             assert [h["id"] for h in again["hits"]] == [h["id"] for h in whole["hits"]]
     finally:
+        engine.close()
+
+
+def test_with_a_replica_of_each_shard_a_stalled_worker_costs_nothing(
+    sharded_demo_dir: Path, dask_client: Any
+) -> None:
+    from search.cluster.connect import sharded_engine as make_engine
+    from search.settings import Settings
+
+    dask_client.wait_for_workers(2, timeout=60)
+    engine = make_engine(str(sharded_demo_dir), Settings(shard_replicas=2), dask_client)
+    pids = dask_client.run(os.getpid)
+    stalled = pids[sorted(pids)[0]]  # alive to the scheduler, answering nothing
+    try:
+        request = SearchRequest.from_params(q="da nang")
+        whole = engine.search(request)
+        os.kill(stalled, signal.SIGSTOP)
+        for _ in range(2):
+            again = engine.search(request)
+            assert not again["partial"] and again["total"] == whole["total"]
+            assert [h["id"] for h in again["hits"]] == [h["id"] for h in whole["hits"]]
+    finally:
+        os.kill(stalled, signal.SIGCONT)
         engine.close()
 
 

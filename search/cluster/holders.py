@@ -22,6 +22,7 @@ from search.errors import SearchError
 from search.index.shard_layout import ShardLayout
 
 START_TIMEOUT_S = 60.0  # an actor not started by then (its worker vanished): start another
+HEDGE_SHARE = 0.5  # of the time left, given to a holder while a replica could still answer
 
 
 class ShardMissing(Exception):
@@ -84,18 +85,39 @@ class ShardHolders:
     def ask(self, shard: int, call: Callable[[Any], Any], deadline: float) -> Any:
         """`call(actor)`'s answer from the first live holder of the shard that gives one.
 
+        While another holder is left, one is waited for HEDGE_SHARE of the time left only: a
+        call to an actor whose worker was just killed does not fail, it waits for the
+        connection until the timeout. Past that share the next holder is asked; the first
+        one is dropped when its worker has left the cluster, else asked last from then on.
+
         :raise ShardMissing: every holder failed or none is up.
         """
-        for holder in self._ready(shard):
+        holders = self._ready(shard)
+        for number, holder in enumerate(holders):
+            left = max(0.0, deadline - time.monotonic())
+            last = number == len(holders) - 1
             try:
-                return call(holder.actor).result(timeout=max(0.0, deadline - time.monotonic()))
+                return call(holder.actor).result(timeout=left if last else left * HEDGE_SHARE)
             except SearchError:  # the request is at fault (a 400), not the shard
                 raise
-            except TimeoutError:  # too slow for this request, not lost: keep it
-                break
+            except TimeoutError:  # too slow, or its worker is gone
+                if last:
+                    break
+                if self._alive(holder):
+                    self._demote(shard, holder)  # stalled: the replica is asked first next
+                else:
+                    self._drop(shard, holder)
             except Exception:  # its worker died: try a replica
                 self._drop(shard, holder)
         raise ShardMissing(f"shard {shard} has no live holder")
+
+    def _alive(self, holder: _Holder) -> bool:
+        """Whether the worker the holder's actor lives on is still in the cluster."""
+        address = getattr(holder.actor, "_address", None) or holder.worker
+        try:
+            return address in self._workers()
+        except Exception:  # the scheduler is unreachable: say nothing of the worker
+            return True
 
     def _ready(self, shard: int) -> list[_Holder]:
         """The shard's holders whose actors are up; starts new ones where some are lost."""
@@ -126,6 +148,12 @@ class ShardHolders:
             taken = {holder.worker for holder in held}
             free = [w for w in workers if w not in taken] or workers
             held.append(self._start(shard, free[shard % len(free)]))
+
+    def _demote(self, shard: int, holder: _Holder) -> None:
+        with self._lock:
+            if holder in self._held[shard]:
+                self._held[shard].remove(holder)
+                self._held[shard].append(holder)
 
     def _drop(self, shard: int, holder: _Holder) -> None:
         with self._lock:
