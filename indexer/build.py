@@ -5,14 +5,15 @@ A crash loses at most the batch in flight; a failed batch is cancelled, never ha
 
 from __future__ import annotations
 
-import os
 import sys
-import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from typing import Any
 
 from whoosh.index import FileIndex
 
+from indexer.checked_ahead import checked_ahead
+from indexer.idle_cores import OtherLoad, processes_for
 from indexer.records import RawRecord
 from indexer.validate import RecordError, check_record
 from search.analysis.chains import TermMemo
@@ -21,8 +22,6 @@ from search.index.schema import Article, to_document
 from search.index.store import KnownIds, locked_writer, open_or_create
 
 Report = Callable[[str], None]
-# Below this many articles per process, starting processes costs more than it saves.
-MIN_ARTICLES_PER_PROC = 500
 
 
 def report_to_stderr(message: str) -> None:
@@ -49,56 +48,6 @@ class Summary:
         return f"{self.added:,} added, {self.updated:,} updated, {self.rejected:,} rejected" + (
             f", {self.warnings:,} warnings" if self.warnings else ""
         )
-
-
-class OtherLoad:
-    """How many cores other processes kept busy since the last look (Linux /proc/stat, less
-    this process and its waited-for helpers). A second indexing process pays only on an idle
-    core: sharing one with another busy process, it costs ~20% more CPU for no time saved."""
-
-    def __init__(self) -> None:
-        self._last = self._sample()
-
-    @staticmethod
-    def _sample() -> tuple[float, float, float] | None:
-        try:
-            with open("/proc/stat", encoding="ascii") as stat:
-                fields = stat.readline().split()
-            ticks = [int(n) for n in fields[1:9]]  # user nice system idle iowait irq softirq steal
-            hertz = os.sysconf("SC_CLK_TCK")
-        except (OSError, ValueError):
-            return None
-        if fields[0] != "cpu" or len(ticks) < 8:
-            return None
-        busy = (sum(ticks) - ticks[3] - ticks[4]) / hertz
-        own = os.times()
-        mine = own.user + own.system + own.children_user + own.children_system
-        return time.monotonic(), busy, mine
-
-    def cores(self) -> float | None:
-        """Cores busy with other work since the last call; None when unknown."""
-        now, last = self._sample(), self._last
-        self._last = now
-        if now is None or last is None or now[0] - last[0] < 0.5:
-            return None
-        return max(0.0, (now[1] - last[1] - (now[2] - last[2])) / (now[0] - last[0]))
-
-
-def processes_for(wanted: int, articles: int, other_cores: float | None) -> int:
-    """Processes for a batch: at most `wanted`, at least MIN_ARTICLES_PER_PROC articles each,
-    and no more than the cores other processes leave idle (rounded)."""
-    procs = max(1, min(wanted, articles // MIN_ARTICLES_PER_PROC))
-    if procs > 1 and other_cores is not None:
-        idle = _cores() - other_cores
-        procs = max(1, min(procs, int(idle + 0.5)))
-    return procs
-
-
-def _cores() -> int:
-    try:
-        return len(os.sched_getaffinity(0))
-    except (AttributeError, OSError):
-        return os.cpu_count() or 1
 
 
 class IndexBuilder:
@@ -134,17 +83,30 @@ class IndexBuilder:
         self._other_load = OtherLoad()
         self._known = KnownIds()  # ids in the index, read once, then kept up to date
         self._term_memo = TermMemo()  # what the texts' words gave, kept across batches
+        self._documents: dict[str, dict[str, Any]] = {}  # the batch's, made when checked
+        self._fields = set(self.index.schema.names())  # an index built before a field was added
 
     def add_records(
         self, records: Iterable[RawRecord], on_record: Callable[[], None] | None = None
     ) -> Summary:
-        """Index every good record, report every bad one as FILE:LINE: reason."""
-        for raw in records:
-            self.add_record(raw)
+        """Index every good record, report every bad one as FILE:LINE: reason. With more
+        than one process allowed, the records are read and checked a batch ahead, in a
+        process of their own (checked_records)."""
+        for record in self.checked_records(records):
+            article = self.take(record)
+            if article is not None:
+                self.add_article(article, record.document)
             if on_record:
                 on_record()
         self.flush()
         return self.summary
+
+    def checked_records(self, records: Iterable[RawRecord]) -> Iterator[CheckedRecord]:
+        """`check` for every record, in order: a batch ahead in a process of its own where
+        more than one process is allowed."""
+        if self.procs > 1:
+            return checked_ahead(records, self.check, self.batch_size)
+        return map(self.check, records)
 
     def add_record(self, raw: RawRecord) -> None:
         article = self.checked(raw)
@@ -154,13 +116,34 @@ class IndexBuilder:
     def checked(self, raw: RawRecord) -> Article | None:
         """The record as an article, or None when it is rejected (reported as FILE:LINE:
         reason); its warnings are reported and counted."""
-        return checked_article(raw, self.defaults, self.max_text_chars, self.summary, self.report)
+        return self.take(self.check(raw))
 
-    def add_article(self, article: Article) -> None:
-        """Queue a checked article for the next commit (upsert by id)."""
+    def check(self, raw: RawRecord) -> CheckedRecord:
+        """The record checked, its reports and counts kept for `take` (which may run in
+        another process)."""
+        counts = Summary()
+        reports: list[str] = []
+        article = checked_article(raw, self.defaults, self.max_text_chars, counts, reports.append)
+        document = None if article is None else to_document(article, self._fields)
+        return CheckedRecord(article, document, tuple(reports), counts)
+
+    def take(self, record: CheckedRecord) -> Article | None:
+        """Report and count what checking the record found; its article, unless rejected."""
+        for message in record.reports:
+            self.report(message)
+        self.summary.add(record.counts)
+        return record.article
+
+    def add_article(self, article: Article, document: dict[str, Any] | None = None) -> None:
+        """Queue a checked article for the next commit (upsert by id), with its Whoosh
+        document when it is made already."""
         if article.id in self._batch:
             self.summary.updated += 1  # repeated within the batch: the last one wins
         self._batch[article.id] = article
+        if document is not None:
+            self._documents[article.id] = document
+        else:
+            self._documents.pop(article.id, None)
         if len(self._batch) >= self.batch_size:
             self.flush()
 
@@ -169,7 +152,9 @@ class IndexBuilder:
         if not self._batch:
             return
         articles = list(self._batch.values())
+        documents = dict(self._documents)
         self._batch.clear()
+        self._documents.clear()
         procs = processes_for(self.procs, len(articles), self._other_load.cores())
         merge = not (self.merged_at_end and self.summary.added >= self.held_before)
         while articles:
@@ -183,6 +168,7 @@ class IndexBuilder:
                     self._known,
                     merge,
                     self._term_memo,
+                    documents,
                 )
             except DocumentError as error:
                 # The writer was cancelled: redo the batch without the document Whoosh refused.
@@ -210,6 +196,7 @@ def write_batch(
     known: KnownIds | None = None,
     merge: bool = True,
     term_memo: TermMemo | None = None,
+    documents: dict[str, dict[str, Any]] | None = None,
 ) -> int:
     """Upsert one batch in one commit; returns how many articles replaced an older version.
 
@@ -239,7 +226,8 @@ def write_batch(
             if term_memo is not None:
                 writer.term_memo = term_memo
             fields = set(writer.schema.names())  # an index built before a field was added
-            docs = [to_document(article, fields) for article in articles]
+            made = documents or {}
+            docs = [made.get(a.id) or to_document(a, fields) for a in articles]
             writer.add_documents(docs, procs, meanwhile=delete_older_versions)
     except DocumentFailed as failed:  # the writer was cancelled
         raise DocumentError(articles[failed.index]) from failed.__cause__
@@ -269,6 +257,17 @@ def checked_article(
         summary.warnings += 1
         report(f"{raw.where}: warning: {warning}")
     return checked.article
+
+
+@dataclass(frozen=True)
+class CheckedRecord:
+    """One record as checked (IndexBuilder.check): the article and its Whoosh document, or
+    None when rejected, with what to report and count."""
+
+    article: Article | None
+    document: dict[str, Any] | None
+    reports: tuple[str, ...]
+    counts: Summary
 
 
 class DocumentError(Exception):

@@ -45,8 +45,8 @@ class ShardedBuilder:
     ) -> Summary:
         """Index every good record on its shard; report every bad one as FILE:LINE: reason."""
         checker = self.builders[0]  # any builder checks alike: its summary counts rejections
-        for raw in records:
-            article = checker.checked(raw)
+        for record in checker.checked_records(records):
+            article = checker.take(record)
             if article is not None:
                 self.builders[self.layout.shard_for(article.id)].add_article(article)
             if on_record:

@@ -8,6 +8,7 @@ another, or this one, by name.
 from __future__ import annotations
 
 import json
+import multiprocessing
 import os
 import pwd
 import random
@@ -19,6 +20,7 @@ import socket
 import subprocess
 import sys
 import time
+import traceback
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
@@ -325,6 +327,33 @@ def index_contents(ix: Any) -> dict[str, Any]:
 def everything() -> Callable[[Any], dict[str, Any]]:
     """index_contents(ix): everything a reader of the index sees, comparable with ==."""
     return index_contents
+
+
+def run_in_daemon(work: Callable[..., None], *args: Any) -> str:
+    """Run work(*args) in a daemonic process; "" when it succeeded, else its traceback."""
+    context = multiprocessing.get_context("fork")
+    receiver, sender = context.Pipe(duplex=False)
+
+    def target() -> None:
+        try:
+            work(*args)
+        except BaseException:  # noqa: BLE001 - reported to the test
+            sender.send(traceback.format_exc())
+        else:
+            sender.send("")
+
+    process = context.Process(target=target, daemon=True)
+    process.start()
+    outcome: str = receiver.recv()
+    process.join()
+    return outcome
+
+
+@pytest.fixture(scope="session")
+def in_daemon() -> Callable[..., str]:
+    """run_in_daemon(work, *args): work(*args) in a daemonic process (as in a Dask worker);
+    "" when it succeeded, else its traceback."""
+    return run_in_daemon
 
 
 # The web app: flaskr's fixtures over the demo index, and the checks every web test shares.

@@ -305,17 +305,17 @@ def test_documents_only_whoosh_can_write_go_through_its_pool(
 
 
 def test_helpers_only_on_cores_other_processes_leave_idle(monkeypatch: pytest.MonkeyPatch) -> None:
-    from indexer import build
+    from indexer import idle_cores
 
-    monkeypatch.setattr(build, "_cores", lambda: 2)
-    assert build.processes_for(2, 5000, None) == 2  # unknown load: as configured
-    assert build.processes_for(2, 5000, 0.2) == 2
-    assert build.processes_for(2, 5000, 1.0) == 1  # another process holds a core
-    assert build.processes_for(2, 600, 0.0) == 1  # too few articles to share
-    assert build.processes_for(1, 5000, 0.0) == 1
-    load = build.OtherLoad()
+    monkeypatch.setattr(idle_cores, "_cores", lambda: 2)
+    assert idle_cores.processes_for(2, 5000, None) == 2  # unknown load: as configured
+    assert idle_cores.processes_for(2, 5000, 0.2) == 2
+    assert idle_cores.processes_for(2, 5000, 1.0) == 1  # another process holds a core
+    assert idle_cores.processes_for(2, 600, 0.0) == 1  # too few articles to share
+    assert idle_cores.processes_for(1, 5000, 0.0) == 1
+    load = idle_cores.OtherLoad()
     samples = iter([(0.0, 100.0, 10.0), (10.0, 118.0, 18.0)])  # 18 s busy, 8 s of them ours
-    monkeypatch.setattr(build.OtherLoad, "_sample", staticmethod(lambda: next(samples)))
+    monkeypatch.setattr(idle_cores.OtherLoad, "_sample", staticmethod(lambda: next(samples)))
     load._last = load._sample()
     assert load.cores() == pytest.approx(1.0)
 

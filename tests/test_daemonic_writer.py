@@ -3,9 +3,7 @@ fork helpers, so it does their part itself, with the same index as a result."""
 
 from __future__ import annotations
 
-import multiprocessing
 import shutil
-import traceback
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -25,26 +23,6 @@ def _add_in_two_shares(index_dir: Path, documents: list[dict[str, Any]]) -> None
         writer.add_documents(documents, procs=2)
 
 
-def _in_daemon(work: Callable[..., None], *args: Any) -> str:
-    """Run work(*args) in a daemonic process; "" when it succeeded, else its traceback."""
-    context = multiprocessing.get_context("fork")
-    receiver, sender = context.Pipe(duplex=False)
-
-    def target() -> None:
-        try:
-            work(*args)
-        except BaseException:  # noqa: BLE001 - reported to the test
-            sender.send(traceback.format_exc())
-        else:
-            sender.send("")
-
-    process = context.Process(target=target, daemon=True)
-    process.start()
-    outcome: str = receiver.recv()
-    process.join()
-    return outcome
-
-
 @pytest.fixture()
 def two_copies(tmp_path: Path, build_index: Any, demo_paths: list[Path]) -> tuple[Path, Path]:
     """The demo corpus in several segments, twice."""
@@ -62,16 +40,17 @@ def test_a_daemonic_process_writes_the_same_index(
     two_copies: tuple[Path, Path],
     indexed_articles: list[Any],
     everything: Callable[[Any], dict[str, Any]],
+    in_daemon: Callable[..., str],
 ) -> None:
     daemonic, here = two_copies
     if work == "merge":
         assert _segments(here) > 1
-        assert _in_daemon(_merge, daemonic) == ""
+        assert in_daemon(_merge, daemonic) == ""
         _merge(here)  # forks its helper
         assert _segments(daemonic) == 1
     else:
         documents = [to_document(article) for article in indexed_articles[:20]]
-        assert _in_daemon(_add_in_two_shares, daemonic, documents) == ""
+        assert in_daemon(_add_in_two_shares, daemonic, documents) == ""
         _add_in_two_shares(here, documents)  # the helper's share is a segment of its own
         assert _segments(daemonic) < _segments(here)
         _merge(daemonic)  # then the same documents in the same order: the same index
