@@ -1,5 +1,5 @@
-"""Steps every import shares, into one index or a sharded one: a lower CPU priority, and
-the merge into one segment after a big import."""
+"""Steps every import shares, into one index or a sharded one: a lower CPU priority, the
+merge into one segment after a big import, and the derived data a server needs."""
 
 from __future__ import annotations
 
@@ -31,3 +31,21 @@ def merge_after_import(index_dir: str) -> None:
         return
     if segments > 1:
         click.echo(f"{index_dir}: {segments} segments merged into one", err=True)
+
+
+def derive_for_server(build_dir: str, index_dir: str) -> None:
+    """Write the sidecars of the new big segments of the index at `build_dir` when the index
+    at `index_dir` is served (search.index.preload.derive_if_served)."""
+    from search.index.durability import live_dir
+    from search.index.preload import derive_if_served
+    from search.index.store import open_index
+
+    served = os.path.realpath(live_dir(index_dir))
+    minimum = invocation_settings().serve_sidecar_min_docs
+    try:
+        written = derive_if_served(open_index(build_dir), served, minimum)
+    except OSError as error:
+        click.echo(f"{build_dir}: decoded postings not written ({error})", err=True)
+        return
+    if written:
+        click.echo(f"{build_dir}: decoded postings of {len(written)} segment(s) written", err=True)

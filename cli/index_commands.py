@@ -8,7 +8,7 @@ import sys
 import click
 from whoosh.index import LockError
 
-from cli.import_steps import merge_after_import, yield_cpu_to_searches
+from cli.import_steps import derive_for_server, merge_after_import, yield_cpu_to_searches
 from cli.options import index_dir_option, invocation_settings, setting_option
 
 
@@ -109,6 +109,7 @@ def index_command(
     held_by_target = 0 if rebuild else held_before  # a rebuild starts from an empty index
     if not no_optimize and import_worth_optimizing(held_by_target, summary.added):
         merge_after_import(target)
+    derive_for_server(target, index_dir)
     if rebuild:
         switch_to(index_dir, target)
         click.echo(f"{index_dir}: now serving the rebuilt index {target}", err=True)
@@ -174,6 +175,7 @@ def optimize_command(index_dir: str) -> None:
     except (IndexMissingError, LockError) as error:
         raise click.ClickException(str(error)) from None
     click.echo(f"{index_dir}: {before} segment(s) merged into one", err=True)
+    derive_for_server(index_dir, index_dir)
 
 
 @click.command("check")

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING
 import click
 from whoosh.index import LockError
 
-from cli.import_steps import merge_after_import, yield_cpu_to_searches
+from cli.import_steps import derive_for_server, merge_after_import, yield_cpu_to_searches
 from cli.options import invocation_settings
 from search.index.shard_layout import ShardLayout
 
@@ -104,9 +104,11 @@ def _write_shards(builder: ShardedBuilder, paths: tuple[str, ...], asked: Sharde
             summary = builder.add_records(read_paths(paths), on_record=bar.update)
         except LockError as error:
             raise click.ClickException(str(error)) from None
-    for shard, held in zip(builder.builders, builder.held_before(), strict=True):
+    served = builder.layout.shard_dirs()
+    for shard, held, live in zip(builder.builders, builder.held_before(), served, strict=True):
         if not asked.no_optimize and import_worth_optimizing(held, shard.summary.added):
             merge_after_import(shard.index_dir)
+        derive_for_server(shard.index_dir, live)
     return summary
 
 
@@ -138,6 +140,7 @@ def index_on_cluster(
                 merged_at_end=not asked.no_optimize,
                 writer_timeout=float(settings.writer_timeout),
                 rebuild=asked.rebuild,
+                sidecar_min_docs=settings.serve_sidecar_min_docs,
                 batch_size=asked.batch_size,
                 procs=1,  # the workers are the parallel processes
             )

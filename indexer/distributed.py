@@ -13,6 +13,7 @@ actor point its shard's `current` link at the build (search.index.durability).
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -20,10 +21,12 @@ from distributed import Client
 
 from indexer.build import IndexBuilder, Report, Summary, checked_article, report_to_stderr
 from indexer.records import RawRecord
-from search.index.durability import remove_replaced_builds, switch_link
+from search.index.durability import live_dir, remove_replaced_builds, switch_link
+from search.index.preload import derive_if_served
 from search.index.schema import Article
 from search.index.shard_layout import ShardLayout
-from search.index.store import import_worth_optimizing, optimize, start_rebuild
+from search.index.sidecar import MIN_SIDECAR_DOCS
+from search.index.store import import_worth_optimizing, open_index, optimize, start_rebuild
 
 CHUNK = 500  # articles per call to a shard's writer: few round trips, little held in flight
 
@@ -42,12 +45,17 @@ class ShardWriter:
         for article in articles:
             self.builder.add_article(article)
 
-    def finish(self, merge: bool, writer_timeout: float) -> tuple[Summary, list[str]]:
-        """Commit the last batch; merge into one segment when the import doubled the shard."""
+    def finish(
+        self, merge: bool, writer_timeout: float, sidecar_min_docs: int = MIN_SIDECAR_DOCS
+    ) -> tuple[Summary, list[str]]:
+        """Commit the last batch; merge into one segment when the import doubled the shard;
+        write the new segments' sidecars when the shard is served (derive_if_served)."""
         self.builder.flush()
         summary = self.builder.summary
         if merge and import_worth_optimizing(self.builder.held_before, summary.added):
             optimize(self.path, writer_timeout)
+        served = os.path.realpath(live_dir(self.shard_dir))
+        derive_if_served(open_index(self.path), served, sidecar_min_docs)
         return summary, self.messages
 
     def switch(self) -> None:
@@ -72,9 +80,11 @@ class DistributedShardedBuilder:
         merged_at_end: bool = True,
         writer_timeout: float = 60.0,
         rebuild: bool = False,
+        sidecar_min_docs: int = MIN_SIDECAR_DOCS,
         **builder_options: Any,
     ) -> None:
         self.layout = layout
+        self.sidecar_min_docs = sidecar_min_docs
         self.rebuild = rebuild
         self.report = report
         self.defaults = defaults or {}
@@ -145,7 +155,10 @@ class DistributedShardedBuilder:
         return self.writers[shard].add(chunk)
 
     def _finish(self) -> Summary:
-        finishing = [w.finish(self.merged_at_end, self.writer_timeout) for w in self.writers]
+        finishing = [
+            w.finish(self.merged_at_end, self.writer_timeout, self.sidecar_min_docs)
+            for w in self.writers
+        ]
         total = Summary(
             rejected=self.checks.rejected,
             warnings=self.checks.warnings,

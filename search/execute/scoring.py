@@ -106,6 +106,14 @@ class _Run:
         self.docs = doc_array(candidates)
         self.deadline = deadline
         self.partial = False
+        self._lengths: dict[str, npt.NDArray[np.int32]] = {}
+
+    def lengths(self, fieldname: str) -> npt.NDArray[np.int32]:
+        """The candidates' lengths in the field (a field is asked once per query term)."""
+        lengths = self._lengths.get(fieldname)
+        if lengths is None:
+            lengths = self._lengths[fieldname] = field_lengths(self.searcher, fieldname)[self.docs]
+        return lengths
 
     def nothing(self) -> _Dense:
         size = len(self.docs)
@@ -152,7 +160,7 @@ def _score_term(run: _Run, node: TermNode) -> _Dense:
     where, found = _present(ids, run.docs)
     if not len(where):
         return summed, matched
-    lengths = field_lengths(searcher, node.fieldname)[run.docs[where]]
+    lengths = run.lengths(node.fieldname)[where]
     idf = searcher.idf(node.fieldname, node.text)
     avgfl = average_field_length(searcher, node.fieldname) or 1
     b = bm25f_field_b(weighting, node.fieldname)
