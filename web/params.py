@@ -15,9 +15,10 @@ from urllib.parse import urlencode
 from werkzeug.datastructures import MultiDict
 
 from indexer.validate import MAX_META_CHARS
-from search.engine import SORTS, SearchRequest
+from search.engine import SearchRequest
 from search.errors import InvalidParameter
 from search.features.facets import FACET_NAMES, VALUE_FACETS
+from search.request import SORTS
 from web.settings import current_settings
 
 FORMATS = ("json", "csv", "jsonl")

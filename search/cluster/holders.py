@@ -33,7 +33,7 @@ class ShardMissing(Exception):
 class _Holder:
     future: Future  # the actor's task: done once the actor is up
     started: float  # time.monotonic() when it was asked for
-    worker: str | None  # the worker it was asked on
+    worker: str | None  # the worker it was asked on, then the one it was started on
     actor: Any = None
 
 
@@ -111,11 +111,18 @@ class ShardHolders:
                 self._drop(shard, holder)
         raise ShardMissing(f"shard {shard} has no live holder")
 
+    def _where(self, future: Future) -> str | None:
+        """The worker an actor was started on (another than asked for, when that one left)."""
+        try:
+            places = self.client.who_has([future]).get(future.key, ())
+        except Exception:  # the scheduler is unreachable: keep what was asked for
+            return None
+        return next(iter(places), None)
+
     def _alive(self, holder: _Holder) -> bool:
         """Whether the worker the holder's actor lives on is still in the cluster."""
-        address = getattr(holder.actor, "_address", None) or holder.worker
         try:
-            return address in self._workers()
+            return holder.worker in self._workers()
         except Exception:  # the scheduler is unreachable: say nothing of the worker
             return True
 
@@ -127,6 +134,7 @@ class ShardHolders:
                 status = holder.future.status
                 if status == "finished" and holder.actor is None:
                     holder.actor = holder.future.result()
+                    holder.worker = self._where(holder.future) or holder.worker
                 elif status in ("error", "cancelled", "lost") or (
                     status == "pending" and time.monotonic() - holder.started > START_TIMEOUT_S
                 ):
