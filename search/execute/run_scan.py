@@ -35,7 +35,7 @@ from whoosh.searching import Searcher
 
 from search.execute.bitmaps import DocSet, doc_array, docset, union
 from search.execute.docsets import term_docs
-from search.index.caches import caches_of
+from search.index.caches import caches_of, generation
 from search.index.schema import FOLDED
 from search.index.segment_positions import segment_positions
 
@@ -103,17 +103,26 @@ def _split_holding(
 ) -> npt.NDArray[np.bool_]:
     """Which of `docs` hold a proper prefix and a proper suffix of the word as terms of the
     field: those where a segment spanning several tokens may match it."""
-    none = np.zeros(len(docs), dtype=bool)
-    cuts = range(1, len(word))
-    prefixed = np.logical_or.reduce(
-        [none, *(_holding(searcher, fieldname, word[:c], docs) for c in cuts)]
-    )
-    if not prefixed.any():
-        return none
-    suffixed = np.logical_or.reduce(
-        [none, *(_holding(searcher, fieldname, word[c:], docs) for c in cuts)]
-    )
-    return np.asarray(prefixed & suffixed)
+    split = split_holders(searcher, fieldname, word)
+    if not split:
+        return np.zeros(len(docs), dtype=bool)
+    return np.isin(docs, doc_array(split & docset(docs)), assume_unique=True)
+
+
+def split_holders(searcher: Searcher, fieldname: str, word: str) -> DocSet:
+    """The documents whose field holds a proper prefix and a proper suffix of the word as
+    terms (cached per generation with the term sets: the same for every query with the
+    word, and a word's cuts are up to twice its length in sets to join)."""
+    sets = caches_of(searcher).sets
+    key = (generation(searcher), fieldname, "split", word)
+    held: DocSet | None = sets.get(key)
+    if held is None:
+        cuts = range(1, len(word))
+        held = union(term_docs(searcher, fieldname, word[:c]) for c in cuts)
+        if held:
+            held = held & union(term_docs(searcher, fieldname, word[c:]) for c in cuts)
+        sets.put(key, held)
+    return held
 
 
 def _chains(

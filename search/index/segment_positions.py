@@ -10,7 +10,9 @@ and only the blocks holding a chosen document are decoded.
 from __future__ import annotations
 
 import zlib
+from bisect import bisect_left
 from io import BytesIO
+from itertools import accumulate, groupby
 from pickle import Unpickler, loads
 from struct import Struct
 from typing import Any
@@ -79,17 +81,23 @@ def segment_positions(
     blocks = _block_list(caches, leaf, fieldname, text, offset, length, data)
     found: Positions = {}
     at = np.searchsorted(blocks.last_ids, docs)  # the block that would hold each document
-    for number in np.unique(at[at < len(blocks.starts)]).tolist():
+    inside = at < len(blocks.starts)
+    # docs is sorted, so each block's documents follow each other: one group a block
+    pairs = zip(at[inside].tolist(), docs[inside].tolist(), strict=True)
+    for number, group in groupby(pairs, key=_first):
         start, end = blocks.starts[number], blocks.ends[number]
         raw = zlib.decompress(data[start:end]) if blocks.compressed[number] else data[start:end]
         deltas, _, values = loads(raw)
-        ids = np.cumsum(deltas)
-        inside = docs[at == number]
-        where = np.searchsorted(ids, inside)
-        for doc, i in zip(inside.tolist(), where.tolist(), strict=True):
+        ids = list(accumulate(deltas))  # a block's few hundred: faster than through numpy
+        for _, doc in group:
+            i = bisect_left(ids, doc)
             if i < len(ids) and ids[i] == doc:
                 found[doc] = decode_positions(values[i])
     return found
+
+
+def _first(pair: tuple[int, int]) -> int:
+    return pair[0]
 
 
 def decode_positions(value: bytes) -> list[int]:
