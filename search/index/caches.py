@@ -106,8 +106,11 @@ def _set_size(docs: Any) -> int:
 class IndexCaches:
     """One open index's caches, one per kind of cached thing, each with its budget.
 
-    Budgets are in the units of each cache's size: bytes, or entries. The
-    posting and set budgets are what the load mix showed worth their memory (bench/README.md).
+    Budgets are in the units of each cache's size: bytes, or entries. The posting budget is
+    what the load mix showed worth its memory (bench/README.md). The set budget is sized for
+    an archive of a million articles, where a common syllable's set is ~130 KB (at 156k,
+    ~25 KB): at 64 MB the sets of one query evicted another's, and the title queries of
+    bench/scale.py ran 15-20% slower (p50 in process, 1M articles).
     """
 
     def __init__(self) -> None:
@@ -118,7 +121,7 @@ class IndexCaches:
         self.sidecars = SizedCache(256)  # (folder, sidecar key) -> (checked at, sidecar or None)
         # Per generation, keyed (generation, ...): older generations age out in the budget.
         self.postings = SizedCache(160_000_000, _postings_size)  # a term's postings, bytes
-        self.sets = SizedCache(64_000_000, _set_size)  # a term's or title query's documents
+        self.sets = SizedCache(256_000_000, _set_size)  # a term's or title query's documents
         self.windows = SizedCache(64)  # a date window's documents
         self.facet_counts = SizedCache(256)  # a browse page's facet counts
         self.related = SizedCache(2048)  # an article's related articles
