@@ -66,9 +66,9 @@ class Settings:
     export_limit: int = _declare(10_000, "Most rows in a CSV or JSONL export.", minimum=1)
     serve_workers: int = _declare(0, "Server worker processes (0: one per core).")
     serve_warm_terms: int = _declare(
-        200,
-        "Most frequent terms per field whose postings the server reads before it forks its "
-        "workers, so that every worker starts warm (0: none).",
+        1000,
+        "Most frequent terms per field whose postings (and sets, for the folded fields) the "
+        "server reads before it forks its workers, so that every worker starts warm (0: none).",
     )
     serve_sidecar_min_docs: int = _declare(
         10_000,
