@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from cli.options import index_dir_option, setting_option
+from cli.options import index_dir_option, invocation_settings, setting_option
 
 
 @click.command("publish")
@@ -32,7 +32,13 @@ def publish_command(index_dir: str, destinations: tuple[str, ...], bwlimit: int,
     failed = 0
     for destination in destinations:
         try:
-            done = publish(index_dir, destination, bwlimit_kib=bwlimit, ssh=remote_shell)
+            done = publish(
+                index_dir,
+                destination,
+                bwlimit_kib=bwlimit,
+                ssh=remote_shell,
+                sidecar_min_docs=invocation_settings().serve_sidecar_min_docs,
+            )
         except PublishError as error:
             failed += 1
             click.echo(f"{destination}: not published: {error}", err=True)

@@ -13,6 +13,8 @@ from click.testing import CliRunner
 from cli import main
 from search.index.durability import live_dir, verify
 from search.index.publish import Replica, publish
+from search.index.sidecar import DERIVED_DIR, SidecarKey, open_sidecar, sidecar_path
+from search.index.store import open_index
 
 
 @pytest.mark.parametrize(
@@ -102,3 +104,36 @@ def test_publish_command_names_each_replica_and_refuses_a_missing_index(
     missing = CliRunner().invoke(main, ["publish", "--index-dir", str(tmp_path / "none"), "r3"])
     assert missing.exit_code == 1 and "no index in" in missing.output
     assert not (tmp_path / "r3").exists()
+
+
+def replica_sidecars(replica: Path) -> tuple[int, dict[str, int]]:
+    """How many live segments the replica has, and those with a valid sidecar there, with
+    the sidecar's inode."""
+    folder = os.path.realpath(live_dir(replica))
+    with open_index(folder).reader() as reader:
+        keys = [SidecarKey.of(leaf.segment()) for leaf, _ in reader.leaf_readers()]
+    inodes = {
+        key.segment_id: os.stat(sidecar_path(folder, key.segment_id)).st_ino
+        for key in keys
+        if open_sidecar(folder, key) is not None
+    }
+    return len(keys), inodes
+
+
+@pytest.mark.parametrize(("min_docs", "with_sidecars"), [(1, True), (10**9, False)])
+def test_the_big_segments_sidecars_travel_with_them(
+    tmp_path: Path, indexing_node: Path, import_news: Any, min_docs: int, with_sidecars: bool
+) -> None:
+    replica = tmp_path / "replica"
+    publish(str(indexing_node), str(replica), sidecar_min_docs=min_docs)
+    segments, first = replica_sidecars(replica)
+    import_news(indexing_node)  # one more segment
+    publish(str(indexing_node), str(replica), sidecar_min_docs=min_docs)
+    more_segments, second = replica_sidecars(replica)
+    assert more_segments == segments + 1
+    if not with_sidecars:
+        assert first == second == {}
+        assert not os.path.exists(os.path.join(live_dir(replica), DERIVED_DIR))
+        return
+    assert (len(first), len(second)) == (segments, more_segments)  # every segment's
+    assert {key: second[key] for key in first} == first  # the old ones hard-linked, not sent

@@ -11,7 +11,9 @@ as it follows a local rebuild (web.index.IndexHandle re-resolves `current` on ea
 A publish reads the file list of the committed generation from its MANIFEST.json, rsyncs those
 files into a fresh `.incoming-*` folder (hard links, through --link-dest, for the files the
 replica already holds: Whoosh never rewrites a file, so only new segments travel), renames it
-to `build-*`, then renames a new link over `current`. Until that last rename the replica's
+to `build-*`, then renames a new link over `current`. The sidecars of the big segments
+(`derived/`, decoded postings: derived data, outside the manifest) travel with them, written
+on the indexing node first when missing. Until that last rename the replica's
 `current` is untouched: a publish interrupted at any point leaves it on its previous
 generation, whole. Older builds and interrupted transfers are removed after the switch. The
 replica side runs as a POSIX shell script (GNU `mv -T`), locally or through ssh.
@@ -23,6 +25,7 @@ shell and to run the scripts, always in batch mode: a publish never waits for a 
 
 from __future__ import annotations
 
+import logging
 import os
 import shlex
 import subprocess
@@ -31,7 +34,10 @@ import time
 from dataclasses import dataclass
 
 from search.index.durability import BUILD_PREFIX, MANIFEST, live_dir, read_manifest
+from search.index.sidecar import MIN_SIDECAR_DOCS, SidecarKey, ensure_sidecars, sidecar_path
 from search.index.store import IndexMissingError, open_index
+
+log = logging.getLogger(__name__)
 
 INCOMING_PREFIX = ".incoming-"
 SSH_FAILED = 255  # ssh's exit status when it could not connect or authenticate
@@ -153,13 +159,35 @@ def committed_files(index_dir: str) -> tuple[str, int, list[str]]:
     return source, generation, sorted(manifest["files"]) + [MANIFEST]
 
 
+def sidecar_files(source: str, min_docs: int) -> list[str]:
+    """The sidecars of the live segments of `source` holding `min_docs` documents or more,
+    written first where missing (search.index.sidecar), as paths relative to it: a replica
+    gets them with the segments, so its server maps them from its first search instead of
+    decoding new segments until it restarts."""
+    index = open_index(source)
+    with index.reader() as reader:
+        ensure_sidecars(source, reader, min_docs)
+        keys = [SidecarKey.of(leaf.segment()) for leaf, _ in reader.leaf_readers()]
+    found = [sidecar_path(source, key.segment_id) for key in keys if key.doc_count >= min_docs]
+    return [os.path.relpath(path, source) for path in found if os.path.exists(path)]
+
+
 def publish(
-    index_dir: str, destination: str, bwlimit_kib: int = 0, ssh: tuple[str, ...] = DEFAULT_SSH
+    index_dir: str,
+    destination: str,
+    bwlimit_kib: int = 0,
+    ssh: tuple[str, ...] = DEFAULT_SSH,
+    sidecar_min_docs: int = MIN_SIDECAR_DOCS,
 ) -> Published:
-    """Send the committed generation of `index_dir` to one replica and switch it there;
+    """Send the committed generation of `index_dir` to one replica and switch it there, with
+    the sidecars of its segments of `sidecar_min_docs` documents or more (`sidecar_files`);
     `ssh` (see `ssh_command`) reaches a `host:/path` replica."""
     replica = Replica.parse(destination, ssh)
     source, generation, files = committed_files(index_dir)
+    try:
+        files += sidecar_files(source, sidecar_min_docs)
+    except OSError as error:  # a read-only source: the replica's server writes its own
+        log.warning("%s: decoded postings not sent: %s", source, error)
     current, *interrupted = replica.run_script(_PREPARE, replica.path).splitlines()
     previous = os.path.basename(current.strip().rstrip("/"))
     stamp = f"{time.strftime('%Y%m%d-%H%M%S')}.{time.time_ns() % 10**9:09d}"
