@@ -84,7 +84,8 @@ class IndexBuilder:
         self._known = KnownIds()  # ids in the index, read once, then kept up to date
         self._term_memo = TermMemo()  # what the texts' words gave, kept across batches
         self._documents: dict[str, dict[str, Any]] = {}  # the batch's, made when checked
-        self._fields = set(self.index.schema.names())  # an index built before a field was added
+        # the fields documents are made with: an index built before a field was added lacks it
+        self.fields = set(self.index.schema.names())
 
     def add_records(
         self, records: Iterable[RawRecord], on_record: Callable[[], None] | None = None
@@ -124,7 +125,7 @@ class IndexBuilder:
         counts = Summary()
         reports: list[str] = []
         article = checked_article(raw, self.defaults, self.max_text_chars, counts, reports.append)
-        document = None if article is None else to_document(article, self._fields)
+        document = None if article is None else to_document(article, self.fields)
         return CheckedRecord(article, document, tuple(reports), counts)
 
     def take(self, record: CheckedRecord) -> Article | None:

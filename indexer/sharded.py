@@ -48,7 +48,9 @@ class ShardedBuilder:
         for record in checker.checked_records(records):
             article = checker.take(record)
             if article is not None:
-                self.builders[self.layout.shard_for(article.id)].add_article(article)
+                builder = self.builders[self.layout.shard_for(article.id)]
+                made_alike = builder.fields == checker.fields  # shards of one schema
+                builder.add_article(article, record.document if made_alike else None)
             if on_record:
                 on_record()
         for builder in self.builders:

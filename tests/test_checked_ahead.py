@@ -71,13 +71,19 @@ def test_the_checked_records_come_back_in_order(case: str, numbers: list[int], c
     assert list(checked_ahead(numbers, _fails_on_three, chunk)) == [n * 10 for n in numbers], case
 
 
+def _children() -> set[int | None]:
+    """This process's live children (a Dask cluster of other tests' may be among them)."""
+    return {child.pid for child in multiprocessing.active_children()}
+
+
 def test_a_failure_in_the_reading_process_is_raised_with_its_cause() -> None:
+    before = _children()
     seen = []
     with pytest.raises(RuntimeError, match="record 3 is broken"):
         for value in checked_ahead(range(10), _fails_on_three, 2):
             seen.append(value)
     assert seen == [0, 10]  # the whole chunks before the failing one
-    assert multiprocessing.active_children() == []
+    assert _children() == before
 
 
 def test_a_reader_stopped_early_leaves_no_process() -> None:
@@ -87,10 +93,12 @@ def test_a_reader_stopped_early_leaves_no_process() -> None:
             yield number
             number += 1
 
+    before = _children()
     records = checked_ahead(endless(), _fails_on_three, 5)
     assert next(records) == 40
+    assert len(_children() - before) == 1  # the reading process
     records.close()
-    assert multiprocessing.active_children() == []
+    assert _children() == before
 
 
 def test_in_a_daemonic_process_the_records_are_checked_there(
