@@ -60,7 +60,9 @@ def _checked_list(numbers: list[int]) -> None:
 
 
 CASES = [
-    ("every record, in order, in chunks", [0, 1, 2, 4, 5], 2),
+    ("every record, in order, in chunks", [0, 1, 2, 4, 5, 6, 7], 2),
+    ("one chunk exactly: no child", [5, 1, 4], 3),
+    ("one more than a chunk", [5, 1, 4, 6], 3),
     ("a chunk bigger than the records", [5, 1, 4], 100),
     ("no records", [], 2),
 ]
@@ -95,8 +97,10 @@ def test_a_reader_stopped_early_leaves_no_process() -> None:
 
     before = _children()
     records = checked_ahead(endless(), _fails_on_three, 5)
-    assert next(records) == 40
-    assert len(_children() - before) == 1  # the reading process
+    assert [next(records) for _ in range(4)] == [40, 50, 60, 70]  # the first chunk, here
+    assert _children() == before
+    assert next(records) == 80  # the fifth: the child reads on from the sixth
+    assert len(_children() - before) == 1
     records.close()
     assert _children() == before
 
