@@ -12,7 +12,6 @@ from typing import Any
 
 from whoosh.index import FileIndex
 
-from indexer.checked_ahead import checked_ahead
 from indexer.idle_cores import OtherLoad, processes_for
 from indexer.records import RawRecord
 from indexer.validate import RecordError, check_record
@@ -90,9 +89,7 @@ class IndexBuilder:
     def add_records(
         self, records: Iterable[RawRecord], on_record: Callable[[], None] | None = None
     ) -> Summary:
-        """Index every good record, report every bad one as FILE:LINE: reason. With more
-        than one process allowed, the records are read and checked a batch ahead, in a
-        process of their own (checked_records)."""
+        """Index every good record, report every bad one as FILE:LINE: reason."""
         for record in self.checked_records(records):
             article = self.take(record)
             if article is not None:
@@ -103,10 +100,8 @@ class IndexBuilder:
         return self.summary
 
     def checked_records(self, records: Iterable[RawRecord]) -> Iterator[CheckedRecord]:
-        """`check` for every record, in order: a batch ahead in a process of its own where
-        more than one process is allowed."""
-        if self.procs > 1:
-            return checked_ahead(records, self.check, self.batch_size)
+        """`check` for every record, in order. (Checking them a batch ahead in a forked
+        process was tried: on 2 cores it only took CPU from the indexing processes.)"""
         return map(self.check, records)
 
     def add_record(self, raw: RawRecord) -> None:
@@ -120,8 +115,8 @@ class IndexBuilder:
         return self.take(self.check(raw))
 
     def check(self, raw: RawRecord) -> CheckedRecord:
-        """The record checked, its reports and counts kept for `take` (which may run in
-        another process)."""
+        """The record checked, with its Whoosh document; its reports and counts kept for
+        `take`."""
         counts = Summary()
         reports: list[str] = []
         article = checked_article(raw, self.defaults, self.max_text_chars, counts, reports.append)

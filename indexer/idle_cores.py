@@ -11,8 +11,7 @@ MIN_ARTICLES_PER_PROC = 500
 
 class OtherLoad:
     """How many cores other processes kept busy since the last look (Linux /proc/stat, less
-    this process and its children: the waited-for helpers, and those still running, such as
-    the process reading records ahead). A second indexing process pays only on an idle
+    this process and its waited-for helpers). A second indexing process pays only on an idle
     core: sharing one with another busy process, it costs ~20% more CPU for no time saved."""
 
     def __init__(self) -> None:
@@ -32,7 +31,7 @@ class OtherLoad:
         busy = (sum(ticks) - ticks[3] - ticks[4]) / hertz
         own = os.times()
         mine = own.user + own.system + own.children_user + own.children_system
-        return time.monotonic(), busy, mine + _running_children_cpu(hertz)
+        return time.monotonic(), busy, mine
 
     def cores(self) -> float | None:
         """Cores busy with other work since the last call; None when unknown."""
@@ -41,28 +40,6 @@ class OtherLoad:
         if now is None or last is None or now[0] - last[0] < 0.5:
             return None
         return max(0.0, (now[1] - last[1] - (now[2] - last[2])) / (now[0] - last[0]))
-
-
-def _running_children_cpu(hertz: int) -> float:
-    """CPU seconds of this process's children still running (not yet in os.times()): a
-    child is counted here while it runs and in os.times() once waited for, so the
-    difference between two looks is its CPU in between either way."""
-    total = 0
-    try:
-        children: set[str] = set()
-        for task in os.listdir("/proc/self/task"):
-            with open(f"/proc/self/task/{task}/children", encoding="ascii") as listed:
-                children.update(listed.read().split())
-        for pid in children:
-            try:
-                with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as stat:
-                    after_name = stat.read().rsplit(")", 1)[1].split()
-            except OSError:
-                continue  # it ended in between
-            total += int(after_name[11]) + int(after_name[12])  # utime, stime
-    except (OSError, ValueError, IndexError):
-        return 0.0
-    return total / hertz
 
 
 def processes_for(wanted: int, articles: int, other_cores: float | None) -> int:
