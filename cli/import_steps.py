@@ -36,14 +36,11 @@ def merge_after_import(index_dir: str) -> None:
 def derive_for_server(build_dir: str, index_dir: str) -> None:
     """Write the sidecars of the new big segments of the index at `build_dir` when the index
     at `index_dir` is served (search.index.preload.derive_if_served)."""
-    from search.index.durability import live_dir
     from search.index.preload import derive_if_served
-    from search.index.store import open_index
 
-    served = os.path.realpath(live_dir(index_dir))
     minimum = invocation_settings().serve_sidecar_min_docs
     try:
-        written = derive_if_served(open_index(build_dir), served, minimum)
+        written = derive_if_served(build_dir, index_dir, minimum)
     except OSError as error:
         click.echo(f"{build_dir}: decoded postings not written ({error})", err=True)
         return

@@ -6,9 +6,8 @@ A crash loses at most the batch in flight; a failed batch is cancelled, never ha
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any
 
 from whoosh.index import FileIndex
 
@@ -82,27 +81,17 @@ class IndexBuilder:
         self._other_load = OtherLoad()
         self._known = KnownIds()  # ids in the index, read once, then kept up to date
         self._term_memo = TermMemo()  # what the texts' words gave, kept across batches
-        self._documents: dict[str, dict[str, Any]] = {}  # the batch's, made when checked
-        # the fields documents are made with: an index built before a field was added lacks it
-        self.fields = set(self.index.schema.names())
 
     def add_records(
         self, records: Iterable[RawRecord], on_record: Callable[[], None] | None = None
     ) -> Summary:
         """Index every good record, report every bad one as FILE:LINE: reason."""
-        for record in self.checked_records(records):
-            article = self.take(record)
-            if article is not None:
-                self.add_article(article, record.document)
+        for raw in records:
+            self.add_record(raw)
             if on_record:
                 on_record()
         self.flush()
         return self.summary
-
-    def checked_records(self, records: Iterable[RawRecord]) -> Iterator[CheckedRecord]:
-        """`check` for every record, in order. (Checking them a batch ahead in a forked
-        process was tried: on 2 cores it only took CPU from the indexing processes.)"""
-        return map(self.check, records)
 
     def add_record(self, raw: RawRecord) -> None:
         article = self.checked(raw)
@@ -112,34 +101,13 @@ class IndexBuilder:
     def checked(self, raw: RawRecord) -> Article | None:
         """The record as an article, or None when it is rejected (reported as FILE:LINE:
         reason); its warnings are reported and counted."""
-        return self.take(self.check(raw))
+        return checked_article(raw, self.defaults, self.max_text_chars, self.summary, self.report)
 
-    def check(self, raw: RawRecord) -> CheckedRecord:
-        """The record checked, with its Whoosh document; its reports and counts kept for
-        `take`."""
-        counts = Summary()
-        reports: list[str] = []
-        article = checked_article(raw, self.defaults, self.max_text_chars, counts, reports.append)
-        document = None if article is None else to_document(article, self.fields)
-        return CheckedRecord(article, document, tuple(reports), counts)
-
-    def take(self, record: CheckedRecord) -> Article | None:
-        """Report and count what checking the record found; its article, unless rejected."""
-        for message in record.reports:
-            self.report(message)
-        self.summary.add(record.counts)
-        return record.article
-
-    def add_article(self, article: Article, document: dict[str, Any] | None = None) -> None:
-        """Queue a checked article for the next commit (upsert by id), with its Whoosh
-        document when it is made already."""
+    def add_article(self, article: Article) -> None:
+        """Queue a checked article for the next commit (upsert by id)."""
         if article.id in self._batch:
             self.summary.updated += 1  # repeated within the batch: the last one wins
         self._batch[article.id] = article
-        if document is not None:
-            self._documents[article.id] = document
-        else:
-            self._documents.pop(article.id, None)
         if len(self._batch) >= self.batch_size:
             self.flush()
 
@@ -148,9 +116,7 @@ class IndexBuilder:
         if not self._batch:
             return
         articles = list(self._batch.values())
-        documents = dict(self._documents)
         self._batch.clear()
-        self._documents.clear()
         procs = processes_for(self.procs, len(articles), self._other_load.cores())
         merge = not (self.merged_at_end and self.summary.added >= self.held_before)
         while articles:
@@ -164,7 +130,6 @@ class IndexBuilder:
                     self._known,
                     merge,
                     self._term_memo,
-                    documents,
                 )
             except DocumentError as error:
                 # The writer was cancelled: redo the batch without the document Whoosh refused.
@@ -192,7 +157,6 @@ def write_batch(
     known: KnownIds | None = None,
     merge: bool = True,
     term_memo: TermMemo | None = None,
-    documents: dict[str, dict[str, Any]] | None = None,
 ) -> int:
     """Upsert one batch in one commit; returns how many articles replaced an older version.
 
@@ -222,8 +186,7 @@ def write_batch(
             if term_memo is not None:
                 writer.term_memo = term_memo
             fields = set(writer.schema.names())  # an index built before a field was added
-            made = documents or {}
-            docs = [made.get(a.id) or to_document(a, fields) for a in articles]
+            docs = [to_document(article, fields) for article in articles]
             writer.add_documents(docs, procs, meanwhile=delete_older_versions)
     except DocumentFailed as failed:  # the writer was cancelled
         raise DocumentError(articles[failed.index]) from failed.__cause__
@@ -253,17 +216,6 @@ def checked_article(
         summary.warnings += 1
         report(f"{raw.where}: warning: {warning}")
     return checked.article
-
-
-@dataclass(frozen=True)
-class CheckedRecord:
-    """One record as checked (IndexBuilder.check): the article and its Whoosh document, or
-    None when rejected, with what to report and count."""
-
-    article: Article | None
-    document: dict[str, Any] | None
-    reports: tuple[str, ...]
-    counts: Summary
 
 
 class DocumentError(Exception):

@@ -13,7 +13,6 @@ actor point its shard's `current` link at the build (search.index.durability).
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -21,12 +20,12 @@ from distributed import Client
 
 from indexer.build import IndexBuilder, Report, Summary, checked_article, report_to_stderr
 from indexer.records import RawRecord
-from search.index.durability import live_dir, remove_replaced_builds, switch_link
+from search.index.durability import remove_replaced_builds, switch_link
 from search.index.preload import derive_if_served
 from search.index.schema import Article
 from search.index.shard_layout import ShardLayout
 from search.index.sidecar import MIN_SIDECAR_DOCS
-from search.index.store import import_worth_optimizing, open_index, optimize, start_rebuild
+from search.index.store import import_worth_optimizing, optimize, start_rebuild
 
 CHUNK = 500  # articles per call to a shard's writer: few round trips, little held in flight
 
@@ -54,8 +53,7 @@ class ShardWriter:
         summary = self.builder.summary
         if merge and import_worth_optimizing(self.builder.held_before, summary.added):
             optimize(self.path, writer_timeout)
-        served = os.path.realpath(live_dir(self.shard_dir))
-        derive_if_served(open_index(self.path), served, sidecar_min_docs)
+        derive_if_served(self.path, self.shard_dir, sidecar_min_docs)
         return summary, self.messages
 
     def switch(self) -> None:

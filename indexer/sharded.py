@@ -45,12 +45,10 @@ class ShardedBuilder:
     ) -> Summary:
         """Index every good record on its shard; report every bad one as FILE:LINE: reason."""
         checker = self.builders[0]  # any builder checks alike: its summary counts rejections
-        for record in checker.checked_records(records):
-            article = checker.take(record)
+        for raw in records:
+            article = checker.checked(raw)
             if article is not None:
-                builder = self.builders[self.layout.shard_for(article.id)]
-                made_alike = builder.fields == checker.fields  # shards of one schema
-                builder.add_article(article, record.document if made_alike else None)
+                self.builders[self.layout.shard_for(article.id)].add_article(article)
             if on_record:
                 on_record()
         for builder in self.builders:

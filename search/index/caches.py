@@ -108,9 +108,9 @@ class IndexCaches:
 
     Budgets are in the units of each cache's size: bytes, or entries. The posting budget is
     what the load mix showed worth its memory (bench/README.md). The set budget is sized for
-    an archive of a million articles, where a common syllable's set is ~130 KB (at 156k,
-    ~25 KB): at 64 MB the sets of one query evicted another's, and the title queries of
-    bench/scale.py ran 15-20% slower (p50 in process, 1M articles).
+    an archive of a million articles: a common syllable's set grows with the archive (a
+    bitmap container per 65,536 documents), and a smaller budget lets one query's sets evict
+    the next one's.
     """
 
     def __init__(self) -> None:

@@ -20,6 +20,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from search.index.durability import live_dir
 from search.index.sidecar import (
     DERIVED_DIR,
     SidecarKey,
@@ -27,6 +28,7 @@ from search.index.sidecar import (
     segment_folder,
     sidecar_path,
 )
+from search.index.store import open_index
 
 log = logging.getLogger(__name__)
 CHUNK_BYTES = 4 << 20  # read at a time: large sequential reads, a small buffer
@@ -63,16 +65,18 @@ def ready_to_serve(index: Any, sidecar_min_docs: int, preload_percent: int) -> R
         return Readied(written, plan_preload(reader, preload_percent))
 
 
-def derive_if_served(index: Any, served_folder: str, min_docs: int) -> list[str]:
-    """After an import, a merge or a rebuild: the missing sidecars of `index`'s segments of
-    `min_docs` documents or more, written when the index served from `served_folder` (the
-    same folder, or the live build a rebuild replaces) has derived data. A server readied
-    it: it maps new sidecars within a recheck period, and would otherwise decode the new
-    segments until it restarts; a rebuild gets them before it is switched to. An index no
-    server has readied gets them at its first server's start instead (a bulk build does not
-    wait for them)."""
-    if not os.path.isdir(os.path.join(served_folder, DERIVED_DIR)):
+def derive_if_served(build_dir: str, served_dir: str, min_docs: int) -> list[str]:
+    """After an import, a merge or a rebuild: the missing sidecars of the segments of the
+    index at `build_dir` holding `min_docs` documents or more, written when the index
+    served from `served_dir` (the same index, or the one a rebuild replaces) has derived
+    data. A server readied it: it maps new sidecars within a recheck period, and would
+    otherwise decode the new segments until it restarts; a rebuild gets them before it is
+    switched to. An index no server has readied gets them at its first server's start
+    instead (a bulk build does not wait for them)."""
+    served = os.path.realpath(live_dir(served_dir))
+    if not os.path.isdir(os.path.join(served, DERIVED_DIR)):
         return []
+    index = open_index(build_dir)
     with index.reader() as reader:
         return ensure_sidecars(index.storage.folder, reader, min_docs)
 
