@@ -46,6 +46,7 @@ from search.execute.agreement import (
     ArchiveView,
     ShardFacts,
     agreed_plan,
+    archive_words,
 )
 from search.execute.matchsets import MatchPlan
 from search.execute.retrieve import RERANK_WINDOW
@@ -215,7 +216,9 @@ class ShardedEngine:
             )
             for s in shards
         }
-        return stats.with_frequencies(_summed(terms), _summed(lexicon)), lacking
+        spellings, known = archive_words(told[s][1] for s in shards)
+        summed = stats.with_frequencies(_summed(terms), _summed(lexicon))
+        return replace(summed, spellings=spellings, known_words=known), lacking
 
     def _counted_alike(
         self,

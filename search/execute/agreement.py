@@ -33,7 +33,7 @@ from search.execute.candidates import (
     champion_tiers,
     shortest_title_keys,
 )
-from search.execute.docsets import expansions, query_docs, titles_holding
+from search.execute.docsets import expansions, query_docs, term_docs, titles_holding
 from search.execute.matchsets import (
     FEW_MATCHES,
     ChampionCut,
@@ -43,6 +43,8 @@ from search.execute.matchsets import (
 )
 from search.execute.retrieve import RERANK_WINDOW, ranking_query
 from search.execute.scoring import CompoundNode, Node, TermNode, compile_query
+from search.index.lexicon import get_lexicon
+from search.index.schema import FOLDED
 from search.query.parse import LEVELS, ParsedQuery
 
 
@@ -70,6 +72,10 @@ class ShardFacts:
     # the frequency here of each term ranking reads, the words restored with this shard's
     # counts: mostly those the archive's restore to (search.cluster.engine checks)
     frequencies: dict[tuple[str, str], int] = field(default_factory=dict)
+    # the typed words (folded) as this shard knows them: their spellings in its titles and
+    # summaries, and those its titles, summaries or bodies hold (search.query.collection)
+    spellings: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    known_words: frozenset[str] = frozenset()
 
 
 def shard_facts(
@@ -96,9 +102,12 @@ def shard_facts(
     if ranked and strict is not None and not parsed.is_empty:
         strict_titles = len(titles_holding(searcher, parsed, missing=0) & strict)
     frequencies = {}
+    spellings: dict[str, tuple[str, ...]] = {}
+    known: frozenset[str] = frozenset()
     if ranked and not parsed.is_empty:  # the restorer's counts are noted by its lexicon
         reader = searcher.reader()
         frequencies = {key: reader.doc_frequency(*key) for key in scored_terms(searcher, parsed)}
+        spellings, known = typed_words_here(searcher, parsed)
     tiers: list[DocSet] = []
     if ranked and strict and not parsed.is_empty:
         tiers = champion_tiers(searcher, parsed, strict)
@@ -109,7 +118,33 @@ def shard_facts(
         tuple(len(tier) for tier in tiers),
         tuple(shortest_title_keys(searcher, tier, keep) for tier in tiers),
         frequencies=frequencies,
+        spellings=spellings,
+        known_words=known,
     )
+
+
+def typed_words_here(
+    searcher: Searcher, parsed: ParsedQuery
+) -> tuple[dict[str, tuple[str, ...]], frozenset[str]]:
+    """The typed words (folded) as this shard knows them: the spellings of those its titles
+    and summaries hold, and those its titles, summaries or live bodies hold."""
+    lexicon = get_lexicon(searcher)
+    words = {fold_term(word) for word in parsed.words}
+    spellings = {word: lexicon.spellings(word) for word in sorted(words) if word in lexicon}
+    in_bodies = {word for word in words if term_docs(searcher, "body" + FOLDED, word)}
+    return spellings, frozenset(spellings) | frozenset(in_bodies)
+
+
+def archive_words(facts: Iterable[ShardFacts]) -> tuple[dict[str, tuple[str, ...]], frozenset[str]]:
+    """The typed words as the archive knows them: every shard's spellings of each, and the
+    words some shard holds."""
+    spellings: dict[str, set[str]] = {}
+    known: set[str] = set()
+    for found in facts:
+        for word, spelled in found.spellings.items():
+            spellings.setdefault(word, set()).update(spelled)
+        known |= found.known_words
+    return {word: tuple(sorted(s)) for word, s in sorted(spellings.items())}, frozenset(known)
 
 
 def agreed_plan(

@@ -50,7 +50,7 @@ from search.execute.passages import (
 from search.execute.rerank import rerank_window
 from search.execute.scoring import compile_query, score_candidates, top_scores
 from search.query.build import restoration_bonus, scoring_query
-from search.query.collection import lexicon_of
+from search.query.collection import archive_known_words, lexicon_of
 from search.query.parse import LEVELS, ParsedQuery
 
 RERANK_WINDOW = 100  # relevance hits scored and reranked for recency, at least
@@ -215,9 +215,14 @@ def restored_words(searcher: Searcher, words: tuple[str, ...]) -> list[str]:
     readings = restore(searcher.reader(), lexicon, head)
 
     # A known word keeps its letters: a correction only replaces what nothing can match
-    # (the lexicon holds titles and summaries; bodies are asked too).
+    # (the lexicon holds titles and summaries; bodies are asked too). A shard asks its
+    # archive: a word another shard holds is no typo here either.
+    known = archive_known_words(searcher)
+
     def unseen(word: str) -> bool:
         folded = fold_term(word)
+        if known is not None:
+            return folded not in known
         return folded not in lexicon and not term_docs(searcher, "body_folded", folded)
 
     kept = [

@@ -12,7 +12,7 @@ whole archive would.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from whoosh import scoring
@@ -26,6 +26,7 @@ from search.index.lexicon import (
     SYLLABLE_FIELDS,
     Lexicon,
     get_lexicon,
+    quick_fold,
 )
 from search.index.whoosh_internals import bm25f_parameters
 
@@ -45,6 +46,11 @@ class CollectionStats:
     # the terms scored with this shard's frequency, the archive's not given (their count here)
     estimated: dict[tuple[str, str], int] = field(default_factory=dict)
     used: set[tuple[str, str]] = field(default_factory=set)  # every count asked for, either kind
+    # The typed words of a request as the archive knows them (search.execute.agreement): each
+    # folded word's spellings in titles and summaries over every shard, and the folded words
+    # some shard's titles, summaries or bodies hold (None: not given, this shard's own apply).
+    spellings: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    known_words: frozenset[str] | None = None
 
     def avg_field_length(self, fieldname: str) -> float:
         return self.field_lengths.get(fieldname, 0) / (self.documents or 1)
@@ -54,19 +60,40 @@ class CollectionStats:
         frequencies: dict[tuple[str, str], int],
         lexicon: dict[tuple[str, str], int] | None = None,
     ) -> CollectionStats:
-        return CollectionStats(self.documents, self.field_lengths, frequencies, lexicon or {})
+        """These counts in place of the request's (the typed words as the archive knows them
+        are kept); nothing looked up, estimated or used yet."""
+        return replace(
+            self,
+            frequencies=frequencies,
+            lexicon=lexicon or {},
+            looked_up={},
+            estimated={},
+            used=set(),
+        )
 
 
 class SharedLexicon(Lexicon):
-    """A shard's lexicon (its spellings) counting with the archive's frequencies, so that
-    every shard restores the accents of a query as one index would (the dominant reading of
-    the whole archive, not of the shard's share). Counts the archive did not give are the
-    shard's own, and noted in `looked_up` for the engine to ask for."""
+    """A shard's lexicon counting with the archive's frequencies, so that every shard
+    restores the accents of a query as one index would (the dominant reading of the whole
+    archive, not of the shard's share). Counts the archive did not give are the shard's own,
+    and noted in `looked_up` for the engine to ask for. The typed words' spellings are the
+    archive's when given: a word only another shard's titles hold is a known word here too,
+    not a typo to correct into a word this shard holds. Other syllables are the shard's own."""
 
     def __init__(self, base: Lexicon, stats: CollectionStats) -> None:
         super().__init__(base.spelling_table())
         self.base = base
         self.stats = stats
+
+    def __contains__(self, folded: object) -> bool:
+        return folded in self.stats.spellings or super().__contains__(folded)
+
+    def spellings(self, folded: str) -> tuple[str, ...]:
+        listed = self.stats.spellings.get(folded)
+        return listed if listed is not None else super().spellings(folded)
+
+    def has_spelling(self, term: str) -> bool:
+        return term in self.spellings(quick_fold(term))
 
     def doc_frequency(self, reader: IndexReader, fields: tuple[str, ...], term: str) -> int:
         key = (fields[0], term)
@@ -137,6 +164,15 @@ class GlobalBM25F(scoring.BM25F):
         if isinstance(found, scoring.BM25FScorer):
             found.avgfl = self.stats.avg_field_length(fieldname) or 1
         return found
+
+
+def archive_known_words(searcher: Searcher) -> frozenset[str] | None:
+    """The folded typed words some shard of the archive holds, when the searcher scores
+    with the archive's statistics and they list them; else None (the index's own apply)."""
+    weighting = searcher.weighting
+    if isinstance(weighting, GlobalBM25F):
+        return weighting.stats.known_words
+    return None
 
 
 def average_field_length(searcher: Searcher, fieldname: str) -> float:
