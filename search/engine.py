@@ -26,7 +26,7 @@ from search.execute.passages import Promotion
 from search.execute.retrieve import execute
 from search.features.facets import FACETS, VALUE_FACETS, Facet, count_facets, facet_list
 from search.features.filters import DateWindow, filter_sets
-from search.features.highlight import MatchTerms, count_matches, highlight, snippet
+from search.features.highlight import MatchTerms, highlight, hit_snippet
 from search.features.suggest import did_you_mean
 from search.index.caches import caches_of, generation
 from search.index.columns import NO_DATE, date_values, published_time
@@ -190,24 +190,19 @@ def _hit(fields: dict[str, Any], score: float | None, terms: MatchTerms) -> dict
     title = fields.get("title", "")
     summary = fields.get("summary", "")
     body = fields.get("body", "")
-    source_text = body if body and (not summary or _more_matches(body, summary, terms)) else summary
     return {
         "id": fields["id"],
         "url": fields.get("url"),
         "title": title,
         "title_highlight": highlight(title, terms),
         "summary": summary,
-        "snippet": snippet(source_text or title, terms),
+        "snippet": hit_snippet(title, summary, body, terms),
         "published": iso_vietnam(fields.get("published")),
         "source": fields.get("source"),
         "category": fields.get("category"),
         "author": fields.get("author"),
         "score": None if score is None else round(score, 4),
     }
-
-
-def _more_matches(body: str, summary: str, terms: MatchTerms) -> bool:
-    return count_matches(body[:20_000], terms) > count_matches(summary, terms)
 
 
 def _facets(

@@ -18,6 +18,7 @@ from search.analysis.textmatch import (
     runs,
     words_regex,
 )
+from search.features.highlight import densest_window
 
 WORDS_TABLE = [
     ("Đà Nẵng mở rộng", {"da", "nang"}, (), ["Đà", "Nẵng"]),
@@ -114,3 +115,30 @@ def test_runs_read_capitals_as_the_chain_does() -> None:
     found = runs(text, words_regex(frozenset({"chia", "se", "thong", "tin"})))
     assert found == [(0, ["chia", "se", "thong", "tin"])]
     assert opens_with(text, found, ["chia", "se"])
+
+
+def _densest_window_by_counting(spans: list[tuple[int, int]], width: int) -> int:
+    """The snippet window as first written: every window counted span by span."""
+    best_start, best_count = 0, -1
+    for span_start, _ in spans:
+        window_start = max(0, span_start - width // 4)
+        count = sum(1 for s, e in spans if s >= window_start and e <= window_start + width)
+        if count > best_count:
+            best_start, best_count = window_start, count
+    return best_start
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    gaps=st.lists(st.tuples(st.integers(0, 60), st.integers(1, 30)), min_size=1, max_size=40),
+    width=st.integers(20, 200),
+)
+def test_the_snippet_window_is_the_densest(gaps: list[tuple[int, int]], width: int) -> None:
+    """Spans in order and apart (as match_spans gives them): the window found by bisection
+    is the one counting every window gives."""
+    spans, at = [], 0
+    for gap, length in gaps:
+        spans.append((at + gap, at + gap + length))
+        at += gap + length
+    text = "x" * (at + 1)  # no spaces: the start is not moved to a word's beginning
+    assert densest_window(text, spans, width) == _densest_window_by_counting(spans, width)

@@ -152,11 +152,18 @@ def runs(text: str, regex: re.Pattern[str]) -> list[tuple[int, list[str]]]:
     end = -1
     for start, match_end, word in _matches(text, regex):
         if found and _GAP.fullmatch(text, end, start):
-            found[-1][1].append(fold_term(word.lower()))
+            found[-1][1].append(_folded(word))
         else:
-            found.append((start, [fold_term(word.lower())]))
+            found.append((start, [_folded(word)]))
         end = match_end
     return found
+
+
+# A memo of a pure text function, bounded: a search folds the same few spellings of the
+# typed words in every text it reads (folding runs the analysis chain's transliterator).
+@lru_cache(maxsize=8192)
+def _folded(word: str) -> str:
+    return fold_term(word.lower())
 
 
 def pairs_side_by_side(found: list[tuple[int, list[str]]]) -> set[tuple[str, str]]:

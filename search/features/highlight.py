@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import html
 import re
+from bisect import bisect_left, bisect_right
 from dataclasses import dataclass
 
 from search.analysis.chains import fold_term
@@ -78,12 +79,18 @@ def highlight(text: str, terms: MatchTerms) -> str:
     return render(text, match_spans(text, terms))
 
 
-def snippet(text: str, terms: MatchTerms, width: int = SNIPPET_CHARS) -> str:
-    """About `width` characters of text around its densest cluster of matches, escaped."""
-    spans = match_spans(text, terms)
+def snippet(
+    text: str,
+    terms: MatchTerms,
+    width: int = SNIPPET_CHARS,
+    spans: list[tuple[int, int]] | None = None,
+) -> str:
+    """About `width` characters of text around its densest cluster of matches, escaped
+    (`spans`: the text's match_spans, when the caller has them already)."""
+    spans = match_spans(text, terms) if spans is None else spans
     if len(text) <= width:
         return render(text, spans)
-    start = _best_window(text, spans, width)
+    start = densest_window(text, spans, width)
     end = min(len(text), start + width)
     if end < len(text):
         cut = text.rfind(" ", start + width // 2, end)
@@ -93,13 +100,40 @@ def snippet(text: str, terms: MatchTerms, width: int = SNIPPET_CHARS) -> str:
     return prefix + render(text, spans, start, end).strip() + suffix
 
 
-def _best_window(text: str, spans: list[tuple[int, int]], width: int) -> int:
+# A hit's snippet comes from its body when the body's first this many characters hold more
+# matches than its summary (counting further costs more than it changes).
+MATCHES_COUNTED_CHARS = 20_000
+
+
+def hit_snippet(title: str, summary: str, body: str, terms: MatchTerms) -> str:
+    """A hit's snippet: from the body when its first MATCHES_COUNTED_CHARS hold more
+    matches than the summary, else from the summary; from the title when both are empty.
+    A body counted whole has its matches found once."""
+    if not body:
+        return snippet(summary or title, terms)
+    if not summary:
+        return snippet(body, terms)
+    counted = match_spans(body[:MATCHES_COUNTED_CHARS], terms)
+    if len(counted) <= count_matches(summary, terms):
+        return snippet(summary, terms)
+    whole = len(body) <= MATCHES_COUNTED_CHARS
+    return snippet(body, terms, spans=counted if whole else None)
+
+
+def densest_window(text: str, spans: list[tuple[int, int]], width: int) -> int:
+    """Where the window holding the most whole spans starts: a quarter of its width before
+    one of the spans (the first such window on a tie)."""
     if not spans:
         return 0
+    # spans are in order and apart, so their ends are in order too: the spans inside a
+    # window are those from the first starting in it to the last ending in it
+    starts = [s for s, _ in spans]
+    ends = [e for _, e in spans]
     best_start, best_count = 0, -1
-    for span_start, _ in spans:
+    for span_start in starts:
         window_start = max(0, span_start - width // 4)
-        count = sum(1 for s, e in spans if s >= window_start and e <= window_start + width)
+        inside = bisect_right(ends, window_start + width) - bisect_left(starts, window_start)
+        count = max(0, inside)
         if count > best_count:
             best_start, best_count = window_start, count
     if best_start > 0:
