@@ -8,8 +8,9 @@ The engine never reads the environment: its caller resolves the settings.
 
 from __future__ import annotations
 
+import math
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
@@ -88,7 +89,8 @@ def run_search(
         "partial": partial,
     }
     if archive is not None and outcome.before_rerank is not None:
-        result["before_rerank"] = _before_rerank(outcome.before_rerank, shown)
+        promoted = outcome.promotion.holders if outcome.promotion else {}
+        result["before_rerank"] = _before_rerank(outcome.before_rerank, shown, promoted)
     if archive is not None and outcome.promotion is not None:
         result["promotion"] = _promotion(searcher, outcome.promotion, hits, shown, newest)
     return result
@@ -116,12 +118,15 @@ def _promotion(
     return {"best": promotion.best, "holders": holders}
 
 
-def _before_rerank(scores: dict[int, float], shown: list[int]) -> dict[str, list[float]]:
+def _before_rerank(
+    scores: dict[int, float], shown: list[int], promoted: Mapping[int, float]
+) -> dict[str, list[float]]:
     """A shard's scores before the stored-text rewards, for its archive to agree which are
-    reranked (search.cluster.engine): every reranked one's, best first, and the hits'."""
+    reranked (search.cluster.engine): every reranked one's, best first, and the hits'. A
+    remembered run's holders are reranked apart and always kept: theirs count as infinite."""
     return {
         "reranked": sorted(scores.values(), reverse=True),
-        "hits": [scores.get(docnum, 0.0) for docnum in shown],
+        "hits": [math.inf if d in promoted else scores.get(d, 0.0) for d in shown],
     }
 
 

@@ -128,6 +128,30 @@ def test_a_rerank_floor_reranks_only_the_candidates_scoring_that_much(
     assert len(expected) >= kept
 
 
+@pytest.mark.parametrize("q", ["người dân sông hậu làm", "học sinh sông hậu trở"])
+@pytest.mark.parametrize("kept", [1, 3])
+def test_a_rerank_floor_applies_beside_a_remembered_runs_holders(
+    searcher: Any, q: str, kept: int
+) -> None:
+    """Five words whose holders are listed: the holders go first, and of the others only
+    those scoring the floor are reranked, as for any query (a shard told its archive's
+    floor reranks what one index reranks)."""
+    parsed = parse_query(q)
+    plan = MatchPlan(match(searcher, parsed, {}, widen=True).level)
+    deadline = time.perf_counter() + 60
+    whole = execute(searcher, parsed, {}, "relevance", 10, deadline, plan)
+    assert whole.promotion is not None and whole.promotion.holders  # the listed holders' path
+    assert whole.before_rerank is not None and len(whole.before_rerank) > kept
+    floor = sorted(whole.before_rerank.values(), reverse=True)[kept - 1]
+    cut = execute(
+        searcher, parsed, {}, "relevance", 10, deadline, replace(plan, rerank_floor=floor)
+    )
+    assert cut.promotion is not None
+    holders = set(cut.promotion.holders)
+    expected = {d for d, score in whole.before_rerank.items() if score >= floor} | holders
+    assert {d for d, _ in cut.ranked} == expected
+
+
 def test_shard_actors_write_their_shards_sidecars_and_answer_alike(
     sharded_demo_dir: Path, dask_client: Any, demo_index: Any, tmp_path: Path
 ) -> None:

@@ -74,7 +74,8 @@ class Scored:
 
     hits: list[Hit]
     partial: bool = False
-    before_rerank: dict[int, float] | None = None  # the reranked ones' scores, when known
+    # the reranked ones' scores, when known (a remembered run's listed holders apart)
+    before_rerank: dict[int, float] | None = None
     promotion: Promotion | None = None  # a remembered run's holders put first
 
 
@@ -275,16 +276,24 @@ def _holders_first(
     holders: DocSet,
 ) -> Scored:
     """A remembered passage whose holders are listed: they are scored and reranked apart
-    from the other candidates, and go first (search.execute.passages.holders_first)."""
+    from the other candidates, and go first (search.execute.passages.holders_first). Of the
+    others, those the archive's floor lets through are reranked (a shard's, `job`)."""
     first = score(searcher, job.query, holders, job.limit, job.deadline)
     rest = score(searcher, job.query, job.candidates - holders, job.limit, job.deadline)
-    rest_hits = rerank_window(searcher, rest.hits, parsed, job.need)
+    best = _above(rest.hits, job.rerank_floor)
+    rest_hits = rerank_window(searcher, best, parsed, job.need)
     # The listing can miss a body that writes a typed word as "TP.HCM": read the best.
     missed = holders_among(searcher, rest_hits[:RERANK_WINDOW], run, job.deadline)
     first_hits = rerank_window(searcher, first.hits, parsed, len(first.hits))
     first_hits = sorted(first_hits + missed, key=lambda hit: -(hit[1] or 0))
     hits, promotion = holders_first(first_hits, rest_hits, job.limit)
-    return Scored(hits, first.partial or rest.partial, promotion=promotion)
+    before = {d: s or 0.0 for d, s in best}
+    return Scored(hits, first.partial or rest.partial, before, promotion)
+
+
+def _above(hits: list[Hit], floor: float | None) -> list[Hit]:
+    """The hits scoring the floor or more (all of them without a floor)."""
+    return hits if floor is None else [hit for hit in hits if (hit[1] or 0.0) >= floor]
 
 
 def _scored_and_reranked(
@@ -295,8 +304,8 @@ def _scored_and_reranked(
     scored_size = PASSAGE_WINDOW if run else job.limit
     scored = score(searcher, job.query, job.candidates, scored_size, job.deadline)
     best = scored.hits[: job.limit]
-    if job.rerank_floor is not None and not run:
-        best = [hit for hit in best if (hit[1] or 0.0) >= job.rerank_floor]
+    if not run:
+        best = _above(best, job.rerank_floor)
     head = rerank_window(searcher, best, parsed, job.need)
     if run and not scored.partial:
         tail = scored.hits[job.limit :]
