@@ -27,6 +27,7 @@ import time
 from dataclasses import dataclass
 
 import numpy as np
+import numpy.typing as npt
 from whoosh.searching import Searcher
 
 from search.analysis.chains import fold_term
@@ -34,8 +35,10 @@ from search.analysis.textmatch import run_regex
 from search.analysis.tokenizer import BIGRAM_SEPARATOR
 from search.execute.bitmaps import DocSet, all_but_one, doc_array, docset, intersection
 from search.execute.docsets import term_docs
-from search.execute.run_scan import may_hold_run, positions_of
+from search.execute.run_scan import may_hold_run
+from search.index.caches import caches_of
 from search.index.schema import BIGRAM_FIELDS, FOLDED, FOLDED_BIGRAM
+from search.index.segment_positions import segment_positions
 from search.query.parse import ParsedQuery
 
 PASSAGE_MIN_WORDS = 5  # a plain query this long is also looked for as one run of words
@@ -101,6 +104,20 @@ def holding_run(searcher: Searcher, fieldname: str, run: tuple[str, ...], docs: 
         if not len(alive):
             break
     return docset(alive)
+
+
+def positions_of(
+    searcher: Searcher, fieldname: str, text: str, docs: npt.NDArray[np.int64]
+) -> dict[int, list[int]]:
+    """The term's positions in each of `docs` (sorted global numbers) that holds it."""
+    caches = caches_of(searcher)
+    found: dict[int, list[int]] = {}
+    for leaf, offset in searcher.reader().leaf_readers():
+        local = docs[(docs >= offset) & (docs < offset + leaf.doc_count_all())] - offset
+        if len(local):
+            held = segment_positions(caches, leaf, fieldname, text, local)
+            found.update((offset + doc, positions) for doc, positions in held.items())
+    return found
 
 
 def _holding_every(searcher: Searcher, fieldname: str, terms: tuple[str, ...]) -> DocSet:

@@ -25,15 +25,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-import numpy as np
-import numpy.typing as npt
 from whoosh.searching import Searcher
 
 from search.execute.bitmaps import DocSet, docset, union
 from search.execute.docsets import term_docs
 from search.index.caches import caches_of, generation
 from search.index.schema import FOLDED
-from search.index.segment_positions import segment_positions
 
 RUN_FIELDS = ("title", "summary", "body")  # the stored texts a run is looked for in
 
@@ -72,17 +69,3 @@ def split_holders(searcher: Searcher, fieldname: str, word: str) -> DocSet:
             held = held & union(term_docs(searcher, fieldname, word[c:]) for c in cuts)
         sets.put(key, held)
     return held
-
-
-def positions_of(
-    searcher: Searcher, fieldname: str, text: str, docs: npt.NDArray[np.int64]
-) -> dict[int, list[int]]:
-    """The term's positions in each of `docs` (sorted global numbers) that holds it."""
-    caches = caches_of(searcher)
-    found: dict[int, list[int]] = {}
-    for leaf, offset in searcher.reader().leaf_readers():
-        local = docs[(docs >= offset) & (docs < offset + leaf.doc_count_all())] - offset
-        if len(local):
-            held = segment_positions(caches, leaf, fieldname, text, local)
-            found.update((offset + doc, positions) for doc, positions in held.items())
-    return found

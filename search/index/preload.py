@@ -23,10 +23,9 @@ from typing import Any
 from search.index.durability import live_dir
 from search.index.sidecar import (
     DERIVED_DIR,
-    SidecarKey,
     ensure_sidecars,
+    existing_sidecars,
     segment_folder,
-    sidecar_path,
 )
 from search.index.store import open_index
 
@@ -106,9 +105,7 @@ def live_files(reader: Any) -> list[str]:
         found += [
             os.path.join(folder, name) for name in os.listdir(folder) if name.startswith(prefix)
         ]
-        sidecar = sidecar_path(folder, SidecarKey.of(segment).segment_id)
-        if os.path.exists(sidecar):
-            found.append(sidecar)
+        found += existing_sidecars(folder, [segment])
     return found
 
 

@@ -34,7 +34,7 @@ import time
 from dataclasses import dataclass
 
 from search.index.durability import BUILD_PREFIX, MANIFEST, live_dir, read_manifest
-from search.index.sidecar import MIN_SIDECAR_DOCS, SidecarKey, ensure_sidecars, sidecar_path
+from search.index.sidecar import MIN_SIDECAR_DOCS, ensure_sidecars, existing_sidecars
 from search.index.store import IndexMissingError, open_index
 
 log = logging.getLogger(__name__)
@@ -167,9 +167,8 @@ def sidecar_files(source: str, min_docs: int) -> list[str]:
     index = open_index(source)
     with index.reader() as reader:
         ensure_sidecars(source, reader, min_docs)
-        keys = [SidecarKey.of(leaf.segment()) for leaf, _ in reader.leaf_readers()]
-    found = [sidecar_path(source, key.segment_id) for key in keys if key.doc_count >= min_docs]
-    return [os.path.relpath(path, source) for path in found if os.path.exists(path)]
+        segments = [leaf.segment() for leaf, _ in reader.leaf_readers()]
+    return [os.path.relpath(path, source) for path in existing_sidecars(source, segments, min_docs)]
 
 
 def publish(

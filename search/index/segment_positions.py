@@ -13,6 +13,7 @@ import zlib
 from bisect import bisect_left
 from io import BytesIO
 from itertools import accumulate, groupby
+from operator import itemgetter
 from pickle import Unpickler, loads
 from struct import Struct
 from typing import Any
@@ -84,7 +85,7 @@ def segment_positions(
     inside = at < len(blocks.starts)
     # docs is sorted, so each block's documents follow each other: one group a block
     pairs = zip(at[inside].tolist(), docs[inside].tolist(), strict=True)
-    for number, group in groupby(pairs, key=_first):
+    for number, group in groupby(pairs, key=itemgetter(0)):
         start, end = blocks.starts[number], blocks.ends[number]
         raw = zlib.decompress(data[start:end]) if blocks.compressed[number] else data[start:end]
         deltas, _, values = loads(raw)
@@ -94,10 +95,6 @@ def segment_positions(
             if i < len(ids) and ids[i] == doc:
                 found[doc] = decode_positions(values[i])
     return found
-
-
-def _first(pair: tuple[int, int]) -> int:
-    return pair[0]
 
 
 def decode_positions(value: bytes) -> list[int]:

@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -260,6 +261,14 @@ def _narrowest_weights(weights: npt.NDArray[np.float32]) -> tuple[int, npt.NDArr
             if np.array_equal(stored, weights):
                 return kind, stored
     return len(_WEIGHT_TYPES) - 1, weights.astype(np.float32, copy=False)
+
+
+def existing_sidecars(folder: str, segments: Iterable[Any], min_docs: int = 0) -> list[str]:
+    """The paths of the sidecars in `folder` of these segments (Whoosh's) holding at least
+    `min_docs` documents, those that exist."""
+    keys = [SidecarKey.of(segment) for segment in segments]
+    paths = [sidecar_path(folder, key.segment_id) for key in keys if key.doc_count >= min_docs]
+    return [path for path in paths if os.path.exists(path)]
 
 
 def ensure_sidecars(folder: str, reader: Any, min_docs: int = MIN_SIDECAR_DOCS) -> list[str]:
