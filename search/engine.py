@@ -31,6 +31,7 @@ from search.features.highlight import MatchTerms, highlight, hit_snippet
 from search.features.suggest import did_you_mean
 from search.index.caches import caches_of, generation
 from search.index.columns import NO_DATE, date_values, published_time
+from search.index.documents import stored_fields
 from search.query.build import build_query
 from search.query.parse import ParsedQuery, parse_query
 from search.query.weights import recency_factor, weighting, with_recency
@@ -156,7 +157,7 @@ def _hits(
     hits, cut_short = [], False
     page = [docnum for docnum, _ in ranked[first : first + request.per_page]]
     for docnum, score in ranked[first : first + request.per_page]:
-        hit = _hit(searcher.stored_fields(docnum), score, terms)
+        hit = _hit(stored_fields(searcher, docnum), score, terms)
         cut_short = cut_short or (request.missing and time.perf_counter() > deadline)
         wanted = request.missing and not cut_short
         hits.append({**hit, "missing": missing_words(searcher, parsed, docnum) if wanted else []})

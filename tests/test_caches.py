@@ -15,6 +15,7 @@ from cli import main as cli
 from search.engine import SearchRequest, run_search
 from search.execute.docsets import term_postings
 from search.index.caches import SizedCache, caches_of, generation
+from search.index.documents import stored_fields
 from search.index.durability import live_dir
 from search.index.store import open_index
 from search.query.weights import weighting
@@ -117,3 +118,25 @@ def test_putting_a_held_key_replaces_its_value_and_size() -> None:
     cache.put(("lexicon",), "old")
     cache.put(("lexicon",), "newer")
     assert cache.get(("lexicon",)) == "newer" and cache.held == 5 and len(cache) == 1
+
+
+def test_a_stored_article_read_through_the_caches_is_whooshs(demo_index: Any) -> None:
+    with demo_index.searcher() as searcher:
+        docnums = list(searcher.reader().all_doc_ids())
+        for docnum in docnums + docnums:  # the second time from the cache
+            assert stored_fields(searcher, docnum) == searcher.stored_fields(docnum)
+        assert len(caches_of(searcher).stored) == len(docnums)
+
+
+def test_an_article_updated_by_a_commit_is_read_anew(tmp_path: Path, build_index: Any) -> None:
+    source = tmp_path / "a.jsonl"
+    source.write_text(_line("a1", "Mưa lớn ở Huế"), encoding="utf-8")
+    build_index(tmp_path / "ix", [source])
+    index = open_index(tmp_path / "ix")
+    with index.searcher() as searcher:
+        assert stored_fields(searcher, 0)["title"] == "Mưa lớn ở Huế"
+    source.write_text(_line("a1", "Mưa đá ở Huế"), encoding="utf-8")
+    build_index(tmp_path / "ix", [source])
+    with index.searcher() as searcher:  # the next generation; the cache is the same
+        docnum = searcher.document_number(id="a1")
+        assert stored_fields(searcher, docnum)["title"] == "Mưa đá ở Huế"

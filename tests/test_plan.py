@@ -45,8 +45,8 @@ def test_the_first_needed_are_the_same_as_with_every_document_read(
     assert len(ranked) > need  # else there is nothing to leave unread
     everything = rerank.rerank_window(searcher, ranked, parsed, len(ranked))
     reads = []
-    read = searcher.stored_fields
-    monkeypatch.setattr(searcher, "stored_fields", lambda d: reads.append(d) or read(d))
+    read = rerank.stored_fields  # the articles the rerank asks for, cached or not
+    monkeypatch.setattr(rerank, "stored_fields", lambda s, d: reads.append(d) or read(s, d))
     pruned = rerank.rerank_window(searcher, ranked, parsed, need)
     assert pruned[:need] == everything[:need]
     assert sorted(d for d, _ in pruned) == sorted(d for d, _ in ranked)  # nothing dropped
@@ -56,8 +56,8 @@ def test_the_first_needed_are_the_same_as_with_every_document_read(
 def test_some_documents_are_left_unread(searcher: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     parsed, ranked = scored(searcher, "giao thong")
     reads: list[int] = []
-    read = searcher.stored_fields
-    monkeypatch.setattr(searcher, "stored_fields", lambda d: reads.append(d) or read(d))
+    read = rerank.stored_fields
+    monkeypatch.setattr(rerank, "stored_fields", lambda s, d: reads.append(d) or read(s, d))
     rerank.rerank_window(searcher, ranked, parsed, 1)
     assert 0 < len(reads) < len(ranked)
 

@@ -27,6 +27,7 @@ from search.features.facets import VALUE_FACETS
 from search.features.filters import filter_sets
 from search.features.related import candidates_for, similar_query
 from search.features.suggest import autocomplete
+from search.index.documents import stored_fields
 from search.index.durability import live_dir
 from search.index.preload import read_ahead, ready_to_serve
 from search.index.sidecar import MIN_SIDECAR_DOCS
@@ -174,7 +175,7 @@ class ShardActor:
         docnum = searcher.document_number(id=article_id)
         if docnum is None:
             return None
-        fields = searcher.stored_fields(docnum)
+        fields = stored_fields(searcher, docnum)
         return fields, similar_query(searcher.reader(), fields)
 
     def frequencies(self, terms: list[tuple[str, str]]) -> tuple[int, dict[tuple[str, str], int]]:

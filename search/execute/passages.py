@@ -37,6 +37,7 @@ from search.execute.bitmaps import DocSet, all_but_one, doc_array, docset, inter
 from search.execute.docsets import term_docs
 from search.execute.run_scan import may_hold_run
 from search.index.caches import caches_of
+from search.index.documents import stored_fields
 from search.index.schema import BIGRAM_FIELDS, FOLDED, FOLDED_BIGRAM
 from search.index.segment_positions import segment_positions
 from search.query.parse import ParsedQuery
@@ -80,7 +81,7 @@ def run_holders(searcher: Searcher, run: tuple[str, ...]) -> DocSet | None:
         docnum
         for name, docs in to_read
         for docnum in docs
-        if regex.search(searcher.stored_fields(docnum).get(name, ""))
+        if regex.search(stored_fields(searcher, docnum).get(name, ""))
     }
     if in_bodies:
         found.update(holding_run(searcher, "body" + FOLDED, run, in_bodies))
@@ -166,7 +167,7 @@ def holders_among(
             continue
         if time.perf_counter() > deadline:
             break
-        fields = searcher.stored_fields(docnum)
+        fields = stored_fields(searcher, docnum)
         if any(regex.search(fields.get(name, "")) for name in ("title", "summary", "body")):
             found.append((docnum, score))
     return found

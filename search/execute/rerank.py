@@ -17,6 +17,7 @@ from search.analysis.chains import fold_term
 from search.analysis.textmatch import opens_with, pairs_side_by_side, runs, words_regex
 from search.analysis.tokenizer import BIGRAM_SEPARATOR
 from search.execute.scoring import field_lengths
+from search.index.documents import stored_fields
 from search.query.parse import ParsedQuery
 from search.query.weights import BODY_PAIR_CHARS, RECENCY_SHARE, TITLE_PREFIX_SHARE, body_pair_bonus
 
@@ -47,7 +48,7 @@ def rerank_window(
             if body_lengths[docnum] > 1:
                 ceiling += most_for_body
             if len(best) < need or ceiling * (1.0 + RECENCY_SHARE) >= best[0]:
-                score = _rewarded(searcher.stored_fields(docnum), score, typed)
+                score = _rewarded(stored_fields(searcher, docnum), score, typed)
             if len(best) < need:
                 heapq.heappush(best, score)
             elif score > best[0]:

@@ -27,6 +27,7 @@ from search.analysis.tokenizer import BIGRAM_SEPARATOR
 from search.errors import NotFound
 from search.features.highlight import MatchTerms, snippet
 from search.index.caches import caches_of, generation
+from search.index.documents import stored_fields
 from search.query.weights import FIELD_WEIGHTS, with_recency
 
 # How much each part of the article counts towards its key terms.
@@ -68,7 +69,7 @@ def _related(searcher: Searcher, article_id: str, limit: int) -> list[dict[str, 
     docnum = searcher.document_number(id=article_id)
     if docnum is None:
         raise NotFound(f"no article with id {article_id!r}")
-    fields = searcher.stored_fields(docnum)
+    fields = stored_fields(searcher, docnum)
     query = similar_query(searcher.reader(), fields)
     if query is None or limit < 1:
         return []

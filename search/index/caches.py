@@ -12,6 +12,7 @@ per-generation caches key on the commit generation, so a commit never serves sta
 
 from __future__ import annotations
 
+import sys
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
@@ -96,6 +97,11 @@ def _nbytes_size(value: Any) -> int:
     return int(value.nbytes) + ENTRY_BYTES
 
 
+def _fields_size(fields: dict[str, Any]) -> int:
+    """Bytes of a stored document: its values (texts, mostly)."""
+    return sum(sys.getsizeof(value) for value in fields.values()) + ENTRY_BYTES
+
+
 def _set_size(docs: Any) -> int:
     """Bytes of a set of documents (a roaring bitmap): its containers'."""
     stats = docs.get_statistics()
@@ -122,6 +128,7 @@ class IndexCaches:
         # Per generation, keyed (generation, ...): older generations age out in the budget.
         self.postings = SizedCache(160_000_000, _postings_size)  # a term's postings, bytes
         self.sets = SizedCache(256_000_000, _set_size)  # a term's or title query's documents
+        self.stored = SizedCache(32_000_000, _fields_size)  # an article's stored fields, bytes
         self.windows = SizedCache(64)  # a date window's documents
         self.facet_counts = SizedCache(256)  # a browse page's facet counts
         self.related = SizedCache(2048)  # an article's related articles
