@@ -15,6 +15,7 @@ from search.execute import retrieve as plan
 from search.execute.bitmaps import docset
 from search.execute.docsets import query_docs
 from search.query.build import restoration_bonus, scoring_query
+from search.query import weights
 from search.query.parse import parse_query
 
 QUERIES = [
@@ -243,3 +244,41 @@ def test_bounded_candidates_keep_the_near_miss_titles(
     ids = {searcher.stored_fields(d)["id"] for d in kept}
     assert "meant" in ids and "year-title" not in ids  # year-title lacks two: biên, ghi
     assert len(kept) == 3 + 1
+
+
+# The rewards compound: a body's pair bonus is added first, then a title opening with the
+# typed words multiplies the sum. A document left unread must not be able to reach the page.
+CEILING = [
+    {
+        "id": "read",
+        "title": "Giá vàng hôm nay",
+        "body": "Không có gì mới.",
+        "published": "2024-01-01",
+    },
+    {
+        "id": "opens",
+        "title": "Mưa lớn ở Huế",
+        "body": "Trận mưa lớn kéo dài.",
+        "published": "2024-01-01",
+    },
+]
+
+
+@pytest.fixture(scope="module")
+def ceiling_searcher(tmp_path_factory: pytest.TempPathFactory, build_index: Any) -> Iterator[Any]:
+    yield from searcher_over(build_index, tmp_path_factory, "ceiling", CEILING)
+
+
+@pytest.mark.parametrize("below", [0.01, 0.5, 2.0])
+def test_a_title_opening_and_body_pairs_together_are_never_left_unread(
+    ceiling_searcher: Any, below: float
+) -> None:
+    """The first article's score sits just under what the second's rewards lift it to."""
+    searcher, parsed = ceiling_searcher, parse_query("mưa lớn")
+    docnum = {searcher.stored_fields(d)["id"]: d for d in searcher.reader().all_doc_ids()}
+    pair_idf = searcher.idf("summary_bigram_folded", "mua_lon")
+    rewarded = (10.0 + weights.body_pair_bonus([pair_idf])) * (1.0 + weights.TITLE_PREFIX_SHARE)
+    ranked = [(docnum["read"], rewarded - below), (docnum["opens"], 10.0)]
+    everything = rerank.rerank_window(searcher, ranked, parsed, len(ranked))
+    assert everything[0] == (docnum["opens"], pytest.approx(rewarded))
+    assert rerank.rerank_window(searcher, ranked, parsed, 1)[0] == everything[0]

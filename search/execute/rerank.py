@@ -44,9 +44,9 @@ def rerank_window(
     rewarded = []
     for docnum, score in ranked:
         if score is not None:
-            ceiling = score * (1.0 + TITLE_PREFIX_SHARE)
-            if body_lengths[docnum] > 1:
-                ceiling += most_for_body
+            # the rewards of _rewarded at most: the body's pairs, then the title's share of all
+            ceiling = score + most_for_body if body_lengths[docnum] > 1 else score
+            ceiling *= 1.0 + TITLE_PREFIX_SHARE
             if len(best) < need or ceiling * (1.0 + RECENCY_SHARE) >= best[0]:
                 score = _rewarded(stored_fields(searcher, docnum), score, typed)
             if len(best) < need:
