@@ -2,13 +2,13 @@
 
 First, each big segment without decoded postings on disk gets them (search.index.sidecar):
 the workers then share them through the page cache. That is a one-time cost per segment.
-An index keeps its posting lists, document sets, field lengths, facet columns and lexicon in
-its caches (search.index.caches), filled as searches need them: cold, the first requests pay
-for reading and decoding common syllables' posting lists, the match-all facets, the lexicon
-and BM25's field lengths. The server warms the very index object its app serves from, once,
-in the parent before the fork, so every worker starts with them (copy-on-write) for the
-generation it was warmed on. Only the most frequent terms are warmed: they are the expensive
-ones, and the ones most queries share.
+An index keeps its posting lists (and a common list's bit ranks), document sets, field
+lengths, facet columns and lexicon in its caches (search.index.caches), filled as searches
+need them: cold, the first requests pay for reading and decoding common syllables' posting
+lists, the match-all facets, the lexicon and BM25's field lengths. The server warms the very
+index object its app serves from, once, in the parent before the fork, so every worker
+starts with them (copy-on-write) for the generation it was warmed on. Only the most frequent
+terms are warmed: they are the expensive ones, and the ones most queries share.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from typing import Any
 from whoosh.searching import Searcher
 
 from search.engine import SearchRequest, run_search
+from search.execute.doc_ranks import MIN_BUILDING_CANDIDATES, term_ranks
 from search.execute.docsets import term_docs, term_postings
 from search.execute.scoring import field_lengths
 from search.features.facets import FACETS, facet_column
@@ -76,6 +77,7 @@ def warm_caches(
             field_lengths(searcher, fieldname)  # BM25's lengths, read at the first search
             for text in frequent_terms(searcher, fieldname, terms_per_field):
                 postings += len(term_postings(searcher, fieldname, text)[0])
+                term_ranks(searcher, fieldname, text, MIN_BUILDING_CANDIDATES)  # when common
                 if fieldname.endswith(FOLDED):
                     term_docs(searcher, fieldname, text)
     took = _since(started)

@@ -14,8 +14,8 @@ from search.execute import candidates, rerank
 from search.execute import retrieve as plan
 from search.execute.bitmaps import docset
 from search.execute.docsets import query_docs
-from search.query.build import restoration_bonus, scoring_query
 from search.query import weights
+from search.query.build import restoration_bonus, scoring_query
 from search.query.parse import parse_query
 
 QUERIES = [

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 from whoosh import query as wq
 
+from search.execute import doc_ranks
 from search.execute.docsets import (
     MAX_EXPANSIONS,
     DocSetQuery,
@@ -17,6 +18,7 @@ from search.execute.docsets import (
     term_postings,
 )
 from search.execute.scoring import Scores, compile_query, score_candidates, top_scores
+from search.index.caches import caches_of
 from search.query.build import restoration_bonus, scoring_query
 from search.query.parse import parse_query
 from search.query.weights import weighting
@@ -41,11 +43,20 @@ def whoosh_scores(searcher: Any, query: wq.Query, candidates: frozenset[int]) ->
     return {hit.docnum: hit.score for hit in hits}
 
 
+@pytest.mark.parametrize("ranked", [False, True], ids=["binary search", "bit ranks"])
 @pytest.mark.parametrize("text", QUERIES)
-def test_scores_equal_whoosh(churned_index: Any, text: str) -> None:
+def test_scores_equal_whoosh(
+    churned_index: Any, text: str, ranked: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if ranked:  # every list longer than the candidates is located by its bit ranks
+        monkeypatch.setattr(doc_ranks, "RANKED_SHARE", 10**9)
+        monkeypatch.setattr(doc_ranks, "MIN_BUILDING_CANDIDATES", 0)
     with churned_index.searcher(weighting=weighting()) as searcher:
         parsed = parse_query(text)
         candidates = query_docs(searcher, parsed, "any") or frozenset()
+        if ranked:  # a third of the matches: shorter than the common words' lists
+            candidates = frozenset(sorted(candidates)[::3])
+            caches_of(searcher).doc_ranks.clear()
         query = scoring_query(parsed, restoration_bonus(parsed.words, list(parsed.words)))
         tree = compile_query(query)
         assert tree is not None
@@ -58,6 +69,8 @@ def test_scores_equal_whoosh(churned_index: Any, text: str) -> None:
             assert got[docnum] == pytest.approx(score, rel=1e-6)
         if text != "zzzz":
             assert got
+        if ranked and text != "zzzz":  # the ranks were built and read
+            assert len(caches_of(searcher).doc_ranks) > 0
 
 
 def test_restoration_terms_are_scored_like_whoosh(churned_index: Any) -> None:

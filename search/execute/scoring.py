@@ -4,7 +4,8 @@ Whoosh scores by walking a tree of matchers, one per field and word, skipping ev
 them to each candidate in Python: most of a search's time. Here the candidates are known in
 advance (search.execute.retrieve), so each term's postings are read once as arrays
 (search.execute.docsets, cached per index generation), the candidates are found in them by one
-vectorized binary search, and the BM25 formula runs over arrays. Same formula, same
+vectorized binary search (by bit rank in a common term's list, search.execute.doc_ranks), and
+the BM25 formula runs over arrays. Same formula, same
 statistics, same tree semantics (an Or sums the children that match, an And needs all of them,
 a compound's boost multiplies), same floating-point operations in the same order;
 tests/test_scorer.py holds the scores against Whoosh's own.
@@ -28,6 +29,7 @@ from whoosh.searching import Searcher
 from whoosh.util.numeric import byte_to_length, length_to_byte
 
 from search.execute.bitmaps import doc_array
+from search.execute.doc_ranks import term_ranks
 from search.execute.docsets import term_postings
 from search.index.caches import caches_of, generation
 from search.index.segment_postings import DocIds
@@ -157,7 +159,7 @@ def _score_term(run: _Run, node: TermNode) -> _Dense:
     searcher, weighting = run.searcher, run.weighting
     summed, matched = run.nothing()
     ids, weights = term_postings(searcher, node.fieldname, node.text)
-    where, found = _present(ids, run.docs)
+    where, found = _located(run, node, ids)
     if not len(where):
         return summed, matched
     lengths = run.lengths(node.fieldname)[where]
@@ -174,6 +176,16 @@ def _score_term(run: _Run, node: TermNode) -> _Dense:
     summed[where] = scale * tf / (tf + flat + per_length * lengths)
     matched[where] = True
     return summed, matched
+
+
+def _located(run: _Run, node: TermNode, ids: DocIds) -> tuple[Any, Any]:
+    """`_present`, through the term's bit ranks when its list is common and far longer than
+    the candidates (search.execute.doc_ranks)."""
+    if len(ids) > len(run.docs):
+        ranks = term_ranks(run.searcher, node.fieldname, node.text, len(run.docs))
+        if ranks is not None:
+            return ranks.locate(run.docs)
+    return _present(ids, run.docs)
 
 
 def _present(ids: DocIds, docs: npt.NDArray[np.int64]) -> tuple[Any, Any]:

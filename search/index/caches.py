@@ -128,6 +128,7 @@ class IndexCaches:
         # Per generation, keyed (generation, ...): older generations age out in the budget.
         self.postings = SizedCache(160_000_000, _postings_size)  # a term's postings, bytes
         self.sets = SizedCache(256_000_000, _set_size)  # a term's or title query's documents
+        self.doc_ranks = SizedCache(400_000_000, _nbytes_size)  # a common term's bit ranks
         self.stored = SizedCache(32_000_000, _fields_size)  # an article's stored fields, bytes
         self.windows = SizedCache(64)  # a date window's documents
         self.facet_counts = SizedCache(256)  # a browse page's facet counts
