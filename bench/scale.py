@@ -9,7 +9,8 @@ For each archive (JSONL or .jsonl.gz, e.g. from ../shared/tools/make_archive.py)
 2. Queries: `vnsearch serve` with its defaults, one client, GET /api/search with the API's
    defaults (facets and highlights on), a new connection per request, after serve's own
    warm-up and --warmup requests of another seed; p50/p95 ms per kind (scale_queries.py).
-3. Serving memory: PSS summed over the server's processes, when ready and after the queries.
+3. Serving memory: PSS summed over the server's processes, after the warm-up requests and
+   after the queries.
 4. Peers in process on the same file (indexes cached in bench/out/peers/): build s, disk,
    p50/p95 per kind on the AND of the words.
 
@@ -110,10 +111,12 @@ def serve_and_query(
     started = time.perf_counter()
     with Server(index_dir, None, None, log, startup_timeout=startup_timeout) as server:
         startup = time.perf_counter() - started
-        ready = server.memory_mb()
         documents = int(server.health()["documents"])
         for case in warmup:
             ask(server, case)
+        # after the warm-up requests: /healthz answers once one worker is up, the next may
+        # not have forked yet
+        ready = server.memory_mb()
         print(f"  ready in {startup:.0f} s; {len(cases)} queries ...", flush=True)
         for case in cases:
             ask(server, case)
