@@ -1,14 +1,14 @@
 """Scoring a known set of candidates: BM25F as Whoosh computes it, from whole posting lists.
 
-Whoosh scores by walking a tree of matchers, one per field and word, skipping every one of
-them to each candidate in Python: most of a search's time. Here the candidates are known in
-advance (search.execute.retrieve), so each term's postings are read once as arrays
+Whoosh scores by walking a tree of matchers, one per field and word, skipping every one of them
+to each candidate in Python: most of a search's time. Here the candidates are known in advance
+(search.execute.retrieve), so each term's postings are read once as arrays
 (search.execute.docsets, cached per index generation), the candidates are found in them by one
 vectorized binary search (by bit rank in a common term's list, search.execute.doc_ranks), and
-the BM25 formula runs over arrays. Same formula, same
-statistics, same tree semantics (an Or sums the children that match, an And needs all of them,
-a compound's boost multiplies), same floating-point operations in the same order;
-tests/test_scorer.py holds the scores against Whoosh's own.
+the BM25 formula runs over arrays. Same formula, same statistics, same tree semantics (an Or
+sums the children that match, an And needs all of them, a compound's boost multiplies), same
+floating-point operations in the same order; tests/test_scorer.py holds the scores against
+Whoosh's own.
 
 Terms, their Ands/Ors, and prefixes and fuzzy words as the Or of the terms they stand for are
 scored here; a query holding phrases (`compile_query` returns None) is left to Whoosh.
@@ -179,8 +179,8 @@ def _score_term(run: _Run, node: TermNode) -> _Dense:
 
 
 def _located(run: _Run, node: TermNode, ids: DocIds) -> tuple[Any, Any]:
-    """`_present`, through the term's bit ranks when its list is common and far longer than
-    the candidates (search.execute.doc_ranks)."""
+    """`_present`, through the term's bit ranks when its list is longer than the candidates
+    and common enough to have them (search.execute.doc_ranks)."""
     if len(ids) > len(run.docs):
         ranks = term_ranks(run.searcher, node.fieldname, node.text, len(run.docs))
         if ranks is not None:

@@ -116,7 +116,8 @@ class IndexCaches:
     what the load mix showed worth its memory (bench/README.md). The set budget is sized for
     an archive of a million articles: a common syllable's set grows with the archive (a
     bitmap container per 65,536 documents), and a smaller budget lets one query's sets evict
-    the next one's.
+    the next one's. The rank budget holds what the warm-up builds for such an archive: with
+    less, its first ranks are evicted by its last, and queries build them again.
     """
 
     def __init__(self) -> None:
