@@ -22,7 +22,7 @@ from typing import Any
 from whoosh.searching import Searcher
 
 from search.engine import SearchRequest, run_search
-from search.execute.doc_ranks import MIN_BUILDING_CANDIDATES, term_ranks
+from search.execute.doc_ranks import warm_ranks
 from search.execute.docsets import term_docs, term_postings
 from search.execute.scoring import field_lengths
 from search.features.facets import FACETS, facet_column
@@ -77,7 +77,7 @@ def warm_caches(
             field_lengths(searcher, fieldname)  # BM25's lengths, read at the first search
             for text in frequent_terms(searcher, fieldname, terms_per_field):
                 postings += len(term_postings(searcher, fieldname, text)[0])
-                term_ranks(searcher, fieldname, text, MIN_BUILDING_CANDIDATES)  # when common
+                warm_ranks(searcher, fieldname, text)  # where the list is common
                 if fieldname.endswith(FOLDED):
                     term_docs(searcher, fieldname, text)
     took = _since(started)

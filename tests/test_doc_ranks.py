@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pytest
 
-from search.execute.doc_ranks import DocRanks
-from search.execute.scoring import _present
+from search.execute import doc_ranks
+from search.execute.doc_ranks import DocRanks, located, present
+from search.execute.docsets import term_postings
+from search.index.caches import caches_of
 
 # (documents in the index, share of them the list holds, candidates, seed)
 LISTS = [
@@ -32,7 +36,7 @@ def test_bit_ranks_locate_as_the_binary_search(
     docs = np.unique(np.concatenate([picked, [e for e in edges if e < doc_count]]))
     docs = docs.astype(np.int64)
     where, places = DocRanks.of(ids, doc_count).locate(docs)
-    expected_where, expected_places = _present(ids, docs)
+    expected_where, expected_places = present(ids, docs)
     assert where.tolist() == expected_where.tolist()
     assert places.tolist() == expected_places.tolist()
 
@@ -44,3 +48,30 @@ def test_an_empty_list_holds_no_candidate() -> None:
 
 def test_ranks_take_an_eighth_of_a_byte_a_document_and_a_count_a_word() -> None:
     assert DocRanks.of(np.arange(0, 64_000, 3, dtype=np.int32), 64_000).nbytes == 8_000 + 4_000
+
+
+# (field, term): common and rare lists of the churned index (many segments, deletions)
+TERMS = [("title_folded", "mua"), ("body_folded", "o"), ("title_folded", "hue"), ("id", "x")]
+
+
+@pytest.mark.parametrize("ranked", [False, True], ids=["binary search", "bit ranks"])
+@pytest.mark.parametrize(("fieldname", "text"), TERMS)
+def test_the_whole_list_is_located_segment_by_segment(
+    churned_index: Any, fieldname: str, text: str, ranked: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each segment's places, shifted by the lists of the segments before, are the places
+    in the whole index's list."""
+    if ranked:
+        monkeypatch.setattr(doc_ranks, "RANKED_SHARE", 10**9)
+        monkeypatch.setattr(doc_ranks, "MIN_BUILDING_CANDIDATES", 0)
+        monkeypatch.setattr(doc_ranks, "MIN_RANKED_DOCS", 0)
+    with churned_index.searcher() as searcher:
+        assert len(searcher.reader().leaf_readers()) > 1
+        caches_of(searcher).doc_ranks.clear()
+        ids, _ = term_postings(searcher, fieldname, text)
+        docs = np.arange(searcher.doc_count_all(), dtype=np.int64)[::2]
+        where, places = located(searcher, fieldname, text, docs)
+        expected_where, expected_places = present(ids, docs)
+        assert where.tolist() == expected_where.tolist()
+        assert places.tolist() == expected_places.tolist()
+        assert (len(caches_of(searcher).doc_ranks) > 0) == (ranked and len(ids) > 0)

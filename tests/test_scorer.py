@@ -51,6 +51,7 @@ def test_scores_equal_whoosh(
     if ranked:  # every list longer than the candidates is located by its bit ranks
         monkeypatch.setattr(doc_ranks, "RANKED_SHARE", 10**9)
         monkeypatch.setattr(doc_ranks, "MIN_BUILDING_CANDIDATES", 0)
+        monkeypatch.setattr(doc_ranks, "MIN_RANKED_DOCS", 0)
     with churned_index.searcher(weighting=weighting()) as searcher:
         parsed = parse_query(text)
         candidates = query_docs(searcher, parsed, "any") or frozenset()

@@ -1,4 +1,4 @@
-"""Finding many candidates in a common term's posting list by bit rank, not binary search.
+"""Where scoring's candidates sit in a term's posting list: binary search, or bit rank.
 
 Scoring looks each candidate up in each term's sorted list of documents, for its term
 frequency. A binary search costs a few cache misses a step in a list of hundreds of
@@ -8,6 +8,11 @@ and how many listed documents come before it (popcount within a 64-bit word, plu
 word), which is its place in the list. For a list holding a sixteenth of the documents or
 more it takes less memory than the list itself (an eighth of a byte a document, plus 4 bytes
 every 64).
+
+Ranks are kept per segment, like the segment's postings (search.index.segment_postings), so
+that a commit adding a small segment leaves the big segment's ranks in place; a term's list
+over the whole index is its segments' lists one after the other, so a candidate's place in
+it is its place in its segment's list plus the lengths of the segments' lists before.
 """
 
 from __future__ import annotations
@@ -19,13 +24,16 @@ import numpy as np
 import numpy.typing as npt
 from whoosh.searching import Searcher
 
-from search.execute.docsets import term_postings
-from search.index.caches import caches_of, generation
+from search.index.caches import IndexCaches, caches_of
+from search.index.segment_postings import DocIds, segment_postings
 
-RANKED_SHARE = 16  # lists holding at least 1/RANKED_SHARE of the documents are ranked
+RANKED_SHARE = 16  # lists holding at least 1/RANKED_SHARE of a segment's documents are ranked
+MIN_RANKED_DOCS = 10_000  # smaller segments are searched as they are (and merged away soon)
 # Building costs about as much as two binary searches of this many candidates: passes this
 # big build what they lack, smaller ones use what is built.
 MIN_BUILDING_CANDIDATES = 1000
+
+Located = tuple[Any, Any]  # (indices of the candidates the list holds, their places in it)
 
 _ONE = np.uint64(1)
 _WORD_BITS = np.uint64(6)
@@ -54,9 +62,9 @@ class DocRanks:
     def nbytes(self) -> int:
         return int(self.words.nbytes + self.before.nbytes)
 
-    def locate(self, docs: npt.NDArray[np.int64]) -> tuple[Any, Any]:
+    def locate(self, docs: npt.NDArray[np.int64]) -> Located:
         """For sorted candidates: the indices of those the list holds, and their places in
-        the list (search.execute.scoring's `_present`, the same two arrays)."""
+        the list (what a binary search of the list finds)."""
         numbers = docs.astype(np.uint64)
         word_at = (numbers >> _WORD_BITS).astype(np.intp)
         bit = numbers & _BIT
@@ -67,18 +75,66 @@ class DocRanks:
         return where, places.astype(np.intp)
 
 
-def term_ranks(searcher: Searcher, fieldname: str, text: str, candidates: int) -> DocRanks | None:
-    """The term's DocRanks (cached per index generation), when its list is common enough to
-    be ranked; built only for a pass of MIN_BUILDING_CANDIDATES candidates or more."""
-    cache = caches_of(searcher).doc_ranks
-    key = (generation(searcher), fieldname, text)
-    ranks: DocRanks | None = cache.get(key)
+def present(ids: DocIds, docs: npt.NDArray[np.int64]) -> Located:
+    """Where the sorted posting ids and the sorted candidates meet: the indices of the common
+    documents in `docs` and in `ids`, by binary search of the shorter list in the longer. The
+    shorter one takes the longer one's type: numpy would otherwise copy the longer one to a
+    common type on every call (a common word's whole list, for a few candidates)."""
+    if len(ids) <= len(docs):
+        at = np.searchsorted(docs, ids.astype(docs.dtype, copy=False))
+        hit = at < len(docs)
+        hit[hit] = docs[at[hit]] == ids[hit]
+        return at[hit], np.flatnonzero(hit)
+    at = np.searchsorted(ids, docs.astype(ids.dtype, copy=False))
+    hit = at < len(ids)
+    hit[hit] = ids[at[hit]] == docs[hit]
+    return np.flatnonzero(hit), at[hit]
+
+
+def located(searcher: Searcher, fieldname: str, text: str, docs: npt.NDArray[np.int64]) -> Located:
+    """`present` for the term's list over the whole index, segment by segment: by the
+    segment's ranks where it has them (built for a pass of MIN_BUILDING_CANDIDATES candidates
+    in the segment or more), else by binary search of the segment's list."""
+    caches = caches_of(searcher)
+    wheres, places, listed = [], [], 0
+    for leaf, offset in searcher.reader().leaf_readers():
+        ids = segment_postings(caches, leaf, fieldname, text)[0]
+        start, end = np.searchsorted(docs, [offset, offset + leaf.doc_count_all()])
+        local = docs[start:end] - offset
+        ranks = segment_ranks(caches, leaf, fieldname, text, len(local))
+        where, place = ranks.locate(local) if ranks is not None else present(ids, local)
+        wheres.append(where + start)
+        places.append(place + listed)
+        listed += len(ids)
+    if len(wheres) == 1:
+        return wheres[0], places[0]
+    return np.concatenate(wheres), np.concatenate(places)
+
+
+def segment_ranks(
+    caches: IndexCaches, leaf: Any, fieldname: str, text: str, candidates: int
+) -> DocRanks | None:
+    """The term's ranks in one segment (kept by segment and deletions, as its postings are),
+    when the segment is big and the list common enough; built only for `candidates` of
+    MIN_BUILDING_CANDIDATES or more."""
+    segment = leaf.segment() if hasattr(leaf, "segment") else None
+    doc_count = leaf.doc_count_all()
+    if segment is None or doc_count < MIN_RANKED_DOCS:
+        return None
+    key = (segment.segment_id(), segment.deleted_count(), fieldname, text)
+    ranks: DocRanks | None = caches.doc_ranks.get(key)
     if ranks is not None or candidates < MIN_BUILDING_CANDIDATES:
         return ranks
-    ids, _ = term_postings(searcher, fieldname, text)
-    doc_count = searcher.doc_count_all()
+    ids = segment_postings(caches, leaf, fieldname, text)[0]
     if len(ids) * RANKED_SHARE < doc_count:
         return None
     ranks = DocRanks.of(ids, doc_count)
-    cache.put(key, ranks)
+    caches.doc_ranks.put(key, ranks)
     return ranks
+
+
+def warm_ranks(searcher: Searcher, fieldname: str, text: str) -> None:
+    """Build the term's ranks in every segment where it qualifies (the server's warm-up)."""
+    caches = caches_of(searcher)
+    for leaf, _ in searcher.reader().leaf_readers():
+        segment_ranks(caches, leaf, fieldname, text, MIN_BUILDING_CANDIDATES)

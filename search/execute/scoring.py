@@ -19,7 +19,6 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -29,7 +28,7 @@ from whoosh.searching import Searcher
 from whoosh.util.numeric import byte_to_length, length_to_byte
 
 from search.execute.bitmaps import doc_array
-from search.execute.doc_ranks import term_ranks
+from search.execute.doc_ranks import Located, located, present
 from search.execute.docsets import term_postings
 from search.index.caches import caches_of, generation
 from search.index.segment_postings import DocIds
@@ -178,30 +177,12 @@ def _score_term(run: _Run, node: TermNode) -> _Dense:
     return summed, matched
 
 
-def _located(run: _Run, node: TermNode, ids: DocIds) -> tuple[Any, Any]:
-    """`_present`, through the term's bit ranks when its list is longer than the candidates
-    and common enough to have them (search.execute.doc_ranks)."""
+def _located(run: _Run, node: TermNode, ids: DocIds) -> Located:
+    """Where the candidates sit in the term's list: searching the candidates in a longer list
+    goes segment by segment, through the bit ranks of common lists (search.execute.doc_ranks)."""
     if len(ids) > len(run.docs):
-        ranks = term_ranks(run.searcher, node.fieldname, node.text, len(run.docs))
-        if ranks is not None:
-            return ranks.locate(run.docs)
-    return _present(ids, run.docs)
-
-
-def _present(ids: DocIds, docs: npt.NDArray[np.int64]) -> tuple[Any, Any]:
-    """Where the sorted posting ids and the sorted candidates meet: the indices of the common
-    documents in `docs` and in `ids`, searching the shorter list in the longer. The shorter
-    one takes the longer one's type: numpy would otherwise copy the longer one to a common
-    type on every call (a common word's whole list, for a few candidates)."""
-    if len(ids) <= len(docs):
-        at = np.searchsorted(docs, ids.astype(docs.dtype, copy=False))
-        hit = at < len(docs)
-        hit[hit] = docs[at[hit]] == ids[hit]
-        return at[hit], np.flatnonzero(hit)
-    at = np.searchsorted(ids, docs.astype(ids.dtype, copy=False))
-    hit = at < len(ids)
-    hit[hit] = ids[at[hit]] == docs[hit]
-    return np.flatnonzero(hit), at[hit]
+        return located(run.searcher, node.fieldname, node.text, run.docs)
+    return present(ids, run.docs)
 
 
 def field_lengths(searcher: Searcher, fieldname: str) -> npt.NDArray[np.int32]:

@@ -48,6 +48,7 @@ from search.index.w3_codec import (
 from search.index.w3_reader import raw_blocks, read_blocks, segment_length_bytes, w3_terms
 
 MERGE_FACTOR = 8  # segments of one size tier merged into one of the next
+SMALL_SEGMENT_DOCS = 10_000  # beside a bigger segment, smaller ones merge at each commit
 ENTRIES_PIECE = 1 << 20  # bytes of a term table read at a time in a merge
 _EXTENT = Struct("!qI")  # offset and length of a term's posting blocks
 _ENTRY_HEAD = Struct("!II")  # key length, value length of a term table entry
@@ -289,13 +290,20 @@ def merge_tiers(writer: Any, segments: list[Any]) -> list[Any]:
     of MERGE_FACTOR are merged into one once there are MERGE_FACTOR of them, smallest tier
     first. Each document is rewritten about log(n / batch) / log(MERGE_FACTOR) times, and
     an index keeps a few segments per tier (MERGE_SMALL lets 20 small ones pile up, then
-    merges them; and with Whoosh's merging every merge took minutes on the news file)."""
+    merges them; and with Whoosh's merging every merge took minutes on the news file).
+
+    Beside a segment of SMALL_SEGMENT_DOCS or more, the smaller ones (what live imports
+    leave) are one tier, merged as soon as there are two: a search looks every query term up
+    in every segment, and those look-ups cost more than the small segments' documents.
+    Rewriting them at each import is cheap while they are small."""
+    big = any(segment.doc_count() >= SMALL_SEGMENT_DOCS for segment in segments)
     tiers: dict[int, list[Any]] = {}
     for segment in segments:
         live = max(1, segment.doc_count())
-        tiers.setdefault(int(log(live) / log(MERGE_FACTOR)), []).append(segment)
+        small = big and live < SMALL_SEGMENT_DOCS
+        tiers.setdefault(-1 if small else int(log(live) / log(MERGE_FACTOR)), []).append(segment)
     for tier in sorted(tiers):
-        if len(tiers[tier]) >= MERGE_FACTOR:
+        if len(tiers[tier]) >= (2 if tier < 0 else MERGE_FACTOR):
             merging = tiers[tier]
             for segment in merging:
                 reader = SegmentReader(writer.storage, writer.schema, segment)
