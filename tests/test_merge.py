@@ -236,3 +236,35 @@ def test_batch_commits_merge_by_size_tier(tmp_path: Path, demo_documents: Any) -
         )
         for doc in docs[::7]:
             assert searcher.document_number(id=doc["id"]) is not None
+
+
+@pytest.mark.parametrize(
+    ("big_docs", "two_at_most"),
+    [
+        (30, True),  # beside a big segment, the small ones merge as soon as there are two
+        (10**9, False),  # no segment is big: the small ones keep their tiers, and pile up
+    ],
+)
+def test_small_imports_beside_a_big_segment_leave_two_small_segments_at_most(
+    tmp_path: Path,
+    demo_documents: Any,
+    monkeypatch: pytest.MonkeyPatch,
+    big_docs: int,
+    two_at_most: bool,
+) -> None:
+    monkeypatch.setattr(merge, "SMALL_SEGMENT_DOCS", big_docs)
+    docs = demo_documents()[:90]
+    ix = whoosh_index.create_in(str(tmp_path), ArticleSchema())
+    writer = BulkWriter(ix)
+    for doc in docs[:40]:
+        writer.add_document(**doc)
+    writer.commit()  # the archive: one segment of 40 documents
+    small = []
+    for start in range(40, len(docs), 2):  # live imports of 2 articles each
+        writer = BulkWriter(ix)
+        for doc in docs[start : start + 2]:
+            writer.add_document(**doc)
+        writer.commit()
+        small.append(sum(s.doc_count() < 30 for s in ix._segments()))
+    assert (max(small) <= 2) == two_at_most
+    assert ix.doc_count() == len(docs)
