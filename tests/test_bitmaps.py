@@ -13,8 +13,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from search.execute import docsets
 from search.execute.bitmaps import all_but_one, doc_array, docset, intersection, union
-from search.execute.docsets import live_docs, query_docs
+from search.execute.docsets import live_docs, query_docs, term_docs
 from search.features import facets
 from search.features.filters import DateWindow, window_docs
 from search.index.columns import NO_DATE, coded_column, date_values
@@ -167,3 +168,40 @@ def test_columns_equal_whooshs_own_reading_across_commits(
     with index.searcher() as searcher:
         assert "Lê Văn X" in coded_column(searcher, "author").values
         assert {"later-1", "later-2"} <= {fields["id"] for fields in searcher.all_stored_fields()}
+
+
+# (field, term): common, rare and absent words of the churned index
+TERMS = [("title_folded", "mua"), ("body_folded", "o"), ("title_folded", "hue"), ("id", "x")]
+
+
+@pytest.mark.parametrize(("fieldname", "text"), TERMS)
+def test_a_terms_documents_are_whooshs_across_segments(
+    churned_index: Any, fieldname: str, text: str
+) -> None:
+    with churned_index.searcher() as searcher:
+        reader = searcher.reader()
+        assert len(reader.leaf_readers()) > 1
+        held = (fieldname, text) in reader
+        expected = set(reader.postings(fieldname, text).all_ids()) if held else set()
+        found = term_docs(searcher, fieldname, text)
+        assert set(found) == {d for d in expected if not reader.is_deleted(d)}
+
+
+def test_a_commit_builds_only_the_new_segments_sets(
+    tmp_path: Any, build_index: Any, write_jsonl: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    demo_articles = Path(__file__).parent.parent / "demo" / "articles.jsonl"
+    build_index(tmp_path / "ix", [demo_articles])
+    index = open_index(tmp_path / "ix")
+    with index.searcher() as searcher:
+        before = term_docs(searcher, "title_folded", "mua")
+        segments = len(searcher.reader().leaf_readers())
+    new = [{"id": "later-1", "title": "Mưa đá ở Sơn La"}]
+    build_index(tmp_path / "ix", [write_jsonl(tmp_path / "new.jsonl", new)])
+    built: list[int] = []
+    monkeypatch.setattr(docsets, "docset", lambda ids: built.append(len(ids)) or docset(ids))
+    with index.searcher() as searcher:
+        after = term_docs(searcher, "title_folded", "mua")
+        assert len(searcher.reader().leaf_readers()) == segments + 1
+    assert built == [1]  # the new segment's set alone: the others' are kept
+    assert len(after) == len(before) + 1
