@@ -25,7 +25,7 @@ import numpy.typing as npt
 from whoosh.searching import Searcher
 
 from search.index.caches import IndexCaches, caches_of
-from search.index.segment_postings import DocIds, segment_postings
+from search.index.segment_postings import DocIds, segment_postings, segment_term_key
 
 RANKED_SHARE = 16  # lists holding at least 1/RANKED_SHARE of a segment's documents are ranked
 MIN_RANKED_DOCS = 10_000  # smaller segments are searched as they are (and merged away soon)
@@ -117,11 +117,10 @@ def segment_ranks(
     """The term's ranks in one segment (kept by segment and deletions, as its postings are),
     when the segment is big and the list common enough; built only for `candidates` of
     MIN_BUILDING_CANDIDATES or more."""
-    segment = leaf.segment() if hasattr(leaf, "segment") else None
+    key = segment_term_key(leaf, fieldname, text)
     doc_count = leaf.doc_count_all()
-    if segment is None or doc_count < MIN_RANKED_DOCS:
+    if key is None or doc_count < MIN_RANKED_DOCS:
         return None
-    key = (segment.segment_id(), segment.deleted_count(), fieldname, text)
     ranks: DocRanks | None = caches.doc_ranks.get(key)
     if ranks is not None or candidates < MIN_BUILDING_CANDIDATES:
         return ranks

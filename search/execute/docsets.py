@@ -18,7 +18,12 @@ from whoosh.searching import Searcher
 from search.analysis.chains import fold_term
 from search.execute.bitmaps import EMPTY, DocSet, doc_array, docset, intersection, union
 from search.index.caches import IndexCaches, caches_of, generation
-from search.index.segment_postings import Postings, no_postings, segment_postings
+from search.index.segment_postings import (
+    Postings,
+    no_postings,
+    segment_postings,
+    segment_term_key,
+)
 from search.index.whoosh_internals import subsearcher_offset
 from search.query.build import clause_fields, leaf_query
 from search.query.parse import Clause, ParsedQuery
@@ -47,10 +52,9 @@ def term_docs(searcher: Searcher, fieldname: str, text: str) -> DocSet:
 
 def _segment_docs(caches: IndexCaches, leaf: Any, fieldname: str, text: str) -> DocSet:
     """One segment's live documents holding the term, numbered within the segment."""
-    segment = leaf.segment() if hasattr(leaf, "segment") else None
-    if segment is None:
+    key = segment_term_key(leaf, fieldname, text)
+    if key is None:
         return docset(segment_postings(caches, leaf, fieldname, text)[0])
-    key = (segment.segment_id(), segment.deleted_count(), fieldname, text)
     docs: DocSet | None = caches.segment_sets.get(key)
     if docs is None:
         docs = docset(segment_postings(caches, leaf, fieldname, text)[0])

@@ -38,15 +38,23 @@ def segment_postings(caches: IndexCaches, leaf: Any, fieldname: str, text: str) 
     segment, kept in the index's caches. Its id and deletion count name its live documents;
     absent terms are cached too, so that after a commit an unchanged segment is not asked
     again."""
-    segment = leaf.segment() if hasattr(leaf, "segment") else None
-    if segment is None:
+    key = segment_term_key(leaf, fieldname, text)
+    if key is None:
         return _read_postings(leaf, fieldname, text, None)
-    key = (segment.segment_id(), segment.deleted_count(), fieldname, text)
     cached: Postings | None = caches.segment_postings.get(key)
     if cached is None:
         cached = _read_postings(leaf, fieldname, text, leaf_sidecar(caches, leaf))
         caches.segment_postings.put(key, cached)
     return cached
+
+
+def segment_term_key(leaf: Any, fieldname: str, text: str) -> tuple[str, int, str, str] | None:
+    """What a segment's values for a term are cached by: the segment's id and deletion count
+    (which name its live documents), then the term; None for a reader of no one segment."""
+    segment = leaf.segment() if hasattr(leaf, "segment") else None
+    if segment is None:
+        return None
+    return (segment.segment_id(), segment.deleted_count(), fieldname, text)
 
 
 def leaf_sidecar(caches: IndexCaches, leaf: Any) -> SegmentSidecar | None:
