@@ -6,10 +6,12 @@ Each shard is held by a `ShardActor` (search.cluster.shard) on a worker, one per
 frequencies of the ranking query's terms as its own counts restore the words. The engine
 agrees one plan on them and sums the counts; then every shard runs its part with the plan
 and the sums, in parallel, and the parts are merged (search.cluster.merge). Two calls to each
-shard for most requests. A shard is asked again, for a few requests, when its part rests on a
-count another shard's share was missing from, or on its own count where the archive's
-differs (it restored a word otherwise with the summed counts), or shows a hit below the
-archive's rerank floor that one index would not have reranked. The answer is the one index
+shard for most requests, three when the archive holds more candidates than one index scores
+(how to bound them is agreed too: search.execute.narrowing). A shard is asked again, for a
+few requests, when its part rests on a count another shard's share was missing from, or on
+its own count where the archive's differs (it restored a word otherwise with the summed
+counts), or shows a hit below the archive's rerank floor that one index would not have
+reranked. The answer is the one index
 holding every article would give, but for where that index itself keeps the first articles
 of equal score by the order they were indexed in (bench/README.md).
 
@@ -48,7 +50,9 @@ from search.execute.agreement import (
     agreed_plan,
     archive_words,
 )
+from search.execute.candidates import MAX_CANDIDATES
 from search.execute.matchsets import MatchPlan
+from search.execute.narrowing import NarrowingFacts, agreed_narrowing, group_order
 from search.execute.retrieve import RERANK_WINDOW
 from search.features.related import candidates_wanted, pick_related
 from search.index.caches import IndexCaches
@@ -157,6 +161,8 @@ class ShardedEngine:
         known = self.archive_stats({s: told[s][0] for s in told}, deadline)
         level = LEVELS.index(plan.level)
         total = sum(f.level_counts[level] for f in facts if level < len(f.level_counts))
+        if ranked:
+            plan = self._narrowed(request, plan, facts, total, sorted(told), deadline)
         view = ArchiveView(plan, known.newest, total)
         stats, lacking = known.stats, {s: NOTHING_LACKING for s in told}
         if ranked:
@@ -171,6 +177,37 @@ class ShardedEngine:
         result = merge_results(request, [parts[s] for s in sorted(parts)], missing)
         result["took_ms"] = round((time.perf_counter() - started) * 1000, 1)
         return result
+
+    def _narrowed(
+        self,
+        request: SearchRequest,
+        plan: MatchPlan,
+        facts: list[ShardFacts],
+        total: int,
+        shards: list[int],
+        deadline: float,
+    ) -> MatchPlan:
+        """The plan with the bound one index would put on too many candidates
+        (search.execute.narrowing), when the facts show more than the bound: one more call
+        to each shard, or a few when a word group is too rare to narrow by."""
+        if plan.champions is not None and plan.champions.tier is not None:
+            return plan  # a champion tier is cut short already
+        if plan.near_misses:
+            total = max(total, sum(f.widened for f in facts))
+        if total <= MAX_CANDIDATES:
+            return plan
+
+        def ask(order: list[int]) -> list[NarrowingFacts] | None:
+            answers, missing = self.each_shard(
+                partial(_narrowing, request, plan, order), deadline, shards
+            )
+            # a shard missing is left out of the search too; the others bound theirs alone
+            return None if missing else [answers[s] for s in sorted(answers)]
+
+        order = group_order([f.group_sizes for f in facts])
+        needed = max(request.page * request.per_page, RERANK_WINDOW)
+        decided = agreed_narrowing(ask, order, needed)
+        return plan if decided is None else replace(plan, narrowing=decided)
 
     def _reranked_alike(
         self,
@@ -346,6 +383,10 @@ def _search(
     actor: Any,
 ) -> Any:
     return actor.search(request, view, stats, lacking)
+
+
+def _narrowing(request: SearchRequest, plan: MatchPlan, order: list[int], actor: Any) -> Any:
+    return actor.narrowing(request, plan, order)
 
 
 def _without(part: dict[str, Any], *names: str) -> dict[str, Any]:

@@ -22,6 +22,9 @@ from whoosh.searching import Searcher
 
 from search.engine import SearchRequest, newest_published, run_search
 from search.execute.agreement import ArchiveView, ShardFacts, shard_facts
+from search.execute.bitmaps import DocSet
+from search.execute.matchsets import MatchPlan
+from search.execute.narrowing import NarrowingFacts, narrowing_facts
 from search.features.articles import get_article
 from search.features.facets import VALUE_FACETS
 from search.features.filters import filter_sets
@@ -122,12 +125,20 @@ class ShardActor:
         recorder = CollectionStats(1)
         searcher = self._searcher(recorder)
         parsed = parse_query(request.q)
-        values = {facet.field: request.chosen(facet) for facet in VALUE_FACETS}
-        by_filter = filter_sets(searcher, request.dates, values)
+        by_filter = _filters(searcher, request)
         ranked = request.sort == "relevance"
         window = request.page * request.per_page
         found = shard_facts(searcher, parsed, by_filter, ranked, window)
         return self.generation(), replace(found, lexicon=dict(recorder.looked_up))
+
+    def narrowing(
+        self, request: SearchRequest, plan: MatchPlan, order: list[int]
+    ) -> NarrowingFacts:
+        """This shard's counts for bounding the plan's candidates along the archive's order
+        of the word groups (search.execute.narrowing)."""
+        searcher = self._searcher()
+        by_filter = _filters(searcher, request)
+        return narrowing_facts(searcher, parse_query(request.q), by_filter, plan, order)
 
     def counts(
         self, lexicon_keys: list[tuple[str, str]], terms: list[tuple[str, str]]
@@ -191,3 +202,9 @@ class ShardActor:
 
     def completions(self, prefix: str, limit: int) -> list[str]:
         return autocomplete(self._searcher(), prefix, limit)
+
+
+def _filters(searcher: Searcher, request: SearchRequest) -> dict[str, DocSet]:
+    """The documents each of the request's filters lets through."""
+    values = {facet.field: request.chosen(facet) for facet in VALUE_FACETS}
+    return filter_sets(searcher, request.dates, values)

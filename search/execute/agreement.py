@@ -31,6 +31,7 @@ from search.execute.candidates import (
     MAX_SCORED,
     TitleKey,
     champion_tiers,
+    group_docs,
     shortest_title_keys,
 )
 from search.execute.docsets import expansions, query_docs, term_docs, titles_holding
@@ -76,6 +77,10 @@ class ShardFacts:
     # summaries, and those its titles, summaries or bodies hold (search.query.collection)
     spellings: dict[str, tuple[str, ...]] = field(default_factory=dict)
     known_words: frozenset[str] = frozenset()
+    # for bounding too many candidates (search.execute.narrowing): the documents holding
+    # each word group, and the strict matches with the near-miss titles joined
+    group_sizes: tuple[int, ...] = ()
+    widened: int = 0
 
 
 def shard_facts(
@@ -88,19 +93,23 @@ def shard_facts(
     """This shard's counts for the request (`ranked`: relevance order, terms are scored;
     `window`: hits it asks for)."""
     levels = LEVELS if len(parsed.groups) > 1 else LEVELS[:1]
-    counts, strict = [], None
+    counts, strict, strict_sets = [], None, None
     for level in levels:
         docs = query_docs(searcher, parsed, level)
-        narrowed = MatchSets(
-            docs if docs is not None else matching_docs(searcher, None), by_filter
-        ).narrowed()
+        sets = MatchSets(docs if docs is not None else matching_docs(searcher, None), by_filter)
+        narrowed = sets.narrowed()
         counts.append(len(narrowed))
-        strict = narrowed if strict is None else strict
+        if strict is None:
+            strict, strict_sets = narrowed, sets
         if counts[-1]:  # the archive matches at this level or a stricter one: stop here
             break
-    strict_titles = 0
-    if ranked and strict is not None and not parsed.is_empty:
+    strict_titles, widened = 0, 0
+    group_sizes: tuple[int, ...] = ()
+    if ranked and strict is not None and strict_sets is not None and not parsed.is_empty:
         strict_titles = len(titles_holding(searcher, parsed, missing=0) & strict)
+        near = titles_holding(searcher, parsed, missing=1)
+        widened = len(MatchSets(strict_sets.base | near, by_filter).narrowed())
+        group_sizes = tuple(len(docs) for docs in group_docs(searcher, parsed))
     frequencies = {}
     spellings: dict[str, tuple[str, ...]] = {}
     known: frozenset[str] = frozenset()
@@ -120,6 +129,8 @@ def shard_facts(
         frequencies=frequencies,
         spellings=spellings,
         known_words=known,
+        group_sizes=group_sizes,
+        widened=widened,
     )
 
 

@@ -20,9 +20,9 @@ from search.analysis.tokenizer import BIGRAM_SEPARATOR
 from search.execute.bitmaps import EMPTY, DocSet, doc_array, docset, union
 from search.execute.date_order import first_by_date
 from search.execute.docsets import clause_docs, term_docs, titles_holding
-from search.execute.matchsets import ChampionCut
+from search.execute.matchsets import ChampionCut, Narrowing
 from search.execute.scoring import field_lengths
-from search.index.columns import date_values
+from search.index.columns import NO_DATE, date_values
 from search.index.schema import SLUG_FIELD
 from search.query.parse import ParsedQuery
 
@@ -122,30 +122,72 @@ def _agreed_champions(
 
 
 def bound_candidates(
-    searcher: Searcher, parsed: ParsedQuery, candidates: DocSet, needed: int
+    searcher: Searcher,
+    parsed: ParsedQuery,
+    candidates: DocSet,
+    needed: int,
+    most: int | None = None,
 ) -> DocSet:
-    """At most MAX_CANDIDATES to score (each costs a little per query term, and a long query
+    """At most `most` to score (each costs a little per query term, and a long query
     matches many), plus the titles holding all the words of 5 or more but one.
 
     Narrow to the documents holding the rarest typed words, one word at a time, skipping a
     word that would leave too few; past that, the newest are kept. The near-miss titles are
     kept whatever the narrowing: a pasted headline with one stray word held by a few hundred
     articles ("... vi pham nong nghet do con ...") was narrowed to those, without the
-    article it was copied from."""
-    if len(candidates) <= MAX_CANDIDATES:
+    article it was copied from. The shards of an archive take the same steps on the sums of
+    their counts (search.execute.narrowing). `most`: MAX_CANDIDATES unless given."""
+    most = MAX_CANDIDATES if most is None else most
+    if len(candidates) <= most:
         return candidates
-    near = EMPTY
-    if len(parsed.groups) >= LONG_NEAR_MISS_WORDS:
-        near = titles_holding(searcher, parsed, missing=1) & candidates
-    groups = [union(clause_docs(searcher, c) for c in g) for g in parsed.groups]
-    for docs in sorted(groups, key=len):
-        narrower = candidates & docs
+    near = near_titles(searcher, parsed, candidates)
+    groups = group_docs(searcher, parsed)
+    for i in rarest_first([len(docs) for docs in groups]):
+        narrower = candidates & groups[i]
         if len(narrower) < needed:
             continue  # too rare to narrow by (a typo, "amp" of a pasted "&amp;"): the next
         candidates = narrower
-        if len(candidates) <= MAX_CANDIDATES:
+        if len(candidates) <= most:
             return candidates | near
-    return docset(first_by_date(searcher, candidates, MAX_CANDIDATES, True)) | near
+    return docset(first_by_date(searcher, candidates, most, True)) | near
+
+
+def group_docs(searcher: Searcher, parsed: ParsedQuery) -> list[DocSet]:
+    """The documents holding each word group of the query (any of its clauses)."""
+    return [union(clause_docs(searcher, c) for c in g) for g in parsed.groups]
+
+
+def rarest_first(sizes: list[int]) -> list[int]:
+    """The groups' indexes, the fewest documents first (equal sizes: in query order)."""
+    return sorted(range(len(sizes)), key=lambda i: sizes[i])
+
+
+def near_titles(searcher: Searcher, parsed: ParsedQuery, candidates: DocSet) -> DocSet:
+    """The candidates that a bound keeps whatever it cuts: titles holding all the words of
+    LONG_NEAR_MISS_WORDS or more but one."""
+    if len(parsed.groups) < LONG_NEAR_MISS_WORDS:
+        return EMPTY
+    return titles_holding(searcher, parsed, missing=1) & candidates
+
+
+def agreed_candidates(
+    searcher: Searcher, parsed: ParsedQuery, candidates: DocSet, narrowing: Narrowing
+) -> DocSet:
+    """The candidates bounded as the archive's shards agreed (`bound_candidates` over the
+    whole archive): the agreed groups, then the agreed cut by date, plus the near misses."""
+    near = near_titles(searcher, parsed, candidates)
+    groups = group_docs(searcher, parsed)
+    for i in narrowing.groups:
+        candidates = candidates & groups[i]
+    if narrowing.dated_from is not None or narrowing.undated is not None:
+        numbers = doc_array(candidates)
+        dates = date_values(searcher)[numbers]
+        dated = dates != NO_DATE
+        if narrowing.dated_from is not None:
+            dated &= dates >= narrowing.dated_from
+        undated = numbers[dates == NO_DATE][: narrowing.undated or 0]
+        candidates = docset(numbers[dated]) | docset(undated)
+    return candidates | near
 
 
 def shortest_titles(searcher: Searcher, docs: DocSet, keep: int) -> DocSet:

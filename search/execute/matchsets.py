@@ -50,6 +50,9 @@ class MatchPlan:
     level: str
     near_misses: bool = False
     champions: ChampionCut | None = None  # None: as one index would choose them alone
+    # how the champions are bounded when the archive holds too many (None: as one index
+    # would bound them alone, search.execute.candidates.bound_candidates)
+    narrowing: Narrowing | None = None
     # the archive's RERANK_WINDOW-th best score before the stored-text rewards: only the
     # candidates scoring that much are reranked (None: this shard's own best window)
     rerank_floor: float | None = None
@@ -64,3 +67,16 @@ class ChampionCut:
 
     tier: int | None
     last: tuple[int, int] | None = None
+
+
+@dataclass(frozen=True)
+class Narrowing:
+    """How an archive's shards bound too many candidates as one index would
+    (search.execute.candidates.bound_candidates): the query's word groups to intersect them
+    with, in order (indexes into ParsedQuery.groups), then, when still too many, the dated
+    ones published at `dated_from` or later (None: every dated one) and the first `undated`
+    undated ones. `dated_from` None and `undated` None: no cut by date."""
+
+    groups: tuple[int, ...]
+    dated_from: int | None = None
+    undated: int | None = None

@@ -28,7 +28,12 @@ from search.analysis.chains import fold_term
 from search.errors import SearchError
 from search.execute.accents import restore
 from search.execute.bitmaps import EMPTY, DocSet, docset
-from search.execute.candidates import LONG_NEAR_MISS_WORDS, bound_candidates, champions
+from search.execute.candidates import (
+    LONG_NEAR_MISS_WORDS,
+    agreed_candidates,
+    bound_candidates,
+    champions,
+)
 from search.execute.date_order import by_date
 from search.execute.deadline import DeadlineCollector
 from search.execute.docsets import DocSetQuery, expansions, query_docs, term_docs, titles_holding
@@ -250,10 +255,13 @@ def rank(
 ) -> Scored:
     """The matches in relevance order, the first `window` exactly; out of time before the
     window is full, the rest of it newest first. A shard scores the champions its archive's
-    `plan` says, and reranks those above its floor."""
+    `plan` says, bounded as it says, and reranks those above its floor."""
     limit = max(window, RERANK_WINDOW)
     candidates = champions(searcher, parsed, matched, limit, plan.champions if plan else None)
-    candidates = bound_candidates(searcher, parsed, candidates, limit)
+    if plan is not None and plan.narrowing is not None:
+        candidates = agreed_candidates(searcher, parsed, candidates, plan.narrowing)
+    else:
+        candidates = bound_candidates(searcher, parsed, candidates, limit)
     query = ranking_query(searcher, parsed)
     floor = plan.rerank_floor if plan else None
     job = ScoringJob(query, candidates, limit, window, deadline, floor)
