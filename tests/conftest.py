@@ -41,7 +41,7 @@ from indexer.validate import check_record
 from search.analysis.chains import TermMemo
 from search.index.durability import live_dir
 from search.index.schema import Article, to_document
-from search.index.store import open_index
+from search.index.store import ArchiveIndex, open_index
 from web import CONTENT_SECURITY_POLICY, create_app
 from web.serve import bind_socket
 
@@ -143,7 +143,7 @@ def two_segment_index(tmp_path: Path) -> Any:
     """The demo corpus in two imports, with the sidecars of both segments written."""
     index_files(tmp_path / "ix", DEMO_PATHS[:1], batch_size=10_000)
     builder = index_files(tmp_path / "ix", DEMO_PATHS[1:], batch_size=10_000)
-    from search.index.sidecar import ensure_sidecars
+    from search.index.derived import ensure_sidecars
 
     with builder.index.reader() as reader:
         ensure_sidecars(builder.index.storage.folder, reader, min_docs=1)
@@ -810,3 +810,17 @@ def sharded_engine(sharded_demo_dir: Path, dask_client: Any) -> Iterator[Any]:
     engine = make_engine(str(sharded_demo_dir), Settings(cluster_timeout_ms=5000), dask_client)
     yield engine
     engine.close()
+
+
+@pytest.fixture()
+def copy_of(tmp_path: Path, request: pytest.FixtureRequest) -> Any:
+    """copy_of(fixture name): a copy of that session index's directory, opened anew (its own
+    caches), so that sidecars written into it leave the shared index alone."""
+
+    def copied(name: str) -> ArchiveIndex:
+        source = request.getfixturevalue(name).storage.folder
+        target = tmp_path / name
+        shutil.copytree(source, target)
+        return open_index(target)
+
+    return copied

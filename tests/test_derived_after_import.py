@@ -13,8 +13,9 @@ import pytest
 from click.testing import CliRunner
 
 from cli import main
+from search.index.derived import ensure_sidecars
 from search.index.durability import live_dir
-from search.index.sidecar import DERIVED_DIR, SidecarKey, ensure_sidecars, open_sidecar
+from search.index.sidecar import DERIVED_DIR, SidecarKey, open_sidecar
 from search.index.store import open_index
 
 ENV = {"VNSEARCH_SERVE_SIDECAR_MIN_DOCS": "1", "VNSEARCH_INDEX_NICE": "0"}

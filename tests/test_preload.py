@@ -40,7 +40,7 @@ def test_live_files_are_the_segments_and_their_sidecars(two_segment_index: Any) 
         files = sorted(Path(f).relative_to(folder).as_posix() for f in live_files(reader))
         segments = [leaf.segment().segment_id() for leaf, _ in reader.leaf_readers()]
     assert len(segments) == 2
-    expected = {f"derived/{s}.postings" for s in segments}
+    expected = {f"derived/{s}{suffix}" for s in segments for suffix in (".postings", ".positions")}
     expected |= {p.name for p in folder.iterdir() if p.name.startswith(tuple(segments))}
     assert files == sorted(expected)
     assert not [f for f in files if "WRITELOCK" in f or f.endswith(".toc")]

@@ -13,8 +13,13 @@ from whoosh import query as wq
 from search.analysis.chains import folded_terms
 from search.execute.docsets import DocSetQuery, live_docs, term_docs
 from search.execute.passages import holding_run
-from search.index.caches import IndexCaches
-from search.index.segment_positions import _matcher_positions, segment_positions
+from search.index.caches import IndexCaches, caches_of
+from search.index.derived import ensure_sidecars
+from search.index.segment_positions import (
+    _matcher_positions,
+    has_derived_positions,
+    segment_positions,
+)
 
 FIELD = "body_folded"
 
@@ -45,13 +50,21 @@ def sample_runs(searcher: Any, seed: int, count: int) -> list[tuple[str, ...]]:
     return runs
 
 
+@pytest.mark.parametrize("derived", [False, True])
 @pytest.mark.parametrize("index_name", ["demo_index", "churned_index", "generated_index"])
 def test_runs_held_equal_the_phrase_matchers(
-    request: pytest.FixtureRequest, index_name: str
+    request: pytest.FixtureRequest, copy_of: Any, index_name: str, derived: bool
 ) -> None:
-    index = request.getfixturevalue(index_name)
+    """With positions decoded block by block, and read from the derived files
+    (search.index.positions_sidecar) of every segment."""
+    index = copy_of(index_name) if derived else request.getfixturevalue(index_name)
     held_somewhere = 0
     with index.searcher() as searcher:
+        if derived:
+            ensure_sidecars(index.storage.folder, searcher.reader(), min_docs=1)
+            caches = caches_of(searcher)
+            leaves = [leaf for leaf, _ in searcher.reader().leaf_readers()]
+            assert all(has_derived_positions(caches, leaf, FIELD) for leaf in leaves)
         for run in sample_runs(searcher, seed=5, count=60):
             every_word = live_docs(searcher)
             for word in run:

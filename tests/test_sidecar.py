@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -19,13 +18,14 @@ from whoosh import index as whoosh_index
 from whoosh.codec.whoosh3 import W3TermInfo
 
 from search.engine import SearchRequest, run_search
+from search.index.derived import ensure_sidecars
+from search.index.positions_sidecar import open_positions, positions_path
 from search.index.segment_postings import _read_postings, leaf_sidecar
 from search.index.sidecar import (
     DERIVED_DIR,
     SidecarKey,
     _narrowest_ids,
     _narrowest_weights,
-    ensure_sidecars,
     open_sidecar,
     sidecar_path,
     write_sidecar,
@@ -35,20 +35,6 @@ from search.index.w3_reader import field_entries, w3_terms
 
 FIELDS = ["title", "title_folded", "body", "body_folded", "summary_bigram_folded", "slug_folded"]
 QUERIES = ["mưa lớn", "mua lon da nang", "giao thông ùn tắc", "bão", "Đà Nẵng giao thông"]
-
-
-@pytest.fixture()
-def copy_of(tmp_path: Path, request: pytest.FixtureRequest) -> Any:
-    """copy_of(fixture name): a copy of that session index's directory, opened anew (its own
-    caches), so that sidecars written into it leave the shared index alone."""
-
-    def copied(name: str) -> ArchiveIndex:
-        source = request.getfixturevalue(name).storage.folder
-        target = tmp_path / name
-        shutil.copytree(source, target)
-        return open_index(target)
-
-    return copied
 
 
 def matcher_postings(leaf: Any, fieldname: str, text: str) -> list[tuple[int, float]]:
@@ -137,10 +123,17 @@ def test_sidecars_follow_a_merge(copy_of: Any) -> None:
     assert optimize(folder, timeout=10) > 1
     index = open_index(folder)
     with index.reader() as reader:
-        (written,) = ensure_sidecars(folder, reader, min_docs=1)
-    assert set(os.listdir(os.path.join(folder, DERIVED_DIR))) == {os.path.basename(written)}
-    assert os.path.basename(written) not in before
+        written = {os.path.basename(path) for path in ensure_sidecars(folder, reader, min_docs=1)}
+    assert len(written) == 2  # the postings and the positions of the merged segment
+    assert set(os.listdir(os.path.join(folder, DERIVED_DIR))) == written
+    assert not written & before
     assert check_every_term(index) > 0
+
+
+DERIVED = {
+    "postings": (sidecar_path, open_sidecar),
+    "positions": (positions_path, open_positions),
+}
 
 
 def damage(path: str, how: str) -> None:
@@ -161,10 +154,15 @@ def damage(path: str, how: str) -> None:
             out.write(len(text).to_bytes(4, "little") + text)
 
 
+@pytest.mark.parametrize("which", ["postings", "positions"])
 @pytest.mark.parametrize("how", ["deleted", "truncated", "garbled header", "stale"])
-def test_missing_or_stale_sidecars_are_skipped_then_rebuilt(copy_of: Any, how: str) -> None:
-    """A sidecar that does not match its segment is never read (searches decode the blocks
-    and answer the same) and the next ensure_sidecars writes it again."""
+def test_missing_or_stale_sidecars_are_skipped_then_rebuilt(
+    copy_of: Any, how: str, which: str
+) -> None:
+    """A derived file (postings or positions) that does not match its segment is never read
+    (searches decode the blocks and answer the same) and the next ensure_sidecars writes it
+    again."""
+    path_of, opened = DERIVED[which]
     index = copy_of("generated_index")
     folder = index.storage.folder
     expected = [run_search(index, SearchRequest(q=q)) for q in QUERIES]
@@ -172,15 +170,15 @@ def test_missing_or_stale_sidecars_are_skipped_then_rebuilt(copy_of: Any, how: s
         ensure_sidecars(folder, reader, min_docs=1)
         keys = [SidecarKey.of(leaf.segment()) for leaf, _ in reader.leaf_readers()]
     for key in keys:
-        damage(sidecar_path(folder, key.segment_id), how)
-        assert open_sidecar(folder, key) is None
+        damage(path_of(folder, key.segment_id), how)
+        assert opened(folder, key) is None
     fresh = open_index(folder)
     assert [hits(run_search(fresh, SearchRequest(q=q))) for q in QUERIES] == list(
         map(hits, expected)
     )
     with fresh.reader() as reader:
         assert len(ensure_sidecars(folder, reader, min_docs=1)) == len(keys)
-    assert all(open_sidecar(folder, key) is not None for key in keys)
+    assert all(opened(folder, key) is not None for key in keys)
     assert check_every_term(open_index(folder)) > 0
 
 

@@ -11,9 +11,11 @@ common words scores low, and was missed that way):
   pair but at most one (a few sets from the cache) are read back and searched for the run.
   One pair may be missing: an index built before dotted words paired both ways (4d2789e,
   search.analysis.pair_links) holds "tphcm_có" for "TP.HCM có" but not "hcm_có";
-- bodies, which have no pair fields, through the positions of the folded field, once the
-  documents holding every word are few enough: the rarest words' positions are read first,
-  for those documents only (search.index.segment_positions), and the run checked on them.
+- bodies, which have no pair fields, through the positions of the folded field: the rarest
+  words' positions are read first, for the documents holding every word only
+  (search.index.segment_positions), and the run checked on them. A segment's positions are
+  read from its derived file (search.index.positions_sidecar); decoding them from the posting
+  blocks instead costs enough that bodies are then checked only when they are few.
 
 Holders the listing can still miss (an abbreviation in a body) are looked for in the best-scored
 documents as well. When too many bodies or texts would have to be checked, only the
@@ -39,14 +41,16 @@ from search.execute.run_scan import may_hold_run
 from search.index.caches import caches_of
 from search.index.documents import stored_fields
 from search.index.schema import BIGRAM_FIELDS, FOLDED, FOLDED_BIGRAM
-from search.index.segment_positions import segment_positions
+from search.index.segment_positions import has_derived_positions, positions_in
 from search.query.parse import ParsedQuery
 
 PASSAGE_MIN_WORDS = 5  # a plain query this long is also looked for as one run of words
 PASSAGE_MAX_WORDS = 16  # longer: pasted text, not a remembered run
 PASSAGE_WINDOW = 1000  # best-scored documents searched when the holders cannot be listed
-# Bodies holding every word whose positions may be checked: each one costs the decoding of
-# a posting block or two, so the bound keeps a run of common words affordable.
+# Bodies holding every word whose positions may be checked in segments without decoded
+# positions: each one costs the decoding of a posting block or two, so the bound keeps a run
+# of common words affordable. Decoded positions (search.index.positions_sidecar) cost
+# microseconds for thousands of bodies: those are not bounded.
 MAX_BODIES_CHECKED = 3000
 # Titles and summaries read back to confirm the run, at most: each is a stored-field read.
 MAX_TEXTS_READ = 2000
@@ -67,7 +71,7 @@ def run_holders(searcher: Searcher, run: tuple[str, ...]) -> DocSet | None:
     """Every document holding the run in its title, summary or body (see the module
     docstring); None when too many texts would have to be checked."""
     in_bodies = _holding_every(searcher, "body" + FOLDED, run)
-    if len(in_bodies) > MAX_BODIES_CHECKED:
+    if _to_decode(searcher, "body" + FOLDED, in_bodies) > MAX_BODIES_CHECKED:
         return None
     pairs = [f"{a}{BIGRAM_SEPARATOR}{b}" for a, b in zip(run, run[1:], strict=False)]
     to_read = [
@@ -88,37 +92,38 @@ def run_holders(searcher: Searcher, run: tuple[str, ...]) -> DocSet | None:
     return docset(found)
 
 
+def _to_decode(searcher: Searcher, fieldname: str, docs: DocSet) -> int:
+    """How many of the documents lie in segments without decoded positions of the field
+    (search.index.positions_sidecar): their positions would be decoded block by block."""
+    caches = caches_of(searcher)
+    count = 0
+    for leaf, offset in searcher.reader().leaf_readers():
+        if not has_derived_positions(caches, leaf, fieldname):
+            count += docs.range_cardinality(offset, offset + leaf.doc_count_all())
+    return count
+
+
 def holding_run(searcher: Searcher, fieldname: str, run: tuple[str, ...], docs: DocSet) -> DocSet:
     """The documents of `docs` whose field holds the run: some position p with each word i of
     the run at p + i (what Whoosh's phrase query matches). The rarest words are read first, so
-    that the common ones are read only for the few documents still in the running."""
+    that the common ones are read only for the few documents still in the running. A run's
+    possible starts are kept as one number each, (document << 32) + p + PASSAGE_MAX_WORDS."""
     by_rarity = sorted(range(len(run)), key=lambda i: len(term_docs(searcher, fieldname, run[i])))
-    alive = doc_array(docs)
-    starts: dict[int, set[int]] = {}
-    for step, i in enumerate(by_rarity):
-        positions = positions_of(searcher, fieldname, run[i], alive)
-        here = {doc: {p - i for p in held} for doc, held in positions.items()}
-        if step:
-            here = {doc: s & here[doc] for doc, s in starts.items() if doc in here}
-        starts = {doc: s for doc, s in here.items() if s}
-        alive = np.array(sorted(starts), dtype=np.int64)
-        if not len(alive):
-            break
-    return docset(alive)
-
-
-def positions_of(
-    searcher: Searcher, fieldname: str, text: str, docs: npt.NDArray[np.int64]
-) -> dict[int, list[int]]:
-    """The term's positions in each of `docs` (sorted global numbers) that holds it."""
     caches = caches_of(searcher)
-    found: dict[int, list[int]] = {}
+    every = doc_array(docs)
+    found = []
     for leaf, offset in searcher.reader().leaf_readers():
-        local = docs[(docs >= offset) & (docs < offset + leaf.doc_count_all())] - offset
-        if len(local):
-            held = segment_positions(caches, leaf, fieldname, text, local)
-            found.update((offset + doc, positions) for doc, positions in held.items())
-    return found
+        alive = every[(every >= offset) & (every < offset + leaf.doc_count_all())] - offset
+        starts: npt.NDArray[np.int64] | None = None
+        for i in by_rarity:
+            if not len(alive):
+                break
+            held, positions = positions_in(caches, leaf, fieldname, run[i], alive)
+            here = (held << 32) + positions + (PASSAGE_MAX_WORDS - i)
+            starts = np.unique(here) if starts is None else np.intersect1d(starts, here)
+            alive = np.unique(starts >> 32)
+        found.append(alive + offset)
+    return docset(np.concatenate(found)) if found else docset(())
 
 
 def _holding_every(searcher: Searcher, fieldname: str, terms: tuple[str, ...]) -> DocSet:

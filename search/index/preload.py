@@ -20,13 +20,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from search.index.derived import ensure_sidecars, existing_sidecars
 from search.index.durability import live_dir
-from search.index.sidecar import (
-    DERIVED_DIR,
-    ensure_sidecars,
-    existing_sidecars,
-    segment_folder,
-)
+from search.index.sidecar import DERIVED_DIR, segment_folder
 from search.index.store import open_index
 
 log = logging.getLogger(__name__)

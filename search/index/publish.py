@@ -33,8 +33,9 @@ import tempfile
 import time
 from dataclasses import dataclass
 
+from search.index.derived import ensure_sidecars, existing_sidecars
 from search.index.durability import BUILD_PREFIX, MANIFEST, live_dir, read_manifest
-from search.index.sidecar import MIN_SIDECAR_DOCS, ensure_sidecars, existing_sidecars
+from search.index.sidecar import MIN_SIDECAR_DOCS
 from search.index.store import IndexMissingError, open_index
 
 log = logging.getLogger(__name__)

@@ -24,7 +24,9 @@ from whoosh.codec.whoosh3 import WHOOSH3_HEADER_MAGIC
 from whoosh.reading import TermNotFound
 
 from search.index.caches import IndexCaches
-from search.index.w3_reader import w3_terms
+from search.index.positions_sidecar import POSITION_BLOCK, POSITION_FIELDS, open_positions
+from search.index.segment_postings import leaf_derived, leaf_sidecar, segment_postings
+from search.index.w3_reader import decode_positions, w3_terms
 
 Positions = dict[int, list[int]]  # document number -> the term's positions in it, ascending
 
@@ -97,17 +99,94 @@ def segment_positions(
     return found
 
 
-def decode_positions(value: bytes) -> list[int]:
-    """Whoosh's Positions.decode_positions: a count, then the pickled position deltas (the
-    pickle's closing byte may have been left off)."""
-    if not value.endswith(b"."):
-        value += b"."
-    position = 0
-    positions = []
-    for delta in loads(value[4:]):
-        position += delta
-        positions.append(position)
-    return positions
+PositionArrays = tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]  # documents, positions
+
+
+def positions_in(
+    caches: IndexCaches, leaf: Any, fieldname: str, text: str, docs: npt.NDArray[np.int64]
+) -> PositionArrays:
+    """`segment_positions` as two arrays: each position of the term in `docs` (sorted,
+    numbered within the segment), and the document it is in. From the segment's derived
+    files (search.index.positions_sidecar) when it has them: no decoding at all."""
+    found = _derived_positions(caches, leaf, fieldname, text, docs)
+    if found is not None:
+        return found
+    held = segment_positions(caches, leaf, fieldname, text, docs)
+    counts = [len(positions) for positions in held.values()]
+    flat = [p for positions in held.values() for p in positions]
+    return (
+        np.repeat(np.fromiter(held, dtype=np.int64, count=len(held)), counts),
+        np.array(flat, dtype=np.int64),
+    )
+
+
+def has_derived_positions(caches: IndexCaches, leaf: Any, fieldname: str) -> bool:
+    """Whether the segment's positions of the field are read from its derived files."""
+    if fieldname not in POSITION_FIELDS:
+        return False
+    positions = leaf_derived(caches, leaf, "positions", open_positions)
+    return positions is not None and leaf_sidecar(caches, leaf) is not None
+
+
+def _derived_positions(
+    caches: IndexCaches, leaf: Any, fieldname: str, text: str, docs: npt.NDArray[np.int64]
+) -> PositionArrays | None:
+    """positions_in from the derived files; None when the segment lacks them (or the list is
+    inlined in the term table: a few documents, decoded as they are)."""
+    if fieldname not in POSITION_FIELDS:
+        return None
+    positions = leaf_derived(caches, leaf, "positions", open_positions)
+    postings = leaf_sidecar(caches, leaf) if positions is not None else None
+    terms = w3_terms(leaf)
+    if postings is None or terms is None:
+        return None
+    try:
+        info = terms.term_info(fieldname, leaf._text_to_bytes(fieldname, text))
+    except TermNotFound:
+        return _NO_POSITIONS
+    if info.is_inlined():
+        return None
+    offset = info.extent()[0]
+    listed = positions.list_at(offset)
+    # the whole list, as the positions lay out: the cached live postings when nothing is
+    # deleted, else the sidecar's (decoded again: deletions are rare and merged away)
+    full = (
+        segment_postings(caches, leaf, fieldname, text)
+        if not leaf.has_deletions()
+        else postings.postings_at(offset)
+    )
+    if listed is None or full is None:
+        return None
+    return _gathered(full, listed, docs)
+
+
+_NO_POSITIONS: PositionArrays = (np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64))
+
+
+def _gathered(
+    postings: tuple[npt.NDArray[Any], npt.NDArray[Any]],
+    listed: tuple[npt.NDArray[np.int64], npt.NDArray[Any]],
+    docs: npt.NDArray[np.int64],
+) -> PositionArrays:
+    """The positions of the list's postings of `docs`: each posting's first position is the
+    count before its block plus the frequencies of the postings before it in the block."""
+    ids, weights = postings
+    before, every = listed
+    at = np.minimum(np.searchsorted(ids, docs), max(len(ids) - 1, 0))
+    held = (ids[at] == docs) if len(ids) else np.zeros(len(docs), dtype=bool)
+    at, docs = at[held], docs[held]
+    if not len(at):
+        return _NO_POSITIONS
+    block = at // POSITION_BLOCK
+    blocks, row = np.unique(block, return_inverse=True)
+    cells = blocks[:, None] * POSITION_BLOCK + np.arange(POSITION_BLOCK)
+    freqs = np.where(cells < len(ids), weights[np.minimum(cells, len(ids) - 1)], 0)
+    freqs = freqs.astype(np.int64)
+    earlier = np.cumsum(freqs, axis=1) - freqs
+    starts = before[block] + earlier[row, at % POSITION_BLOCK]
+    counts = weights[at].astype(np.int64)
+    offsets = np.arange(int(counts.sum())) - np.repeat(np.cumsum(counts) - counts, counts)
+    return np.repeat(docs, counts), every[np.repeat(starts, counts) + offsets].astype(np.int64)
 
 
 def _block_list(

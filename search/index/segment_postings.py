@@ -10,6 +10,7 @@ merge after a big import (search.index.store).
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -58,18 +59,26 @@ def segment_term_key(leaf: Any, fieldname: str, text: str) -> tuple[str, int, st
 
 
 def leaf_sidecar(caches: IndexCaches, leaf: Any) -> SegmentSidecar | None:
-    """The segment's decoded postings on disk (search.index.sidecar), opened once per index;
-    a segment without one is looked at again after SIDECAR_RECHECK_SECONDS (the server's
-    warm-up or an import may write it meanwhile)."""
+    """The segment's decoded postings on disk (search.index.sidecar), opened once per index."""
+    found: SegmentSidecar | None = leaf_derived(caches, leaf, "postings", open_sidecar)
+    return found
+
+
+def leaf_derived(
+    caches: IndexCaches, leaf: Any, kind: str, opener: Callable[[str, SidecarKey], Any]
+) -> Any:
+    """One of the segment's derived files (`opener(folder, key)`, None when missing or stale),
+    opened once per index; a segment without one is looked at again after
+    SIDECAR_RECHECK_SECONDS (the server's warm-up or an import may write it meanwhile)."""
     folder = segment_folder(leaf)
     if folder is None:
         return None
     key = SidecarKey.of(leaf.segment())
-    entry: tuple[float, SegmentSidecar | None] | None = caches.sidecars.get((folder, key))
+    entry: tuple[float, Any] | None = caches.sidecars.get((folder, key, kind))
     now = time.monotonic()
     if entry is None or (entry[1] is None and now - entry[0] > SIDECAR_RECHECK_SECONDS):
-        entry = (now, open_sidecar(folder, key))
-        caches.sidecars.put((folder, key), entry)
+        entry = (now, opener(folder, key))
+        caches.sidecars.put((folder, key, kind), entry)
     return entry[1]
 
 

@@ -33,7 +33,6 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -48,8 +47,9 @@ DERIVED_DIR = "derived"
 SIDECAR_VERSION = 3  # 3: each list as narrow as its values allow
 _MAGIC = b"VNSCAR\x00\x01"
 _HEADER_BYTES = 4096
-_SUFFIX = ".postings"
-_TMP_MARK = ".tmp-"
+POSTINGS_SUFFIX = ".postings"
+POSITIONS_SUFFIX = ".positions"  # search.index.positions_sidecar's files, in the same folder
+TMP_MARK = ".tmp-"
 # A list's kind: 4 * (its document numbers' type) + (its weights' type), as indexes here.
 _ID_TYPES: tuple[np.dtype[Any], ...] = (np.dtype(np.uint16), np.dtype(np.int32))  # gaps; numbers
 _WEIGHT_TYPES: tuple[np.dtype[Any], ...] = (
@@ -98,17 +98,17 @@ class SegmentSidecar:
             ids += np.int32(self.firsts[i])
         else:
             ids = stored
-        weights_at = _aligned(at + stored.nbytes, weight_type.itemsize)
+        weights_at = aligned(at + stored.nbytes, weight_type.itemsize)
         return ids, np.frombuffer(self.mapped, weight_type, count, weights_at)
 
 
-def _aligned(at: int, size: int) -> int:
+def aligned(at: int, size: int) -> int:
     """The first multiple of `size` from `at`."""
     return -(-at // size) * size
 
 
 def _data_start(terms: int) -> int:
-    return _aligned(_HEADER_BYTES + _PER_LIST_BYTES * terms, 8)
+    return aligned(_HEADER_BYTES + _PER_LIST_BYTES * terms, 8)
 
 
 def segment_folder(leaf: Any) -> str | None:
@@ -120,7 +120,7 @@ def segment_folder(leaf: Any) -> str | None:
 
 
 def sidecar_path(folder: str, segment_id: str) -> str:
-    return os.path.join(folder, DERIVED_DIR, segment_id + _SUFFIX)
+    return os.path.join(folder, DERIVED_DIR, segment_id + POSTINGS_SUFFIX)
 
 
 def open_sidecar(folder: str, key: SidecarKey) -> SegmentSidecar | None:
@@ -132,7 +132,7 @@ def open_sidecar(folder: str, key: SidecarKey) -> SegmentSidecar | None:
             size = os.fstat(source.fileno()).st_size
     except OSError:
         return None
-    described = _read_header(head)
+    described = read_header(head)
     if described is None or described.get("version") != SIDECAR_VERSION:
         return None
     if (described.get("segment"), described.get("docs")) != (key.segment_id, key.doc_count):
@@ -143,8 +143,9 @@ def open_sidecar(folder: str, key: SidecarKey) -> SegmentSidecar | None:
     return SegmentSidecar(path, terms)
 
 
-def _read_header(head: bytes) -> dict[str, Any] | None:
-    if len(head) < _HEADER_BYTES or not head.startswith(_MAGIC):
+def read_header(head: bytes, magic: bytes = _MAGIC) -> dict[str, Any] | None:
+    """The JSON description after a derived file's magic, or None when it is not there."""
+    if len(head) < _HEADER_BYTES or not head.startswith(magic):
         return None
     size = int.from_bytes(head[8:12], "little")
     try:
@@ -166,7 +167,7 @@ def write_sidecar(folder: str, leaf: Any, narrow: bool = True) -> str | None:
     key = SidecarKey.of(leaf.segment())
     path = sidecar_path(folder, key.segment_id)
     os.makedirs(os.path.dirname(path), exist_ok=True)
-    tmp = f"{path}{_TMP_MARK}{os.getpid()}"
+    tmp = f"{path}{TMP_MARK}{os.getpid()}"
     try:
         _write_file(tmp, key, terms, extents, counts, narrow)
         os.replace(tmp, path)
@@ -226,8 +227,8 @@ def _write_file(
             id_kind, stored_ids = _narrowest_ids(ids) if narrow else (1, ids.astype(np.int32))
             weight_kind, stored_weights = _narrowest_weights(weights) if narrow else (2, weights)
             firsts[i], kinds[i] = (int(ids[0]) if len(ids) else 0), 4 * id_kind + weight_kind
-            data_at[i] = _aligned(at, 4)
-            weights_at = _aligned(int(data_at[i]) + stored_ids.nbytes, stored_weights.itemsize)
+            data_at[i] = aligned(at, 4)
+            weights_at = aligned(int(data_at[i]) + stored_ids.nbytes, stored_weights.itemsize)
             os.pwrite(fd, stored_ids.tobytes(), _data_start(n) + int(data_at[i]))
             os.pwrite(fd, stored_weights.tobytes(), _data_start(n) + weights_at)
             at = weights_at + stored_weights.nbytes
@@ -261,53 +262,3 @@ def _narrowest_weights(weights: npt.NDArray[np.float32]) -> tuple[int, npt.NDArr
             if np.array_equal(stored, weights):
                 return kind, stored
     return len(_WEIGHT_TYPES) - 1, weights.astype(np.float32, copy=False)
-
-
-def existing_sidecars(folder: str, segments: Iterable[Any], min_docs: int = 0) -> list[str]:
-    """The paths of the sidecars in `folder` of these segments (Whoosh's) holding at least
-    `min_docs` documents, those that exist."""
-    keys = [SidecarKey.of(segment) for segment in segments]
-    paths = [sidecar_path(folder, key.segment_id) for key in keys if key.doc_count >= min_docs]
-    return [path for path in paths if os.path.exists(path)]
-
-
-def ensure_sidecars(folder: str, reader: Any, min_docs: int = MIN_SIDECAR_DOCS) -> list[str]:
-    """Write the sidecar of each segment of the reader holding at least `min_docs`
-    documents that has none (or a stale one), and remove the sidecars of segments the reader
-    no longer has and the temporary files of writers that died; returns the paths written."""
-    leaves = [leaf for leaf, _ in reader.leaf_readers()]
-    keys = {SidecarKey.of(leaf.segment()).segment_id for leaf in leaves}
-    _remove_leftovers(folder, keys)
-    written = []
-    for leaf in leaves:
-        key = SidecarKey.of(leaf.segment())
-        if key.doc_count >= min_docs and open_sidecar(folder, key) is None:
-            path = write_sidecar(folder, leaf)
-            if path is not None:
-                written.append(path)
-    return written
-
-
-def _remove_leftovers(folder: str, live_segments: set[str]) -> None:
-    """Sidecars of merged-away segments (a reader that maps one keeps it alive) and
-    temporary files whose writing process is gone."""
-    derived = os.path.join(folder, DERIVED_DIR)
-    if not os.path.isdir(derived):
-        return
-    for name in os.listdir(derived):
-        stem, _, pid = name.partition(_TMP_MARK)
-        if pid:
-            if pid.isdigit() and not _process_alive(int(pid)):
-                os.remove(os.path.join(derived, name))
-        elif stem.endswith(_SUFFIX) and stem[: -len(_SUFFIX)] not in live_segments:
-            os.remove(os.path.join(derived, name))
-
-
-def _process_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True

@@ -140,3 +140,16 @@ def segment_length_bytes(leaf: Any, fieldname: str) -> bytes | None:
         return bytes(count)
     raw = column._dbfile.get(column._basepos, column._count) if column._count else b""
     return raw[:count] + bytes(count - len(raw))  # the column stops at its last length
+
+
+def decode_positions(value: bytes) -> list[int]:
+    """Whoosh's Positions.decode_positions: a count, then the pickled position deltas (the
+    pickle's closing byte may have been left off)."""
+    if not value.endswith(b"."):
+        value += b"."
+    position = 0
+    positions = []
+    for delta in loads(value[4:]):
+        position += delta
+        positions.append(position)
+    return positions
