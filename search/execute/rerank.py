@@ -10,16 +10,27 @@ from __future__ import annotations
 import heapq
 import re
 from dataclasses import dataclass
+from typing import Any
 
+import numpy as np
+import numpy.typing as npt
 from whoosh.searching import Searcher
 
 from search.analysis.chains import fold_term
 from search.analysis.textmatch import opens_with, pairs_side_by_side, runs, words_regex
 from search.analysis.tokenizer import BIGRAM_SEPARATOR
 from search.execute.scoring import field_lengths
+from search.index.caches import caches_of
 from search.index.documents import stored_fields
+from search.index.segment_positions import has_derived_positions, positions_in
 from search.query.parse import ParsedQuery
-from search.query.weights import BODY_PAIR_CHARS, RECENCY_SHARE, TITLE_PREFIX_SHARE, body_pair_bonus
+from search.query.weights import (
+    BODY_PAIR_CHARS,
+    BODY_PAIR_TOKENS,
+    RECENCY_SHARE,
+    TITLE_PREFIX_SHARE,
+    body_pair_bonus,
+)
 
 
 def rerank_window(
@@ -27,28 +38,31 @@ def rerank_window(
 ) -> list[tuple[int, float | None]]:
     """`ranked` with the rewards of their stored text, best first.
 
-    Only the best `need` must come out exact. A document whose score could not reach them
-    even with every reward (and the recency nudge applied after) keeps its score unread:
-    reading a stored document is most of the cost here.
+    Only the best `need` must come out exact. In a segment with decoded positions
+    (search.index.positions_sidecar) the rewards come from the words' positions, for every
+    document at once. Elsewhere a document whose score could not reach the best `need` even
+    with every reward (and the recency nudge applied after) keeps its score unread: reading a
+    stored document is most of the cost there.
     """
-    words = [fold_term(w) for w in parsed.words]
-    pairs = set(zip(words, words[1:], strict=False))
-    if not pairs:
+    typed = typed_words(searcher, parsed)
+    if typed is None:
         return ranked
-    idf = {p: searcher.idf("summary_bigram_folded", BIGRAM_SEPARATOR.join(p)) for p in pairs}
-    # the highlighter's regular expression too: compiled once
-    typed = _Typed(words, pairs, idf, words_regex(frozenset(words)))
+    placed = positional_rewards(searcher, [d for d, s in ranked if s is not None], typed)
     body_lengths = field_lengths(searcher, "body_folded")  # 1: no body (no pair in it either)
-    most_for_body = body_pair_bonus(list(idf.values()))
+    most_for_body = body_pair_bonus(list(typed.idf.values()))
     best: list[float] = []  # the `need` best scores so far, a min-heap: a floor for the rest
     rewarded = []
     for docnum, score in ranked:
         if score is not None:
-            # the rewards of _rewarded at most: the body's pairs, then the title's share of all
-            ceiling = score + most_for_body if body_lengths[docnum] > 1 else score
-            ceiling *= 1.0 + TITLE_PREFIX_SHARE
-            if len(best) < need or ceiling * (1.0 + RECENCY_SHARE) >= best[0]:
-                score = _rewarded(stored_fields(searcher, docnum), score, typed)
+            known = placed.get(docnum)
+            if known is not None:
+                score = _with_rewards(score, *known)
+            else:
+                # the rewards of _rewarded at most: the body's pairs, then the title's share
+                ceiling = score + most_for_body if body_lengths[docnum] > 1 else score
+                ceiling *= 1.0 + TITLE_PREFIX_SHARE
+                if len(best) < need or ceiling * (1.0 + RECENCY_SHARE) >= best[0]:
+                    score = _rewarded(stored_fields(searcher, docnum), score, typed)
             if len(best) < need:
                 heapq.heappush(best, score)
             elif score > best[0]:
@@ -58,7 +72,7 @@ def rerank_window(
 
 
 @dataclass(frozen=True)
-class _Typed:
+class Typed:
     """What the reranking looks for in stored text: the typed words, their pairs (with their
     rarity) and the regular expression that finds them."""
 
@@ -68,13 +82,79 @@ class _Typed:
     regex: re.Pattern[str]
 
 
-def _rewarded(fields: dict[str, str], score: float, typed: _Typed) -> float:
+def typed_words(searcher: Searcher, parsed: ParsedQuery) -> Typed | None:
+    """What the rerank looks for, or None when fewer than two words were typed."""
+    words = [fold_term(w) for w in parsed.words]
+    pairs = set(zip(words, words[1:], strict=False))
+    if not pairs:
+        return None
+    idf = {p: searcher.idf("summary_bigram_folded", BIGRAM_SEPARATOR.join(p)) for p in pairs}
+    # the highlighter's regular expression too: compiled once
+    return Typed(words, pairs, idf, words_regex(frozenset(words)))
+
+
+def _rewarded(fields: dict[str, str], score: float, typed: Typed) -> float:
     """A score with the rewards of its stored text (see `rerank_window`)."""
     body = fields.get("body", "")[:BODY_PAIR_CHARS]
+    found_pairs: set[tuple[str, str]] = set()
     if body:
         found_pairs = typed.pairs & pairs_side_by_side(runs(body, typed.regex))
-        score += body_pair_bonus([typed.idf[p] for p in found_pairs])
     title = fields.get("title", "")
-    if opens_with(title, runs(title, typed.regex), typed.words):
-        score *= 1.0 + TITLE_PREFIX_SHARE
-    return score
+    opens = opens_with(title, runs(title, typed.regex), typed.words)
+    return _with_rewards(score, sum(typed.idf[p] for p in sorted(found_pairs)), opens)
+
+
+def _with_rewards(score: float, pair_idfs: float, opens: bool) -> float:
+    """The score plus its body's pair bonus (the idfs of the typed pairs found there, summed
+    in pair order), times the title's share when the title opens with the typed words."""
+    score += body_pair_bonus([pair_idfs]) if pair_idfs else 0.0
+    return score * (1.0 + TITLE_PREFIX_SHARE) if opens else score
+
+
+def positional_rewards(
+    searcher: Searcher, docs: list[int], typed: Typed
+) -> dict[int, tuple[float, bool]]:
+    """For the documents in segments with decoded positions of bodies and titles: the idfs of
+    the typed pairs side by side in the first BODY_PAIR_TOKENS words of the body (summed in
+    pair order), and whether the title opens with the typed words. The analysis puts a
+    dotted word ("TP.HCM", "50.000") and each of its groups at one place: two typed words at
+    one place count as side by side, as the stored text reads them, whatever their order."""
+    caches = caches_of(searcher)
+    every = np.array(sorted(docs), dtype=np.int64)
+    found: dict[int, tuple[float, bool]] = {}
+    for leaf, offset in searcher.reader().leaf_readers():
+        local = every[(every >= offset) & (every < offset + leaf.doc_count_all())] - offset
+        derived = all(
+            has_derived_positions(caches, leaf, f) for f in ("body_folded", "title_folded")
+        )
+        if not len(local) or not derived:
+            continue
+        body = {
+            w: _starts(caches, leaf, "body_folded", w, local, BODY_PAIR_TOKENS)
+            for w in set(typed.words)
+        }
+        pair_idfs = np.zeros(len(local))
+        for first, second in sorted(typed.pairs):
+            holding = np.intersect1d(body[first] + 1, body[second]) >> 32
+            if first != second:  # the groups of a dotted word share its place ("tp", "hcm")
+                holding = np.union1d(holding, np.intersect1d(body[first], body[second]) >> 32)
+            pair_idfs[np.searchsorted(local, np.unique(holding))] += typed.idf[(first, second)]
+        opens = np.ones(len(local), dtype=bool)
+        for place, word in enumerate(typed.words):
+            held = _starts(caches, leaf, "title_folded", word, local, len(typed.words))
+            opens &= np.isin(local, held[(held & 0xFFFFFFFF) == place] >> 32)
+        for doc, idfs, opening in zip(
+            local.tolist(), pair_idfs.tolist(), opens.tolist(), strict=True
+        ):
+            found[doc + offset] = (idfs, opening)
+    return found
+
+
+def _starts(
+    caches: Any, leaf: Any, fieldname: str, word: str, docs: npt.NDArray[np.int64], below: int
+) -> npt.NDArray[np.int64]:
+    """The word's places in the documents' field before position `below`, each as one number:
+    (document << 32) + position."""
+    held, positions = positions_in(caches, leaf, fieldname, word, docs)
+    early = positions < below
+    return (held[early] << 32) + positions[early]

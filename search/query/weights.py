@@ -34,6 +34,9 @@ BODY_PAIR_WEIGHT = 12.0
 # this share more.
 TITLE_PREFIX_SHARE = 0.3
 BODY_PAIR_CHARS = 4000
+# The same share of a body counted in words, where the pairs are found from decoded positions
+# (search.index.positions_sidecar): a Vietnamese syllable and its space are about 4.5 characters.
+BODY_PAIR_TOKENS = 900
 # At most this share of extra score for the newest articles (among near-equal scores).
 RECENCY_SHARE = 0.04
 # Age, in days, at which the recency reward has halved.
