@@ -8,10 +8,12 @@ from typing import Any
 import numpy as np
 import pytest
 
+from search.execute import doc_ranks
+from search.execute.positions import positions_in
 from search.index.caches import IndexCaches
 from search.index.derived import ensure_sidecars
 from search.index.positions_sidecar import POSITION_FIELDS, list_positions
-from search.index.segment_positions import _derived_positions, positions_in
+from search.index.segment_positions import derived_list
 from search.index.w3_reader import w3_terms
 
 
@@ -25,14 +27,20 @@ def matcher_positions(leaf: Any, fieldname: str, text: str) -> dict[int, list[in
     return found
 
 
+@pytest.mark.parametrize("ranked", [False, True])
 @pytest.mark.parametrize("index_name", ["churned_index", "generated_index", "run_texts_index"])
 @pytest.mark.parametrize("fieldname", POSITION_FIELDS)
 def test_positions_from_the_derived_file_equal_whooshs(
-    copy_of: Any, index_name: str, fieldname: str
+    copy_of: Any, monkeypatch: pytest.MonkeyPatch, index_name: str, fieldname: str, ranked: bool
 ) -> None:
-    """Every term of every segment, every other live document asked and one past the last:
+    """Every term of every segment, every other live document asked (and one past the last):
     each gets the matcher's positions, read from the derived file for every list not inlined
-    in the term table."""
+    in the term table. `ranked`: every list's bit ranks built first, as the warm-up builds a
+    big segment's common ones, so that documents are found in lists by rank (segments with
+    deletions never are)."""
+    if ranked:
+        monkeypatch.setattr(doc_ranks, "MIN_RANKED_DOCS", 1)
+        monkeypatch.setattr(doc_ranks, "RANKED_SHARE", 10**9)
     index = copy_of(index_name)
     read_from_file = 0
     with index.searcher() as searcher:
@@ -42,14 +50,18 @@ def test_positions_from_the_derived_file_equal_whooshs(
             for term in leaf.lexicon(fieldname):
                 text = term.decode("utf-8")
                 expected = matcher_positions(leaf, fieldname, text)
-                asked = np.array(sorted(expected)[::2] + [leaf.doc_count_all()], dtype=np.int64)
+                past = [] if ranked else [leaf.doc_count_all()]
+                asked = np.array(sorted(expected)[::2] + past, dtype=np.int64)
+                if ranked and not leaf.has_deletions():
+                    built = doc_ranks.segment_ranks(caches, leaf, fieldname, text, 10**6)
+                    assert built is not None or not expected
                 docs, positions = positions_in(caches, leaf, fieldname, text, asked)
                 got: dict[int, list[int]] = {}
                 for doc, position in zip(docs.tolist(), positions.tolist(), strict=True):
                     got.setdefault(doc, []).append(position)
                 assert got == {d: expected[d] for d in asked.tolist() if d in expected}, text
                 if not w3_terms(leaf).term_info(fieldname, term).is_inlined():
-                    assert _derived_positions(caches, leaf, fieldname, text, asked) is not None
+                    assert derived_list(caches, leaf, fieldname, text) is not None
                     read_from_file += 1
     if fieldname == "body_folded":
         assert read_from_file >= 5  # lists of several blocks were read from the file

@@ -37,11 +37,12 @@ from search.analysis.textmatch import run_regex
 from search.analysis.tokenizer import BIGRAM_SEPARATOR
 from search.execute.bitmaps import DocSet, all_but_one, doc_array, docset, intersection
 from search.execute.docsets import term_docs
+from search.execute.positions import positions_in
 from search.execute.run_scan import may_hold_run
 from search.index.caches import caches_of
 from search.index.documents import stored_fields
 from search.index.schema import BIGRAM_FIELDS, FOLDED, FOLDED_BIGRAM
-from search.index.segment_positions import has_derived_positions, positions_in
+from search.index.segment_positions import has_derived_positions
 from search.query.parse import ParsedQuery
 
 PASSAGE_MIN_WORDS = 5  # a plain query this long is also looked for as one run of words

@@ -19,10 +19,11 @@ from whoosh.searching import Searcher
 from search.analysis.chains import fold_term
 from search.analysis.textmatch import opens_with, pairs_side_by_side, runs, words_regex
 from search.analysis.tokenizer import BIGRAM_SEPARATOR
+from search.execute.positions import positions_in
 from search.execute.scoring import field_lengths
 from search.index.caches import caches_of
 from search.index.documents import stored_fields
-from search.index.segment_positions import has_derived_positions, positions_in
+from search.index.segment_positions import has_derived_positions
 from search.query.parse import ParsedQuery
 from search.query.weights import (
     BODY_PAIR_CHARS,

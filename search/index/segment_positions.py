@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import zlib
 from bisect import bisect_left
+from dataclasses import dataclass
 from io import BytesIO
 from itertools import accumulate, groupby
 from operator import itemgetter
@@ -100,24 +101,7 @@ def segment_positions(
 
 
 PositionArrays = tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]  # documents, positions
-
-
-def positions_in(
-    caches: IndexCaches, leaf: Any, fieldname: str, text: str, docs: npt.NDArray[np.int64]
-) -> PositionArrays:
-    """`segment_positions` as two arrays: each position of the term in `docs` (sorted,
-    numbered within the segment), and the document it is in. From the segment's derived
-    files (search.index.positions_sidecar) when it has them: no decoding at all."""
-    found = _derived_positions(caches, leaf, fieldname, text, docs)
-    if found is not None:
-        return found
-    held = segment_positions(caches, leaf, fieldname, text, docs)
-    counts = [len(positions) for positions in held.values()]
-    flat = [p for positions in held.values() for p in positions]
-    return (
-        np.repeat(np.fromiter(held, dtype=np.int64, count=len(held)), counts),
-        np.array(flat, dtype=np.int64),
-    )
+NO_POSITIONS: PositionArrays = (np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64))
 
 
 def has_derived_positions(caches: IndexCaches, leaf: Any, fieldname: str) -> bool:
@@ -128,65 +112,90 @@ def has_derived_positions(caches: IndexCaches, leaf: Any, fieldname: str) -> boo
     return positions is not None and leaf_sidecar(caches, leaf) is not None
 
 
-def _derived_positions(
-    caches: IndexCaches, leaf: Any, fieldname: str, text: str, docs: npt.NDArray[np.int64]
-) -> PositionArrays | None:
-    """positions_in from the derived files; None when the segment lacks them (or the list is
-    inlined in the term table: a few documents, decoded as they are)."""
-    if fieldname not in POSITION_FIELDS:
+@dataclass(frozen=True)
+class DerivedList:
+    """A term's list in a segment's derived files (search.index.positions_sidecar): every
+    posting's term frequency, the positions before every POSITION_BLOCK-th posting, and all
+    positions; postings are counted with the deleted documents."""
+
+    offset: int  # the list's place in the postings file (None for no list: see EMPTY_LIST)
+    weights: npt.NDArray[Any]
+    before: npt.NDArray[np.int64]
+    every: npt.NDArray[Any]
+
+
+def derived_list(caches: IndexCaches, leaf: Any, fieldname: str, text: str) -> DerivedList | None:
+    """The term's list from the segment's derived files; None when they cannot give it (no
+    files, or a list inlined in the term table: a few documents, decoded as they are). A
+    term the segment lacks has an empty list."""
+    if not has_derived_positions(caches, leaf, fieldname):
         return None
-    positions = leaf_derived(caches, leaf, "positions", open_positions)
-    postings = leaf_sidecar(caches, leaf) if positions is not None else None
     terms = w3_terms(leaf)
-    if postings is None or terms is None:
+    if terms is None:
         return None
     try:
         info = terms.term_info(fieldname, leaf._text_to_bytes(fieldname, text))
     except TermNotFound:
-        return _NO_POSITIONS
+        return EMPTY_LIST
     if info.is_inlined():
         return None
     offset = info.extent()[0]
-    listed = positions.list_at(offset)
-    # the whole list, as the positions lay out: the cached live postings when nothing is
-    # deleted, else the sidecar's (decoded again: deletions are rare and merged away)
-    full = (
-        segment_postings(caches, leaf, fieldname, text)
-        if not leaf.has_deletions()
-        else postings.postings_at(offset)
-    )
-    if listed is None or full is None:
+    positions = leaf_derived(caches, leaf, "positions", open_positions)
+    postings = leaf_sidecar(caches, leaf)
+    if positions is None or postings is None:
         return None
-    return _gathered(full, listed, docs)
+    listed, weights = positions.list_at(offset), postings.weights_at(offset)
+    if listed is None or weights is None:
+        return None
+    return DerivedList(offset, weights, *listed)
 
 
-_NO_POSITIONS: PositionArrays = (np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64))
+EMPTY_LIST = DerivedList(-1, np.zeros(0, np.uint8), np.zeros(1, np.int64), np.zeros(0, np.uint16))
 
 
-def _gathered(
-    postings: tuple[npt.NDArray[Any], npt.NDArray[Any]],
-    listed: tuple[npt.NDArray[np.int64], npt.NDArray[Any]],
-    docs: npt.NDArray[np.int64],
+def full_ids(caches: IndexCaches, leaf: Any, fieldname: str, text: str, listed: DerivedList) -> Any:
+    """The list's document numbers, deleted documents included (as the positions lie): the
+    cached live postings when the segment has no deletions, else decoded from the sidecar."""
+    if not leaf.has_deletions():
+        return segment_postings(caches, leaf, fieldname, text)[0]
+    postings = leaf_sidecar(caches, leaf)
+    full = postings.postings_at(listed.offset) if postings is not None else None
+    return full[0] if full is not None else np.zeros(0, dtype=np.int32)
+
+
+def gathered(
+    listed: DerivedList, docs: npt.NDArray[np.int64], places: npt.NDArray[Any]
 ) -> PositionArrays:
-    """The positions of the list's postings of `docs`: each posting's first position is the
-    count before its block plus the frequencies of the postings before it in the block."""
-    ids, weights = postings
-    before, every = listed
-    at = np.minimum(np.searchsorted(ids, docs), max(len(ids) - 1, 0))
-    held = (ids[at] == docs) if len(ids) else np.zeros(len(docs), dtype=bool)
-    at, docs = at[held], docs[held]
-    if not len(at):
-        return _NO_POSITIONS
-    block = at // POSITION_BLOCK
+    """The positions of the postings at `places` in the list (those of `docs`): each
+    posting's first position is the count before its block plus the frequencies of the
+    postings before it in the block."""
+    if not len(places):
+        return NO_POSITIONS
+    weights, size = listed.weights, len(listed.weights)
+    block = places // POSITION_BLOCK
     blocks, row = np.unique(block, return_inverse=True)
     cells = blocks[:, None] * POSITION_BLOCK + np.arange(POSITION_BLOCK)
-    freqs = np.where(cells < len(ids), weights[np.minimum(cells, len(ids) - 1)], 0)
-    freqs = freqs.astype(np.int64)
+    freqs = np.where(cells < size, weights[np.minimum(cells, size - 1)], 0).astype(np.int64)
     earlier = np.cumsum(freqs, axis=1) - freqs
-    starts = before[block] + earlier[row, at % POSITION_BLOCK]
-    counts = weights[at].astype(np.int64)
+    starts = listed.before[block] + earlier[row, places % POSITION_BLOCK]
+    counts = weights[places].astype(np.int64)
     offsets = np.arange(int(counts.sum())) - np.repeat(np.cumsum(counts) - counts, counts)
-    return np.repeat(docs, counts), every[np.repeat(starts, counts) + offsets].astype(np.int64)
+    found = listed.every[np.repeat(starts, counts) + offsets].astype(np.int64)
+    return np.repeat(docs, counts), found
+
+
+def decoded_arrays(
+    caches: IndexCaches, leaf: Any, fieldname: str, text: str, docs: npt.NDArray[np.int64]
+) -> PositionArrays:
+    """segment_positions (decoded from the posting blocks) as two arrays: each position, and
+    the document it is in."""
+    held = segment_positions(caches, leaf, fieldname, text, docs)
+    counts = [len(positions) for positions in held.values()]
+    flat = [p for positions in held.values() for p in positions]
+    return (
+        np.repeat(np.fromiter(held, dtype=np.int64, count=len(held)), counts),
+        np.array(flat, dtype=np.int64),
+    )
 
 
 def _block_list(

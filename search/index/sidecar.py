@@ -101,6 +101,17 @@ class SegmentSidecar:
         weights_at = aligned(at + stored.nbytes, weight_type.itemsize)
         return ids, np.frombuffer(self.mapped, weight_type, count, weights_at)
 
+    def weights_at(self, offset: int) -> npt.NDArray[Any] | None:
+        """The weights of the list at this offset (a read-only view into the map, as
+        `postings_at` gives them, without decoding the document numbers)."""
+        i = int(np.searchsorted(self.offsets, offset))
+        if i == len(self.offsets) or self.offsets[i] != offset:
+            return None
+        count, at = int(self.counts[i]), self.data_start + int(self.data_at[i])
+        id_type, weight_type = _ID_TYPES[self.kinds[i] // 4], _WEIGHT_TYPES[self.kinds[i] % 4]
+        weights_at = aligned(at + count * id_type.itemsize, weight_type.itemsize)
+        return np.frombuffer(self.mapped, weight_type, count, weights_at)
+
 
 def aligned(at: int, size: int) -> int:
     """The first multiple of `size` from `at`."""
