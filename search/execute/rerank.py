@@ -1,8 +1,9 @@
-"""Reranking the best-scored window from stored text: rewards no index field can give.
+"""Reranking the best-scored window: rewards no index field can give.
 
 Bodies have no syllable-pair fields, so typed pairs found side by side in a body are rewarded
-here, off the stored text; so are titles that open with the typed words (a slug or a
-remembered headline).
+here; so are titles that open with the typed words (a slug or a remembered headline). Both
+are read off the words' decoded positions where a segment has them
+(search.index.positions_sidecar), else off the stored text (search.analysis.textmatch).
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ from search.query.weights import (
 def rerank_window(
     searcher: Searcher, ranked: list[tuple[int, float | None]], parsed: ParsedQuery, need: int
 ) -> list[tuple[int, float | None]]:
-    """`ranked` with the rewards of their stored text, best first.
+    """`ranked` with the rewards of their text, best first.
 
     Only the best `need` must come out exact. In a segment with decoded positions
     (search.index.positions_sidecar) the rewards come from the words' positions, for every
@@ -74,8 +75,8 @@ def rerank_window(
 
 @dataclass(frozen=True)
 class Typed:
-    """What the reranking looks for in stored text: the typed words, their pairs (with their
-    rarity) and the regular expression that finds them."""
+    """What the reranking looks for: the typed words, their pairs (with their rarity) and the
+    regular expression that finds them in stored text."""
 
     words: list[str]
     pairs: set[tuple[str, str]]

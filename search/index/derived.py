@@ -12,6 +12,7 @@ import os
 from collections.abc import Iterable
 from typing import Any
 
+from search.index.forked_call import fork_call
 from search.index.positions_sidecar import open_positions, positions_path, write_positions
 from search.index.sidecar import (
     DERIVED_DIR,
@@ -24,6 +25,7 @@ from search.index.sidecar import (
     sidecar_path,
     write_sidecar,
 )
+from search.index.store import open_index
 
 
 def existing_sidecars(folder: str, segments: Iterable[Any], min_docs: int = 0) -> list[str]:
@@ -51,11 +53,33 @@ def ensure_sidecars(folder: str, reader: Any, min_docs: int = MIN_SIDECAR_DOCS) 
         key = SidecarKey.of(leaf.segment())
         if key.doc_count < min_docs:
             continue
-        if open_sidecar(folder, key) is None:
+        postings, positions = open_sidecar(folder, key) is None, open_positions(folder, key) is None
+        if postings and positions:  # both at once, on two cores where there are two
+            written.extend(_write_both(folder, leaf))
+        elif postings:
             written.append(write_sidecar(folder, leaf))
-        if open_positions(folder, key) is None:
+        elif positions:
             written.append(write_positions(folder, leaf))
     return [path for path in written if path is not None]
+
+
+def _write_both(folder: str, leaf: Any) -> list[str | None]:
+    """The segment's postings file written here, its positions file by a forked process."""
+    segment_id = leaf.segment().segment_id()
+    postings, positions = fork_call(
+        lambda: _positions_of(folder, segment_id), lambda: write_sidecar(folder, leaf)
+    )
+    return [postings, positions]
+
+
+def _positions_of(folder: str, segment_id: str) -> str | None:
+    """write_positions for the segment, through an index opened here: a forked process
+    shares its parent's open files and their read offsets, so it reads through its own."""
+    with open_index(folder).reader() as reader:
+        for leaf, _ in reader.leaf_readers():
+            if leaf.segment().segment_id() == segment_id:
+                return write_positions(folder, leaf)
+    return None  # merged away meanwhile: nothing to derive
 
 
 def _remove_leftovers(folder: str, live_segments: set[str]) -> None:
