@@ -19,6 +19,7 @@ from search.execute.docsets import (
 )
 from search.execute.scoring import Scores, compile_query, score_candidates, top_scores
 from search.index.caches import caches_of
+from search.index.derived import ensure_sidecars
 from search.query.build import restoration_bonus, scoring_query
 from search.query.parse import parse_query
 from search.query.weights import weighting
@@ -43,16 +44,25 @@ def whoosh_scores(searcher: Any, query: wq.Query, candidates: frozenset[int]) ->
     return {hit.docnum: hit.score for hit in hits}
 
 
-@pytest.mark.parametrize("ranked", [False, True], ids=["binary search", "bit ranks"])
+@pytest.mark.parametrize("how", ["binary search", "bit ranks", "bit ranks and sidecar weights"])
 @pytest.mark.parametrize("text", QUERIES)
 def test_scores_equal_whoosh(
-    churned_index: Any, text: str, ranked: bool, monkeypatch: pytest.MonkeyPatch
+    churned_index: Any, copy_of: Any, text: str, how: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """On the churned index (deletions: the lists' document numbers are read), and on a copy
+    of the demo index with its sidecars, where ranked lists' frequencies come straight from
+    the sidecar's weights (search.execute.doc_ranks.ranked_frequencies)."""
+    ranked = how != "binary search"
     if ranked:  # every list longer than the candidates is located by its bit ranks
         monkeypatch.setattr(doc_ranks, "RANKED_SHARE", 10**9)
         monkeypatch.setattr(doc_ranks, "MIN_BUILDING_CANDIDATES", 0)
         monkeypatch.setattr(doc_ranks, "MIN_RANKED_DOCS", 0)
-    with churned_index.searcher(weighting=weighting()) as searcher:
+    index = churned_index
+    if how == "bit ranks and sidecar weights":
+        index = copy_of("demo_index")
+        with index.reader() as reader:
+            ensure_sidecars(index.storage.folder, reader, min_docs=1)
+    with index.searcher(weighting=weighting()) as searcher:
         parsed = parse_query(text)
         candidates = query_docs(searcher, parsed, "any") or frozenset()
         if ranked:  # a third of the matches: shorter than the common words' lists
@@ -72,6 +82,8 @@ def test_scores_equal_whoosh(
             assert got
         if ranked and text != "zzzz":  # the ranks were built and read
             assert len(caches_of(searcher).doc_ranks) > 0
+        if how == "bit ranks and sidecar weights" and text != "zzzz":  # weights from the map
+            assert len(caches_of(searcher).list_offsets) > 0
 
 
 def test_restoration_terms_are_scored_like_whoosh(churned_index: Any) -> None:

@@ -25,7 +25,12 @@ import numpy.typing as npt
 from whoosh.searching import Searcher
 
 from search.index.caches import IndexCaches, caches_of
-from search.index.segment_postings import DocIds, segment_postings, segment_term_key
+from search.index.segment_postings import (
+    DocIds,
+    segment_postings,
+    segment_term_key,
+    segment_weights,
+)
 
 RANKED_SHARE = 16  # lists holding at least 1/RANKED_SHARE of a segment's documents are ranked
 MIN_RANKED_DOCS = 10_000  # smaller segments are searched as they are (and merged away soon)
@@ -109,6 +114,35 @@ def located(searcher: Searcher, fieldname: str, text: str, docs: npt.NDArray[np.
     if len(wheres) == 1:
         return wheres[0], places[0]
     return np.concatenate(wheres), np.concatenate(places)
+
+
+def ranked_frequencies(
+    searcher: Searcher, fieldname: str, text: str, docs: npt.NDArray[np.int64]
+) -> tuple[npt.NDArray[np.intp], npt.NDArray[Any]] | None:
+    """For sorted candidates: the indices of those the term's list holds and their term
+    frequencies, from each segment's ranks and its sidecar's weights, without decoding the
+    list's document numbers; None when a segment holding candidates has no ranks for the term
+    (built for a pass of MIN_BUILDING_CANDIDATES or more), has deletions or has no sidecar."""
+    caches = caches_of(searcher)
+    wheres, frequencies = [], []
+    for leaf, offset in searcher.reader().leaf_readers():
+        start, end = np.searchsorted(docs, [offset, offset + leaf.doc_count_all()])
+        if start == end:
+            continue
+        if leaf.has_deletions():  # ranks are over live documents, weights over all
+            return None
+        ranks = segment_ranks(caches, leaf, fieldname, text, int(end - start))
+        weights = segment_weights(caches, leaf, fieldname, text) if ranks is not None else None
+        if ranks is None or weights is None:
+            return None
+        where, places = ranks.locate(docs[start:end] - offset)
+        wheres.append(where + start)
+        frequencies.append(weights[places])
+    if len(wheres) == 1:
+        return wheres[0], frequencies[0]
+    if not wheres:
+        return np.zeros(0, dtype=np.intp), np.zeros(0, dtype=np.float32)
+    return np.concatenate(wheres), np.concatenate(frequencies)
 
 
 def segment_ranks(

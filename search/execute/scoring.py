@@ -28,7 +28,7 @@ from whoosh.searching import Searcher
 from whoosh.util.numeric import byte_to_length, length_to_byte
 
 from search.execute.bitmaps import doc_array
-from search.execute.doc_ranks import Located, located, present
+from search.execute.doc_ranks import Located, located, present, ranked_frequencies
 from search.execute.docsets import term_postings
 from search.index.caches import caches_of, generation
 from search.index.segment_postings import DocIds
@@ -157,8 +157,12 @@ def _score_node(run: _Run, node: Node) -> _Dense:
 def _score_term(run: _Run, node: TermNode) -> _Dense:
     searcher, weighting = run.searcher, run.weighting
     summed, matched = run.nothing()
-    ids, weights = term_postings(searcher, node.fieldname, node.text)
-    where, found = _located(run, node, ids)
+    frequencies = ranked_frequencies(searcher, node.fieldname, node.text, run.docs)
+    if frequencies is None:  # the list's document numbers are needed
+        ids, weights = term_postings(searcher, node.fieldname, node.text)
+        where, found = _located(run, node, ids)
+        frequencies = where, weights[found]
+    where, held = frequencies
     if not len(where):
         return summed, matched
     lengths = run.lengths(node.fieldname)[where]
@@ -171,7 +175,7 @@ def _score_term(run: _Run, node: TermNode) -> _Dense:
     scale = idf * (k1 + 1) * node.boost
     flat = k1 * (1 - b)
     per_length = k1 * b / avgfl
-    tf = weights[found].astype(np.float64)
+    tf = held.astype(np.float64)
     summed[where] = scale * tf / (tf + flat + per_length * lengths)
     matched[where] = True
     return summed, matched

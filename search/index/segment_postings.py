@@ -49,6 +49,34 @@ def segment_postings(caches: IndexCaches, leaf: Any, fieldname: str, text: str) 
     return cached
 
 
+def segment_weights(caches: IndexCaches, leaf: Any, fieldname: str, text: str) -> Weights | None:
+    """The term's weights in one segment straight from its sidecar's map (no document numbers
+    decoded, nothing copied): one per posting of the list, deleted documents included; None
+    when the segment has no sidecar or the list is inlined in the term table or absent."""
+    sidecar = leaf_sidecar(caches, leaf)
+    key = segment_term_key(leaf, fieldname, text)
+    if sidecar is None or key is None:
+        return None
+    offset: int | None = caches.list_offsets.get(key)
+    if offset is None:
+        offset = _list_offset(leaf, fieldname, text)
+        caches.list_offsets.put(key, offset)
+    return sidecar.weights_at(offset) if offset >= 0 else None
+
+
+def _list_offset(leaf: Any, fieldname: str, text: str) -> int:
+    """Where the term's list starts in the segment's postings file; -1 when it is inlined in
+    the term table, absent, or the segment is not W3."""
+    terms = w3_terms(leaf)
+    if terms is None:
+        return -1
+    try:
+        info = terms.term_info(fieldname, leaf._text_to_bytes(fieldname, text))
+    except TermNotFound:
+        return -1
+    return -1 if info.is_inlined() else int(info.extent()[0])
+
+
 def segment_term_key(leaf: Any, fieldname: str, text: str) -> tuple[str, int, str, str] | None:
     """What a segment's values for a term are cached by: the segment's id and deletion count
     (which name its live documents), then the term; None for a reader of no one segment."""
