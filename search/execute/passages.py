@@ -120,11 +120,22 @@ def holding_run(searcher: Searcher, fieldname: str, run: tuple[str, ...], docs: 
             if not len(alive):
                 break
             held, positions = positions_in(caches, leaf, fieldname, run[i], alive)
+            # sorted and distinct: documents in order, each one's positions ascending
             here = (held << 32) + positions + (PASSAGE_MAX_WORDS - i)
-            starts = np.unique(here) if starts is None else np.intersect1d(starts, here)
-            alive = np.unique(starts >> 32)
+            starts = here if starts is None else np.intersect1d(starts, here, assume_unique=True)
+            alive = _distinct_sorted(starts >> 32)
         found.append(alive + offset)
     return docset(np.concatenate(found)) if found else docset(())
+
+
+def _distinct_sorted(values: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
+    """The distinct values of a sorted array (np.unique without its sort)."""
+    if not len(values):
+        return values
+    first = np.empty(len(values), dtype=bool)
+    first[0] = True
+    np.not_equal(values[1:], values[:-1], out=first[1:])
+    return values[first]
 
 
 def _holding_every(searcher: Searcher, fieldname: str, terms: tuple[str, ...]) -> DocSet:

@@ -142,9 +142,12 @@ def positional_rewards(
                 holding = np.union1d(holding, np.intersect1d(body[first], body[second]) >> 32)
             pair_idfs[np.searchsorted(local, np.unique(holding))] += typed.idf[(first, second)]
         opens = np.ones(len(local), dtype=bool)
-        for place, word in enumerate(typed.words):
-            held = _starts(caches, leaf, "title_folded", word, local, len(typed.words))
-            opens &= np.isin(local, held[(held & 0xFFFFFFFF) == place] >> 32)
+        for place, word in enumerate(typed.words):  # only titles still opening so are asked
+            asked = local[opens]
+            if not len(asked):
+                break
+            held = _starts(caches, leaf, "title_folded", word, asked, len(typed.words))
+            opens[opens] = np.isin(asked, held[(held & 0xFFFFFFFF) == place] >> 32)
         for doc, idfs, opening in zip(
             local.tolist(), pair_idfs.tolist(), opens.tolist(), strict=True
         ):

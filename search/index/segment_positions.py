@@ -26,7 +26,14 @@ from whoosh.reading import TermNotFound
 
 from search.index.caches import IndexCaches
 from search.index.positions_sidecar import POSITION_BLOCK, POSITION_FIELDS, open_positions
-from search.index.segment_postings import leaf_derived, leaf_sidecar, segment_postings
+from search.index.segment_postings import (
+    ABSENT,
+    NOT_LISTED,
+    leaf_derived,
+    leaf_sidecar,
+    list_offset,
+    segment_postings,
+)
 from search.index.w3_reader import decode_positions, w3_terms
 
 Positions = dict[int, list[int]]  # document number -> the term's positions in it, ascending
@@ -130,16 +137,11 @@ def derived_list(caches: IndexCaches, leaf: Any, fieldname: str, text: str) -> D
     term the segment lacks has an empty list."""
     if not has_derived_positions(caches, leaf, fieldname):
         return None
-    terms = w3_terms(leaf)
-    if terms is None:
-        return None
-    try:
-        info = terms.term_info(fieldname, leaf._text_to_bytes(fieldname, text))
-    except TermNotFound:
+    offset = list_offset(caches, leaf, fieldname, text)
+    if offset == ABSENT:
         return EMPTY_LIST
-    if info.is_inlined():
+    if offset == NOT_LISTED:
         return None
-    offset = info.extent()[0]
     positions = leaf_derived(caches, leaf, "positions", open_positions)
     postings = leaf_sidecar(caches, leaf)
     if positions is None or postings is None:
@@ -166,14 +168,17 @@ def full_ids(caches: IndexCaches, leaf: Any, fieldname: str, text: str, listed: 
 def gathered(
     listed: DerivedList, docs: npt.NDArray[np.int64], places: npt.NDArray[Any]
 ) -> PositionArrays:
-    """The positions of the postings at `places` in the list (those of `docs`): each
-    posting's first position is the count before its block plus the frequencies of the
+    """The positions of the postings at `places` (ascending) in the list (those of `docs`):
+    each posting's first position is the count before its block plus the frequencies of the
     postings before it in the block."""
     if not len(places):
         return NO_POSITIONS
     weights, size = listed.weights, len(listed.weights)
-    block = places // POSITION_BLOCK
-    blocks, row = np.unique(block, return_inverse=True)
+    block = places // POSITION_BLOCK  # ascending, as the places are
+    first = np.empty(len(block), dtype=bool)
+    first[0] = True
+    np.not_equal(block[1:], block[:-1], out=first[1:])
+    blocks, row = block[first], np.cumsum(first) - 1
     cells = blocks[:, None] * POSITION_BLOCK + np.arange(POSITION_BLOCK)
     freqs = np.where(cells < size, weights[np.minimum(cells, size - 1)], 0).astype(np.int64)
     earlier = np.cumsum(freqs, axis=1) - freqs

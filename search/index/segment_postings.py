@@ -49,32 +49,42 @@ def segment_postings(caches: IndexCaches, leaf: Any, fieldname: str, text: str) 
     return cached
 
 
+ABSENT, NOT_LISTED = -1, -2  # list_offset's answers for a term the segment lacks, or inlines
+
+
 def segment_weights(caches: IndexCaches, leaf: Any, fieldname: str, text: str) -> Weights | None:
     """The term's weights in one segment straight from its sidecar's map (no document numbers
     decoded, nothing copied): one per posting of the list, deleted documents included; None
     when the segment has no sidecar or the list is inlined in the term table or absent."""
     sidecar = leaf_sidecar(caches, leaf)
-    key = segment_term_key(leaf, fieldname, text)
-    if sidecar is None or key is None:
+    if sidecar is None:
         return None
-    offset: int | None = caches.list_offsets.get(key)
-    if offset is None:
-        offset = _list_offset(leaf, fieldname, text)
-        caches.list_offsets.put(key, offset)
+    offset = list_offset(caches, leaf, fieldname, text)
     return sidecar.weights_at(offset) if offset >= 0 else None
 
 
+def list_offset(caches: IndexCaches, leaf: Any, fieldname: str, text: str) -> int:
+    """Where the term's list starts in the segment's postings file (kept per segment: a Whoosh
+    term lookup is several small reads); ABSENT when the segment lacks the term, NOT_LISTED
+    when the list is inlined in the term table or the segment is not W3."""
+    key = segment_term_key(leaf, fieldname, text)
+    offset: int | None = caches.list_offsets.get(key) if key is not None else None
+    if offset is None:
+        offset = _list_offset(leaf, fieldname, text)
+        if key is not None:
+            caches.list_offsets.put(key, offset)
+    return offset
+
+
 def _list_offset(leaf: Any, fieldname: str, text: str) -> int:
-    """Where the term's list starts in the segment's postings file; -1 when it is inlined in
-    the term table, absent, or the segment is not W3."""
     terms = w3_terms(leaf)
     if terms is None:
-        return -1
+        return NOT_LISTED
     try:
         info = terms.term_info(fieldname, leaf._text_to_bytes(fieldname, text))
     except TermNotFound:
-        return -1
-    return -1 if info.is_inlined() else int(info.extent()[0])
+        return ABSENT
+    return NOT_LISTED if info.is_inlined() else int(info.extent()[0])
 
 
 def segment_term_key(leaf: Any, fieldname: str, text: str) -> tuple[str, int, str, str] | None:
