@@ -32,14 +32,13 @@ import numpy as np
 import numpy.typing as npt
 from whoosh.codec.whoosh3 import W3TermInfo
 
-from search.index.durability import fsync_directory
 from search.index.sidecar import (
     DERIVED_DIR,
     POSITIONS_SUFFIX,
-    TMP_MARK,
     SidecarKey,
     aligned,
-    read_header,
+    whole_derived_file,
+    written_whole,
 )
 from search.index.w3_reader import decode_positions, field_entries, raw_blocks, w3_terms
 
@@ -90,21 +89,8 @@ def positions_path(folder: str, segment_id: str) -> str:
 def open_positions(folder: str, key: SidecarKey) -> SegmentPositions | None:
     """The segment's positions file, or None when it is missing, stale or not whole."""
     path = positions_path(folder, key.segment_id)
-    try:
-        with open(path, "rb") as source:
-            head = source.read(_HEADER_BYTES)
-            size = os.fstat(source.fileno()).st_size
-    except OSError:
-        return None
-    described = read_header(head, _MAGIC)
-    if described is None or described.get("version") != POSITIONS_VERSION:
-        return None
-    if (described.get("segment"), described.get("docs")) != (key.segment_id, key.doc_count):
-        return None
-    lists, data_bytes = int(described["lists"]), int(described["data_bytes"])
-    if size != _data_start(lists) + data_bytes:
-        return None
-    return SegmentPositions(path, lists)
+    lists = whole_derived_file(path, _MAGIC, POSITIONS_VERSION, key, "lists", _data_start)
+    return None if lists is None else SegmentPositions(path, lists)
 
 
 def write_positions(folder: str, leaf: Any) -> str | None:
@@ -115,18 +101,10 @@ def write_positions(folder: str, leaf: Any) -> str | None:
         return None
     extents = _position_extents(terms, [f for f in POSITION_FIELDS if f in leaf.schema])
     key = SidecarKey.of(leaf.segment())
-    path = positions_path(folder, key.segment_id)
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    tmp = f"{path}{TMP_MARK}{os.getpid()}"
-    try:
-        _write_file(tmp, key, terms._postfile, extents)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise
-    fsync_directory(os.path.dirname(path))
-    return path
+    return written_whole(
+        positions_path(folder, key.segment_id),
+        lambda tmp: _write_file(tmp, key, terms._postfile, extents),
+    )
 
 
 def _position_extents(terms: Any, fieldnames: list[str]) -> list[tuple[int, int, int]]:

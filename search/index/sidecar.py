@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -137,24 +138,54 @@ def sidecar_path(folder: str, segment_id: str) -> str:
 def open_sidecar(folder: str, key: SidecarKey) -> SegmentSidecar | None:
     """The segment's sidecar, or None when it is missing, stale or not whole."""
     path = sidecar_path(folder, key.segment_id)
+    terms = whole_derived_file(path, _MAGIC, SIDECAR_VERSION, key, "terms", _data_start)
+    return None if terms is None else SegmentSidecar(path, terms)
+
+
+def whole_derived_file(
+    path: str,
+    magic: bytes,
+    version: int,
+    key: SidecarKey,
+    count_name: str,
+    data_start: Callable[[int], int],
+) -> int | None:
+    """How many lists a derived file at `path` holds (its header's `count_name`), when it is
+    there, of this format version, derived from the segment `key` names and whole (its size
+    is `data_start(lists)` plus its data); None otherwise."""
     try:
         with open(path, "rb") as source:
             head = source.read(_HEADER_BYTES)
             size = os.fstat(source.fileno()).st_size
     except OSError:
         return None
-    described = read_header(head)
-    if described is None or described.get("version") != SIDECAR_VERSION:
+    described = _read_header(head, magic)
+    if described is None or described.get("version") != version:
         return None
     if (described.get("segment"), described.get("docs")) != (key.segment_id, key.doc_count):
         return None
-    terms, data_bytes = int(described["terms"]), int(described["data_bytes"])
-    if size != _data_start(terms) + data_bytes:
-        return None
-    return SegmentSidecar(path, terms)
+    lists, data_bytes = int(described[count_name]), int(described["data_bytes"])
+    return lists if size == data_start(lists) + data_bytes else None
 
 
-def read_header(head: bytes, magic: bytes = _MAGIC) -> dict[str, Any] | None:
+def written_whole(path: str, write: Callable[[str], None]) -> str:
+    """`write(tmp)` into a temporary file beside `path`, then renamed to it: readers never see
+    half a file, and a crash leaves only a temporary file (removed by the next
+    ensure_sidecars once its process is gone)."""
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    tmp = f"{path}{TMP_MARK}{os.getpid()}"
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+        raise
+    fsync_directory(os.path.dirname(path))
+    return path
+
+
+def _read_header(head: bytes, magic: bytes = _MAGIC) -> dict[str, Any] | None:
     """The JSON description after a derived file's magic, or None when it is not there."""
     if len(head) < _HEADER_BYTES or not head.startswith(magic):
         return None
@@ -176,18 +207,10 @@ def write_sidecar(folder: str, leaf: Any, narrow: bool = True) -> str | None:
         return None
     extents, counts = _posting_extents(terms, leaf.schema.names())
     key = SidecarKey.of(leaf.segment())
-    path = sidecar_path(folder, key.segment_id)
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    tmp = f"{path}{TMP_MARK}{os.getpid()}"
-    try:
-        _write_file(tmp, key, terms, extents, counts, narrow)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise
-    fsync_directory(os.path.dirname(path))
-    return path
+    return written_whole(
+        sidecar_path(folder, key.segment_id),
+        lambda tmp: _write_file(tmp, key, terms, extents, counts, narrow),
+    )
 
 
 def _posting_extents(
