@@ -5,14 +5,14 @@ Each shard is held by a `ShardActor` (search.cluster.shard) on a worker, one per
 (search.execute.agreement): its counts, the accent restorer's counts it looked up and the
 frequencies of the ranking query's terms as its own counts restore the words. The engine
 agrees one plan on them and sums the counts; then every shard runs its part with the plan
-and the sums, in parallel, and the parts are merged (search.cluster.merge). Two calls to each
-shard for most requests, three when the archive holds more candidates than one index scores
-(how to bound them is agreed too: search.execute.narrowing). A shard is asked again, for a
-few requests, when its part rests on a count another shard's share was missing from, or on
-its own count where the archive's differs (it restored a word otherwise with the summed
-counts), or shows a hit below the archive's rerank floor that one index would not have
-reranked. The answer is the one index
-holding every article would give, but for where that index itself keeps the first articles
+and the sums, in parallel, and the parts are merged (search.cluster.merge). One call to each
+shard for browsing (no words), two for most requests, three when the archive holds more
+candidates than one index scores (how to bound them is agreed too: search.execute.narrowing).
+A shard is asked again, for a few requests, when its part rests on a count another shard's
+share was missing from, or on its own count where the archive's differs (it restored a word
+otherwise with the summed counts), or shows a hit below the archive's rerank floor that one
+index would not have reranked. The answer is the one index holding every article would
+give, but for where that index itself keeps the first articles
 of equal score by the order they were indexed in (bench/README.md).
 
 A shard whose every holder fails or misses the per-request timeout is left out: the answer is
@@ -152,6 +152,8 @@ class ShardedEngine:
         """The request over every shard, merged (see the module docstring)."""
         started = time.perf_counter()
         deadline = self._deadline()
+        if not request.q.strip():
+            return self._browsed(request, started, deadline)
         parsed = parse_query(request.q)
         ranked = request.sort == "relevance" and not parsed.is_empty
         told, missing = self.each_shard(lambda actor: actor.facts(request), deadline)
@@ -174,6 +176,17 @@ class ShardedEngine:
             parts = self._reranked_alike(request, view, stats, parts, deadline)
             parts = promoted_alike(parts)
         missing = sorted(set(missing) | set(lost))
+        result = merge_results(request, [parts[s] for s in sorted(parts)], missing)
+        result["took_ms"] = round((time.perf_counter() - started) * 1000, 1)
+        return result
+
+    def _browsed(self, request: SearchRequest, started: float, deadline: float) -> dict[str, Any]:
+        """A request without words (browsing, filters only): every shard matches all its
+        articles in date order, so there is no plan to agree and nothing to count first,
+        and one call to each shard answers it."""
+        view = ArchiveView(MatchPlan("all"), None, 0)  # no recency, no did-you-mean here
+        search = partial(_search, request, view, CollectionStats(0), NOTHING_LACKING)
+        parts, missing = self.each_shard(search, deadline)
         result = merge_results(request, [parts[s] for s in sorted(parts)], missing)
         result["took_ms"] = round((time.perf_counter() - started) * 1000, 1)
         return result
