@@ -34,7 +34,7 @@ def positions_in(
     if listed is None:
         return decoded_arrays(caches, leaf, fieldname, text, docs)
     ranks = None if leaf.has_deletions() else segment_ranks(caches, leaf, fieldname, text, 0)
-    if ranks is not None:  # ranks are built, never here: over live lists only
+    if ranks is not None:  # only ranks already built (never here), over live lists
         where, places = ranks.locate(docs)
     else:
         where, places = present(full_ids(caches, leaf, fieldname, text, listed), docs)

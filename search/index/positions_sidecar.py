@@ -22,10 +22,7 @@ the index stays a plain Whoosh index.
 
 from __future__ import annotations
 
-import json
 import os
-import zlib
-from pickle import loads
 from typing import Any
 
 import numpy as np
@@ -34,19 +31,20 @@ from whoosh.codec.whoosh3 import W3TermInfo
 
 from search.index.sidecar import (
     DERIVED_DIR,
+    HEADER_BYTES,
     POSITIONS_SUFFIX,
     SidecarKey,
     aligned,
+    finish_derived_file,
     whole_derived_file,
     written_whole,
 )
-from search.index.w3_reader import decode_positions, field_entries, raw_blocks, w3_terms
+from search.index.w3_reader import decode_positions, field_entries, parsed_blocks, w3_terms
 
 POSITIONS_VERSION = 1
 POSITION_FIELDS = ("title_folded", "summary_folded", "body_folded")
 POSITION_BLOCK = 128  # postings between two stored position counts
 _MAGIC = b"VNSPOS\x00\x01"
-_HEADER_BYTES = 4096
 _PER_LIST_BYTES = 3 * 8 + 1  # offset, posting count, data start; kind
 _KINDS = (np.dtype(np.uint16), np.dtype(np.int32))
 _BYTES_FORM = ord("C")  # a value whose deltas are one byte each (compact_pickle)
@@ -58,9 +56,9 @@ class SegmentPositions:
     def __init__(self, path: str, lists: int) -> None:
         self.path = path
         self.mapped = np.memmap(path, dtype=np.uint8, mode="r")
-        table = np.frombuffer(self.mapped, np.int64, 3 * lists, _HEADER_BYTES).reshape(3, -1)
+        table = np.frombuffer(self.mapped, np.int64, 3 * lists, HEADER_BYTES).reshape(3, -1)
         self.offsets, self.counts, self.data_at = table
-        self.kinds = np.frombuffer(self.mapped, np.uint8, lists, _HEADER_BYTES + 24 * lists)
+        self.kinds = np.frombuffer(self.mapped, np.uint8, lists, HEADER_BYTES + 24 * lists)
         self.data_start = _data_start(lists)
 
     def list_at(self, offset: int) -> tuple[npt.NDArray[np.int64], npt.NDArray[Any]] | None:
@@ -79,7 +77,7 @@ class SegmentPositions:
 
 
 def _data_start(lists: int) -> int:
-    return aligned(_HEADER_BYTES + _PER_LIST_BYTES * lists, 8)
+    return aligned(HEADER_BYTES + _PER_LIST_BYTES * lists, 8)
 
 
 def positions_path(folder: str, segment_id: str) -> str:
@@ -146,17 +144,12 @@ def _write_file(
             os.pwrite(fd, stored.tobytes(), _data_start(n) + positions_at)
             at = positions_at + stored.nbytes
         out.truncate(_data_start(n) + at)
-        out.seek(_HEADER_BYTES)
+        out.seek(HEADER_BYTES)
         offsets = np.array([e[0] for e in extents], dtype=np.int64)
         counts = np.array([e[2] for e in extents], dtype=np.int64)
         out.write(np.concatenate((offsets, counts, data_at)).tobytes())
         out.write(kinds.tobytes())
-        described = {"version": POSITIONS_VERSION, "segment": key.segment_id}
-        text = json.dumps({**described, "docs": key.doc_count, "lists": n, "data_bytes": at})
-        out.seek(0)
-        out.write(_MAGIC + len(text).to_bytes(4, "little") + text.encode())
-        out.flush()
-        os.fsync(out.fileno())
+        finish_derived_file(out, _MAGIC, POSITIONS_VERSION, key, {"lists": n, "data_bytes": at})
 
 
 def list_positions(data: bytes) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
@@ -164,8 +157,7 @@ def list_positions(data: bytes) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.i
     from its posting blocks. A block whose values all hold one-byte deltas (most do) is
     decoded with numpy; another value by value, as Whoosh decodes it."""
     positions, freqs = [], []
-    for info, body in raw_blocks(data):
-        _, _, values = loads(zlib.decompress(body) if info[3] else body)
+    for _, (_, _, values) in parsed_blocks(data):
         block_positions, block_freqs = _block_positions(values)
         positions.append(block_positions)
         freqs.append(block_freqs)
@@ -178,16 +170,20 @@ def _block_positions(values: Any) -> tuple[npt.NDArray[np.int64], npt.NDArray[np
     sizes = np.fromiter(map(len, values), dtype=np.int64, count=len(values))
     starts = np.cumsum(sizes) - sizes
     raw = np.frombuffer(b"".join(values), dtype=np.uint8)
-    if len(values) and bool(np.all(raw[starts + 4] == _BYTES_FORM)):
-        freqs = raw[starts + 5].astype(np.int64)
-        first = np.repeat(starts + 6, freqs)  # where each posting's deltas start
-        within = np.arange(int(freqs.sum())) - np.repeat(np.cumsum(freqs) - freqs, freqs)
-        deltas = raw[first + within].astype(np.int64)
-    else:
+    if not len(values) or not np.all(raw[starts + 4] == _BYTES_FORM):
         decoded = [decode_positions(value) for value in values]
         freqs = np.fromiter(map(len, decoded), dtype=np.int64, count=len(decoded))
         return np.array([p for held in decoded for p in held], dtype=np.int64), freqs
+    freqs = raw[starts + 5].astype(np.int64)
+    deltas = raw[ragged_ranges(starts + 6, freqs)].astype(np.int64)  # after count and `C`
     sums = np.cumsum(deltas)
     ends = np.cumsum(freqs)
-    carried = np.concatenate(([0], sums[ends[:-1] - 1])) if len(ends) else ends
+    carried = np.concatenate(([0], sums[ends[:-1] - 1]))
     return sums - np.repeat(carried, freqs), freqs
+
+
+def ragged_ranges(starts: npt.NDArray[np.int64], counts: npt.NDArray[np.int64]) -> Any:
+    """The indices start, start + 1, ... start + count - 1 of every (start, count), one run
+    after the other: where each posting's values lie in a flat array."""
+    within = np.arange(int(counts.sum())) - np.repeat(np.cumsum(counts) - counts, counts)
+    return np.repeat(starts, counts) + within

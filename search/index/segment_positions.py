@@ -25,7 +25,12 @@ from whoosh.codec.whoosh3 import WHOOSH3_HEADER_MAGIC
 from whoosh.reading import TermNotFound
 
 from search.index.caches import IndexCaches
-from search.index.positions_sidecar import POSITION_BLOCK, POSITION_FIELDS, open_positions
+from search.index.positions_sidecar import (
+    POSITION_BLOCK,
+    POSITION_FIELDS,
+    open_positions,
+    ragged_ranges,
+)
 from search.index.segment_postings import (
     ABSENT,
     NOT_LISTED,
@@ -125,7 +130,7 @@ class DerivedList:
     posting's term frequency, the positions before every POSITION_BLOCK-th posting, and all
     positions; postings are counted with the deleted documents."""
 
-    offset: int  # the list's place in the postings file (None for no list: see EMPTY_LIST)
+    offset: int  # the list's place in the postings file (-1 for no list: EMPTY_LIST)
     weights: npt.NDArray[Any]
     before: npt.NDArray[np.int64]
     every: npt.NDArray[Any]
@@ -135,16 +140,16 @@ def derived_list(caches: IndexCaches, leaf: Any, fieldname: str, text: str) -> D
     """The term's list from the segment's derived files; None when they cannot give it (no
     files, or a list inlined in the term table: a few documents, decoded as they are). A
     term the segment lacks has an empty list."""
-    if not has_derived_positions(caches, leaf, fieldname):
+    if fieldname not in POSITION_FIELDS:
+        return None
+    positions = leaf_derived(caches, leaf, "positions", open_positions)
+    postings = leaf_sidecar(caches, leaf) if positions is not None else None
+    if positions is None or postings is None:
         return None
     offset = list_offset(caches, leaf, fieldname, text)
     if offset == ABSENT:
         return EMPTY_LIST
     if offset == NOT_LISTED:
-        return None
-    positions = leaf_derived(caches, leaf, "positions", open_positions)
-    postings = leaf_sidecar(caches, leaf)
-    if positions is None or postings is None:
         return None
     listed, weights = positions.list_at(offset), postings.weights_at(offset)
     if listed is None or weights is None:
@@ -184,8 +189,7 @@ def gathered(
     earlier = np.cumsum(freqs, axis=1) - freqs
     starts = listed.before[block] + earlier[row, places % POSITION_BLOCK]
     counts = weights[places].astype(np.int64)
-    offsets = np.arange(int(counts.sum())) - np.repeat(np.cumsum(counts) - counts, counts)
-    found = listed.every[np.repeat(starts, counts) + offsets].astype(np.int64)
+    found = listed.every[ragged_ranges(starts, counts)].astype(np.int64)
     return np.repeat(docs, counts), found
 
 

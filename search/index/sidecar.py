@@ -35,7 +35,7 @@ import json
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, BinaryIO
 
 import numpy as np
 import numpy.typing as npt
@@ -47,7 +47,7 @@ from search.index.w3_reader import field_entries, read_ids_and_weights, w3_terms
 DERIVED_DIR = "derived"
 SIDECAR_VERSION = 3  # 3: each list as narrow as its values allow
 _MAGIC = b"VNSCAR\x00\x01"
-_HEADER_BYTES = 4096
+HEADER_BYTES = 4096  # a derived file's header block (magic, JSON description), both kinds
 POSTINGS_SUFFIX = ".postings"
 POSITIONS_SUFFIX = ".positions"  # search.index.positions_sidecar's files, in the same folder
 TMP_MARK = ".tmp-"
@@ -80,19 +80,18 @@ class SegmentSidecar:
     def __init__(self, path: str, terms: int) -> None:
         self.path = path
         self.mapped = np.memmap(path, dtype=np.uint8, mode="r")
-        lists = np.frombuffer(self.mapped, np.int64, 4 * terms, _HEADER_BYTES).reshape(4, -1)
+        lists = np.frombuffer(self.mapped, np.int64, 4 * terms, HEADER_BYTES).reshape(4, -1)
         self.offsets, self.counts, self.firsts, self.data_at = lists
-        self.kinds = np.frombuffer(self.mapped, np.uint8, terms, _HEADER_BYTES + 32 * terms)
+        self.kinds = np.frombuffer(self.mapped, np.uint8, terms, HEADER_BYTES + 32 * terms)
         self.data_start = _data_start(terms)
 
     def postings_at(self, offset: int) -> tuple[npt.NDArray[np.int32], npt.NDArray[Any]] | None:
         """The decoded list stored at this offset of the postings file, or None when the
         sidecar has no list there (weights: a read-only view into the map)."""
-        i = int(np.searchsorted(self.offsets, offset))
-        if i == len(self.offsets) or self.offsets[i] != offset:
+        found = self._list_at(offset)
+        if found is None:
             return None
-        count, at = int(self.counts[i]), self.data_start + int(self.data_at[i])
-        id_type, weight_type = _ID_TYPES[self.kinds[i] // 4], _WEIGHT_TYPES[self.kinds[i] % 4]
+        i, count, at, id_type, weight_type = found
         stored = np.frombuffer(self.mapped, id_type, count, at)
         if id_type == np.uint16:
             ids = np.cumsum(stored, dtype=np.int32)
@@ -105,13 +104,22 @@ class SegmentSidecar:
     def weights_at(self, offset: int) -> npt.NDArray[Any] | None:
         """The weights of the list at this offset (a read-only view into the map, as
         `postings_at` gives them, without decoding the document numbers)."""
+        found = self._list_at(offset)
+        if found is None:
+            return None
+        _, count, at, id_type, weight_type = found
+        weights_at = aligned(at + count * id_type.itemsize, weight_type.itemsize)
+        return np.frombuffer(self.mapped, weight_type, count, weights_at)
+
+    def _list_at(self, offset: int) -> tuple[int, int, int, np.dtype[Any], np.dtype[Any]] | None:
+        """The list at this offset: its index, posting count, where its data starts, and the
+        types of its document numbers and weights; None when the sidecar has no list there."""
         i = int(np.searchsorted(self.offsets, offset))
         if i == len(self.offsets) or self.offsets[i] != offset:
             return None
-        count, at = int(self.counts[i]), self.data_start + int(self.data_at[i])
-        id_type, weight_type = _ID_TYPES[self.kinds[i] // 4], _WEIGHT_TYPES[self.kinds[i] % 4]
-        weights_at = aligned(at + count * id_type.itemsize, weight_type.itemsize)
-        return np.frombuffer(self.mapped, weight_type, count, weights_at)
+        kind = int(self.kinds[i])
+        at = self.data_start + int(self.data_at[i])
+        return i, int(self.counts[i]), at, _ID_TYPES[kind // 4], _WEIGHT_TYPES[kind % 4]
 
 
 def aligned(at: int, size: int) -> int:
@@ -120,7 +128,7 @@ def aligned(at: int, size: int) -> int:
 
 
 def _data_start(terms: int) -> int:
-    return aligned(_HEADER_BYTES + _PER_LIST_BYTES * terms, 8)
+    return aligned(HEADER_BYTES + _PER_LIST_BYTES * terms, 8)
 
 
 def segment_folder(leaf: Any) -> str | None:
@@ -155,7 +163,7 @@ def whole_derived_file(
     is `data_start(lists)` plus its data); None otherwise."""
     try:
         with open(path, "rb") as source:
-            head = source.read(_HEADER_BYTES)
+            head = source.read(HEADER_BYTES)
             size = os.fstat(source.fileno()).st_size
     except OSError:
         return None
@@ -166,6 +174,19 @@ def whole_derived_file(
         return None
     lists, data_bytes = int(described[count_name]), int(described["data_bytes"])
     return lists if size == data_start(lists) + data_bytes else None
+
+
+def finish_derived_file(
+    out: BinaryIO, magic: bytes, version: int, key: SidecarKey, described: dict[str, int]
+) -> None:
+    """Write a derived file's header (magic, then its JSON description: the format version,
+    the segment it was derived from, and `described`), then flush it to disk."""
+    header = {"version": version, "segment": key.segment_id, "docs": key.doc_count}
+    text = json.dumps({**header, **described}).encode()
+    out.seek(0)
+    out.write(magic + len(text).to_bytes(4, "little") + text)
+    out.flush()
+    os.fsync(out.fileno())
 
 
 def written_whole(path: str, write: Callable[[str], None]) -> str:
@@ -187,7 +208,7 @@ def written_whole(path: str, write: Callable[[str], None]) -> str:
 
 def _read_header(head: bytes, magic: bytes = _MAGIC) -> dict[str, Any] | None:
     """The JSON description after a derived file's magic, or None when it is not there."""
-    if len(head) < _HEADER_BYTES or not head.startswith(magic):
+    if len(head) < HEADER_BYTES or not head.startswith(magic):
         return None
     size = int.from_bytes(head[8:12], "little")
     try:
@@ -267,15 +288,10 @@ def _write_file(
             os.pwrite(fd, stored_weights.tobytes(), _data_start(n) + weights_at)
             at = weights_at + stored_weights.nbytes
         out.truncate(_data_start(n) + at)
-        out.seek(_HEADER_BYTES)
+        out.seek(HEADER_BYTES)
         out.write(np.concatenate((extents[:, 0], counts, firsts, data_at)).tobytes())
         out.write(kinds.tobytes())
-        described = {"version": SIDECAR_VERSION, "segment": key.segment_id, "docs": key.doc_count}
-        text = json.dumps({**described, "terms": n, "data_bytes": at}).encode()
-        out.seek(0)
-        out.write(_MAGIC + len(text).to_bytes(4, "little") + text)
-        out.flush()
-        os.fsync(out.fileno())
+        finish_derived_file(out, _MAGIC, SIDECAR_VERSION, key, {"terms": n, "data_bytes": at})
 
 
 def _narrowest_ids(ids: npt.NDArray[np.int32]) -> tuple[int, npt.NDArray[Any]]:

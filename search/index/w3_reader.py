@@ -67,7 +67,7 @@ def raw_blocks(data: bytes) -> Iterator[tuple[tuple[Any, ...], bytes]]:
         pos = end
 
 
-def _blocks(data: bytes) -> Iterator[tuple[tuple[Any, ...], tuple[Any, Any, Any]]]:
+def parsed_blocks(data: bytes) -> Iterator[tuple[tuple[Any, ...], tuple[Any, Any, Any]]]:
     """Each posting block of a term's list: its info and its data (id deltas, weights,
     values), unpickled."""
     for info, body in raw_blocks(data):
@@ -81,7 +81,7 @@ def read_ids_and_weights(data: bytes) -> tuple[npt.NDArray[np.int32], npt.NDArra
     deltas: list[int] = []
     weights: list[float] = []
     counts: list[int] = []
-    for info, (block_deltas, mini_weights, _) in _blocks(data):
+    for info, (block_deltas, mini_weights, _) in parsed_blocks(data):
         deltas += block_deltas
         weights += _weights(mini_weights, info[0])
         counts.append(len(block_deltas))
@@ -107,7 +107,7 @@ def read_blocks(data: bytes, fixedsize: int | None) -> tuple[list[int], list[flo
     ids: list[int] = []
     weights: list[float] = []
     values: list[bytes] = []
-    for info, (deltas, mini_weights, mini_values) in _blocks(data):
+    for info, (deltas, mini_weights, mini_values) in parsed_blocks(data):
         count = info[0]
         ids += accumulate(deltas)
         weights += _weights(mini_weights, count)
