@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import unicodedata
 
 import pytest
@@ -10,6 +11,7 @@ from hypothesis import strategies as st
 
 from search.analysis.chains import ExactAnalyzer, fold_term
 from search.analysis.textmatch import (
+    char_class,
     find_words,
     holds_run,
     opens_with,
@@ -40,6 +42,25 @@ WORDS_TABLE = [
     ("mã a1,2b", {"2", "a", "b"}, (), []),  # "a1" and "2b" are words: no number here
     ("mã a1,2b", {"a1", "2b"}, (), ["a1", "2b"]),
 ]
+
+
+CLASS_TABLE = [
+    "Aa",  # Latin-1 alone: one class
+    "AaÀÁÂÃÄÅàáâãäåĂăẠạẢảẤấẦầẨẩẪẫẬậẮắẰằẲẳẴẵẶặ",  # a: Latin-1, then two runs
+    "UuÙÚÛÜùúûüŨũƯưỤụỦủỨứỪừỬửỮữỰự",  # u: Latin-1, then four runs
+    "DdĐđ",  # one run past Latin-1
+    "ĂĐƠ",  # nothing in Latin-1, three single code points
+    "ж",
+    "-]^\\",  # characters a class would read as syntax
+    "Ă-]^",  # the same beside a character past Latin-1
+]
+
+
+@pytest.mark.parametrize("chars", CLASS_TABLE)
+def test_a_char_class_matches_its_characters_and_no_other(chars: str) -> None:
+    pattern = re.compile(char_class(chars))
+    probes = {chr(c) for c in range(0x2000)} | set(chars) | {"ẠA", "Ạ{"}
+    assert {p for p in probes if pattern.fullmatch(p)} == set(chars)
 
 
 @pytest.mark.parametrize(("text", "words", "prefixes", "expected"), WORDS_TABLE)

@@ -40,33 +40,64 @@ _GLUED_NUMBER = re.compile(r"\d[.,]\d+[^\W\d_]")  # "50.000đ": worth a closer l
 _SEPARATED_NUMBER = re.compile(r"\d+(?:[.,]\d+)+")
 
 
-def _letter_classes() -> dict[str, str]:
-    """Each ASCII letter -> a regex class of every letter above (and itself) folding to it."""
+def _letter_members() -> dict[str, str]:
+    """Each ASCII letter -> every letter above (and itself) folding to it."""
     members = {letter: {letter, letter.upper()} for letter in "abcdefghijklmnopqrstuvwxyz"}
     for char in _LETTERS:
         folded = fold_term(char.lower())
         if folded in members:
             members[folded].add(char)
-    return {key: "[" + "".join(sorted(chars)) + "]" for key, chars in members.items()}
+    return {key: "".join(sorted(chars)) for key, chars in members.items()}
 
 
-_CLASSES = _letter_classes()
+def char_class(chars: str) -> str:
+    """A pattern matching one of the characters, written to compile fast.
+
+    Python's compiler turns a class holding characters past Latin-1 and more than two runs
+    of code points into a table of 65,536 entries: about 0.1 ms a class, most of the compile
+    time of a query's patterns, which are new for nearly every query. A class of Latin-1
+    characters, or of two runs at most, compiles in microseconds. So the class is written as
+    such parts, alternatives of one character each; `{1}` keeps the parser from merging them
+    back into one class."""
+    low = re.escape("".join(c for c in chars if ord(c) < 256))
+    runs: list[list[str]] = []
+    for char in sorted(c for c in chars if ord(c) >= 256):
+        if runs and ord(char) == ord(runs[-1][-1]) + 1:
+            runs[-1].append(char)
+        else:
+            runs.append([char])
+    if not runs:
+        return f"[{low}]"
+    spans = [run[0] if len(run) == 1 else f"{run[0]}-{run[-1]}" for run in runs]
+    parts = [f"[{low}]"] if low else []
+    parts += [f"[{''.join(spans[i : i + 2])}]{{1}}" for i in range(0, len(spans), 2)]
+    return parts[0] if len(parts) == 1 else "(?:" + "|".join(parts) + ")"
+
+
+_MEMBERS = _letter_members()
+_CLASSES = {letter: char_class(chars) for letter, chars in _MEMBERS.items()}
 
 
 def word_pattern(folded: str, prefix: bool = False) -> str:
     """A pattern for a folded word anywhere its accents or case differ (`prefix`: any word
     that starts with it)."""
     first, rest = _opening(folded, prefix)
-    return first + rest
+    return _first_letter(first) + rest
 
 
 def _opening(folded: str, prefix: bool = False) -> tuple[str, str]:
-    """The word's pattern cut after its first letter: (that letter's class, the rest)."""
+    """The word cut after its first letter: (the characters that may write that letter, the
+    pattern of the rest)."""
     more = r"[^\W_]*" if prefix else ""
     if folded.isdigit():
         return folded[0], "".join("[.,]?" + digit for digit in folded[1:]) + more
-    classes = [_CLASSES.get(ch) or re.escape(ch) for ch in folded]
-    return classes[0], "".join(r"\.?" + c for c in classes[1:]) + more
+    classes = [_CLASSES.get(ch) or re.escape(ch) for ch in folded[1:]]
+    return _MEMBERS.get(folded[0], folded[0]), "".join(r"\.?" + c for c in classes) + more
+
+
+def _first_letter(chars: str) -> str:
+    """The pattern of a word's first letter, from `_opening`'s characters."""
+    return char_class(chars) if len(chars) > 1 else re.escape(chars)
 
 
 def _any_of(words: list[tuple[str, str]]) -> str:
@@ -79,21 +110,25 @@ def _any_of(words: list[tuple[str, str]]) -> str:
     as slow on bodies."""
     if not words:
         return "(?!)"  # nothing to find: never matches
-    letters: set[str] = set()
-    for first, _ in words:
-        letters |= set(first[1:-1]) if first.startswith("[") else {first}
-    alternatives = "|".join(f"(?<={first}){rest}" for first, rest in words)
-    opening = "[" + "".join(re.escape(c) for c in sorted(letters)) + "]"
+    letters = sorted(set("".join(first for first, _ in words)))
+    alternatives = "|".join(f"(?<={_first_letter(first)}){rest}" for first, rest in words)
+    opening = "[" + "".join(re.escape(c) for c in letters) + "]"
     return f"{opening}{_OPENS_WORD}(?:{alternatives})"
 
 
 _OPENS_WORD = r"(?<![^\W_].)"  # after a word's first letter: no letter or digit before it
 
 
-# A memo of a pure text function (a compiled regex, depends on no index), bounded.
-@lru_cache(maxsize=1024)
 def words_regex(words: frozenset[str], prefixes: tuple[str, ...] = ()) -> re.Pattern[str]:
     """Matches any of the folded words, or a word starting with one of the prefixes."""
+    # One memo key however it is called: the rerank and the highlighter ask for the same
+    # words, and a compile costs about a millisecond for a query of eight words.
+    return _words_regex(words, prefixes)
+
+
+# A memo of a pure text function (a compiled regex, depends on no index), bounded.
+@lru_cache(maxsize=1024)
+def _words_regex(words: frozenset[str], prefixes: tuple[str, ...]) -> re.Pattern[str]:
     longest_first = sorted(words, key=lambda w: (-len(w), w))
     openings = [_opening(w) for w in longest_first] + [_opening(p, True) for p in prefixes]
     return re.compile(_any_of(openings) + _AFTER)
