@@ -29,7 +29,6 @@ from whoosh.searching import Searcher
 
 from search.execute.bitmaps import DocSet, docset, union
 from search.execute.docsets import term_docs
-from search.index.caches import caches_of, generation
 from search.index.schema import FOLDED
 
 RUN_FIELDS = ("title", "summary", "body")  # the stored texts a run is looked for in
@@ -49,23 +48,19 @@ def _holding_every_word(
     alive = wanted
     for word in run:
         whole = alive & term_docs(searcher, fieldname, word)
-        alive = whole | (alive & split_holders(searcher, fieldname, word))
+        rest = alive - whole
+        alive = whole | split_holders(searcher, fieldname, word, rest) if rest else whole
         if not alive:
             break
     return alive
 
 
-def split_holders(searcher: Searcher, fieldname: str, word: str) -> DocSet:
-    """The documents whose field holds a proper prefix and a proper suffix of the word as
-    terms (cached per generation with the term sets: the same for every query with the
-    word, and a word's cuts are up to twice its length in sets to join)."""
-    sets = caches_of(searcher).sets
-    key = (generation(searcher), fieldname, "split", word)
-    held: DocSet | None = sets.get(key)
-    if held is None:
-        cuts = range(1, len(word))
-        held = union(term_docs(searcher, fieldname, word[:c]) for c in cuts)
-        if held:
-            held = held & union(term_docs(searcher, fieldname, word[c:]) for c in cuts)
-        sets.put(key, held)
-    return held
+def split_holders(searcher: Searcher, fieldname: str, word: str, among: DocSet) -> DocSet:
+    """The documents of `among` whose field holds a proper prefix and a proper suffix of the
+    word as terms. Only the few documents asked about are intersected with each cut's set:
+    joining the whole sets of a word's cuts, up to twice its length in sets, costs more."""
+    cuts = range(1, len(word))
+    prefixed = union(among & term_docs(searcher, fieldname, word[:c]) for c in cuts)
+    if not prefixed:
+        return prefixed
+    return union(prefixed & term_docs(searcher, fieldname, word[c:]) for c in cuts)
