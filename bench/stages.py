@@ -47,6 +47,7 @@ STEPS = [
     (retrieve, "_holders_first"),
     (retrieve, "_scored_and_reranked"),
     (retrieve, "score"),
+    (retrieve, "score_apart"),  # the holders and the others, in one pass
     (retrieve, "rerank_window"),
     (retrieve, "holders_among"),  # as _holders_first calls it
     (passages, "holders_among"),  # as scan_for_run calls it
