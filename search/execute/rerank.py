@@ -34,10 +34,10 @@ from search.query.weights import (
     body_pair_bonus,
 )
 
+Hits = list[tuple[int, float | None]]
 
-def rerank_window(
-    searcher: Searcher, ranked: list[tuple[int, float | None]], parsed: ParsedQuery, need: int
-) -> list[tuple[int, float | None]]:
+
+def rerank_window(searcher: Searcher, ranked: Hits, parsed: ParsedQuery, need: int) -> Hits:
     """`ranked` with the rewards of their text, best first.
 
     Only the best `need` must come out exact. In a segment with decoded positions
@@ -46,10 +46,29 @@ def rerank_window(
     with every reward (and the recency nudge applied after) keeps its score unread: reading a
     stored document is most of the cost there.
     """
+    return rerank_windows(searcher, parsed, [(ranked, need)])[0]
+
+
+def rerank_windows(
+    searcher: Searcher, parsed: ParsedQuery, windows: list[tuple[Hits, int]]
+) -> list[Hits]:
+    """`rerank_window` of each (ranked, need), their positions read in one pass."""
     typed = typed_words(searcher, parsed)
     if typed is None:
-        return ranked
-    placed = positional_rewards(searcher, [d for d, s in ranked if s is not None], typed)
+        return [ranked for ranked, _ in windows]
+    scored = [d for ranked, _ in windows for d, s in ranked if s is not None]
+    placed = positional_rewards(searcher, scored, typed)
+    return [_reranked(searcher, ranked, need, typed, placed) for ranked, need in windows]
+
+
+def _reranked(
+    searcher: Searcher,
+    ranked: Hits,
+    need: int,
+    typed: Typed,
+    placed: dict[int, tuple[float, bool]],
+) -> Hits:
+    """`rerank_window` with the rewards read off positions given (`placed`)."""
     body_lengths = field_lengths(searcher, "body_folded")  # 1: no body (no pair in it either)
     most_for_body = body_pair_bonus(list(typed.idf.values()))
     best: list[float] = []  # the `need` best scores so far, a min-heap: a floor for the rest
@@ -122,7 +141,7 @@ def positional_rewards(
     dotted word ("TP.HCM", "50.000") and each of its groups at one place: two typed words at
     one place count as side by side, as the stored text reads them, whatever their order."""
     caches = caches_of(searcher)
-    every = np.array(sorted(docs), dtype=np.int64)
+    every = np.array(sorted(set(docs)), dtype=np.int64)
     found: dict[int, tuple[float, bool]] = {}
     for leaf, offset in searcher.reader().leaf_readers():
         local = every[(every >= offset) & (every < offset + leaf.doc_count_all())] - offset

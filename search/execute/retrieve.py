@@ -53,7 +53,7 @@ from search.execute.passages import (
     run_holders,
     scan_for_run,
 )
-from search.execute.rerank import rerank_window
+from search.execute.rerank import rerank_window, rerank_windows
 from search.execute.scoring import Scores, compile_query, score_candidates, top_scores
 from search.query.build import restoration_bonus, scoring_query
 from search.query.collection import archive_known_words, lexicon_of
@@ -289,10 +289,10 @@ def _holders_first(
     others, those the archive's floor lets through are reranked (a shard's, `job`)."""
     first, rest = score_apart(searcher, job, holders)
     best = _above(rest.hits, job.rerank_floor)
-    rest_hits = rerank_window(searcher, best, parsed, job.need)
+    windows = [(best, job.need), (first.hits, len(first.hits))]
+    rest_hits, first_hits = rerank_windows(searcher, parsed, windows)
     # The listing can miss a body that writes a typed word as "TP.HCM": read the best.
     missed = holders_among(searcher, rest_hits[:RERANK_WINDOW], run, job.deadline)
-    first_hits = rerank_window(searcher, first.hits, parsed, len(first.hits))
     first_hits = sorted(first_hits + missed, key=lambda hit: -(hit[1] or 0))
     hits, promotion = holders_first(first_hits, rest_hits, job.limit)
     before = {d: s or 0.0 for d, s in best}
