@@ -49,6 +49,7 @@ STEPS = [
     (retrieve, "score"),
     (retrieve, "score_apart"),  # the holders and the others, in one pass
     (retrieve, "rerank_window"),
+    (retrieve, "rerank_windows"),  # a listed run's two windows, in one pass
     (retrieve, "holders_among"),  # as _holders_first calls it
     (passages, "holders_among"),  # as scan_for_run calls it
 ]
