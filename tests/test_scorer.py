@@ -83,7 +83,7 @@ def test_scores_equal_whoosh(
         if ranked and text != "zzzz":  # the ranks were built and read
             assert len(caches_of(searcher).doc_ranks) > 0
         if how == "bit ranks and sidecar weights" and text != "zzzz":  # weights from the map
-            assert len(caches_of(searcher).list_offsets) > 0
+            assert len(caches_of(searcher).term_infos) > 0
 
 
 def test_restoration_terms_are_scored_like_whoosh(churned_index: Any) -> None:

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from search.execute.docsets import term_postings
-from search.index.caches import ENTRY_BYTES
+from search.index.caches import ENTRY_BYTES, IndexCaches
 from search.index.segment_postings import _matcher_postings, _read_postings
 from search.index.store import open_index
 
@@ -58,14 +58,15 @@ def test_segment_postings_equal_whoosh_matchers(
                 while matcher.is_active():
                     expected.append((matcher.id(), matcher.weight()))
                     matcher.next()
-                ids, weights = _read_postings(leaf, fieldname, text)
+                ids, weights = _read_postings(IndexCaches(), leaf, fieldname, text)
                 assert list(zip(ids.tolist(), weights.tolist(), strict=True)) == expected, text
                 assert (ids.dtype, weights.dtype) == (np.int32, np.float32)
                 matcher_ids, matcher_weights = _matcher_postings(leaf, fieldname, text)
                 assert matcher_ids.tolist() == ids.tolist()
                 assert matcher_weights.tolist() == weights.tolist()
                 longest = max(longest, len(ids))
-            assert [len(a) for a in _read_postings(leaf, fieldname, "zzzz")] == [0, 0]
+            absent = _read_postings(IndexCaches(), leaf, fieldname, "zzzz")
+            assert [len(a) for a in absent] == [0, 0]
         if index_name == "long_lists_index":
             assert longest > 128  # lists of more than one W3 block
 

@@ -60,7 +60,7 @@ def check_every_term(index: ArchiveIndex) -> int:
                 keys, infos = field_entries(w3_terms(leaf), fieldname)
                 for key, info in zip(keys, infos, strict=True):
                     text = key.decode("utf-8")
-                    ids, weights = _read_postings(leaf, fieldname, text, sidecar)
+                    ids, weights = _read_postings(index.caches, leaf, fieldname, text, sidecar)
                     got = list(zip(ids.tolist(), weights.tolist(), strict=True))
                     assert got == matcher_postings(leaf, fieldname, text), (fieldname, text)
                     if not info[0]:  # not inlined: must come from the sidecar

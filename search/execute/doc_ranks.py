@@ -25,12 +25,8 @@ import numpy.typing as npt
 from whoosh.searching import Searcher
 
 from search.index.caches import IndexCaches, caches_of
-from search.index.segment_postings import (
-    DocIds,
-    segment_postings,
-    segment_term_key,
-    segment_weights,
-)
+from search.index.segment_postings import DocIds, segment_postings, segment_weights
+from search.index.term_infos import segment_term_key
 
 RANKED_SHARE = 16  # lists holding at least 1/RANKED_SHARE of a segment's documents are ranked
 MIN_RANKED_DOCS = 10_000  # smaller segments are searched as they are (and merged away soon)

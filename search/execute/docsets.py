@@ -18,12 +18,8 @@ from whoosh.searching import Searcher
 from search.analysis.chains import fold_term
 from search.execute.bitmaps import EMPTY, DocSet, doc_array, docset, intersection, union
 from search.index.caches import IndexCaches, caches_of, generation
-from search.index.segment_postings import (
-    Postings,
-    no_postings,
-    segment_postings,
-    segment_term_key,
-)
+from search.index.segment_postings import Postings, no_postings, segment_postings
+from search.index.term_infos import segment_term_key
 from search.index.whoosh_internals import subsearcher_offset
 from search.query.build import clause_fields, leaf_query
 from search.query.parse import Clause, ParsedQuery

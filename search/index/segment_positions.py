@@ -22,7 +22,6 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 from whoosh.codec.whoosh3 import WHOOSH3_HEADER_MAGIC
-from whoosh.reading import TermNotFound
 
 from search.index.caches import IndexCaches
 from search.index.positions_sidecar import (
@@ -39,6 +38,7 @@ from search.index.segment_postings import (
     list_offset,
     segment_postings,
 )
+from search.index.term_infos import term_info
 from search.index.w3_reader import decode_positions, w3_terms
 
 Positions = dict[int, list[int]]  # document number -> the term's positions in it, ascending
@@ -83,9 +83,8 @@ def segment_positions(
     terms = w3_terms(leaf)
     if terms is None:
         return _matcher_positions(leaf, fieldname, text, docs)
-    try:
-        info = terms.term_info(fieldname, leaf._text_to_bytes(fieldname, text))
-    except TermNotFound:
+    info = term_info(caches, leaf, fieldname, text)
+    if info is None:
         return {}
     if info.is_inlined():
         ids, _, values = info.inlined_postings()

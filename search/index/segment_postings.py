@@ -15,10 +15,10 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-from whoosh.reading import TermNotFound
 
 from search.index.caches import IndexCaches
 from search.index.sidecar import SegmentSidecar, SidecarKey, open_sidecar, segment_folder
+from search.index.term_infos import segment_term_key, term_info
 from search.index.w3_reader import read_ids_and_weights, w3_terms
 
 SIDECAR_RECHECK_SECONDS = 30.0  # how long a segment found without a sidecar is not looked at
@@ -41,10 +41,10 @@ def segment_postings(caches: IndexCaches, leaf: Any, fieldname: str, text: str) 
     again."""
     key = segment_term_key(leaf, fieldname, text)
     if key is None:
-        return _read_postings(leaf, fieldname, text, None)
+        return _read_postings(caches, leaf, fieldname, text, None)
     cached: Postings | None = caches.segment_postings.get(key)
     if cached is None:
-        cached = _read_postings(leaf, fieldname, text, leaf_sidecar(caches, leaf))
+        cached = _read_postings(caches, leaf, fieldname, text, leaf_sidecar(caches, leaf))
         caches.segment_postings.put(key, cached)
     return cached
 
@@ -64,36 +64,15 @@ def segment_weights(caches: IndexCaches, leaf: Any, fieldname: str, text: str) -
 
 
 def list_offset(caches: IndexCaches, leaf: Any, fieldname: str, text: str) -> int:
-    """Where the term's list starts in the segment's postings file (kept per segment: a Whoosh
-    term lookup is several small reads); ABSENT when the segment lacks the term, NOT_LISTED
-    when the list is inlined in the term table or the segment is not W3."""
-    key = segment_term_key(leaf, fieldname, text)
-    offset: int | None = caches.list_offsets.get(key) if key is not None else None
-    if offset is None:
-        offset = _list_offset(leaf, fieldname, text)
-        if key is not None:
-            caches.list_offsets.put(key, offset)
-    return offset
-
-
-def _list_offset(leaf: Any, fieldname: str, text: str) -> int:
-    terms = w3_terms(leaf)
-    if terms is None:
+    """Where the term's list starts in the segment's postings file; ABSENT when the segment
+    lacks the term, NOT_LISTED when the list is inlined in the term table or the segment is
+    not W3."""
+    if w3_terms(leaf) is None:
         return NOT_LISTED
-    try:
-        info = terms.term_info(fieldname, leaf._text_to_bytes(fieldname, text))
-    except TermNotFound:
+    info = term_info(caches, leaf, fieldname, text)
+    if info is None:
         return ABSENT
     return NOT_LISTED if info.is_inlined() else int(info.extent()[0])
-
-
-def segment_term_key(leaf: Any, fieldname: str, text: str) -> tuple[str, int, str, str] | None:
-    """What a segment's values for a term are cached by: the segment's id and deletion count
-    (which name its live documents), then the term; None for a reader of no one segment."""
-    segment = leaf.segment() if hasattr(leaf, "segment") else None
-    if segment is None:
-        return None
-    return (segment.segment_id(), segment.deleted_count(), fieldname, text)
 
 
 def leaf_sidecar(caches: IndexCaches, leaf: Any) -> SegmentSidecar | None:
@@ -121,7 +100,11 @@ def leaf_derived(
 
 
 def _read_postings(
-    leaf: Any, fieldname: str, text: str, sidecar: SegmentSidecar | None = None
+    caches: IndexCaches,
+    leaf: Any,
+    fieldname: str,
+    text: str,
+    sidecar: SegmentSidecar | None = None,
 ) -> Postings:
     """The term's postings in one segment, less its deleted documents. From a W3 segment:
     one term-table look-up, then the decoded list from the segment's sidecar when it has
@@ -131,9 +114,8 @@ def _read_postings(
     terms = w3_terms(leaf)
     if terms is None:
         return _matcher_postings(leaf, fieldname, text)
-    try:
-        info = terms.term_info(fieldname, leaf._text_to_bytes(fieldname, text))
-    except TermNotFound:
+    info = term_info(caches, leaf, fieldname, text)
+    if info is None:
         return no_postings()
     if info.is_inlined():
         inlined_ids, inlined_weights, _ = info.inlined_postings()

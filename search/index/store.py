@@ -18,6 +18,7 @@ import signal
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from functools import partial
 from multiprocessing.util import register_after_fork
 from pathlib import Path
 from typing import Any
@@ -32,6 +33,7 @@ from search.index.bulk_writer import BulkWriter
 from search.index.caches import IndexCaches
 from search.index.durability import fsync_directory, live_dir, new_build_dir, write_manifest
 from search.index.schema import ArticleSchema
+from search.index.term_infos import doc_frequency
 from search.index.w3_reader import field_entries, w3_terms
 
 
@@ -96,6 +98,8 @@ class ArchiveSearcher(Searcher):
         super().__init__(reader, weighting, closereader, fromindex, parent)
         if parent is None and isinstance(fromindex, ArchiveIndex):
             self.caches = fromindex.caches
+            # Whoosh's own attribute (the reader's method): the idfs ask it for every term
+            self.doc_frequency = partial(doc_frequency, self.caches, self.ixreader)
 
 
 def index_exists(index_dir: str | os.PathLike[str]) -> bool:
