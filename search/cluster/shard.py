@@ -146,8 +146,8 @@ class ShardActor:
         """The accent restorer's counts here (search.query.collection.SharedLexicon keys), and
         the document frequency here of each term: those another shard counted, not this one."""
         searcher = self._searcher()
-        reader = searcher.reader()
-        return lexicon_counts(searcher, lexicon_keys), {t: reader.doc_frequency(*t) for t in terms}
+        here = {term: searcher.doc_frequency(*term) for term in terms}
+        return lexicon_counts(searcher, lexicon_keys), here
 
     def search(
         self,
@@ -191,8 +191,9 @@ class ShardActor:
 
     def frequencies(self, terms: list[tuple[str, str]]) -> tuple[int, dict[tuple[str, str], int]]:
         """The generation, and the document frequency of each term here."""
-        reader = self._reader()[1]
-        return int(reader.generation()), {term: reader.doc_frequency(*term) for term in terms}
+        searcher = self._searcher()  # one reader: the counts are this generation's
+        found = {term: searcher.doc_frequency(*term) for term in terms}
+        return int(searcher.reader().generation()), found
 
     def related_candidates(
         self, query: wq.Query, stats: CollectionStats, limit: int

@@ -114,8 +114,8 @@ def shard_facts(
     spellings: dict[str, tuple[str, ...]] = {}
     known: frozenset[str] = frozenset()
     if ranked and not parsed.is_empty:  # the restorer's counts are noted by its lexicon
-        reader = searcher.reader()
-        frequencies = {key: reader.doc_frequency(*key) for key in scored_terms(searcher, parsed)}
+        count = searcher.doc_frequency  # through the index's cached term infos
+        frequencies = {key: count(*key) for key in scored_terms(searcher, parsed)}
         spellings, known = typed_words_here(searcher, parsed)
     tiers: list[DocSet] = []
     if ranked and strict and not parsed.is_empty:
