@@ -49,7 +49,7 @@ def _holding_every_word(
     for word in run:
         whole = alive & term_docs(searcher, fieldname, word)
         rest = alive - whole
-        alive = whole | split_holders(searcher, fieldname, word, rest) if rest else whole
+        alive = (whole | split_holders(searcher, fieldname, word, rest)) if rest else whole
         if not alive:
             break
     return alive

@@ -127,7 +127,7 @@ class IndexCaches:
         self.block_lists = SizedCache(16_000_000, _nbytes_size)  # where a term's blocks lie
         self.doc_ranks = SizedCache(400_000_000, _nbytes_size)  # a common term's bit ranks
         self.segment_sets = SizedCache(256_000_000, _set_size)  # a term's documents
-        self.term_infos = SizedCache(200_000)  # a term's info in its segment (entries)
+        self.term_infos = SizedCache(100_000)  # a term's info in its segment, ~700 bytes each
         self.sidecars = SizedCache(256)  # (folder, sidecar key, kind) -> (checked at, file or None)
         # Per generation, keyed (generation, ...): older generations age out in the budget.
         self.postings = SizedCache(160_000_000, _postings_size)  # a term's postings, bytes
