@@ -13,7 +13,7 @@ def explain(index_dir: Path, text: str, target: str | None, depth: int) -> None:
     """Print the relaxation levels, the plan, the top hits and per-leaf scores of one query.
 
     Follows the engine's own stages when they exist (search.postings.query_docs for the sets,
-    search.query.scoring_query and search.execute.retrieve.restored_words for the ranking
+    search.query.scoring_query and search.execute.ranking.restored_words for the ranking
     query), else the
     Whoosh query of search.query.build_query.
     """
@@ -96,7 +96,7 @@ def _ranking_query(searcher: Any, parsed: Any, level: str) -> Any:
     if hasattr(sq, "scoring_query"):
         extra = []
         try:
-            from search.execute.retrieve import restored_words
+            from search.execute.ranking import restored_words
 
             extra = sq.restoration_bonus(parsed.words, restored_words(searcher, parsed.words))
         except (ImportError, AttributeError):

@@ -28,29 +28,31 @@ from scale_queries import KINDS, make_cases, scan_archive
 
 import search.engine as engine
 import search.execute.passages as passages
+import search.execute.ranking as ranking
 import search.execute.retrieve as retrieve
 from search.engine import SearchRequest, run_search
 from search.index.store import open_index
 from search.warmup import warm_caches
 
-# (module, function): the steps of search.engine.run_search and search.execute.retrieve
+# (module, function): the steps of search.engine.run_search, search.execute.retrieve and
+# search.execute.ranking, wrapped where the module that calls them looks them up
 STEPS = [
     (engine, "execute"),
     (engine, "_hits"),
     (engine, "_facets"),
     (engine, "did_you_mean"),
     (retrieve, "match"),
-    (retrieve, "champions"),
-    (retrieve, "bound_candidates"),
-    (retrieve, "ranking_query"),
-    (retrieve, "run_holders"),
-    (retrieve, "_holders_first"),
-    (retrieve, "_scored_and_reranked"),
-    (retrieve, "score"),
-    (retrieve, "score_apart"),  # the holders and the others, in one pass
-    (retrieve, "rerank_window"),
-    (retrieve, "rerank_windows"),  # a listed run's two windows, in one pass
-    (retrieve, "holders_among"),  # as _holders_first calls it
+    (ranking, "champions"),
+    (ranking, "bound_candidates"),
+    (ranking, "ranking_query"),
+    (ranking, "run_holders"),
+    (ranking, "_holders_first"),
+    (ranking, "_scored_and_reranked"),
+    (ranking, "score"),
+    (ranking, "score_apart"),  # the holders and the others, in one pass
+    (ranking, "rerank_window"),
+    (ranking, "rerank_windows"),  # a listed run's two windows, in one pass
+    (ranking, "holders_among"),  # as _holders_first calls it
     (passages, "holders_among"),  # as scan_for_run calls it
 ]
 

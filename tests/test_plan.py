@@ -10,8 +10,7 @@ from typing import Any
 import pytest
 
 from search.engine import SearchRequest, run_search
-from search.execute import candidates, rerank
-from search.execute import retrieve as plan
+from search.execute import candidates, ranking, rerank, retrieve
 from search.execute.bitmaps import docset
 from search.execute.docsets import query_docs
 from search.query import weights
@@ -30,10 +29,10 @@ QUERIES = [
 def scored(searcher: Any, q: str) -> tuple[Any, list[tuple[int, float | None]]]:
     """The query parsed, and its matches as the plan scores them before the reranking."""
     parsed = parse_query(q)
-    restored = restoration_bonus(parsed.words, plan.restored_words(searcher, parsed.words))
+    restored = restoration_bonus(parsed.words, ranking.restored_words(searcher, parsed.words))
     matched = query_docs(searcher, parsed, "any") or frozenset()  # many: more to leave
     deadline = time.perf_counter() + 30
-    ranked = plan.score(searcher, scoring_query(parsed, restored), matched, 100, deadline)
+    ranked = ranking.score(searcher, scoring_query(parsed, restored), matched, 100, deadline)
     return parsed, ranked.hits
 
 
@@ -144,7 +143,7 @@ def test_few_strict_matches_widen_to_titles_missing_one_word(
 def test_matching_step_names_its_level(
     widening_searcher: Any, q: str, widen: bool, level: str, matched: set[str]
 ) -> None:
-    matches = plan.match(widening_searcher, parse_query(q), {}, widen)
+    matches = retrieve.match(widening_searcher, parse_query(q), {}, widen)
     assert matches.level == level
     assert {widening_searcher.stored_fields(d)["id"] for d in matches.docs} == matched
 

@@ -459,6 +459,6 @@ def test_scored_candidates_are_bounded_rarest_words_first(
 def test_ranking_reads_restored_accents_and_corrected_typos(
     searcher: Any, q: str, words: list[str]
 ) -> None:
-    from search.execute.retrieve import restored_words
+    from search.execute.ranking import restored_words
 
     assert restored_words(searcher, tuple(q.split())) == words

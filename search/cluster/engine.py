@@ -53,7 +53,7 @@ from search.execute.agreement import (
 from search.execute.candidates import MAX_CANDIDATES
 from search.execute.matchsets import MatchPlan
 from search.execute.narrowing import NarrowingFacts, agreed_narrowing, group_order
-from search.execute.retrieve import RERANK_WINDOW
+from search.execute.ranking import RERANK_WINDOW
 from search.features.related import candidates_wanted, pick_related
 from search.index.caches import IndexCaches
 from search.index.shard_layout import ShardLayout

@@ -42,7 +42,7 @@ from search.execute.matchsets import (
     MatchSets,
     matching_docs,
 )
-from search.execute.retrieve import RERANK_WINDOW, ranking_query
+from search.execute.ranking import RERANK_WINDOW, ranking_query
 from search.execute.scoring import CompoundNode, Node, TermNode, compile_query
 from search.index.lexicon import get_lexicon
 from search.index.schema import FOLDED

@@ -33,7 +33,8 @@ from search.execute.bitmaps import DocSet
 from search.execute.candidates import MAX_CANDIDATES, champions, group_docs, rarest_first
 from search.execute.date_order import first_by_date
 from search.execute.matchsets import MatchPlan, Narrowing
-from search.execute.retrieve import RERANK_WINDOW, match_planned
+from search.execute.ranking import RERANK_WINDOW
+from search.execute.retrieve import match_planned
 from search.index.columns import NO_DATE, date_values
 from search.query.parse import ParsedQuery
 

@@ -2,7 +2,7 @@
 
 Whoosh scores by walking a tree of matchers, one per field and word, skipping every one of them
 to each candidate in Python: most of a search's time. Here the candidates are known in advance
-(search.execute.retrieve), so each term's postings are read once as arrays
+(search.execute.ranking), so each term's postings are read once as arrays
 (search.execute.docsets, cached per index generation), the candidates are found in them by one
 vectorized binary search (by bit rank in a common term's list, search.execute.doc_ranks), and
 the BM25 formula runs over arrays. Same formula, same statistics, same tree semantics (an Or

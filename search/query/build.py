@@ -69,7 +69,7 @@ def restoration_bonus(words: tuple[str, ...], restored: list[str]) -> list[wq.Qu
 def scoring_query(parsed: ParsedQuery, extra: list[wq.Query] | None = None) -> wq.Query:
     """Every scoring clause of `build_query` in one flat OR, nothing required.
 
-    Used on documents already known to match (search.execute.retrieve.score ANDs it with
+    Used on documents already known to match (search.execute.ranking.score ANDs it with
     their set): the sum of scores is the same, but Whoosh no longer intersects the long
     posting lists of common syllables on its own before it meets that short set.
     """
