@@ -21,9 +21,10 @@ scale.py's kinds instead, --n of each, and p50/p95 are printed per kind too:
     .venv/bin/python bench/shards.py --single <1M index> --sharded <2 shards of it> \
         --cluster local:2 --archive ../bench/archive-1m.jsonl.gz --n 30
 
-Before measuring, every index gets its postings sidecars (as `vnsearch serve` and the shard
-actors write them) and its files are read ahead into the page cache (search.index.preload),
-so that neither side pays a one-time cost inside the measurement.
+Before measuring, every index is readied as `vnsearch serve` readies it, and the shard actors
+ready theirs the same way (search.warmup: derived files written, files read ahead into the
+page cache, the caches of each field's most frequent terms warmed), so that neither side
+pays a one-time cost inside the measurement.
 """
 
 from __future__ import annotations
@@ -42,11 +43,12 @@ from scale_queries import make_cases, scan_archive
 sys.path.insert(0, str(REPO_DIR))
 
 from search.engine import SearchRequest, run_search  # noqa: E402
-from search.index.preload import read_ahead, ready_to_serve  # noqa: E402
 from search.index.shard_layout import read_layout  # noqa: E402
 from search.index.sidecar import MIN_SIDECAR_DOCS  # noqa: E402
-from search.index.store import open_index  # noqa: E402
+from search.index.store import ArchiveIndex, open_index  # noqa: E402
 from search.query.weights import weighting  # noqa: E402
+from search.settings import Settings  # noqa: E402
+from search.warmup import warm_caches  # noqa: E402
 
 
 def request_for(params: dict[str, Any]) -> SearchRequest:
@@ -66,9 +68,12 @@ def measure(run: Any, cases: list[dict[str, Any]], warmup: list[dict[str, Any]])
     return [timed(run, request_for(params)) for params in cases]
 
 
-def ready(path: str) -> None:
-    """The index's sidecars written and its files read ahead, as a server readies it."""
-    read_ahead(ready_to_serve(open_index(path), MIN_SIDECAR_DOCS, 50).preload.files)
+def served(path: str) -> ArchiveIndex:
+    """The index readied as `vnsearch serve` readies it: derived files written, files read
+    ahead, caches warmed (search.warmup, the settings' defaults)."""
+    index = open_index(path)
+    warm_caches(index, Settings().serve_warm_terms, MIN_SIDECAR_DOCS, 50)
+    return index
 
 
 def kind_lines(
@@ -142,25 +147,22 @@ def main(argv: list[str] | None = None) -> int:
         cases = [case.params for case in make_mix(docs, args.n, args.seed)]
         warmup = [case.params for case in make_mix(docs, args.warmup, args.seed + 1)]
         del docs
-    for path in [str(args.single), *read_layout(str(args.sharded)).shard_dirs()]:
-        ready(path)
-
-    single_searcher = open_index(args.single).searcher(weighting=weighting())
+    single_searcher = served(str(args.single)).searcher(weighting=weighting())
     single = measure(lambda r: run_search(single_searcher, r), cases, warmup)
     single_searcher.close()
 
     from search.cluster.connect import close_engine, sharded_engine
-    from search.settings import Settings
 
     engine = sharded_engine(str(args.sharded), Settings(cluster=args.cluster))
-    try:
+    try:  # each actor readies its shard as `serve` does: wait until it is done
+        engine.each_shard(lambda actor: actor.sidecars_written(), time.monotonic() + 3600)
         sharded = measure(engine.search, cases, warmup)
     finally:
         close_engine(engine)
 
     per_shard = []
     for path in read_layout(str(args.sharded)).shard_dirs():
-        searcher = open_index(path).searcher(weighting=weighting())
+        searcher = served(path).searcher(weighting=weighting())
         per_shard.append(measure(lambda r, s=searcher: run_search(s, r), cases, warmup))
         searcher.close()
 

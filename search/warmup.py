@@ -85,6 +85,7 @@ def warm_caches(
     return {
         "postings": postings,
         "sidecars": len(written),
+        "sidecar_files": written,
         "preloaded_bytes": preloading.size,
         "seconds": round(took, 2),
     }

@@ -435,3 +435,22 @@ def test_a_runs_holders_on_both_shards_rank_as_in_one_index(
     assert [h["id"] for h in sharded["hits"]] == [h["id"] for h in single["hits"]]
     if same_scores:
         assert [h["score"] for h in sharded["hits"]] == [h["score"] for h in single["hits"]]
+
+
+@pytest.mark.parametrize(("warm_terms", "warmed"), [(0, False), (20, True)])
+def test_a_shard_actor_warms_the_caches_its_calls_read(
+    sharded_demo_dir: Path, warm_terms: int, warmed: bool
+) -> None:
+    """As `serve` warms one index before its workers fork, an actor warms its shard's caches
+    (search.warmup), in the very index object its calls then read."""
+    from search.cluster.shard import ShardActor, ShardWarming
+
+    shard_dir = read_layout(str(sharded_demo_dir)).shard_dirs()[0]
+    actor = ShardActor(0, shard_dir, ShardWarming(sidecar_min_docs=10**9, warm_terms=warm_terms))
+    actor.sidecars_written()  # waits for the warm-up
+    try:
+        index, _ = actor._reader()  # the index its calls read
+        assert (len(index.caches.segment_postings) > 0) is warmed
+        assert actor.ping()["documents"] > 0
+    finally:
+        actor.close()

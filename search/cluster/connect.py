@@ -54,7 +54,11 @@ def sharded_engine(
         client,
         settings.cluster_timeout_ms / 1000,
         settings.shard_replicas,
-        ShardWarming(settings.serve_sidecar_min_docs, settings.serve_preload_percent),
+        ShardWarming(
+            settings.serve_sidecar_min_docs,
+            settings.serve_preload_percent,
+            settings.serve_warm_terms,
+        ),
     )
     engine.holders.wait_ready(START_TIMEOUT_S)
     return engine

@@ -32,7 +32,6 @@ from search.features.related import candidates_for, similar_query
 from search.features.suggest import autocomplete
 from search.index.documents import stored_fields
 from search.index.durability import live_dir
-from search.index.preload import read_ahead, ready_to_serve
 from search.index.sidecar import MIN_SIDECAR_DOCS
 from search.index.store import ArchiveIndex, ArchiveSearcher, open_index
 from search.query.collection import (
@@ -43,18 +42,22 @@ from search.query.collection import (
 )
 from search.query.parse import parse_query
 from search.query.weights import weighting
+from search.warmup import warm_caches
 
 log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
 class ShardWarming:
-    """How a shard actor readies its index, as a single index's server does: decoded postings
-    for segments of `sidecar_min_docs` documents or more (search.index.sidecar), then the
-    files read ahead within `preload_percent` of the memory available (search.index.preload)."""
+    """How a shard actor readies its index, as a single index's server does (search.warmup):
+    decoded postings for segments of `sidecar_min_docs` documents or more (search.index.
+    sidecar), the files read ahead within `preload_percent` of the memory available
+    (search.index.preload), then the caches of each field's `warm_terms` most frequent
+    terms."""
 
     sidecar_min_docs: int = MIN_SIDECAR_DOCS
     preload_percent: int = 0
+    warm_terms: int = 0
 
 
 class ShardActor:
@@ -66,15 +69,17 @@ class ShardActor:
         self.number = number
         self.path = path
         self._opened: tuple[str, int, ArchiveIndex, IndexReader] | None = None
+        real = os.path.realpath(live_dir(path))
+        self._warmed = (real, open_index(real))  # its caches, warmed, serve the calls
         self._sidecars_written: list[str] = []
         self._sidecars = threading.Thread(target=self._warm, args=(warming,), daemon=True)
         self._sidecars.start()
 
     def _warm(self, warming: ShardWarming) -> None:
-        index = open_index(os.path.realpath(live_dir(self.path)))
-        readied = ready_to_serve(index, warming.sidecar_min_docs, warming.preload_percent)
-        self._sidecars_written = readied.sidecars
-        read_ahead(readied.preload.files)
+        done = warm_caches(
+            self._warmed[1], warming.warm_terms, warming.sidecar_min_docs, warming.preload_percent
+        )
+        self._sidecars_written = done["sidecar_files"]
 
     def sidecars_written(self) -> list[str]:
         """The sidecars this actor wrote, once it is done with them (it waits for that)."""
@@ -89,6 +94,8 @@ class ShardActor:
             index = self._opened[2]
             if index.latest_generation() == self._opened[1]:
                 return index, self._opened[3]
+        elif self._warmed[0] == real:
+            index = self._warmed[1]
         else:
             index = open_index(real)
         if self._opened is not None:
@@ -96,6 +103,12 @@ class ShardActor:
         reader = index.reader()
         self._opened = (real, int(reader.generation()), index, reader)
         return index, reader
+
+    def close(self) -> None:
+        """Close the reader it holds (a worker's actor otherwise lives as long as the worker)."""
+        if self._opened is not None:
+            self._opened[3].close()
+            self._opened = None
 
     def _searcher(self, stats: CollectionStats | None = None) -> Searcher:
         index, reader = self._reader()
