@@ -6,8 +6,9 @@ A crash loses at most the batch in flight; a failed batch is cancelled, never ha
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Container, Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import Any, overload
 
 from whoosh.index import FileIndex
 
@@ -186,7 +187,7 @@ def write_batch(
             if term_memo is not None:
                 writer.term_memo = term_memo
             fields = set(writer.schema.names())  # an index built before a field was added
-            docs = [to_document(article, fields) for article in articles]
+            docs = Documents(articles, fields)
             writer.add_documents(docs, procs, meanwhile=delete_older_versions)
     except DocumentFailed as failed:  # the writer was cancelled
         raise DocumentError(articles[failed.index]) from failed.__cause__
@@ -216,6 +217,29 @@ def checked_article(
         summary.warnings += 1
         report(f"{raw.where}: warning: {warning}")
     return checked.article
+
+
+class Documents(Sequence[dict[str, Any]]):
+    """The batch's Whoosh documents, each made when it is read: a writer's forked helpers
+    make their own share's, in parallel, instead of this process making all of them first."""
+
+    def __init__(self, articles: list[Article], fields: Container[str]) -> None:
+        self.articles = articles
+        self.fields = fields
+
+    def __len__(self) -> int:
+        return len(self.articles)
+
+    @overload
+    def __getitem__(self, index: int) -> dict[str, Any]: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[dict[str, Any]]: ...
+
+    def __getitem__(self, index: int | slice) -> dict[str, Any] | list[dict[str, Any]]:
+        if isinstance(index, slice):
+            return [to_document(a, self.fields) for a in self.articles[index]]
+        return to_document(self.articles[index], self.fields)
 
 
 class DocumentError(Exception):

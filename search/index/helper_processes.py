@@ -132,8 +132,18 @@ class ForkedHelpers:
         self._helpers = []
 
 
+# A forked helper indexes a document more slowly than the writer's own process: the pages it
+# writes to are first copied from its parent's. Its share is smaller by this factor, so that
+# the helpers and the writer finish together (bench/README.md, index.py).
+HELPER_SLOWDOWN = 1.25
+
+
 def _shares(count: int, procs: int) -> list[tuple[int, int]]:
-    """(start, end) of each process's share of count documents, in order."""
+    """(start, end) of each process's share of count documents, in order: the helpers'
+    first, the writer's own (the last) larger by HELPER_SLOWDOWN."""
     procs = max(1, min(procs, count))
-    size = -(-count // procs)
-    return [(start, min(start + size, count)) for start in range(0, count, size)] or [(0, 0)]
+    if procs == 1:
+        return [(0, count)]
+    size = max(1, int(count / (procs - 1 + HELPER_SLOWDOWN)))  # count >= procs: none empty
+    starts = [share * size for share in range(procs)] + [count]
+    return list(zip(starts, starts[1:], strict=False))[:procs]
