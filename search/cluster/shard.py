@@ -76,9 +76,16 @@ class ShardActor:
         self._sidecars.start()
 
     def _warm(self, warming: ShardWarming) -> None:
-        done = warm_caches(
-            self._warmed[1], warming.warm_terms, warming.sidecar_min_docs, warming.preload_percent
-        )
+        try:
+            done = warm_caches(
+                self._warmed[1],
+                warming.warm_terms,
+                warming.sidecar_min_docs,
+                warming.preload_percent,
+            )
+        except Exception:  # noqa: BLE001 - warming is an optimisation: the shard answers cold
+            log.exception("shard %d: warming its caches failed; answering cold", self.number)
+            return
         self._sidecars_written = done["sidecar_files"]
 
     def sidecars_written(self) -> list[str]:

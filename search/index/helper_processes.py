@@ -134,7 +134,7 @@ class ForkedHelpers:
 
 # A forked helper indexes a document more slowly than the writer's own process: the pages it
 # writes to are first copied from its parent's. Its share is smaller by this factor, so that
-# the helpers and the writer finish together (bench/README.md, index.py).
+# the helpers and the writer finish together (bench/README.md: how a build uses the cores).
 HELPER_SLOWDOWN = 1.25
 
 
@@ -146,4 +146,4 @@ def _shares(count: int, procs: int) -> list[tuple[int, int]]:
         return [(0, count)]
     size = max(1, int(count / (procs - 1 + HELPER_SLOWDOWN)))  # count >= procs: none empty
     starts = [share * size for share in range(procs)] + [count]
-    return list(zip(starts, starts[1:], strict=False))[:procs]
+    return list(zip(starts, starts[1:], strict=False))
