@@ -17,7 +17,7 @@ from whoosh.reading import TermNotFound
 from search.index.caches import IndexCaches
 from search.index.w3_reader import w3_terms
 
-_LACKED = ()  # kept for a term the segment lacks (a cache keeps no None)
+_LACKED = object()  # kept for a term the segment lacks (a cache keeps no None)
 
 
 def segment_term_key(leaf: Any, fieldname: str, text: str) -> tuple[str, int, str, str] | None:
