@@ -84,8 +84,7 @@ def warm_caches(
     log.info("warmed caches: %d postings in %.1f s", postings, took)
     return {
         "postings": postings,
-        "sidecars": len(written),
-        "sidecar_files": written,
+        "sidecars": written,  # the derived files it wrote
         "preloaded_bytes": preloading.size,
         "seconds": round(took, 2),
     }

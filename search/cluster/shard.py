@@ -86,7 +86,7 @@ class ShardActor:
         except Exception:  # noqa: BLE001 - warming is an optimisation: the shard answers cold
             log.exception("shard %d: warming its caches failed; answering cold", self.number)
             return
-        self._sidecars_written = done["sidecar_files"]
+        self._sidecars_written = done["sidecars"]
 
     def sidecars_written(self) -> list[str]:
         """The sidecars this actor wrote, once it is done with them (it waits for that)."""
