@@ -74,8 +74,9 @@ def check_every_term(index: ArchiveIndex) -> int:
 @pytest.mark.parametrize("name", ["churned_index", "generated_index"])
 def test_sidecar_postings_equal_whoosh_matchers(copy_of: Any, name: str, narrow: bool) -> None:
     """Many segments, deletions and re-added articles (churned), long repetitive lists over
-    several W3 blocks (generated), lists stored narrow (gaps as uint16, weights as uint8)
-    or wide (int32 numbers, float32 weights): the sidecar gives what Whoosh's matcher walks."""
+    several W3 blocks (generated), lists stored narrow (gaps as uint8 or uint16, weights as
+    uint8) or wide (int32 numbers, float32 weights): the sidecar gives what Whoosh's matcher
+    walks."""
     index = copy_of(name)
     with index.reader() as reader:
         leaves = [leaf for leaf, _ in reader.leaf_readers()]
@@ -86,18 +87,20 @@ def test_sidecar_postings_equal_whoosh_matchers(copy_of: Any, name: str, narrow:
             sidecar = open_sidecar(index.storage.folder, SidecarKey.of(leaf.segment()))
             assert sidecar is not None
             kinds |= set(sidecar.kinds.tolist())
-    assert (0 in kinds) if narrow else kinds == {6}  # gaps and uint8 weights; or wide
+    assert (8 in kinds) if narrow else kinds == {6}  # uint8 gaps and weights; or wide
     assert check_every_term(index) > 0
 
 
 @pytest.mark.parametrize(
     ("ids", "weights", "kind"),
     [
-        ([70_000, 70_004, 70_100], [1.0, 2.0, 255.0], 0),  # small gaps after a large first
+        ([70_000, 70_004, 70_100], [1.0, 2.0, 255.0], 8),  # small gaps after a large first
+        ([7, 7 + 255, 7 + 510], [1.0, 1.0, 1.0], 8),  # gaps at uint8's bound
+        ([7, 7 + 256, 7 + 300], [1.0, 1.0, 1.0], 0),  # a gap past uint8
         ([0, 65_535, 2 * 65_535], [1.0, 256.0, 1.0], 1),  # gaps at uint16's bound
         ([5, 70_000], [1.0, 1.0], 4),  # a gap past uint16: the numbers as they are
-        ([1, 2, 3], [1.0, 70_000.0, 2.0], 2),  # a weight past uint16
-        ([1, 2, 3], [1.0, 0.5, 2.0], 2),  # a weight not whole
+        ([1, 2, 3], [1.0, 70_000.0, 2.0], 10),  # a weight past uint16
+        ([1, 2, 3], [1.0, 0.5, 2.0], 10),  # a weight not whole
     ],
 )
 def test_each_list_is_stored_as_narrow_as_its_values_allow(
@@ -107,7 +110,7 @@ def test_each_list_is_stored_as_narrow_as_its_values_allow(
     id_kind, stored_ids = _narrowest_ids(np.array(ids, dtype=np.int32))
     weight_kind, stored_weights = _narrowest_weights(np.array(weights, dtype=np.float32))
     assert 4 * id_kind + weight_kind == kind
-    decoded = np.cumsum(stored_ids, dtype=np.int32) + ids[0] if id_kind == 0 else stored_ids
+    decoded = stored_ids if id_kind == 1 else np.cumsum(stored_ids, dtype=np.int32) + ids[0]
     assert decoded.tolist() == ids
     assert stored_weights.astype(np.float32).tolist() == weights
 

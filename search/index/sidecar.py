@@ -5,10 +5,11 @@ costs far more than the rest of a query, and every worker process would pay it f
 term it has not cached yet. A segment never changes once written, so its lists are decoded
 once, into one file per segment under `derived/` in the index directory: document numbers
 and weights of every list Whoosh did not inline in its term table, in one run each, each list
-as narrow as its values allow. Document numbers are gaps from the list's first (uint16) when
-every gap of the list fits, else the numbers themselves (int32); a common syllable's gaps are
-small, and these lists are most of the file. Weights are term frequencies: uint8 when every
-one of the list is a whole number below 256, else uint16, else float32 (one not whole).
+as narrow as its values allow. Document numbers are gaps from the list's first, as uint8 or
+uint16 (the narrower that every gap of the list fits), else the numbers themselves (int32): a
+common syllable's gaps are small, and these lists are most of the file. Weights are term
+frequencies: uint8 when every one of the list is a whole number below 256, else uint16, else
+float32 (one not whole).
 Every process maps the file read-only, so the pages are shared through the page cache and a
 cold term costs a look-up and a cumulative sum, not the decoding of pickled blocks.
 
@@ -45,14 +46,20 @@ from search.index.durability import fsync_directory
 from search.index.w3_reader import field_entries, read_ids_and_weights, w3_terms
 
 DERIVED_DIR = "derived"
-SIDECAR_VERSION = 3  # 3: each list as narrow as its values allow
+SIDECAR_VERSION = 4  # 3: each list as narrow as its values allow; 4: uint8 gaps
 _MAGIC = b"VNSCAR\x00\x01"
 HEADER_BYTES = 4096  # a derived file's header block (magic, JSON description), both kinds
 POSTINGS_SUFFIX = ".postings"
 POSITIONS_SUFFIX = ".positions"  # search.index.positions_sidecar's files, in the same folder
 TMP_MARK = ".tmp-"
 # A list's kind: 4 * (its document numbers' type) + (its weights' type), as indexes here.
-_ID_TYPES: tuple[np.dtype[Any], ...] = (np.dtype(np.uint16), np.dtype(np.int32))  # gaps; numbers
+# Document numbers: uint16 gaps, the numbers (int32), uint8 gaps.
+_ID_TYPES: tuple[np.dtype[Any], ...] = (
+    np.dtype(np.uint16),
+    np.dtype(np.int32),
+    np.dtype(np.uint8),
+)
+_NUMBERS = 1  # the kind of document numbers stored as they are, not as gaps
 _WEIGHT_TYPES: tuple[np.dtype[Any], ...] = (
     np.dtype(np.uint8),
     np.dtype(np.uint16),
@@ -93,7 +100,7 @@ class SegmentSidecar:
             return None
         i, count, at, id_type, weight_type = found
         stored = np.frombuffer(self.mapped, id_type, count, at)
-        if id_type == np.uint16:
+        if id_type != _ID_TYPES[_NUMBERS]:
             ids = np.cumsum(stored, dtype=np.int32)
             ids += np.int32(self.firsts[i])
         else:
@@ -295,12 +302,14 @@ def _write_file(
 
 
 def _narrowest_ids(ids: npt.NDArray[np.int32]) -> tuple[int, npt.NDArray[Any]]:
-    """The list's document numbers as gaps from its first (kind 0) when every gap fits
-    uint16, else as they are (kind 1)."""
+    """The list's document numbers as gaps from its first when every gap fits uint8 (kind
+    2) or uint16 (kind 0), else as they are (kind 1)."""
     gaps = np.diff(ids, prepend=ids[:1])
-    if len(gaps) and int(gaps.max()) > np.iinfo(np.uint16).max:
-        return 1, ids.astype(np.int32, copy=False)
-    return 0, gaps.astype(np.uint16)
+    widest = int(gaps.max()) if len(gaps) else 0
+    if widest > np.iinfo(np.uint16).max:
+        return _NUMBERS, ids.astype(np.int32, copy=False)
+    kind = 2 if widest <= np.iinfo(np.uint8).max else 0
+    return kind, gaps.astype(_ID_TYPES[kind])
 
 
 def _narrowest_weights(weights: npt.NDArray[np.float32]) -> tuple[int, npt.NDArray[Any]]:
