@@ -4,16 +4,16 @@ Each shard is held by a `ShardActor` (search.cluster.shard) on a worker, one per
 `replicas` of them on different workers. A search asks every shard for its facts
 (search.execute.agreement): its counts, the accent restorer's counts it looked up and the
 frequencies of the ranking query's terms as its own counts restore the words. The engine
-agrees one plan on them and sums the counts; then every shard runs its part with the plan
-and the sums, in parallel, and the parts are merged (search.cluster.merge). One call to each
-shard for browsing (no words), two for most requests, three when the archive holds more
-candidates than one index scores (how to bound them is agreed too: search.execute.narrowing).
-A shard is asked again, for a few requests, when its part rests on a count another shard's
-share was missing from, or on its own count where the archive's differs (it restored a word
-otherwise with the summed counts), or shows a hit below the archive's rerank floor that one
-index would not have reranked. The answer is the one index holding every article would
-give, but for where that index itself keeps the first articles
-of equal score by the order they were indexed in (bench/README.md).
+agrees one plan on them and sums the counts (search.cluster.counts); then every shard runs
+its part with the plan and the sums, in parallel, and the parts are merged
+(search.cluster.merge). One call to each shard for browsing (no words), two for most
+requests, three when the archive holds more candidates than one index scores (how to bound
+them is agreed too: search.execute.narrowing). A shard is asked again, for a few requests,
+when its part rests on a count another shard's share was missing from, or on its own count
+where the archive's differs (it restored a word otherwise with the summed counts), or shows
+a hit below the archive's rerank floor that one index would not have reranked. The answer
+is the one index holding every article would give, but for where that index itself keeps
+the first articles of equal score by the order they were indexed in (bench/README.md).
 
 A shard whose every holder fails or misses the per-request timeout is left out: the answer is
 a 200 with `partial: true` and `missing_shards`. Its actor is then made again on a live worker
@@ -33,6 +33,13 @@ from typing import Any
 
 from distributed import Client
 
+from search.cluster.counts import (
+    NOTHING_LACKING,
+    counted_alike,
+    scoring_counts,
+    shard_search,
+    summed_counts,
+)
 from search.cluster.holders import ShardHolders
 from search.cluster.merge import (
     merge_completions,
@@ -48,7 +55,6 @@ from search.execute.agreement import (
     ArchiveView,
     ShardFacts,
     agreed_plan,
-    archive_words,
 )
 from search.execute.candidates import MAX_CANDIDATES
 from search.execute.matchsets import MatchPlan
@@ -59,11 +65,6 @@ from search.index.caches import IndexCaches
 from search.index.shard_layout import ShardLayout
 from search.query.collection import CollectionStats
 from search.query.parse import LEVELS, parse_query
-
-Key = tuple[str, str]  # (field, term)
-Lacking = tuple[tuple[Key, ...], tuple[Key, ...]]  # lexicon keys and terms a shard lacks
-NOTHING_LACKING: Lacking = ((), ())
-MAX_RECOUNTS = 2  # asking again with more counts: a shard whose reading changed twice
 
 
 @dataclass(frozen=True)
@@ -168,11 +169,13 @@ class ShardedEngine:
         view = ArchiveView(plan, known.newest, total)
         stats, lacking = known.stats, {s: NOTHING_LACKING for s in told}
         if ranked:
-            stats, lacking = self._scoring_counts(told, known.stats)
-        searches = {s: partial(_search, request, view, stats, lacking[s]) for s in sorted(told)}
+            stats, lacking = scoring_counts(told, known.stats)
+        searches = {
+            s: partial(shard_search, request, view, stats, lacking[s]) for s in sorted(told)
+        }
         parts, lost = self.ask_each(searches, deadline)
         if ranked:
-            parts, stats = self._counted_alike(request, view, stats, parts, deadline)
+            parts, stats = counted_alike(self, request, view, stats, parts, deadline)
             parts = self._reranked_alike(request, view, stats, parts, deadline)
             parts = promoted_alike(parts)
         missing = sorted(set(missing) | set(lost))
@@ -185,7 +188,7 @@ class ShardedEngine:
         articles in date order, so there is no plan to agree and nothing to count first,
         and one call to each shard answers it."""
         view = ArchiveView(MatchPlan("all"), None, 0)  # no recency, no did-you-mean here
-        search = partial(_search, request, view, CollectionStats(0), NOTHING_LACKING)
+        search = partial(shard_search, request, view, CollectionStats(0), NOTHING_LACKING)
         parts, missing = self.each_shard(search, deadline)
         result = merge_results(request, [parts[s] for s in sorted(parts)], missing)
         result["took_ms"] = round((time.perf_counter() - started) * 1000, 1)
@@ -240,95 +243,10 @@ class ShardedEngine:
         kept, again = within_floor(parts, floor, window)
         if again:
             floored = replace(view, plan=replace(view.plan, rerank_floor=floor))
-            search = partial(_search, request, floored, stats, NOTHING_LACKING)
+            search = partial(shard_search, request, floored, stats, NOTHING_LACKING)
             redone, _ = self.each_shard(search, deadline, again)
             kept.update(redone)
         return kept
-
-    def _scoring_counts(
-        self, told: dict[int, tuple[int, ShardFacts]], stats: CollectionStats
-    ) -> tuple[CollectionStats, dict[int, Lacking]]:
-        """The archive's counts for ranking this request, as far as the shards' facts give
-        them: the accent restorer's, and the frequencies of the terms the ranking query holds,
-        each summed over the shards that counted it; and by shard, the keys it did not count.
-        Each shard counts those with its search (mostly none of them is there) and each
-        counted the terms of its own reading of the words (mostly the archive's too):
-        `_counted_alike` asks again when either was not so."""
-        shards = sorted(told)
-        lexicon = {s: told[s][1].lexicon for s in shards}
-        terms = {s: told[s][1].frequencies for s in shards}
-        every_key = sorted({k for found in lexicon.values() for k in found})
-        every_term = sorted({t for found in terms.values() for t in found})
-        lacking = {
-            s: (
-                tuple(k for k in every_key if k not in lexicon[s]),
-                tuple(t for t in every_term if t not in terms[s]),
-            )
-            for s in shards
-        }
-        spellings, known = archive_words(told[s][1] for s in shards)
-        summed = stats.with_frequencies(_summed(terms), _summed(lexicon))
-        return replace(summed, spellings=spellings, known_words=known), lacking
-
-    def _counted_alike(
-        self,
-        request: SearchRequest,
-        view: ArchiveView,
-        stats: CollectionStats,
-        parts: dict[int, dict[str, Any]],
-        deadline: float,
-    ) -> tuple[dict[int, dict[str, Any]], CollectionStats]:
-        """The parts, and the counts they were searched with: a shard is asked again, with
-        the counts summed anew, when a count it used lacked another shard's share (`late`),
-        or was its own where the archive's differs (`uncounted`: rare, a shard reading a word
-        otherwise with the archive's counts than with its own); at most MAX_RECOUNTS times."""
-        for _ in range(MAX_RECOUNTS):
-            own = {s: _given(parts[s], "uncounted") for s in parts}
-            lexicon = {s: dict(own[s][0]) for s in parts}
-            terms = {s: dict(own[s][1]) for s in parts}
-            if any(lexicon.values()) or any(terms.values()):
-                self._completed(lexicon, terms, deadline)
-            late = {s: _given(parts[s], "late") for s in parts}
-            late_lexicon = _summed({s: late[s][0] for s in parts})
-            late_terms = _summed({s: late[s][1] for s in parts})
-            summed = _summed(lexicon)
-            again = [
-                s
-                for s in sorted(parts)
-                if (set(late_lexicon) | set(late_terms)) & parts[s].get("used", set())
-                or any(summed[key] != count for key, count in own[s][0].items())
-                or own[s][1]  # scored with a scaled estimate
-            ]
-            stats = _with_more(stats, _summed(terms), summed)
-            stats = _with_more(stats, late_terms, late_lexicon)
-            if not again:
-                break
-            parts = {s: _without(parts[s], "late", "uncounted") for s in parts}  # summed
-            search = partial(_search, request, view, stats, NOTHING_LACKING)
-            redone, _ = self.each_shard(search, deadline, again)
-            parts = {**parts, **redone}
-        return parts, stats
-
-    def _completed(
-        self,
-        lexicon: dict[int, dict[tuple[str, str], int]],
-        terms: dict[int, dict[tuple[str, str], int]],
-        deadline: float,
-    ) -> None:
-        """Every key any shard counted, counted by every shard: those that did not count
-        some are asked for them, in one call each, in parallel (only when some are missing)."""
-        calls: dict[int, Callable[[Any], Any]] = {}
-        all_keys = sorted({k for found in lexicon.values() for k in found})
-        all_terms = sorted({k for found in terms.values() for k in found})
-        for shard in lexicon:
-            keys = [k for k in all_keys if k not in lexicon[shard]]
-            wanted = [k for k in all_terms if k not in terms[shard]]
-            if keys or wanted:
-                calls[shard] = partial(_counts, keys=keys, terms=wanted)
-        answers, _ = self.ask_each(calls, deadline)
-        for shard, (more_keys, more_terms) in answers.items():
-            lexicon[shard] = {**lexicon[shard], **more_keys}
-            terms[shard] = {**terms[shard], **more_terms}
 
     def article(self, article_id: str) -> dict[str, Any] | None:
         answers, _ = self.each_shard(lambda actor: actor.article(article_id), self._deadline())
@@ -352,7 +270,7 @@ class ShardedEngine:
         terms = sorted({(name, _text(text)) for name, text in query.iter_all_terms()})
         counted, _ = self.each_shard(lambda actor: actor.frequencies(terms), deadline)
         known = self.archive_stats({s: counted[s][0] for s in counted}, deadline)
-        stats = known.stats.with_frequencies(_summed({s: counted[s][1] for s in counted}))
+        stats = known.stats.with_frequencies(summed_counts({s: counted[s][1] for s in counted}))
         wanted = candidates_wanted(limit)
         found, _ = self.each_shard(
             lambda actor: actor.related_candidates(query, stats, wanted), deadline
@@ -388,51 +306,8 @@ def _summed_stats(parts: list[CollectionStats]) -> CollectionStats:
     return CollectionStats(sum(part.documents for part in parts), lengths)
 
 
-def _search(
-    request: SearchRequest,
-    view: ArchiveView,
-    stats: CollectionStats,
-    lacking: Lacking,
-    actor: Any,
-) -> Any:
-    return actor.search(request, view, stats, lacking)
-
-
 def _narrowing(request: SearchRequest, plan: MatchPlan, order: list[int], actor: Any) -> Any:
     return actor.narrowing(request, plan, order)
-
-
-def _without(part: dict[str, Any], *names: str) -> dict[str, Any]:
-    return {name: value for name, value in part.items() if name not in names}
-
-
-def _given(part: dict[str, Any], kind: str) -> tuple[dict[Key, int], dict[Key, int]]:
-    """A part's counts of one kind ("late", "uncounted"): the lexicon's, the terms'."""
-    given = part.get(kind, {})
-    return given.get("lexicon", {}), given.get("terms", {})
-
-
-def _with_more(
-    stats: CollectionStats,
-    frequencies: dict[tuple[str, str], int],
-    lexicon: dict[tuple[str, str], int],
-) -> CollectionStats:
-    """The counts with more added: a key's counts from shards that had not given it."""
-    return stats.with_frequencies(
-        _summed({0: stats.frequencies, 1: frequencies}), _summed({0: stats.lexicon, 1: lexicon})
-    )
-
-
-def _counts(actor: Any, keys: list[tuple[str, str]], terms: list[tuple[str, str]]) -> Any:
-    return actor.counts(keys, terms)
-
-
-def _summed(counts: dict[int, dict[tuple[str, str], int]]) -> dict[tuple[str, str], int]:
-    summed: dict[tuple[str, str], int] = {}
-    for found in counts.values():
-        for key, count in found.items():
-            summed[key] = summed.get(key, 0) + count
-    return summed
 
 
 def _text(text: str | bytes) -> str:
