@@ -7,6 +7,7 @@ absent; its text is never copied here.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +16,7 @@ import pytest
 from indexer.readers.feed import parse_feed_date, read_feed, sniff_feed
 from indexer.readers.savedpage import is_date_line, read_saved_page, sniff_saved_page
 from indexer.records import ARTICLE_FIELDS, RawRecord
-from indexer.textclean import html_to_text, is_probably_html, safe_url
+from indexer.textclean import html_to_text, is_probably_html, normalize_whitespace, safe_url
 
 FIXTURES = Path(__file__).parent / "fixtures"
 PAGES = FIXTURES / "pages"
@@ -95,6 +96,43 @@ def test_html_to_text_fast_path_skips_the_parser(monkeypatch: pytest.MonkeyPatch
     monkeypatch.setattr("indexer.textclean._TextExtractor", boom)
     assert html_to_text("Tin  thường\u00a0ngày") == "Tin thường ngày"
     assert html_to_text("a < b &amp; c") == "a < b & c"  # no tag: entities only
+
+
+def _split_and_joined(text: str) -> str:
+    """normalize_whitespace as it was before its fast path: every line split and joined."""
+    lines = (" ".join(line.split()) for line in text.replace("\r\n", "\n").split("\n"))
+    return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Tin thường ngày.\n\nĐoạn hai.",  # tidy: only the ends may change
+        "  Tin ở đầu và cuối  ",
+        "\n\nTin\n\n",
+        "hai  dấu cách",
+        "cuối dòng \nđầu dòng",
+        "dòng\n đầu",
+        "ba\n\n\ndòng trống",
+        "tab\tở giữa",
+        "xuống dòng\r\nkiểu Windows",
+        "chỉ\rCR",
+        "",
+        " ",
+    ],
+)
+def test_normalize_whitespace_equals_splitting_every_line(text: str) -> None:
+    assert normalize_whitespace(text) == _split_and_joined(text)
+
+
+def test_every_other_whitespace_character_takes_the_slow_path() -> None:
+    """Every character str.split() splits on, but the space and the line break, is caught
+    by the tidy check, so the fast path never keeps one."""
+    spaces = [c for c in map(chr, range(0x110000)) if len(f"a{c}b".split()) == 2]
+    assert " " in spaces and "\u00a0" in spaces and "\u3000" in spaces
+    for c in spaces:
+        text = f"một{c}hai"
+        assert normalize_whitespace(text) == _split_and_joined(text), hex(ord(c))
 
 
 @pytest.mark.parametrize(
