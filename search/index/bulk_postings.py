@@ -10,7 +10,7 @@ search/index/term_spill.py.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from search.index.bulk_arrays import FieldPostings, TokenColumns
@@ -44,7 +44,7 @@ class PostingsWriter:
 
         def _layout(self, fieldname: str) -> tuple[str, float]: ...
 
-        def _length_table(self, fieldname: str) -> Sequence[int]: ...
+        def _length_table(self, fieldname: str) -> bytearray: ...
 
     def _write_postings(self) -> None:
         """Every field's terms into the term table, postings into the postings file, a chunk

@@ -25,7 +25,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from whoosh.codec.whoosh3 import LENGTHS_COLUMN, _lenfield
 from whoosh.index import LockError
 from whoosh.writing import SegmentWriter
 
@@ -43,6 +42,7 @@ from search.index.bulk_fields import (
     forget_document,
 )
 from search.index.bulk_postings import PostingsWriter
+from search.index.field_lengths import FieldLengths
 from search.index.helper_processes import ForkedHelpers, no_gc
 from search.index.merge import MergedSegment, can_merge_fast, merge_tiers
 from search.index.w3_codec import (
@@ -50,11 +50,10 @@ from search.index.w3_codec import (
     COMPRESS_MIN,
     COMPRESSION,
     INLINE_LIMIT,
-    length_byte,
 )
 
 
-class BulkWriter(ForkedHelpers, PostingsWriter, SegmentWriter):
+class BulkWriter(ForkedHelpers, PostingsWriter, FieldLengths, SegmentWriter):
     """SegmentWriter with in-memory postings for the documents it adds (see module doc)."""
 
     def __init__(
@@ -271,54 +270,6 @@ class BulkWriter(ForkedHelpers, PostingsWriter, SegmentWriter):
             and (merge if merge is not None else self.merge)
         )
         return super()._merge_segments(merge_tiers if default else mergetype, optimize, merge)
-
-    def _write_lengths(self) -> None:
-        """Write the field length columns of the documents added since the last call: what
-        W3PerDocWriter.add_field does per document and field, a column at a time."""
-        start, end = self._lengths_from, self.docnum
-        self._lengths_from = end
-        for fieldname, lengths in self._lengths.items():
-            docnums = [d for d in lengths if d >= start]
-            if not docnums:
-                continue
-            row = bytearray(end - start)  # zero: no length, the column's default
-            for docnum in docnums:
-                row[docnum - start] = length_byte(lengths[docnum])
-            self._add_length_row(fieldname, start, row, sum(map(lengths.__getitem__, docnums)))
-
-    def _add_length_row(
-        self, fieldname: str, first: int, row: bytes | bytearray, total: int
-    ) -> None:
-        """Write the length bytes of documents first, first + 1, ... (0: no length) to the
-        field's length column, keep them for the term infos and add `total` to the field's
-        total length."""
-        perdocwriter = self.perdocwriter
-        kept = self._length_bytes.setdefault(fieldname, bytearray())
-        kept.extend(bytes(first - len(kept)))
-        kept[first:] = row
-        nonzero = [i for i, b in enumerate(row) if b]
-        if not nonzero:
-            return
-        lenfield = _lenfield(fieldname)
-        if not perdocwriter._has_column(lenfield):
-            perdocwriter._create_column(lenfield, LENGTHS_COLUMN)
-        column = perdocwriter._get_column(lenfield)
-        start, stop = first + nonzero[0], first + nonzero[-1] + 1
-        if column._fixedlen == 1 and column._defaultbytes == b"\x00":
-            if start > column._count:
-                column.fill(start)
-            column._dbfile.write(bytes(row[start - first : stop - first]))
-            column._count = stop
-        else:
-            for at in nonzero:
-                column.add(first + at, row[at])
-        perdocwriter._fieldlengths[fieldname] += total
-
-    def _length_table(self, fieldname: str) -> bytearray:
-        """The field's length byte by document number, for every document of the segment."""
-        table = self._length_bytes.setdefault(fieldname, bytearray())
-        table.extend(bytes(self.docnum - len(table)))
-        return table
 
     def _flush_segment(self) -> None:
         self._write_lengths()
