@@ -1,12 +1,13 @@
 """Index articles in batches: validate, dedupe, upsert by id, commit durably.
 
-A crash loses at most the batch in flight; a failed batch is cancelled, never half-written.
+A crash loses at most the batch in flight (and the next one, read meanwhile): every commit
+before it is whole, and a failed batch is cancelled, never half-written.
 """
 
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable, Container, Iterable, Sequence
+from collections.abc import Callable, Container, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, overload
 
@@ -86,13 +87,37 @@ class IndexBuilder:
     def add_records(
         self, records: Iterable[RawRecord], on_record: Callable[[], None] | None = None
     ) -> Summary:
-        """Index every good record, report every bad one as FILE:LINE: reason."""
-        for raw in records:
-            self.add_record(raw)
+        """Index every good record, report every bad one as FILE:LINE: reason.
+
+        While a batch's forked helpers index their shares, this process reads and checks the
+        next batch's records before indexing its own share (`ReadAhead`): reading then takes
+        no time of its own between two batches, when the helpers' cores would stand idle."""
+        self.flush()  # articles added one by one before
+        source = iter(records)
+        batch = self._next_batch(source, on_record)
+        while batch:
+            ahead = ReadAhead(lambda: self._next_batch(source, on_record))
+            self._write(batch, ahead)
+            batch = ahead.batch()
+        return self.summary
+
+    def _next_batch(
+        self, source: Iterator[RawRecord], on_record: Callable[[], None] | None
+    ) -> list[Article]:
+        """The next `batch_size` good articles of `source` (fewer at its end), the last of
+        each id in the place of its first."""
+        batch: dict[str, Article] = {}
+        for raw in source:
+            article = self.checked(raw)
             if on_record:
                 on_record()
-        self.flush()
-        return self.summary
+            if article is not None:
+                if article.id in batch:
+                    self.summary.updated += 1  # repeated within the batch: the last one wins
+                batch[article.id] = article
+                if len(batch) >= self.batch_size:
+                    break
+        return list(batch.values())
 
     def add_record(self, raw: RawRecord) -> None:
         article = self.checked(raw)
@@ -118,6 +143,10 @@ class IndexBuilder:
             return
         articles = list(self._batch.values())
         self._batch.clear()
+        self._write(articles)
+
+    def _write(self, articles: list[Article], read_ahead: ReadAhead | None = None) -> None:
+        """Commit a batch of articles (upsert by id); `read_ahead` runs once meanwhile."""
         procs = processes_for(self.procs, len(articles), self._other_load.cores())
         merge = not (self.merged_at_end and self.summary.added >= self.held_before)
         while articles:
@@ -131,6 +160,7 @@ class IndexBuilder:
                     self._known,
                     merge,
                     self._term_memo,
+                    read_ahead,
                 )
             except DocumentError as error:
                 # The writer was cancelled: redo the batch without the document Whoosh refused.
@@ -158,11 +188,13 @@ def write_batch(
     known: KnownIds | None = None,
     merge: bool = True,
     term_memo: TermMemo | None = None,
+    read_ahead: ReadAhead | None = None,
 ) -> int:
     """Upsert one batch in one commit; returns how many articles replaced an older version.
 
     With procs > 1 the batch is shared out to forked processes, a segment each; the deletions
-    run here meanwhile. Without `merge`, the commit merges no older segments.
+    and `read_ahead` run here meanwhile, before this process indexes its own (smaller) share.
+    Without `merge`, the commit merges no older segments.
 
     `delete_by_term` then `add_document` replaces every older copy (update_document deletes
     only the first).
@@ -180,6 +212,11 @@ def write_batch(
             for doc_id in held:
                 replaced += min(1, writer.delete_by_term("id", doc_id, searcher=searcher))
 
+    def meanwhile() -> None:
+        delete_older_versions()
+        if read_ahead is not None:
+            read_ahead()
+
     try:
         with locked_writer(index, timeout, report) as writer:
             writer.merge_procs = procs  # no forked helper either where the cores are busy
@@ -188,7 +225,8 @@ def write_batch(
                 writer.term_memo = term_memo
             fields = set(writer.schema.names())  # an index built before a field was added
             docs = Documents(articles, fields)
-            writer.add_documents(docs, procs, meanwhile=delete_older_versions)
+            busy = READING_COST * len(articles) if read_ahead is not None else 0.0
+            writer.add_documents(docs, procs, meanwhile=meanwhile, meanwhile_docs=busy)
     except DocumentFailed as failed:  # the writer was cancelled
         raise DocumentError(articles[failed.index]) from failed.__cause__
     known.committed(writer.generation, ids)
@@ -240,6 +278,40 @@ class Documents(Sequence[dict[str, Any]]):
         if isinstance(index, slice):
             return [to_document(a, self.fields) for a in self.articles[index]]
         return to_document(self.articles[index], self.fields)
+
+
+# Reading and checking a record costs about this share of indexing an article in the
+# writer's process (bench/README.md, how a build uses the cores): the writer's share of a
+# batch is smaller by that much of the next batch, which it reads meanwhile.
+READING_COST = 0.06
+
+
+class ReadAhead:
+    """The next batch, read while a batch is written: at most once (a batch written again
+    without a refused article does not read another), and its failure kept for later, so
+    that the batch being written is committed first."""
+
+    def __init__(self, read: Callable[[], list[Article]]) -> None:
+        self._read = read
+        self._batch: list[Article] | None = None
+        self._error: Exception | None = None
+        self._done = False
+
+    def __call__(self) -> None:
+        if self._done:
+            return
+        self._done = True
+        try:
+            self._batch = self._read()
+        except Exception as error:  # reported once the batch being written is committed
+            self._error = error
+
+    def batch(self) -> list[Article]:
+        """The batch read ahead (read now when it was not): its failure is raised here."""
+        self()
+        if self._error is not None:
+            raise self._error
+        return self._batch or []
 
 
 class DocumentError(Exception):

@@ -11,7 +11,7 @@ import pytest
 from click.testing import CliRunner
 
 from cli import main
-from indexer.build import IndexBuilder
+from indexer.build import IndexBuilder, ReadAhead
 from indexer.readers import read_paths
 from search.analysis.dates import VIETNAM
 from search.features.articles import get_article
@@ -151,6 +151,53 @@ def test_upserts_across_batches_and_another_writer_leave_one_version(tmp_path: P
         for doc_id, title in (("a1", "Bản mới 1"), ("a3", "Bản mới 3")):
             assert live_count(searcher, doc_id) == 1
             assert get_article(searcher, doc_id)["title"] == title  # type: ignore[index]
+
+
+def test_read_ahead_reads_once_and_raises_its_failure_when_asked() -> None:
+    """The next batch is read at most once, even when the batch being written is redone
+    without a refused article, and a failure to read it waits until that batch is done."""
+    reads: list[int] = []
+
+    def read() -> list[Any]:
+        reads.append(1)
+        return ["next"]
+
+    ahead = ReadAhead(read)
+    ahead()
+    ahead()  # the batch written again
+    assert ahead.batch() == ["next"] and len(reads) == 1
+    assert ReadAhead(read).batch() == ["next"] and len(reads) == 2  # never run meanwhile
+
+    def broken() -> list[Any]:
+        raise OSError("the disk failed")
+
+    failing = ReadAhead(broken)
+    failing()  # no raise while the batch is written
+    with pytest.raises(OSError, match="the disk failed"):
+        failing.batch()
+
+
+@pytest.mark.parametrize("batch_size", [3, 1_000])  # written here alone; with a forked helper
+def test_a_read_failing_after_a_batch_leaves_that_batch_committed(
+    tmp_path: Path, batch_size: int
+) -> None:
+    """The next batch is read while one is written: a read that fails then (a broken disk,
+    a vanished file) fails the import only once the batch before it is committed."""
+    source = jsonl(tmp_path / "a.jsonl", [article(n) for n in range(batch_size + 2)])
+
+    def records() -> Any:
+        for number, raw in enumerate(read_paths([str(source)])):
+            if number == batch_size + 1:
+                raise OSError("the disk failed")
+            yield raw
+
+    index_dir = str(tmp_path / "ix")
+    builder = IndexBuilder(index_dir, batch_size=batch_size, report=lambda _: None, procs=2)
+    with pytest.raises(OSError, match="the disk failed"):
+        builder.add_records(records())
+    with open_index(index_dir).searcher() as searcher:
+        assert searcher.doc_count() == batch_size  # the first batch, whole
+        assert live_count(searcher, f"a{batch_size}") == 0  # the next one's first: not
 
 
 PUBLISHED_CASES = [

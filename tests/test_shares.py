@@ -27,6 +27,24 @@ def test_shares_cover_the_batch_once_the_writers_the_largest(count: int, procs: 
         assert sizes[-1] == pytest.approx(sizes[0] * HELPER_SLOWDOWN, rel=0.01)
 
 
+@pytest.mark.parametrize(
+    ("count", "procs", "writer_busy"),
+    [(20_000, 2, 1_200.0), (20_000, 3, 1_200.0), (20_000, 2, 50_000.0), (3, 2, 10.0), (2, 2, 5.0)],
+)
+def test_a_writer_busy_meanwhile_takes_a_smaller_share(
+    count: int, procs: int, writer_busy: float
+) -> None:
+    """Other work the writer does while its helpers index (reading the next batch) counts
+    as documents of its share: the helpers take them, but every process keeps one."""
+    idle, busy = _shares(count, procs), _shares(count, procs, writer_busy)
+    assert busy[0][0] == 0 and busy[-1][1] == count and len(busy) == len(idle)
+    sizes = [end - start for start, end in busy]
+    assert all(sizes) and sizes[-1] <= idle[-1][1] - idle[-1][0]
+    writer_time = sizes[-1] + writer_busy  # in documents at the writer's pace
+    if writer_time < count:  # it can be balanced: the writer as busy as each helper
+        assert writer_time == pytest.approx(sizes[0] * HELPER_SLOWDOWN, rel=0.01)
+
+
 def test_documents_are_made_as_they_are_read(indexed_articles: list[Article]) -> None:
     fields: Any = {"id", "title", "title_folded", "body", "body_folded", "url", "year"}
     docs = Documents(indexed_articles, fields)

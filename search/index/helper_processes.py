@@ -55,17 +55,19 @@ class ForkedHelpers:
         docs: Sequence[dict[str, Any]],
         procs: int = 1,
         meanwhile: Callable[[], None] | None = None,
+        meanwhile_docs: float = 0.0,
     ) -> None:
         """Add documents in order; with procs > 1, helpers forked from this process write
         all but the last share as segments of their own, committed with this writer's.
         `meanwhile` runs here once the helpers have started (the deletions of an upsert:
-        they touch only the older segments).
+        they touch only the older segments; reading the next batch), and takes about as long
+        as indexing `meanwhile_docs` documents here: this process's share is smaller by that.
 
         Forking passes the documents without pickling them; a helper sends back only its
         segment's description. A refused document raises DocumentFailed (here or at commit).
         """
         with no_gc():
-            shares = _shares(len(docs), procs if may_fork() else 1)
+            shares = _shares(len(docs), procs if may_fork() else 1, meanwhile_docs)
             context = multiprocessing.get_context("fork")
             for start, end in shares[:-1]:
                 receiver, sender = context.Pipe(duplex=False)
@@ -138,12 +140,15 @@ class ForkedHelpers:
 HELPER_SLOWDOWN = 1.25
 
 
-def _shares(count: int, procs: int) -> list[tuple[int, int]]:
+def _shares(count: int, procs: int, writer_busy: float = 0.0) -> list[tuple[int, int]]:
     """(start, end) of each process's share of count documents, in order: the helpers'
-    first, the writer's own (the last) larger by HELPER_SLOWDOWN."""
+    first, the writer's own (the last) larger by HELPER_SLOWDOWN, less `writer_busy`
+    documents' worth of other work it does meanwhile. Every share holds one document at
+    least."""
     procs = max(1, min(procs, count))
     if procs == 1:
         return [(0, count)]
-    size = max(1, int(count / (procs - 1 + HELPER_SLOWDOWN)))  # count >= procs: none empty
+    balanced = int((count + writer_busy) / (procs - 1 + HELPER_SLOWDOWN))
+    size = max(1, min(balanced, (count - 1) // (procs - 1)))  # count >= procs: none empty
     starts = [share * size for share in range(procs)] + [count]
     return list(zip(starts, starts[1:], strict=False))
