@@ -225,7 +225,8 @@ def write_batch(
                 writer.term_memo = term_memo
             fields = set(writer.schema.names())  # an index built before a field was added
             docs = Documents(articles, fields)
-            busy = READING_COST * len(articles) if read_ahead is not None else 0.0
+            ahead = read_ahead is not None and not read_ahead.done
+            busy = READING_COST * len(articles) if ahead else 0.0
             writer.add_documents(docs, procs, meanwhile=meanwhile, meanwhile_docs=busy)
     except DocumentFailed as failed:  # the writer was cancelled
         raise DocumentError(articles[failed.index]) from failed.__cause__
@@ -296,6 +297,11 @@ class ReadAhead:
         self._batch: list[Article] | None = None
         self._error: Exception | None = None
         self._done = False
+
+    @property
+    def done(self) -> bool:
+        """Whether it has read (a batch written again has nothing more to read meanwhile)."""
+        return self._done
 
     def __call__(self) -> None:
         if self._done:

@@ -163,8 +163,10 @@ def test_read_ahead_reads_once_and_raises_its_failure_when_asked() -> None:
         return ["next"]
 
     ahead = ReadAhead(read)
+    assert not ahead.done
     ahead()
-    ahead()  # the batch written again
+    assert ahead.done  # nothing more to read while the batch is written again
+    ahead()
     assert ahead.batch() == ["next"] and len(reads) == 1
     assert ReadAhead(read).batch() == ["next"] and len(reads) == 2  # never run meanwhile
 
