@@ -111,12 +111,8 @@ class IndexBuilder:
             article = self.checked(raw)
             if on_record:
                 on_record()
-            if article is not None:
-                if article.id in batch:
-                    self.summary.updated += 1  # repeated within the batch: the last one wins
-                batch[article.id] = article
-                if len(batch) >= self.batch_size:
-                    break
+            if article is not None and self._queued(batch, article):
+                break
         return list(batch.values())
 
     def add_record(self, raw: RawRecord) -> None:
@@ -131,11 +127,16 @@ class IndexBuilder:
 
     def add_article(self, article: Article) -> None:
         """Queue a checked article for the next commit (upsert by id)."""
-        if article.id in self._batch:
-            self.summary.updated += 1  # repeated within the batch: the last one wins
-        self._batch[article.id] = article
-        if len(self._batch) >= self.batch_size:
+        if self._queued(self._batch, article):
             self.flush()
+
+    def _queued(self, batch: dict[str, Article], article: Article) -> bool:
+        """Put the article in the batch by its id, in the place of an earlier one of the
+        same id (counted as updated: the last one wins); whether the batch is now full."""
+        if article.id in batch:
+            self.summary.updated += 1
+        batch[article.id] = article
+        return len(batch) >= self.batch_size
 
     def flush(self) -> None:
         """Commit the current batch (upsert by id)."""
