@@ -143,6 +143,20 @@ def test_a_number_and_its_digit_groups_share_a_position() -> None:
 
 
 @pytest.mark.parametrize(
+    "text",
+    [text for text, _ in EXACT_CASES + FOLDED_CASES]
+    + ["Hoà  bình\tthuỷ\n", "ÐÀ NẴNG 2019", "x²", "TP.HCM 1.268", "abc_def ghi", "  "],
+)
+def test_exact_terms_is_the_chain_in_query_mode(text: str) -> None:
+    """exact_terms reads plain words without the chain: the same terms as the chain's."""
+    from search.analysis.chains import exact_terms, fold_term, folded_terms
+
+    chain = [token.text for token in ExactAnalyzer()(text, mode="query")]
+    assert exact_terms(text) == chain
+    assert folded_terms(text) == [fold_term(term) for term in chain]
+
+
+@pytest.mark.parametrize(
     ("query", "expected"),
     [
         ("1.268 tỷ", ["1268", "tỷ"]),
