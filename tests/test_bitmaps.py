@@ -103,7 +103,8 @@ def test_facet_counts_equal_a_count_of_every_match(
     churned_index: Any, reference_columns: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Both ways of counting (a cardinality per value's bitmap, or the codes of the matches
-    gathered and counted) give what counting each match's value gave."""
+    gathered and counted, the one chosen by the number of matches) give what counting each
+    match's value gave."""
     index_dir = churned_index.storage.folder
     expected = []
     with open_index(index_dir).searcher(weighting=weighting()) as searcher:
@@ -116,8 +117,11 @@ def test_facet_counts_equal_a_count_of_every_match(
                 counts[facet.field] = counted
             expected.append(counts)
     assert all(counts["year"] and counts["category"] for counts in expected)
+    assert facet_counts(index_dir) == (expected, {True})  # each way as chosen
+    monkeypatch.setattr(facets, "GATHER_PER_CONTAINER", 0)  # by each value's bitmap
+    monkeypatch.setattr(facets, "GATHER_PER_ARRAY_VALUE", 10**9)
     assert facet_counts(index_dir) == (expected, {True})
-    monkeypatch.setattr(facets, "MAX_BITMAP_VALUES", 0)
+    monkeypatch.setattr(facets, "MAX_BITMAP_VALUES", 0)  # no bitmaps: gathered
     assert facet_counts(index_dir) == (expected, {False})
 
 

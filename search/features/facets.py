@@ -57,6 +57,13 @@ FACET_NAMES = tuple(facet.name for facet in FACETS)
 # A column with at most this many distinct values keeps a bitmap per value: counting is then a
 # cardinality per value; with more (authors), counting gathers the matches' codes instead.
 MAX_BITMAP_VALUES = 256
+# Counting by cardinalities costs per container of the values' bitmaps, and more per
+# document for an array container (a value spread thin, as a year or a month is over an
+# archive) than for a bitset one; gathering the matches' codes costs per match. Fewer matches
+# than GATHER_PER_CONTAINER a container plus one per GATHER_PER_ARRAY_VALUE values held in
+# array containers are gathered.
+GATHER_PER_CONTAINER = 50
+GATHER_PER_ARRAY_VALUE = 4
 VALUE_FACETS = tuple(facet for facet in FACETS if facet.kind == "value")
 
 
@@ -91,7 +98,8 @@ def count_facets(
 
 def _count(searcher: Searcher, fieldname: str, docs: DocSet) -> Counter[str]:
     column = facet_column(searcher, fieldname)
-    if column.docs is not None:  # few values: a cardinality per value, nothing built
+    if column.docs is not None and len(docs) >= column.gather_below:
+        # many matches, few values: a cardinality per value, nothing built
         counts = [docs.intersection_cardinality(held) for held in column.docs]
     else:
         counts = np.bincount(column.codes[doc_array(docs)], minlength=len(column.values)).tolist()
@@ -108,6 +116,18 @@ class FacetColumn:
     values: list[str]  # the distinct values; a code is a place in this list
     codes: npt.NDArray[np.int32]  # per document number, its value's code
     docs: list[DocSet] | None  # per code, the documents with that value (few values only)
+    gather_below: int = 0  # fewer matches are counted by gathering their codes
+
+
+def gathering_bound(held: list[DocSet]) -> int:
+    """How many matches cost as much to count by gathering their codes as by a cardinality
+    per value's bitmap (see GATHER_PER_CONTAINER)."""
+    containers = array_values = 0
+    for docs in held:
+        stats = docs.get_statistics()
+        containers += stats["n_containers"]
+        array_values += stats["n_values_array_containers"]
+    return GATHER_PER_CONTAINER * containers + array_values // GATHER_PER_ARRAY_VALUE
 
 
 def facet_column(searcher: Searcher, fieldname: str) -> FacetColumn:
@@ -118,13 +138,14 @@ def facet_column(searcher: Searcher, fieldname: str) -> FacetColumn:
     column: FacetColumn | None = cache.get(key)
     if column is None:
         coded = coded_column(searcher, fieldname)
-        held = None
+        held, bound = None, 0
         if len(coded.values) <= MAX_BITMAP_VALUES:
             codes = coded.codes.astype(np.uint8)  # a stable sort of bytes is a radix sort
             by_code = np.argsort(codes, kind="stable")  # each value's documents, in order
             bounds = np.searchsorted(codes[by_code], np.arange(len(coded.values) + 1))
             held = [docset(by_code[lo:hi]) for lo, hi in zip(bounds, bounds[1:], strict=False)]
-        column = FacetColumn(coded.values, coded.codes, held)
+            bound = gathering_bound(held)
+        column = FacetColumn(coded.values, coded.codes, held, bound)
         cache.put(key, column)
     return column
 
