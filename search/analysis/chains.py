@@ -47,12 +47,12 @@ def exact_terms(text: str) -> list[str]:
     return [term for piece in normalize_text(text).split() for term in _query_terms(piece)]
 
 
+# A memo of a pure text function, bounded: titles and queries repeat their pieces ("Nẵng,").
 @lru_cache(maxsize=200_000)
 def _query_terms(piece: str) -> tuple[str, ...]:
     """The chain's terms of one piece of text between spaces (no token spans a space, so a
-    text's terms are its pieces'). Titles and queries repeat their pieces ("Nẵng,"), and a
-    plain word is one term, whatever the mode: the chain, slower by a generator per step,
-    reads only the others, once each. A memo of a pure text function, bounded."""
+    text's terms are its pieces'). A plain word is one term, whatever the mode: the chain,
+    slower by a generator per step, reads only the others, once each."""
     if piece.isalnum():
         return (_exact_term(piece),)
     return tuple(token.text for token in _EXACT(piece, mode="query"))
