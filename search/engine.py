@@ -21,7 +21,8 @@ from whoosh.util.times import long_to_datetime
 
 from search.analysis.dates import VIETNAM, iso_vietnam, parse_period
 from search.execute.agreement import ArchiveView
-from search.execute.docsets import words_held
+from search.execute.bitmaps import docset
+from search.execute.docsets import held_among
 from search.execute.matchsets import MatchSets
 from search.execute.passages import Promotion
 from search.execute.retrieve import execute
@@ -140,9 +141,8 @@ def _hits(
     deadline: float,
     newest: datetime | None,
 ) -> tuple[list[dict[str, Any]], bool, list[int]]:
-    """The page's hits, whether their missing words were cut short by the deadline (the
-    hits after that point list none), and their document numbers; relevance is nudged
-    towards `newest`."""
+    """The page's hits, whether their missing words were left out for the deadline (then
+    no hit lists them), and their document numbers; relevance is nudged towards `newest`."""
     if sort == "relevance":
         published = date_values(searcher)
         ranked = sorted(
@@ -154,26 +154,33 @@ def _hits(
         )
     first = (request.page - 1) * request.per_page
     terms = MatchTerms.from_query(parsed) if request.highlight else MatchTerms()
-    hits, cut_short = [], False
     page = [docnum for docnum, _ in ranked[first : first + request.per_page]]
-    for docnum, score in ranked[first : first + request.per_page]:
-        hit = _hit(stored_fields(searcher, docnum), score, terms)
-        cut_short = cut_short or (request.missing and time.perf_counter() > deadline)
-        wanted = request.missing and not cut_short
-        hits.append({**hit, "missing": missing_words(searcher, parsed, docnum) if wanted else []})
-    return hits, cut_short, page
-
-
-def missing_words(searcher: Searcher, parsed: ParsedQuery, docnum: int) -> list[str]:
-    """The typed words a hit does not hold, in typed order: a hit can come back without one
-    (all but one, any word, near-miss titles), and the reader should see which. Only plain
-    words are listed: never phrases, wildcards, fuzzy words or words with an alternative."""
-    return [
-        " ".join(group[0].terms)
-        for group in parsed.groups
-        if len(group) == 1 and group[0].kind == "terms"
-        if not words_held(searcher, group[0], docnum)
+    hits = [
+        _hit(stored_fields(searcher, docnum), score, terms)
+        for docnum, score in ranked[first : first + request.per_page]
     ]
+    cut_short = bool(request.missing) and time.perf_counter() > deadline
+    missing = missing_words(searcher, parsed, page) if request.missing and not cut_short else {}
+    listed = [{**hit, "missing": missing.get(d, [])} for hit, d in zip(hits, page, strict=True)]
+    return listed, cut_short, page
+
+
+def missing_words(
+    searcher: Searcher, parsed: ParsedQuery, docnums: list[int]
+) -> dict[int, list[str]]:
+    """The typed words each hit does not hold, in typed order: a hit can come back without
+    one (all but one, any word, near-miss titles), and the reader should see which. Only plain
+    words are listed: never phrases, wildcards, fuzzy words or words with an alternative.
+    Each word is looked for among the page's hits at once."""
+    page = docset(docnums)
+    listed = [group[0] for group in parsed.groups if len(group) == 1 and group[0].kind == "terms"]
+    holding = [held_among(searcher, clause, page) for clause in listed]
+    return {
+        docnum: [
+            " ".join(c.terms) for c, held in zip(listed, holding, strict=True) if docnum not in held
+        ]
+        for docnum in docnums
+    }
 
 
 def _when(value: int | None) -> datetime | None:
