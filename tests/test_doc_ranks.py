@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from search.execute import doc_ranks
-from search.execute.doc_ranks import DocRanks, located, present
+from search.execute.doc_ranks import DocRanks, candidate_frequencies, present
 from search.execute.docsets import term_postings
 from search.index.caches import caches_of
 
@@ -56,11 +56,11 @@ TERMS = [("title_folded", "mua"), ("body_folded", "o"), ("title_folded", "hue"),
 
 @pytest.mark.parametrize("ranked", [False, True], ids=["binary search", "bit ranks"])
 @pytest.mark.parametrize(("fieldname", "text"), TERMS)
-def test_the_whole_list_is_located_segment_by_segment(
+def test_candidates_are_found_segment_by_segment(
     churned_index: Any, fieldname: str, text: str, ranked: bool, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Each segment's places, shifted by the lists of the segments before, are the places
-    in the whole index's list."""
+    """Each segment's candidates and their frequencies, shifted to the segment's place, are
+    what a binary search of the whole index's list finds."""
     if ranked:
         monkeypatch.setattr(doc_ranks, "RANKED_SHARE", 10**9)
         monkeypatch.setattr(doc_ranks, "MIN_BUILDING_CANDIDATES", 0)
@@ -68,10 +68,10 @@ def test_the_whole_list_is_located_segment_by_segment(
     with churned_index.searcher() as searcher:
         assert len(searcher.reader().leaf_readers()) > 1
         caches_of(searcher).doc_ranks.clear()
-        ids, _ = term_postings(searcher, fieldname, text)
+        ids, weights = term_postings(searcher, fieldname, text)
         docs = np.arange(searcher.doc_count_all(), dtype=np.int64)[::2]
-        where, places = located(searcher, fieldname, text, docs)
+        where, frequencies = candidate_frequencies(searcher, fieldname, text, docs)
         expected_where, expected_places = present(ids, docs)
         assert where.tolist() == expected_where.tolist()
-        assert places.tolist() == expected_places.tolist()
+        assert frequencies.tolist() == weights[expected_places].tolist()
         assert (len(caches_of(searcher).doc_ranks) > 0) == (ranked and len(ids) > 0)

@@ -25,7 +25,7 @@ import numpy.typing as npt
 from whoosh.searching import Searcher
 
 from search.index.caches import IndexCaches, caches_of
-from search.index.segment_postings import DocIds, segment_postings, segment_weights
+from search.index.segment_postings import DocIds, Weights, segment_postings, segment_weights
 from search.index.term_infos import segment_term_key
 
 RANKED_SHARE = 16  # lists holding at least 1/RANKED_SHARE of a segment's documents are ranked
@@ -92,47 +92,36 @@ def present(ids: DocIds, docs: npt.NDArray[np.int64]) -> Located:
     return np.flatnonzero(hit), at[hit]
 
 
-def located(searcher: Searcher, fieldname: str, text: str, docs: npt.NDArray[np.int64]) -> Located:
-    """`present` for the term's list over the whole index, segment by segment: by the
-    segment's ranks where it has them (built for a pass of MIN_BUILDING_CANDIDATES candidates
-    in the segment or more), else by binary search of the segment's list."""
-    caches = caches_of(searcher)
-    wheres, places, listed = [], [], 0
-    for leaf, offset in searcher.reader().leaf_readers():
-        ids = segment_postings(caches, leaf, fieldname, text)[0]
-        start, end = np.searchsorted(docs, [offset, offset + leaf.doc_count_all()])
-        local = docs[start:end] - offset
-        ranks = segment_ranks(caches, leaf, fieldname, text, len(local))
-        where, place = ranks.locate(local) if ranks is not None else present(ids, local)
-        wheres.append(where + start)
-        places.append(place + listed)
-        listed += len(ids)
-    if len(wheres) == 1:
-        return wheres[0], places[0]
-    return np.concatenate(wheres), np.concatenate(places)
-
-
-def ranked_frequencies(
+def candidate_frequencies(
     searcher: Searcher, fieldname: str, text: str, docs: npt.NDArray[np.int64]
-) -> tuple[npt.NDArray[np.intp], npt.NDArray[Any]] | None:
-    """For sorted candidates: the indices of those the term's list holds and their term
-    frequencies, from each segment's ranks and its sidecar's weights, without decoding the
-    list's document numbers; None when a segment holding candidates has no ranks for the term
-    (built for a pass of MIN_BUILDING_CANDIDATES or more), has deletions or has no sidecar."""
+) -> tuple[npt.NDArray[np.intp], Weights]:
+    """For sorted candidates: the indices of those the term's list holds, and their term
+    frequencies, segment by segment: by the term's ranks in the segment where it has them
+    (built for a pass of MIN_BUILDING_CANDIDATES candidates or more), else by binary search of
+    its live postings. Ranked frequencies come straight from the sidecar's weights, without
+    the list's document numbers decoded, unless the segment has deletions (ranks are over
+    live documents, the sidecar's weights over all)."""
     caches = caches_of(searcher)
+    leaves = searcher.reader().leaf_readers()
     wheres, frequencies = [], []
-    for leaf, offset in searcher.reader().leaf_readers():
-        start, end = np.searchsorted(docs, [offset, offset + leaf.doc_count_all()])
+    for leaf, offset in leaves:
+        if len(leaves) == 1:
+            start, end = 0, len(docs)
+        else:
+            start, end = np.searchsorted(docs, (offset, offset + leaf.doc_count_all())).tolist()
         if start == end:
             continue
-        if leaf.has_deletions():  # ranks are over live documents, weights over all
-            return None
-        ranks = segment_ranks(caches, leaf, fieldname, text, int(end - start))
-        weights = segment_weights(caches, leaf, fieldname, text) if ranks is not None else None
-        if ranks is None or weights is None:
-            return None
-        where, places = ranks.locate(docs[start:end] - offset)
-        wheres.append(where + start)
+        local = docs[start:end] - offset if offset else docs[start:end]
+        ranks = segment_ranks(caches, leaf, fieldname, text, end - start)
+        weights = None
+        if ranks is not None and not leaf.has_deletions():
+            weights = segment_weights(caches, leaf, fieldname, text)
+        if weights is None:  # the live postings' own
+            ids, weights = segment_postings(caches, leaf, fieldname, text)
+            where, places = ranks.locate(local) if ranks is not None else present(ids, local)
+        else:
+            where, places = ranks.locate(local)
+        wheres.append(where + start if start else where)
         frequencies.append(weights[places])
     if len(wheres) == 1:
         return wheres[0], frequencies[0]

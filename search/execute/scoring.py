@@ -28,10 +28,8 @@ from whoosh.searching import Searcher
 from whoosh.util.numeric import byte_to_length, length_to_byte
 
 from search.execute.bitmaps import doc_array
-from search.execute.doc_ranks import Located, located, present, ranked_frequencies
-from search.execute.docsets import term_postings
+from search.execute.doc_ranks import candidate_frequencies
 from search.index.caches import caches_of, generation
-from search.index.segment_postings import DocIds
 from search.index.w3_reader import segment_length_bytes
 from search.index.whoosh_internals import bm25f_field_b
 from search.query.collection import average_field_length
@@ -157,12 +155,7 @@ def _score_node(run: _Run, node: Node) -> _Dense:
 def _score_term(run: _Run, node: TermNode) -> _Dense:
     searcher, weighting = run.searcher, run.weighting
     summed, matched = run.nothing()
-    frequencies = ranked_frequencies(searcher, node.fieldname, node.text, run.docs)
-    if frequencies is None:  # the list's document numbers are needed
-        ids, weights = term_postings(searcher, node.fieldname, node.text)
-        where, found = _located(run, node, ids)
-        frequencies = where, weights[found]
-    where, held = frequencies
+    where, held = candidate_frequencies(searcher, node.fieldname, node.text, run.docs)
     if not len(where):
         return summed, matched
     lengths = run.lengths(node.fieldname)[where]
@@ -179,14 +172,6 @@ def _score_term(run: _Run, node: TermNode) -> _Dense:
     summed[where] = scale * tf / (tf + flat + per_length * lengths)
     matched[where] = True
     return summed, matched
-
-
-def _located(run: _Run, node: TermNode, ids: DocIds) -> Located:
-    """Where the candidates sit in the term's list: searching the candidates in a longer list
-    goes segment by segment, through the bit ranks of common lists (search.execute.doc_ranks)."""
-    if len(ids) > len(run.docs):
-        return located(run.searcher, node.fieldname, node.text, run.docs)
-    return present(ids, run.docs)
 
 
 def field_lengths(searcher: Searcher, fieldname: str) -> npt.NDArray[np.int32]:
