@@ -83,7 +83,7 @@ def test_a_switched_index_leaves_no_cache_behind(tmp_path: Path, build_index: An
     handle = IndexHandle(str(live))
     run_search(handle.opened().searcher, SearchRequest.from_params(q="mưa"))
     old = handle.index()
-    assert len(old.caches.postings) > 0
+    assert len(old.caches.segment_postings) > 0 and len(old.caches.sets) > 0
     rebuild = ["index", "--rebuild", "-q", "--index-dir", str(live), *map(str, _sample(tmp_path))]
     result = CliRunner().invoke(cli, rebuild)
     assert result.exit_code == 0, result.output
