@@ -131,20 +131,27 @@ def score_candidates(
 
 def _score_node(run: _Run, node: Node) -> _Dense:
     """The node's scores over the candidates, summed child by child in order (as Whoosh's
-    matchers add them up: the same floating-point sums)."""
-    if isinstance(node, TermNode):
-        if run.partial or time.perf_counter() > run.deadline:
-            run.partial = True
-            return run.nothing()
-        return _score_term(run, node)
-    if not node.children:
-        return run.nothing()
+    matchers add them up: the same floating-point sums). A term adds its scores straight
+    into its parent's sums at the candidates it holds: adding the 0.0 of the others, as a
+    dense array of its own would, changes no sum."""
     summed, matched = run.nothing()
+    if isinstance(node, TermNode):
+        _add_term(run, node, summed, matched)
+        return summed, matched
+    if not node.children:
+        return summed, matched
     if node.all_required:
         matched[:] = True
     for child in node.children:
-        values, child_matched = _score_node(run, child)
-        summed += values
+        if isinstance(child, TermNode) and not node.all_required:
+            _add_term(run, child, summed, matched)
+            continue
+        if isinstance(child, TermNode):
+            child_matched = np.zeros(len(run.docs), dtype=np.bool_)
+            _add_term(run, child, summed, child_matched)
+        else:
+            values, child_matched = _score_node(run, child)
+            summed += values
         matched = matched & child_matched if node.all_required else matched | child_matched
     summed[~matched] = 0.0
     if node.boost != 1.0:
@@ -152,12 +159,18 @@ def _score_node(run: _Run, node: Node) -> _Dense:
     return summed, matched
 
 
-def _score_term(run: _Run, node: TermNode) -> _Dense:
+def _add_term(
+    run: _Run, node: TermNode, summed: npt.NDArray[np.float64], matched: npt.NDArray[np.bool_]
+) -> None:
+    """Add the term's BM25 scores to `summed` and mark `matched` where it is held; nothing
+    once the deadline has passed (the run is then partial)."""
+    if run.partial or time.perf_counter() > run.deadline:
+        run.partial = True
+        return
     searcher, weighting = run.searcher, run.weighting
-    summed, matched = run.nothing()
     where, held = candidate_frequencies(searcher, node.fieldname, node.text, run.docs)
     if not len(where):
-        return summed, matched
+        return
     lengths = run.lengths(node.fieldname)[where]
     idf = searcher.idf(node.fieldname, node.text)
     avgfl = average_field_length(searcher, node.fieldname) or 1
@@ -169,9 +182,8 @@ def _score_term(run: _Run, node: TermNode) -> _Dense:
     flat = k1 * (1 - b)
     per_length = k1 * b / avgfl
     tf = held.astype(np.float64)
-    summed[where] = scale * tf / (tf + flat + per_length * lengths)
+    summed[where] += scale * tf / (tf + flat + per_length * lengths)
     matched[where] = True
-    return summed, matched
 
 
 def field_lengths(searcher: Searcher, fieldname: str) -> npt.NDArray[np.int32]:
