@@ -118,9 +118,10 @@ def candidate_frequencies(
             weights = segment_weights(caches, leaf, fieldname, text)
         if weights is None:  # the live postings' own
             ids, weights = segment_postings(caches, leaf, fieldname, text)
-            where, places = ranks.locate(local) if ranks is not None else present(ids, local)
-        else:
+        if ranks is not None:
             where, places = ranks.locate(local)
+        else:
+            where, places = present(ids, local)
         wheres.append(where + start if start else where)
         frequencies.append(weights[places])
     if len(wheres) == 1:
