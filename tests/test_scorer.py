@@ -51,7 +51,7 @@ def test_scores_equal_whoosh(
 ) -> None:
     """On the churned index (deletions: the lists' document numbers are read), and on a copy
     of the demo index with its sidecars, where ranked lists' frequencies come straight from
-    the sidecar's weights (search.execute.doc_ranks.ranked_frequencies)."""
+    the sidecar's weights (search.execute.doc_ranks.candidate_frequencies)."""
     ranked = how != "binary search"
     if ranked:  # every list longer than the candidates is located by its bit ranks
         monkeypatch.setattr(doc_ranks, "RANKED_SHARE", 10**9)
