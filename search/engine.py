@@ -154,15 +154,14 @@ def _hits(
         )
     first = (request.page - 1) * request.per_page
     terms = MatchTerms.from_query(parsed) if request.highlight else MatchTerms()
-    page = [docnum for docnum, _ in ranked[first : first + request.per_page]]
-    hits = [
-        _hit(stored_fields(searcher, docnum), score, terms)
-        for docnum, score in ranked[first : first + request.per_page]
-    ]
+    shown = ranked[first : first + request.per_page]
+    page = [docnum for docnum, _ in shown]
+    hits = [_hit(stored_fields(searcher, docnum), score, terms) for docnum, score in shown]
     cut_short = bool(request.missing) and time.perf_counter() > deadline
     missing = missing_words(searcher, parsed, page) if request.missing and not cut_short else {}
-    listed = [{**hit, "missing": missing.get(d, [])} for hit, d in zip(hits, page, strict=True)]
-    return listed, cut_short, page
+    for hit, docnum in zip(hits, page, strict=True):
+        hit["missing"] = missing.get(docnum, [])
+    return hits, cut_short, page
 
 
 def missing_words(
