@@ -1,5 +1,7 @@
 """The documents that may hold a run (search.execute.run_scan) against what they replace:
-reading every document's stored text and searching it with the run's expression."""
+reading every document's stored text and searching it with the run's expression. Each check
+runs on the index as built (term sets only) and on a copy with decoded positions (term sets,
+then the words' places)."""
 
 from __future__ import annotations
 
@@ -12,6 +14,9 @@ from search.analysis.chains import fold_term, folded_terms
 from search.analysis.textmatch import run_regex
 from search.execute.passages import holders_among
 from search.execute.run_scan import RUN_FIELDS, may_hold_run
+from search.index.caches import caches_of
+from search.index.derived import ensure_sidecars
+from search.index.segment_positions import has_derived_positions
 
 
 def read_holders(searcher: Any, run: tuple[str, ...], docs: list[int]) -> set[int]:
@@ -28,6 +33,21 @@ def every_doc(searcher: Any) -> list[int]:
     return sorted(searcher.reader().all_doc_ids())
 
 
+def opened(request: pytest.FixtureRequest, copy_of: Any, name: str, derived: bool) -> Any:
+    """The session index, or a copy of it with the derived files of every segment."""
+    if not derived:
+        return request.getfixturevalue(name)
+    index = copy_of(name)
+    with index.reader() as reader:
+        ensure_sidecars(index.storage.folder, reader, min_docs=1)
+    with index.searcher() as searcher:
+        caches = caches_of(searcher)
+        for leaf, _ in searcher.reader().leaf_readers():
+            assert has_derived_positions(caches, leaf, "body_folded")
+    return index
+
+
+@pytest.mark.parametrize("derived", [False, True])
 @pytest.mark.parametrize(
     ("typed", "holders"),
     [
@@ -45,11 +65,13 @@ def every_doc(searcher: Any) -> list[int]:
         ("nay hom troi mua lon", 0),  # shuffled: held nowhere
     ],
 )
-def test_holders_equal_reading_every_text(run_texts_index: Any, typed: str, holders: int) -> None:
+def test_holders_equal_reading_every_text(
+    request: pytest.FixtureRequest, copy_of: Any, derived: bool, typed: str, holders: int
+) -> None:
     """Every holder passes the check, so the holders found are those reading every text
     finds."""
     run = tuple(fold_term(word) for word in typed.split())
-    with run_texts_index.searcher() as searcher:
+    with opened(request, copy_of, "run_texts_index", derived).searcher() as searcher:
         docs = every_doc(searcher)
         expected = read_holders(searcher, run, docs)
         assert len(expected) >= holders  # the generated articles may hold a short run too
@@ -59,23 +81,57 @@ def test_holders_equal_reading_every_text(run_texts_index: Any, typed: str, hold
 
 
 @pytest.mark.parametrize(
-    ("index_name", "most_passing"),
+    ("typed", "passing_without", "passing_with"),
     [
-        ("demo_index", 0.1),
-        ("churned_index", 0.1),
+        # "Đây là mưa lớn trời ở nay hôm" holds every word, out of order, in 3 fields
+        ("hom nay troi mua lon", 6, 3),
+        ("nay hom troi mua lon", 6, 0),
+        # "Họ ở thành.phố mới": a word's prefix starts it, its next word comes within reach
+        ("ho o thanhpho moi co", 6, 3),
+    ],
+)
+def test_positions_narrow_the_reading(
+    request: pytest.FixtureRequest,
+    copy_of: Any,
+    typed: str,
+    passing_without: int,
+    passing_with: int,
+) -> None:
+    """Of the texts written for the runs (not the generated ones), those passing: all
+    holding the words with term sets alone, only those with the words in reach with
+    positions."""
+    run = tuple(fold_term(word) for word in typed.split())
+    for derived, passing in ((False, passing_without), (True, passing_with)):
+        with opened(request, copy_of, "run_texts_index", derived).searcher() as searcher:
+            written = [d for d in every_doc(searcher) if searcher.stored_fields(d)["id"][0] == "R"]
+            assert len(may_hold_run(searcher, run, written)) == passing, derived
+
+
+@pytest.mark.parametrize(
+    ("index_name", "derived", "most_passing"),
+    [
+        ("demo_index", False, 0.1),
+        ("churned_index", False, 0.1),
         # generated articles draw from a small vocabulary: most hold any run's every word
-        ("generated_index", 1.0),
+        ("generated_index", False, 1.0),
+        ("demo_index", True, 0.01),
+        ("churned_index", True, 0.01),
+        # ... but few hold them in reach of each other
+        ("generated_index", True, 0.05),
     ],
 )
 def test_sampled_runs_equal_reading_every_text(
-    request: pytest.FixtureRequest, index_name: str, most_passing: float
+    request: pytest.FixtureRequest,
+    copy_of: Any,
+    index_name: str,
+    derived: bool,
+    most_passing: float,
 ) -> None:
     """Runs of 5-8 words copied from bodies, titles and summaries, and shuffled: the
     documents passing the check include every holder, and few others."""
-    index = request.getfixturevalue(index_name)
     rng = random.Random(3)
     held, passed, asked = 0, 0, 0
-    with index.searcher() as searcher:
+    with opened(request, copy_of, index_name, derived).searcher() as searcher:
         docs = every_doc(searcher)
         texts = [fields.get(rng.choice(RUN_FIELDS)) or "" for _, fields in searcher.iter_docs()]
         for _ in range(40):
@@ -93,4 +149,4 @@ def test_sampled_runs_equal_reading_every_text(
                 passed += len(passing)
                 asked += len(docs)
     assert held >= 15  # copied runs are held: the check is not all empty sets
-    assert passed <= most_passing * asked  # the words' sets narrow the reading down
+    assert passed <= most_passing * asked  # the check narrows the reading down

@@ -20,7 +20,8 @@ common words scores low, and was missed that way):
 Holders the listing can still miss (an abbreviation in a body) are looked for in the best-scored
 documents as well. When too many bodies or texts would have to be checked, only the
 best-scored are searched. Searching documents' stored text reads only those holding every word
-of the run (search.execute.run_scan): the same holders, fewer articles read.
+of the run, in order and side by side as far as their positions tell (search.execute.run_scan):
+the same holders, far fewer articles read.
 """
 
 from __future__ import annotations
@@ -175,7 +176,8 @@ def holders_among(
     searcher: Searcher, ranked: Ranked, run: tuple[str, ...], deadline: float
 ) -> Ranked:
     """The documents of `ranked` whose stored text holds the run, read one by one: only
-    those holding every word of it (search.execute.run_scan), the same documents."""
+    those that may hold it by their terms and positions (search.execute.run_scan), the same
+    documents."""
     regex = run_regex(run)
     readable = may_hold_run(searcher, run, (docnum for docnum, _ in ranked))
     found: Ranked = []
