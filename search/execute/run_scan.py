@@ -140,9 +140,10 @@ def _word_starts(
     held, positions = positions_in(caches, leaf, fieldname, word, docs)
     places, lengths = [(held << 32) + positions], [np.ones(len(held), dtype=np.int64)]
     split = split_holders(searcher, fieldname, word, docset(docs + offset))
-    if split:
-        among = doc_array(split) - offset
-        for cut in range(1, len(word)):
+    for cut in range(1, len(word)) if split else ():
+        holding = split & term_docs(searcher, fieldname, word[:cut])  # cached sets
+        if holding:
+            among = doc_array(holding) - offset
             held, positions = positions_in(caches, leaf, fieldname, word[:cut], among)
             places.append((held << 32) + positions)
             lengths.append(np.full(len(held), len(word), dtype=np.int64))
