@@ -80,18 +80,27 @@ def run_holders(searcher: Searcher, run: tuple[str, ...]) -> DocSet | None:
         (name, _holding_all_but_one(searcher, name + FOLDED_BIGRAM, pairs))
         for name in BIGRAM_FIELDS
     ]
-    if sum(len(docs) for _, docs in to_read) > MAX_TEXTS_READ:
+    texts = sum(len(docs) for _, docs in to_read)
+    if texts > MAX_TEXTS_READ:
         return None
+    found = _texts_holding(searcher, run, to_read) if texts else set()
+    if in_bodies:
+        found.update(holding_run(searcher, "body" + FOLDED, run, in_bodies))
+    return docset(found)
+
+
+def _texts_holding(
+    searcher: Searcher, run: tuple[str, ...], to_read: list[tuple[str, DocSet]]
+) -> set[int]:
+    """The documents whose stored field (by name) the run's expression matches (compiling
+    it costs about a millisecond: only when there is something to read)."""
     regex = run_regex(run)
-    found = {
+    return {
         docnum
         for name, docs in to_read
         for docnum in docs
         if regex.search(stored_fields(searcher, docnum).get(name, ""))
     }
-    if in_bodies:
-        found.update(holding_run(searcher, "body" + FOLDED, run, in_bodies))
-    return docset(found)
 
 
 def _to_decode(searcher: Searcher, fieldname: str, docs: DocSet) -> int:
@@ -178,8 +187,10 @@ def holders_among(
     """The documents of `ranked` whose stored text holds the run, read one by one: only
     those that may hold it by their terms and positions (search.execute.run_scan), the same
     documents."""
-    regex = run_regex(run)
     readable = may_hold_run(searcher, run, (docnum for docnum, _ in ranked))
+    if not readable:  # nothing to read: the expression is not compiled (about a millisecond)
+        return []
+    regex = run_regex(run)
     found: Ranked = []
     for docnum, score in ranked:
         if docnum not in readable:
