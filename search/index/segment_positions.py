@@ -177,19 +177,37 @@ def gathered(
     postings before it in the block."""
     if not len(places):
         return NO_POSITIONS
-    weights, size = listed.weights, len(listed.weights)
+    weights = listed.weights
     block = places // POSITION_BLOCK  # ascending, as the places are
-    first = np.empty(len(block), dtype=bool)
-    first[0] = True
-    np.not_equal(block[1:], block[:-1], out=first[1:])
-    blocks, row = block[first], np.cumsum(first) - 1
-    cells = blocks[:, None] * POSITION_BLOCK + np.arange(POSITION_BLOCK)
-    freqs = np.where(cells < size, weights[np.minimum(cells, size - 1)], 0).astype(np.int64)
-    earlier = np.cumsum(freqs, axis=1) - freqs
-    starts = listed.before[block] + earlier[row, places % POSITION_BLOCK]
+    first_in_block = block * POSITION_BLOCK
+    starts = listed.before[block] + _earlier_in_block(weights, places, first_in_block)
     counts = weights[places].astype(np.int64)
     found = listed.every[ragged_ranges(starts, counts)].astype(np.int64)
     return np.repeat(docs, counts), found
+
+
+def _earlier_in_block(
+    weights: npt.NDArray[Any], places: npt.NDArray[Any], first_in_block: npt.NDArray[Any]
+) -> npt.NDArray[np.int64]:
+    """For each place, the frequencies of the postings before it in its block, summed, in
+    the cheaper of two ways: one running sum over the whole stretch the places span (many
+    places close together), or one over each place's own postings before it (places apart:
+    a few dozen postings each)."""
+    low, high = int(first_in_block[0]), int(places[-1])
+    before = places - first_in_block
+    if high - low <= int(before.sum()):
+        summed = _running_sum(weights[low:high])
+        return summed[places - low] - summed[first_in_block - low]
+    summed = _running_sum(weights[ragged_ranges(first_in_block, before)])
+    ends = np.cumsum(before)
+    return summed[ends] - summed[ends - before]
+
+
+def _running_sum(frequencies: npt.NDArray[Any]) -> npt.NDArray[np.int64]:
+    """0, then the running sum of the frequencies (whole numbers, whatever their type)."""
+    summed = np.zeros(len(frequencies) + 1, dtype=np.int64)
+    np.cumsum(frequencies.astype(np.int64, copy=False), out=summed[1:])
+    return summed
 
 
 def decoded_arrays(
