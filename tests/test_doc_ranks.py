@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from search.execute import doc_ranks
-from search.execute.doc_ranks import DocRanks, candidate_frequencies, present
+from search.execute.doc_ranks import DocRanks, candidate_frequencies, common_sorted, present
 from search.execute.docsets import term_postings
 from search.index.caches import caches_of
 
@@ -75,3 +75,24 @@ def test_candidates_are_found_segment_by_segment(
         assert where.tolist() == expected_where.tolist()
         assert frequencies.tolist() == weights[expected_places].tolist()
         assert (len(caches_of(searcher).doc_ranks) > 0) == (ranked and len(ids) > 0)
+
+
+@pytest.mark.parametrize(
+    ("sizes", "spread", "seed"),
+    [
+        ((0, 5), 10, 0),  # an empty side
+        ((1, 1), 1, 1),  # one number each, the same
+        ((3000, 40), 10_000, 2),  # many against few, either way round below
+        ((40, 3000), 10_000, 3),
+        ((5000, 5000), 2**40, 4),  # places as (document << 32) + position: big numbers
+        ((500, 500), 600, 5),  # mostly shared
+    ],
+)
+def test_common_sorted_is_the_intersection(sizes: tuple[int, int], spread: int, seed: int) -> None:
+    """common_sorted (binary search) against np.intersect1d (a sort of both joined), on
+    sorted, distinct arrays."""
+    rng = np.random.default_rng(seed)
+    some, others = (np.unique(rng.integers(0, spread, size=size, dtype=np.int64)) for size in sizes)
+    found = common_sorted(some, others)
+    assert found.dtype == np.int64
+    assert np.array_equal(found, np.intersect1d(some, others, assume_unique=True))

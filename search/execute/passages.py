@@ -37,6 +37,7 @@ from search.analysis.chains import fold_term
 from search.analysis.textmatch import run_regex
 from search.analysis.tokenizer import BIGRAM_SEPARATOR
 from search.execute.bitmaps import DocSet, all_but_one, doc_array, docset, intersection
+from search.execute.doc_ranks import common_sorted
 from search.execute.docsets import term_docs
 from search.execute.positions import positions_in
 from search.execute.run_scan import may_hold_run
@@ -132,7 +133,7 @@ def holding_run(searcher: Searcher, fieldname: str, run: tuple[str, ...], docs: 
             held, positions = positions_in(caches, leaf, fieldname, run[i], alive)
             # sorted and distinct: documents in order, each one's positions ascending
             here = (held << 32) + positions + (PASSAGE_MAX_WORDS - i)
-            starts = here if starts is None else np.intersect1d(starts, here, assume_unique=True)
+            starts = here if starts is None else common_sorted(starts, here)
             alive = _distinct_sorted(starts >> 32)
         found.append(alive + offset)
     return docset(np.concatenate(found)) if found else docset(())

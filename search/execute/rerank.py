@@ -20,6 +20,7 @@ from whoosh.searching import Searcher
 from search.analysis.chains import fold_term
 from search.analysis.textmatch import opens_with, pairs_side_by_side, runs, words_regex
 from search.analysis.tokenizer import BIGRAM_SEPARATOR
+from search.execute.doc_ranks import common_sorted
 from search.execute.positions import positions_in
 from search.execute.scoring import field_lengths
 from search.index.caches import caches_of
@@ -156,10 +157,13 @@ def positional_rewards(
         }
         pair_idfs = np.zeros(len(local))
         for first, second in sorted(typed.pairs):
-            holding = np.intersect1d(body[first] + 1, body[second]) >> 32
+            side_by_side = common_sorted(body[first] + 1, body[second])
             if first != second:  # the groups of a dotted word share its place ("tp", "hcm")
-                holding = np.union1d(holding, np.intersect1d(body[first], body[second]) >> 32)
-            pair_idfs[np.searchsorted(local, np.unique(holding))] += typed.idf[(first, second)]
+                side_by_side = np.concatenate(
+                    (side_by_side, common_sorted(body[first], body[second]))
+                )
+            holding = np.unique(side_by_side >> 32)
+            pair_idfs[np.searchsorted(local, holding)] += typed.idf[(first, second)]
         opens = np.ones(len(local), dtype=bool)
         for place, word in enumerate(typed.words):  # only titles still opening so are asked
             asked = local[opens]
