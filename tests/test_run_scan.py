@@ -94,10 +94,12 @@ def test_holders_equal_reading_every_text(
 @pytest.mark.parametrize(
     ("typed", "passing_without", "passing_with"),
     [
-        # "Đây là mưa lớn trời ở nay hôm" holds every word, out of order, in 3 fields
+        # held side by side as a body, a title and a summary; "Đây là mưa lớn trời ở nay
+        # hôm" (3 more) holds the words out of order
         ("hom nay troi mua lon", 6, 3),
         ("nay hom troi mua lon", 6, 0),
-        # "Họ ở thành.phố mới": a word's prefix starts it, its next word comes within reach
+        # "Họ ở thành.phố mới" (3): a word's prefix starts it, the next word is within reach;
+        # "Họ sống ở ab.thanh.pho mới" (3 more): "sống" stands between "họ" and "ở"
         ("ho o thanhpho moi co", 6, 3),
     ],
 )
