@@ -100,6 +100,16 @@ def common_sorted(
     return some[present(others, some)[0]]
 
 
+def distinct_sorted(values: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
+    """The distinct values of a sorted array (np.unique without its sort)."""
+    if not len(values):
+        return values
+    first = np.empty(len(values), dtype=bool)
+    first[0] = True
+    np.not_equal(values[1:], values[:-1], out=first[1:])
+    return values[first]
+
+
 def candidate_frequencies(
     searcher: Searcher, fieldname: str, text: str, docs: npt.NDArray[np.int64]
 ) -> tuple[npt.NDArray[np.intp], Weights]:

@@ -37,7 +37,7 @@ from search.analysis.chains import fold_term
 from search.analysis.textmatch import run_regex
 from search.analysis.tokenizer import BIGRAM_SEPARATOR
 from search.execute.bitmaps import DocSet, all_but_one, doc_array, docset, intersection
-from search.execute.doc_ranks import common_sorted
+from search.execute.doc_ranks import common_sorted, distinct_sorted
 from search.execute.docsets import term_docs
 from search.execute.positions import positions_in
 from search.execute.run_scan import may_hold_run
@@ -134,19 +134,9 @@ def holding_run(searcher: Searcher, fieldname: str, run: tuple[str, ...], docs: 
             # sorted and distinct: documents in order, each one's positions ascending
             here = (held << 32) + positions + (PASSAGE_MAX_WORDS - i)
             starts = here if starts is None else common_sorted(starts, here)
-            alive = _distinct_sorted(starts >> 32)
+            alive = distinct_sorted(starts >> 32)
         found.append(alive + offset)
     return docset(np.concatenate(found)) if found else docset(())
-
-
-def _distinct_sorted(values: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
-    """The distinct values of a sorted array (np.unique without its sort)."""
-    if not len(values):
-        return values
-    first = np.empty(len(values), dtype=bool)
-    first[0] = True
-    np.not_equal(values[1:], values[:-1], out=first[1:])
-    return values[first]
 
 
 def _holding_every(searcher: Searcher, fieldname: str, terms: tuple[str, ...]) -> DocSet:

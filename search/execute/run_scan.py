@@ -35,6 +35,7 @@ import numpy.typing as npt
 from whoosh.searching import Searcher
 
 from search.execute.bitmaps import DocSet, doc_array, docset, union
+from search.execute.doc_ranks import distinct_sorted
 from search.execute.docsets import term_docs
 from search.execute.positions import positions_in
 from search.index.caches import IndexCaches, caches_of
@@ -119,7 +120,7 @@ def _chained(
             places, lengths = places[kept], lengths[kept]
         # the farthest reach of the starts up to each one: the test above in one search
         starts, reach = places, np.maximum.accumulate(places + lengths)
-        docs = np.unique(starts >> 32)
+        docs = distinct_sorted(starts >> 32)
         if not len(docs):
             break
     return docs
@@ -139,9 +140,11 @@ def _word_starts(
     it starts a split (only in documents holding a proper suffix too)."""
     held, positions = positions_in(caches, leaf, fieldname, word, docs)
     places, lengths = [(held << 32) + positions], [np.ones(len(held), dtype=np.int64)]
-    split = split_holders(searcher, fieldname, word, docset(docs + offset))
-    for cut in range(1, len(word)) if split else ():
-        holding = split & term_docs(searcher, fieldname, word[:cut])  # cached sets
+    cuts = range(1, len(word))
+    asked = docset(docs + offset)
+    suffixed = union(asked & term_docs(searcher, fieldname, word[c:]) for c in cuts)
+    for cut in cuts if suffixed else ():
+        holding = suffixed & term_docs(searcher, fieldname, word[:cut])  # cached sets
         if holding:
             among = doc_array(holding) - offset
             held, positions = positions_in(caches, leaf, fieldname, word[:cut], among)
