@@ -7,6 +7,7 @@ from itertools import accumulate
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 from whoosh import index as whoosh_index
 from whoosh.formats import Positions
@@ -21,7 +22,7 @@ from search.index.compact_pickle import (
     whole_weights,
 )
 from search.index.schema import ArticleSchema
-from search.index.w3_codec import hash_slots
+from search.index.w3_codec import hash_slots, hash_table
 
 POSTING_DATA = [
     ((5, 1, 3), None, None),
@@ -80,6 +81,44 @@ def test_hash_slots_leave_an_empty_slot(count: int) -> None:
     slots = hash_slots(count)
     assert slots > count or count == slots == 0
     assert slots <= 2 * count
+
+
+def _probed(table: bytes, numslots: int, hashval: int) -> int | None:
+    """The position HashReader finds for a hash: from its home slot on, wrapping, up to the
+    hash or an empty slot."""
+    slots = np.frombuffer(table, dtype=[("hash", ">u4"), ("position", ">i8")])
+    slot = (hashval >> 8) % numslots
+    for _ in range(numslots):
+        found_hash, position = slots[slot]
+        if not position:
+            return None
+        if found_hash == hashval:
+            return int(position)
+        slot = (slot + 1) % numslots
+    return None
+
+
+@pytest.mark.parametrize(
+    "name, homes",
+    [
+        ("none", []),
+        ("one", [0]),
+        ("apart", [0, 3, 7]),
+        ("one home", [2] * 5),
+        ("past the last slot", [9, 9, 9, 9, 8, 0]),  # two wrap to the start, after home 0
+        ("every slot but one", [4] * 7 + [0] * 3),
+    ],
+)
+def test_every_key_is_found_from_its_home_slot(name: str, homes: list[int]) -> None:
+    numslots = max(hash_slots(len(homes)), 11 if homes else 0)
+    # distinct hashes with the given homes: (hash >> 8) % numslots == home
+    hashes = [((home + numslots * k) << 8) | k for k, home in enumerate(homes)]
+    positions = [100 + k for k in range(len(homes))]
+    table = hash_table(np.array(hashes, np.uint64), np.array(positions, np.int64), numslots)
+    assert len(table) == 12 * numslots
+    for hashval, position in zip(hashes, positions, strict=True):
+        assert _probed(table, numslots, hashval) == position
+    assert sum(1 for p in np.frombuffer(table, ">u4,>i8")["f1"] if p) == len(homes)
 
 
 def searches(ix: Any, queries: list[str]) -> list[list[tuple[int, float]]]:

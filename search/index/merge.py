@@ -23,8 +23,7 @@ from __future__ import annotations
 
 import zlib
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from itertools import count
+from collections.abc import Callable, Iterator, Sequence
 from math import log
 from pickle import loads
 from struct import Struct
@@ -37,6 +36,7 @@ from whoosh.system import pack_ushort
 from whoosh.util.numeric import byte_to_length
 
 from search.index.block_zlib import compressed_block, renumbered_block
+from search.index.column_copy import copy_var_bytes, kept_values
 from search.index.compact_pickle import CompactPickler
 from search.index.w3_codec import (
     COMPRESSION,
@@ -91,19 +91,25 @@ class MergedSegment:
         self.pickler = CompactPickler()
 
     def copy_documents(self, reader: SegmentReader, perdocwriter: Any) -> None:
-        """Write the kept documents' stored fields and columns, a document at a time."""
+        """Write the kept documents' stored fields and columns (search.index.column_copy):
+        stored fields as the compressed pickles they are."""
         perdoc = reader._perdoc
-        # Stored fields: zlib-compressed pickles, copied as they are.
         stored_reader = perdoc.column_reader("_stored", STORED_COLUMN)._child
         stored_writer = perdocwriter._get_column("_stored")._child
-        stored = VarBytesColumn.Reader.__iter__(stored_reader)
-        for new, raw in self._kept(stored):
-            if raw:
-                VarBytesColumn.Writer.add(stored_writer, new, raw)
+        copy_var_bytes(stored_writer, stored_reader, self.base, self.docmap)
         for name in self.schema.names():
-            field = self.schema[name]
-            if field.column_type and reader.has_column(name):
-                self._copy_column(reader, perdocwriter, name, field.column_type)
+            column = self.schema[name].column_type
+            if not column or not reader.has_column(name):
+                continue
+            if not perdocwriter._has_column(name):
+                perdocwriter._create_column(name, column)
+            writer = perdocwriter._get_column(name)
+            values = reader.column_reader(name, translate=False)
+            if isinstance(column, VarBytesColumn) and isinstance(values, VarBytesColumn.Reader):
+                copy_var_bytes(writer, values, self.base, self.docmap)
+                continue
+            for new, value in kept_values(values, self.base, self.docmap):
+                writer.add(new, value)
         perdocwriter._doccount += self.kept
 
     def length_rows(self, reader: SegmentReader) -> Iterator[tuple[str, bytes, int]]:
@@ -118,21 +124,6 @@ class MergedSegment:
                 row = bytes([b for new, b in zip(self.docmap, row, strict=True) if new >= 0])
             counts = Counter(row)
             yield name, row, sum(byte_to_length(b) * n for b, n in counts.items())
-
-    def _kept(self, values: Iterable[Any]) -> Iterator[tuple[int, Any]]:
-        """(new document number, value) of the kept documents, from one value per old one."""
-        if self.docmap is None:
-            return zip(count(self.base), values)
-        return ((new, v) for new, v in zip(self.docmap, values, strict=True) if new >= 0)
-
-    def _copy_column(
-        self, reader: SegmentReader, perdocwriter: Any, name: str, column: Any
-    ) -> None:
-        if not perdocwriter._has_column(name):
-            perdocwriter._create_column(name, column)
-        writer = perdocwriter._get_column(name)
-        for new, value in self._kept(reader.column_reader(name, translate=False)):
-            writer.add(new, value)
 
     def open(self) -> None:
         self._reader = SegmentReader(self.storage, self.schema, self.segment)

@@ -20,6 +20,7 @@ from struct import Struct
 from typing import Any
 from zlib import crc32
 
+import numpy as np
 from whoosh.codec.whoosh3 import WHOOSH3_HEADER_MAGIC
 from whoosh.filedb import filetables
 from whoosh.system import pack_int, pack_long
@@ -175,20 +176,46 @@ class TermTable:
         `add` first, as they came first)."""
         tindex = self.tindex
         dbfile = tindex.dbfile
-        pointer = filetables._pointer.pack
         for number, entries in enumerate(tindex.buckets):
-            hashes = [h for h, _ in entries] + list(self.hashes[number])
-            positions = [p for _, p in entries] + list(self.positions[number])
+            hashes = np.concatenate(
+                [np.array([h for h, _ in entries], np.uint64), np.asarray(self.hashes[number])]
+            ).astype(np.uint64)
+            positions = np.concatenate(
+                [np.array([p for _, p in entries], np.int64), np.asarray(self.positions[number])]
+            ).astype(np.int64)
             self.hashes[number] = self.positions[number] = array("q")  # free as we go
             numslots = hash_slots(len(hashes))
             tindex.directory.append((dbfile.tell(), numslots))
-            table: list[tuple[int, int]] = [(0, 0)] * numslots
-            for hashval, position in zip(hashes, positions, strict=True):
-                slot = (hashval >> 8) % numslots
-                while table[slot] != (0, 0):
-                    slot = (slot + 1) % numslots
-                table[slot] = (hashval, position)
-            dbfile.write(b"".join([pointer(h, p) for h, p in table]))
+            dbfile.write(hash_table(hashes, positions, numslots))
+
+
+_SLOT = np.dtype([("hash", ">u4"), ("position", ">i8")])  # filetables._pointer, "!Iq"
+
+
+def hash_table(hashes: Any, positions: Any, numslots: int) -> bytes:
+    """One bucket's open-addressing table as Whoosh's HashReader probes it: from a key's home
+    slot, (hash >> 8) % numslots, onward (wrapping at the end) to the key or an empty slot.
+    Keys are laid out in order of their home slots, each in the first free slot from its home
+    on: a run of taken slots then leads from every key's home to the key, as when the keys
+    are put in one at a time (which key sits where in a run may differ; a reader compares the
+    hashes and the keys). Keys pushed past the last slot take the first free slots from the
+    start, in order."""
+    table = np.zeros(numslots, dtype=_SLOT)
+    count = len(hashes)
+    if count:
+        homes = ((hashes >> np.uint64(8)) % np.uint64(numslots)).astype(np.int64)
+        order = np.argsort(homes, kind="stable")
+        ranks = np.arange(count, dtype=np.int64)
+        # slot[i] = max(home[i], slot[i - 1] + 1) over the keys sorted by home
+        slots = np.maximum.accumulate(homes[order] - ranks) + ranks
+        past = slots >= numslots
+        if past.any():
+            taken = np.zeros(numslots, dtype=bool)
+            taken[slots[~past]] = True
+            slots[past] = np.flatnonzero(~taken)[: int(past.sum())]
+        table["hash"][slots] = hashes[order]
+        table["position"][slots] = positions[order]
+    return table.tobytes()
 
 
 def hash_slots(count: int) -> int:
