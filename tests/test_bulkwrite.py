@@ -10,6 +10,7 @@ from itertools import accumulate
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -28,7 +29,7 @@ from search.analysis.chains import (
     index_terms,
     index_tokens,
 )
-from search.index.bulk_arrays import positions_values
+from search.index.bulk_arrays import positions_values, stable_order
 from search.index.bulk_fields import Text
 from search.index.bulk_writer import BulkWriter
 from search.index.compact_pickle import positions_value
@@ -342,3 +343,18 @@ def test_positions_values_decode_as_the_positions_format_encodes(runs: list[list
             assert whoosh.decode_positions(value) == where
             assert whoosh.decode_positions(whoosh.encode(where)) == where
             assert whoosh.decode_frequency(value) == len(where)
+
+
+@pytest.mark.parametrize(
+    ("name", "keys"),
+    [
+        ("none", []),
+        ("one", [5]),
+        ("ties keep their order", [3, 1, 3, 0, 1, 3]),
+        ("16 bits, radix sorted", [65535, 0, 65535, 7] * 50),
+        ("wider, packed and sorted", [65536, 0, 2**31 - 1, 65536, 3] * 50),
+    ],
+)
+def test_stable_order_is_numpy_stable_argsort(name: str, keys: list[int]) -> None:
+    array = np.array(keys, dtype=np.int64)
+    assert stable_order(array).tolist() == np.argsort(array, kind="stable").tolist()

@@ -111,8 +111,9 @@ class FieldPostings:
             fold, vocabulary = vocabulary.folded(memo)
             term_ids = fold[term_ids]
         ranks, by_rank = vocabulary.order()
-        order = _stable_order(ranks[term_ids])  # documents and positions stay in order
-        token_ranks = ranks[term_ids][order]
+        token_ranks = ranks[term_ids]
+        order = stable_order(token_ranks)  # documents and positions stay in order
+        token_ranks = token_ranks[order]
         docnums = tokens.docnums()[order]
         starts = _run_starts(token_ranks, docnums)
         self.docnums = docnums[starts]
@@ -176,9 +177,13 @@ class FieldPostings:
         return where, self.docnums[at].tolist(), self.weights[at].tolist(), values
 
 
-def _stable_order(keys: Any) -> Any:
-    """np.argsort(keys, kind="stable") for keys below 2**31: a plain sort of key and index
-    packed in one 64-bit number (numpy's quicksort is vectorized, its stable sort is not)."""
+def stable_order(keys: Any) -> Any:
+    """np.argsort(keys, kind="stable") for keys from 0 to 2**31: numpy's radix sort when they
+    fit in 16 bits (a segment's words in a body field mostly do: a few tens of thousands of
+    terms), else a plain sort of key and index packed in one 64-bit number (numpy's
+    quicksort is vectorized, its stable sort of wider numbers is not)."""
+    if not len(keys) or int(keys.max()) < 2**16:
+        return np.argsort(keys.astype(np.uint16), kind="stable")
     packed = (keys.astype(np.int64) << 32) | np.arange(len(keys), dtype=np.int64)
     packed.sort()
     return packed & 0xFFFFFFFF
