@@ -20,7 +20,7 @@ CASES = [
     ("empty values inside and at the end", [b"q"], [b"", b"a", b"", b""], None),
     ("no values at all", [b"q"], [b"", b""], None),
     ("a long value", [b"q"], [b"a", LONG, b"b"], None),
-    ("deletions", [b"q"], [b"a", b"bc", b"d", LONG], [1, -1, 2, 3]),
+    ("deletions", [b"q"], [b"", b"bc", b"d", LONG], [1, -1, 2, 3]),
 ]
 
 

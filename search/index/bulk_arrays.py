@@ -178,7 +178,7 @@ class FieldPostings:
 
 
 def stable_order(keys: Any) -> Any:
-    """np.argsort(keys, kind="stable") for keys from 0 to 2**31: numpy's radix sort when they
+    """np.argsort(keys, kind="stable") for keys from 0 below 2**31: numpy's radix sort when they
     fit in 16 bits (a segment's words in a body field mostly do: a few tens of thousands of
     terms), else a plain sort of key and index packed in one 64-bit number (numpy's
     quicksort is vectorized, its stable sort of wider numbers is not)."""

@@ -5,7 +5,7 @@ each: at an archive's million documents, seconds of the final merge on one core.
 variable-length bytes (the stored fields' compressed pickles, the facet fields' values) of a
 segment without deletions is instead appended in one piece: its data as one run of bytes,
 its lengths and offsets as arrays. The writer then holds exactly what adding the values one
-at a time would have given it (tests/test_merge.py compares the bytes written).
+at a time would have given it (tests/test_column_copy.py compares the bytes written).
 """
 
 from __future__ import annotations
