@@ -119,15 +119,16 @@ def encode_blocks(
 class TermTable:
     """Appends to a W3 term table (whoosh.filedb.filetables.OrderedHashWriter) a field at a
     time: one write instead of three per term, positions counted instead of asked for, and the
-    closing hash tables written in one piece. Same bytes as OrderedHashWriter.add. The hash
-    buckets are kept as arrays (12 bytes a term) instead of Whoosh's lists of tuples: an
-    archive's term table holds millions of terms."""
+    closing hash tables written in one piece. Same bytes as OrderedHashWriter.add. Each key's
+    hash and position are kept in two arrays (12 bytes a term) instead of Whoosh's lists of
+    tuples per bucket, and sorted into the 256 buckets at the end: an archive's term table
+    holds millions of terms."""
 
     def __init__(self, tindex: Any) -> None:
         self.tindex = tindex
         tindex._write_hashes = self._write_hashes
-        self.hashes = [array("I") for _ in range(256)]
-        self.positions = [array("q") for _ in range(256)]
+        self.hashes = array("I")  # of every key added here, in order
+        self.positions = array("q")
         # Hash the keys with CRC-32 instead of MD5 (HashWriter's hashtype 1, which readers take
         # from the header): nothing has been added yet, so the header's hash type byte is
         # rewritten in place.
@@ -160,11 +161,8 @@ class TermTable:
             hashes = list(map(crc32, keys))  # crc_hash: crc32 is unsigned in Python 3
         else:
             hashes = list(map(tindex.hashfn, keys))
-        bucket_hashes, bucket_positions = self.hashes, self.positions
-        for h, pos in zip(hashes, positions, strict=True):
-            bucket = h & 255
-            bucket_hashes[bucket].append(h)
-            bucket_positions[bucket].append(pos)
+        self.hashes.extend(hashes)
+        self.positions.extend(positions)
         index = tindex.index  # a GrowableArray: widen it first, as its append would
         if isinstance(index.array, array) and positions[-1] >= _ARRAY_LIMITS[index.array.typecode]:
             index._retype(positions[-1])
@@ -176,14 +174,22 @@ class TermTable:
         `add` first, as they came first)."""
         tindex = self.tindex
         dbfile = tindex.dbfile
+        all_hashes = np.asarray(self.hashes, dtype=np.uint64)
+        all_positions = np.asarray(self.positions, dtype=np.int64)
+        self.hashes, self.positions = array("I"), array("q")
+        buckets = (all_hashes & np.uint64(255)).astype(np.uint8)
+        order = np.argsort(buckets, kind="stable")  # by bucket, each in the order added
+        all_hashes, all_positions = all_hashes[order], all_positions[order]
+        ends = np.cumsum(np.bincount(buckets, minlength=256)).tolist()
+        del buckets, order
         for number, entries in enumerate(tindex.buckets):
+            start = ends[number - 1] if number else 0
             hashes = np.concatenate(
-                [np.array([h for h, _ in entries], np.uint64), np.asarray(self.hashes[number])]
-            ).astype(np.uint64)
+                [np.array([h for h, _ in entries], np.uint64), all_hashes[start : ends[number]]]
+            )
             positions = np.concatenate(
-                [np.array([p for _, p in entries], np.int64), np.asarray(self.positions[number])]
-            ).astype(np.int64)
-            self.hashes[number] = self.positions[number] = array("q")  # free as we go
+                [np.array([p for _, p in entries], np.int64), all_positions[start : ends[number]]]
+            )
             numslots = hash_slots(len(hashes))
             tindex.directory.append((dbfile.tell(), numslots))
             dbfile.write(hash_table(hashes, positions, numslots))
