@@ -174,14 +174,14 @@ class TermTable:
         `add` first, as they came first)."""
         tindex = self.tindex
         dbfile = tindex.dbfile
-        all_hashes = np.asarray(self.hashes, dtype=np.uint64)
+        all_hashes = np.asarray(self.hashes, dtype=np.uint32)  # 4 and 8 bytes a key
         all_positions = np.asarray(self.positions, dtype=np.int64)
-        self.hashes, self.positions = array("I"), array("q")
-        buckets = (all_hashes & np.uint64(255)).astype(np.uint8)
+        buckets = (all_hashes & 255).astype(np.uint8)
         order = np.argsort(buckets, kind="stable")  # by bucket, each in the order added
         all_hashes, all_positions = all_hashes[order], all_positions[order]
         ends = np.cumsum(np.bincount(buckets, minlength=256)).tolist()
         del buckets, order
+        self.hashes, self.positions = array("I"), array("q")
         for number, entries in enumerate(tindex.buckets):
             start = ends[number - 1] if number else 0
             hashes = np.concatenate(
