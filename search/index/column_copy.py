@@ -18,9 +18,9 @@ from typing import Any
 import numpy as np
 from whoosh.columns import VarBytesColumn
 
+from search.index.w3_codec import widen
+
 COPY_PIECE = 4 << 20  # bytes of column data read and written at a time
-# The largest number + 1 each array type of Whoosh's GrowableArray holds.
-_ARRAY_LIMITS = {"B": 2**8, "H": 2**16, "i": 2**31, "I": 2**32, "q": 2**63}
 
 
 def kept_values(
@@ -59,9 +59,7 @@ def copy_var_bytes(writer: Any, reader: Any, base: int, docmap: list[int] | None
 def _extend(grown: Any, values: Any) -> None:
     """GrowableArray.extend (which widens the array for a number that does not fit), in one
     piece instead of an append per number."""
-    top = int(values.max())
-    if isinstance(grown.array, array) and top >= _ARRAY_LIMITS.get(grown.array.typecode, 0):
-        grown._retype(top)
+    widen(grown, int(values.max()))
     if isinstance(grown.array, array):
         grown.array.frombytes(values.astype(np.dtype(grown.array.typecode)).tobytes())
     else:

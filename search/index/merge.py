@@ -105,7 +105,7 @@ class MergedSegment:
                 perdocwriter._create_column(name, column)
             writer = perdocwriter._get_column(name)
             values = reader.column_reader(name, translate=False)
-            if isinstance(column, VarBytesColumn) and isinstance(values, VarBytesColumn.Reader):
+            if isinstance(values, VarBytesColumn.Reader):  # its subclasses' data alike
                 copy_var_bytes(writer, values, self.base, self.docmap)
                 continue
             for new, value in kept_values(values, self.base, self.docmap):

@@ -163,9 +163,8 @@ class TermTable:
             hashes = list(map(tindex.hashfn, keys))
         self.hashes.extend(hashes)
         self.positions.extend(positions)
-        index = tindex.index  # a GrowableArray: widen it first, as its append would
-        if isinstance(index.array, array) and positions[-1] >= _ARRAY_LIMITS[index.array.typecode]:
-            index._retype(positions[-1])
+        index = tindex.index
+        widen(index, positions[-1])
         index.array.extend(positions)
         tindex.lastkey = keys[-1]
 
@@ -231,7 +230,15 @@ def hash_slots(count: int) -> int:
     return count + count // 2 + 1 if count else 0
 
 
-_ARRAY_LIMITS = {"H": 2**16, "i": 2**31, "I": 2**32, "q": 2**63}
+# The largest number + 1 each array type of Whoosh's GrowableArray holds.
+_ARRAY_LIMITS = {"B": 2**8, "H": 2**16, "i": 2**31, "I": 2**32, "q": 2**63}
+
+
+def widen(grown: Any, top: int) -> None:
+    """Widen a Whoosh GrowableArray for numbers up to `top`, as its append would, before
+    numbers are added to its array in one piece."""
+    if isinstance(grown.array, array) and top >= _ARRAY_LIMITS.get(grown.array.typecode, 0):
+        grown._retype(top)
 
 
 def single_infos(
