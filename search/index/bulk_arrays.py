@@ -6,8 +6,9 @@ the document number and the position, appended in C (`TokenColumns.add`); a fold
 keeps the exact terms' numbers and folds the vocabulary once at commit. At commit
 `FieldPostings` sorts the tokens by term with numpy and cuts them into postings (document,
 frequency, and the positions as Whoosh's Positions format decodes them, all postings at
-once: `positions_values`). The pair fields and ID fields keep their dictionaries of lists
-(search/index/bulk_fields.py): their terms are mostly found once.
+once: `positions_values`). The pair fields keep their tokens the same way
+(search/index/pair_columns.py); ID and other fields keep dictionaries of lists
+(search/index/bulk_fields.py).
 """
 
 from __future__ import annotations
@@ -20,10 +21,7 @@ import numpy as np
 from whoosh.system import pack_uint
 
 from search.analysis.chains import TermMemo
-
-# Which terms are in one document (places in a list of term indexes), and their postings'
-# document numbers, weights and values.
-SinglePostings = tuple[list[int], list[int], list[float], list[bytes]]
+from search.index.inlined_postings import PostingArrays, whole
 
 
 class TermIds(dict[str, int]):
@@ -89,9 +87,22 @@ class TokenColumns:
             count = self.counts.pop()
             self.texts.pop()
             if count:
-                del self.term_ids[-count:]
-                if self.positions is not None:
-                    del self.positions[-count:]
+                for column in self._token_columns():
+                    del column[-count:]
+
+    def _token_columns(self) -> list[array[int]]:
+        """The arrays with a number per token."""
+        return [self.term_ids] if self.positions is None else [self.term_ids, self.positions]
+
+    def ranks(self, memo: TermMemo) -> tuple[Any, list[str]]:
+        """Each token's term's rank in term order, and the terms in that order."""
+        term_ids = np.frombuffer(self.term_ids, dtype=np.int32)
+        vocabulary = self.vocabulary
+        if self.folded:
+            fold, vocabulary = vocabulary.folded(memo)
+            term_ids = fold[term_ids]
+        ranks, by_rank = vocabulary.order()
+        return ranks[term_ids], by_rank
 
     def docnums(self) -> Any:
         """The document number of each token."""
@@ -101,17 +112,11 @@ class TokenColumns:
 
 
 class FieldPostings:
-    """A word field's postings at commit: its terms in order (`keys`), and each term's
+    """A word or pair field's postings at commit: its terms in order (`keys`), and each term's
     postings (document numbers, weights, values) as arrays, listed a term at a time."""
 
     def __init__(self, tokens: TokenColumns, memo: TermMemo) -> None:
-        term_ids = np.frombuffer(tokens.term_ids, dtype=np.int32)
-        vocabulary = tokens.vocabulary
-        if tokens.folded:
-            fold, vocabulary = vocabulary.folded(memo)
-            term_ids = fold[term_ids]
-        ranks, by_rank = vocabulary.order()
-        token_ranks = ranks[term_ids]
+        token_ranks, by_rank = tokens.ranks(memo)
         order = stable_order(token_ranks)  # documents and positions stay in order
         token_ranks = token_ranks[order]
         docnums = tokens.docnums()[order]
@@ -123,16 +128,9 @@ class FieldPostings:
         posting_ranks = token_ranks[starts]
         firsts = _run_starts(posting_ranks)
         self.keys = [by_rank[r].encode("utf-8") for r in posting_ranks[firsts].tolist()]
-        self.bounds: list[int] = [*firsts.tolist(), len(starts)]
-        self.values: tuple[bytes, Any, Any] | None = None
-        self.frequency_values: list[bytes] = []  # Frequency: packed frequencies
-        if tokens.positions is None:
-            self.frequency_values = list(
-                map(_FREQ_BYTES.__getitem__, np.minimum(self.freqs, 255).tolist())
-            )
-            for at in np.flatnonzero(self.freqs > 255).tolist():
-                self.frequency_values[at] = pack_uint(int(self.freqs[at]))
-        else:
+        self.bounds = np.append(firsts, len(starts))
+        self.values: tuple[bytes, Any, Any] | None = None  # None: Frequency (the packed freq)
+        if tokens.positions is not None:
             positions = np.frombuffer(tokens.positions, dtype=np.int32)[order]
             deltas = np.diff(positions, prepend=0)
             deltas[starts] = positions[starts]
@@ -157,24 +155,24 @@ class FieldPostings:
 
     def _values(self, start: int, end: int) -> list[bytes]:
         if self.values is None:
-            return self.frequency_values[start:end]
+            freqs = self.freqs[start:end].tolist()
+            return [_FREQ_BYTES[f] if f < 256 else pack_uint(f) for f in freqs]
         data, starts, ends = self.values
         chosen = map(slice, starts[start:end].tolist(), ends[start:end].tolist())
         return list(map(data.__getitem__, chosen))
 
-    def single(self, indexes: list[int]) -> SinglePostings:
-        """Which of the terms at indexes are in one document (their places in `indexes`), and
-        that posting of each: document numbers, weights, values."""
-        bounds = self.bounds
-        where = [k for k, i in enumerate(indexes) if bounds[i + 1] - bounds[i] == 1]
-        at = [bounds[indexes[k]] for k in where]
-        if self.values is None:
-            values = list(map(self.frequency_values.__getitem__, at))
-        else:
-            data, starts, ends = self.values
-            chosen = map(slice, starts[at].tolist(), ends[at].tolist())
-            values = list(map(data.__getitem__, chosen))
-        return where, self.docnums[at].tolist(), self.weights[at].tolist(), values
+    def arrays(self) -> PostingArrays | None:
+        """The postings as arrays for inlined_infos; None when a weight is not whole."""
+        weights = whole(self.weights)
+        if weights is None:
+            return None
+        if self.values is None:  # Frequency: each value the frequency packed as "!I"
+            packed = self.freqs.astype(">u4").view(np.uint8)
+            starts = 4 * np.arange(len(self.freqs), dtype=np.int64)
+            return PostingArrays(self.docnums, weights, packed, starts, starts + 4, self.bounds)
+        data, starts, ends = self.values
+        packed = np.frombuffer(data, np.uint8)
+        return PostingArrays(self.docnums, weights, packed, starts, ends, self.bounds)
 
 
 def stable_order(keys: Any) -> Any:

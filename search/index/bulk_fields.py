@@ -2,16 +2,18 @@
 
 The analysed fields of the four Vietnamese chains (search/analysis/chains.py) are read once per
 text by a `TermMemo` (what `index_terms` gives, remembered per piece of text); folded terms and
-syllable pairs are derived from that one pass. ID fields index their value as the one term.
+syllable pairs are derived from that one pass, as term numbers kept in arrays until commit
+(search/index/bulk_arrays.py). ID fields index their value as the one term.
 Any other field is left to Whoosh (`fast_field` -> None).
 """
 
 from __future__ import annotations
 
 from array import array
-from collections import Counter
+from itertools import chain
 from typing import Any
 
+import numpy as np
 from whoosh.analysis import CompositeAnalyzer, IDTokenizer
 from whoosh.fields import ID, TEXT
 from whoosh.formats import Existence, Frequency, Positions
@@ -25,9 +27,9 @@ from search.analysis.chains import (
     TermMemo,
 )
 from search.analysis.filters import VietFoldFilter, pair_links
-from search.analysis.tokenizer import BIGRAM_SEPARATOR
-from search.index.bulk_arrays import SinglePostings, TermIds, TokenColumns
-from search.index.compact_pickle import positions_value
+from search.index.bulk_arrays import TermIds, TokenColumns
+from search.index.inlined_postings import PostingArrays, whole
+from search.index.pair_columns import PairColumns
 
 # The four chains, and whether each makes syllable pairs (folding is read off the chain).
 _CHAINS = (
@@ -37,19 +39,15 @@ _CHAINS = (
     (FoldedBigramAnalyzer(), True),
 )
 _FREQ_BYTES = [pack_uint(n) for n in range(256)]
-ONE_FREQUENCY = _FREQ_BYTES[1]  # the value of a Frequency posting found once
 
 
 class Text:
     """One text's analysis, shared by the fields that index it (title and its twins)."""
 
-    __slots__ = ("terms", "positions", "_memo", "_folded", "_links", "_arrays")
+    __slots__ = ("terms", "positions", "_arrays")
 
     def __init__(self, text: str, memo: TermMemo) -> None:
         self.terms, self.positions = memo.terms(text)
-        self._memo = memo
-        self._folded: list[str] | None = None
-        self._links: list[tuple[int, int]] | None = None
         self._arrays: tuple[array[int], array[int]] | None = None
 
     def arrays(self, vocabulary: TermIds) -> tuple[array[int], array[int]]:
@@ -60,26 +58,19 @@ class Text:
             self._arrays = (term_ids, array("i", self.positions))
         return self._arrays
 
-    def pairs(self, terms: list[str]) -> tuple[list[str], list[int]]:
-        """The syllable pairs of these terms (the text's, or their folds) and their positions.
+    def pair_ids(self, vocabulary: TermIds) -> tuple[array[int], array[int]]:
+        """The syllable pairs of the text: each pair's first and second term number.
 
         A dotted word's groups share its position (search.analysis.pair_links); most texts
         have none, and then every term pairs with the next.
         """
+        term_ids = self.arrays(vocabulary)[0]
         positions = self.positions
         if not positions or positions[-1] == len(positions) - 1:  # no dotted word
-            pairs = [a + BIGRAM_SEPARATOR + b for a, b in zip(terms, terms[1:], strict=False)]
-            return pairs, positions[: len(pairs)]
-        if self._links is None:
-            self._links = pair_links(positions)
-        pairs = [terms[a] + BIGRAM_SEPARATOR + terms[b] for a, b in self._links]
-        return pairs, [positions[a] for a, _ in self._links]
-
-    def folded(self) -> list[str]:
-        """The terms folded (what VietFoldFilter makes of them)."""
-        if self._folded is None:
-            self._folded = self._memo.folded(self.terms)
-        return self._folded
+            return term_ids[:-1], term_ids[1:]
+        links = pair_links(positions)
+        firsts = array("i", [term_ids[a] for a, _ in links])
+        return firsts, array("i", [term_ids[b] for _, b in links])
 
 
 # How a field's postings are kept until commit: per term, a list of
@@ -115,79 +106,32 @@ def _freq_bytes(freq: int) -> bytes:
 
 
 class FastField:
-    """How to index one TEXT field whose analyzer is one of the four chains."""
+    """How to index one TEXT field whose analyzer is one of the four chains: its tokens
+    (words, or syllable pairs) go to its TokenColumns or PairColumns."""
 
-    __slots__ = ("pairs", "positions", "boost", "fold", "single", "layout")
+    __slots__ = ("pairs", "positions", "boost", "fold")
 
     def __init__(self, pairs: bool, field: Any) -> None:
         self.pairs = pairs
         self.positions = type(field.format) is Positions
-        self.layout = TRIPLES if self.positions else FREQUENCIES
         boost = float(field.format.field_boost)
         self.boost: float | None = None if boost == 1.0 else boost  # None: weight = freq
         self.fold = any(isinstance(f, VietFoldFilter) for f in field.analyzer.items)
-        self.single: dict[int, bytes] = {}  # encoded one-position lists, by position
 
-    def add(self, text: Text, docnum: int, postings: Any) -> int:
-        """Add the postings of one document's text; returns the field length (token count).
-
-        A word field's tokens go to its TokenColumns as they are; for the pair fields, what
-        Frequency.word_values and Positions.word_values make of the chain's tokens:
-        weight = frequency x field boost, value = packed frequency or encoded positions.
-        """
-        if isinstance(postings, TokenColumns):
-            postings.add(*text.arrays(postings.vocabulary), docnum)
-            return len(text.terms)
-        terms = text.folded() if self.fold else text.terms
-        positions = text.positions
+    def columns(self, vocabulary: TermIds) -> TokenColumns:
+        """Where the field's tokens are kept until commit."""
         if self.pairs:
-            terms, positions = text.pairs(terms)
-        boost = self.boost
-        get = postings.get
-        if not self.positions:  # layout FREQUENCIES
-            if len(set(terms)) == len(terms):  # every term once: most texts' pairs
-                for term in terms:
-                    found = get(term)
-                    if found is None:
-                        postings[term] = [docnum]
-                    else:
-                        found.append(docnum)
-                return len(terms)
-            for term, freq in Counter(terms).items():
-                found = get(term)
-                if found is None:
-                    postings[term] = [docnum] if freq == 1 else [docnum, -freq]
-                elif freq == 1:
-                    found.append(docnum)
-                else:
-                    found += (docnum, -freq)
-            return len(terms)
-        counts = Counter(terms)
-        first = dict(zip(reversed(terms), reversed(positions), strict=True))
-        lists: dict[str, list[int]] = {}
-        if len(counts) < len(terms):  # some terms more than once: all their positions
-            repeated = {term for term, count in counts.items() if count > 1}
-            for term, pos in zip(terms, positions, strict=True):
-                if term in repeated:
-                    lists.setdefault(term, []).append(pos)
-        single = self.single
-        one = 1 if boost is None else boost
-        for term, freq in counts.items():
-            if freq == 1:
-                pos = first[term]
-                value = single.get(pos)
-                if value is None:
-                    value = single[pos] = _encode_positions([pos])
-                weight = one
-            else:
-                value = _encode_positions(lists[term])
-                weight = freq if boost is None else freq * boost
-            found = get(term)
-            if found is None:
-                postings[term] = [docnum, weight, value]
-            else:
-                found += (docnum, weight, value)
-        return len(terms)
+            return PairColumns(vocabulary, self.fold, self.boost)
+        return TokenColumns(vocabulary, self.positions, self.fold, self.boost)
+
+    def add(self, text: Text, docnum: int, postings: TokenColumns) -> int:
+        """Add the tokens of one document's text; returns the field length (token count)."""
+        if isinstance(postings, PairColumns):
+            firsts, seconds = text.pair_ids(postings.vocabulary)
+            postings.add_pairs(firsts, seconds, docnum)
+            return len(firsts)
+        postings.add(*text.arrays(postings.vocabulary), docnum)
+        return len(text.terms)
 
 
 class IdField:
@@ -222,21 +166,39 @@ class DictPostings:
     def postings(self, index: int) -> tuple[list[int], list[float], list[bytes]]:
         return columns(self.layout, self.found[index], self.boost)
 
-    def single(self, indexes: list[int]) -> SinglePostings:
-        """Which of the terms at indexes are in one document (their places in `indexes`), and
-        that posting of each: document numbers, weights, values."""
-        layout, found = self.layout, self.found
-        size = 3 if layout == TRIPLES else 1
-        where = [k for k, i in enumerate(indexes) if len(found[i]) == size]
+    def arrays(self) -> PostingArrays | None:
+        """The postings as arrays for inlined_infos; None when a weight is not whole."""
+        found, layout = self.found, self.layout
+        sizes = np.fromiter(map(len, found), np.int64, len(found))
+        flat = list(chain.from_iterable(found))
         if layout == TRIPLES:
-            docnums = [found[indexes[k]][0] for k in where]
-            weights = [float(found[indexes[k]][1]) for k in where]
-            values = [found[indexes[k]][2] for k in where]
-        else:
-            docnums = [found[indexes[k]][0] for k in where]
-            weights = [self.boost] * len(where)
-            values = [b"" if layout == DOCNUMS else ONE_FREQUENCY] * len(where)
-        return where, docnums, weights, values
+            counts = sizes // 3
+            docnums = np.array(flat[0::3], dtype=np.int64)
+            weights = whole(np.array(flat[1::3], dtype=np.float64))
+            values = flat[2::3]
+            value_sizes = np.fromiter(map(len, values), np.int64, len(values))
+            data = np.frombuffer(b"".join(values), np.uint8)
+        elif layout == DOCNUMS:
+            counts = sizes
+            docnums = np.array(flat, dtype=np.int64)
+            weights = whole(np.full(len(docnums), self.boost))
+            value_sizes = np.zeros(len(docnums), dtype=np.int64)
+            data = np.zeros(0, dtype=np.uint8)
+        else:  # FREQUENCIES: a frequency other than 1 follows its document, negated
+            raw = np.array(flat, dtype=np.int64)
+            kept = raw >= 0
+            docnums = raw[kept]
+            freqs = np.ones(len(docnums), dtype=np.int64)
+            freqs[(np.cumsum(kept) - 1)[~kept]] = -raw[~kept]
+            counts = np.add.reduceat(kept, np.cumsum(sizes) - sizes) if len(raw) else sizes
+            weights = whole(freqs * self.boost)
+            value_sizes = np.full(len(docnums), 4, dtype=np.int64)
+            data = freqs.astype(">u4").view(np.uint8)  # each the frequency packed as "!I"
+        if weights is None:
+            return None
+        ends = np.cumsum(value_sizes)
+        bounds = np.append(0, np.cumsum(counts))
+        return PostingArrays(docnums, weights, data, ends - value_sizes, ends, bounds)
 
 
 def forget_document(postings: Any, layout: str, docnum: int) -> None:
@@ -256,11 +218,6 @@ def forget_document(postings: Any, layout: str, docnum: int) -> None:
                 del found[-1]
         if not found:
             del postings[term]
-
-
-def _encode_positions(poslist: list[int]) -> bytes:
-    """The Positions format's value of a posting at these positions (compact_pickle)."""
-    return positions_value([b - a for a, b in zip([0, *poslist], poslist, strict=False)])
 
 
 def fast_field(field: Any) -> FastField | IdField | None:

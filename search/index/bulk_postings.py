@@ -13,13 +13,16 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
+
 from search.index.bulk_arrays import FieldPostings, TokenColumns
 from search.index.bulk_fields import DictPostings
 from search.index.field_merge import FieldMerge
 from search.index.forked_call import fork_call
+from search.index.inlined_postings import inlined_infos
 from search.index.merge import MergedSegment, share_fields
 from search.index.term_spill import FieldChunk, FieldTable, SpillFiles
-from search.index.w3_codec import TermWriter, single_infos
+from search.index.w3_codec import TermWriter
 
 PARALLEL_MIN_DOCUMENTS = 1000  # fewer new documents (and no merge): not worth a fork
 
@@ -112,14 +115,17 @@ class PostingsWriter:
             postfile, lengths, fixedsize, self.inline_limit, self.compress_min, self.block_limit
         )
 
+        inlined = new.arrays() if self.inline_limit else None  # None: one term at a time
+
         def new_infos(indexes: list[int]) -> list[bytes]:
-            """Term infos of the new terms at indexes; those found in one document (most
-            terms) made in bulk."""
+            """Term infos of the new terms at indexes; those with inlined postings (most
+            terms) made together (search.index.inlined_postings)."""
             infos = [b""] * len(indexes)
-            if self.inline_limit:
-                where, docnums, weights, values = new.single(indexes)
-                made = single_infos(docnums, weights, values, lengths)
-                for k, info in zip(where, made, strict=True):
+            if inlined is not None:
+                at = np.asarray(indexes, dtype=np.int64)
+                small = np.flatnonzero(inlined.counts(at) <= self.inline_limit)
+                made = inlined_infos(inlined, at[small], lengths)
+                for k, info in zip(small.tolist(), made, strict=True):
                     infos[k] = info
             for k, index in enumerate(indexes):
                 if not infos[k]:

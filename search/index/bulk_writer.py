@@ -5,8 +5,9 @@ at commit, looks up the document's field length per posting and writes each term
 chain of method calls; its W3 codec writes a compressed block even for a term found in one
 document (its `inlinelimit` path is broken: `set_inline` is misspelt). With syllable pairs
 most terms are such terms. `BulkWriter` analyses each text once (search/index/bulk_fields.py,
-with the importer's TermMemo), keeps the word fields' tokens in arrays grouped with numpy at
-commit (search/index/bulk_arrays.py) and the pair and ID fields' postings in dicts of lists,
+with the importer's TermMemo), keeps the word and pair fields' tokens in arrays grouped with
+numpy at commit (search/index/bulk_arrays.py, pair_columns.py), other fields' postings in dicts
+of lists,
 and writes the same W3 files at commit (search/index/w3_codec.py: few-document terms inlined
 in the term table, small blocks left uncompressed, big ones compressed so that a merge can
 renumber them in place: search/index/block_zlib.py).
@@ -150,10 +151,11 @@ class BulkWriter(ForkedHelpers, PostingsWriter, FieldLengths, SegmentWriter):
         return plan
 
     def _new_postings(self, fast: FastField | IdField | None) -> Any:
-        """Where a field's new postings are kept: a word field's tokens in arrays
-        (search.index.bulk_arrays), other fields' postings in a dict of lists per term."""
-        if isinstance(fast, FastField) and not fast.pairs:
-            return TokenColumns(self._vocabulary, fast.positions, fast.fold, fast.boost)
+        """Where a field's new postings are kept: a text field's tokens in arrays
+        (search.index.bulk_arrays, search.index.pair_columns), other fields' postings in a
+        dict of lists per term."""
+        if isinstance(fast, FastField):
+            return fast.columns(self._vocabulary)
         return {}
 
     def add_document(self, **fields: Any) -> None:

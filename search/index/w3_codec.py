@@ -241,22 +241,6 @@ def widen(grown: Any, top: int) -> None:
         grown._retype(top)
 
 
-def single_infos(
-    docnums: Sequence[int],
-    weights: Sequence[float],
-    values: Sequence[bytes],
-    length_bytes: Sequence[int],
-) -> list[bytes]:
-    """Term infos with the inlined posting of terms found in one document each
-    (`length_bytes`: the field's length byte by document number)."""
-    lbs = list(map(length_bytes.__getitem__, docnums))
-    pack = _TERMINFO.pack
-    heads = map(pack, repeat(True), weights, repeat(1), lbs, lbs, weights, docnums, docnums)
-    whole = map(whole_weight, weights)
-    postings = zip(zip(docnums), zip(whole), [(v or b"",) for v in values], strict=True)
-    return list(map(bytes.__add__, heads, map(CompactPickler().dumps, postings)))
-
-
 # A memo of a pure function (a table of Whoosh's length encoding, depends on no index).
 @lru_cache(maxsize=1)
 def length_bytes() -> bytes:
