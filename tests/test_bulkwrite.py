@@ -67,16 +67,18 @@ def assert_same_as_chain(text: str, memos: tuple[TermMemo, ...]) -> None:
     terms = ([t[0] for t in expected], [t[1] for t in expected])
     assert index_terms(text) == terms
     for memo in memos:  # one that remembers everything, one whose tables are full
-        assert memo.terms(text) == terms
         assert memo.folded(terms[0]) == [fold_term(term) for term in terms[0]]
-    analysed = Text(text, memos[0])
-    vocabulary = TermIds()
-    firsts, seconds = analysed.pair_ids(vocabulary)
+        vocabulary = TermIds()  # the writer's term numbers, looked up by piece of text
+        for _ in range(2):  # the pieces learnt, then known
+            analysed = Text(text, memo, vocabulary)
+            numbered = [vocabulary.terms[n] for n in analysed.term_ids]
+            assert (numbered, analysed.positions.tolist()) == terms
+    firsts, seconds = analysed.pair_ids()
     for chain, form in ((ExactBigramAnalyzer(), str), (FoldedBigramAnalyzer(), fold_term)):
         pairs = [t.text for t in chain(text, mode="index")]
         made = zip(firsts, seconds, strict=True)
-        terms = vocabulary.terms
-        assert [form(terms[a]) + BIGRAM_SEPARATOR + form(terms[b]) for a, b in made] == pairs
+        names = vocabulary.terms
+        assert [form(names[a]) + BIGRAM_SEPARATOR + form(names[b]) for a, b in made] == pairs
 
 
 @pytest.mark.parametrize("text", TEXTS)

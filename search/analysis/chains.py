@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from functools import lru_cache
-from typing import Any
+from typing import Any, TypeVar
 
 from whoosh.analysis import LowercaseFilter
 
@@ -103,6 +104,41 @@ def index_terms(text: str) -> tuple[list[str], list[int]]:
     return terms, positions
 
 
+def text_pieces(text: str) -> list[str]:
+    """A text's pieces between spaces, NFC: no token spans a space, so a text's terms are
+    its pieces' terms in turn."""
+    return normalize_text(text).split()
+
+
+T = TypeVar("T")
+
+
+def spliced(
+    pieces: list[str], known: list[T | None], tokens_of: Callable[[str], Sequence[Sequence[T]]]
+) -> tuple[list[T], list[int]]:
+    """The terms and positions of a text's pieces, where `known` holds the one term of each
+    piece that is one term and None for the others ("1.268", "TP.HCM", "-"), whose tokens'
+    terms `tokens_of` gives: runs of one-term pieces are copied whole. A term may be a string
+    or its number in a vocabulary."""
+    terms: list[T] = []
+    positions: list[int] = []
+    start = pos = 0
+    for at in [i for i, term in enumerate(known) if term is None]:
+        run = known[start:at]
+        terms += run  # type: ignore[arg-type]
+        positions += range(pos, pos + len(run))
+        pos += len(run)
+        for token in tokens_of(pieces[at]):
+            terms += token
+            positions += [pos] * len(token)
+            pos += 1
+        start = at + 1
+    run = known[start:]
+    terms += run  # type: ignore[arg-type]
+    positions += range(pos, pos + len(run))
+    return terms, positions
+
+
 def index_tokens(text: str) -> list[tuple[str, int, int, int]]:
     """`index_terms` with character offsets: (term, position, start, end) per token."""
     tokens = []
@@ -113,14 +149,15 @@ def index_tokens(text: str) -> list[tuple[str, int, int, int]]:
 
 
 class TermMemo:
-    """`index_terms` and folding for an indexer, remembering what each piece of text gave.
+    """The terms of pieces of text, and folds of terms, for an indexer: what `index_terms`
+    and `fold_term` give, remembered.
 
     Text is split at whitespace (no token spans it, so each piece is tokenized alone with the
-    same result); most pieces are words seen before ("không", "Nẵng,"), and a text whose
-    pieces are all known words becomes its terms with one dictionary lookup each, in C. Other
-    pieces are tokenized once and remembered. Each table stops growing at `limit` entries:
-    the words seen first are the frequent ones. tests/test_bulkwrite.py holds the results to
-    `ExactAnalyzer()` and `fold_term`.
+    same result: `text_pieces`); most pieces are words seen before ("không", "Nẵng,"). The
+    indexer looks a text's pieces up in its own table of term numbers
+    (search.index.bulk_arrays.TermIds.numbers) and asks here only for the pieces it has not
+    seen. Each table stops growing at `limit` entries: the words seen first are the frequent
+    ones. tests/test_bulkwrite.py holds the results to `ExactAnalyzer()` and `fold_term`.
     """
 
     def __init__(self, limit: int = 400_000) -> None:
@@ -129,46 +166,13 @@ class TermMemo:
         self._pieces: dict[str, tuple[tuple[str, ...], ...]] = {}  # others: each token's terms
         self._folds: dict[str, str] = {}  # exact term -> folded term
 
-    def terms(self, text: str) -> tuple[list[str], list[int]]:
-        """What `index_terms(text)` gives: the terms and their positions."""
-        pieces = normalize_text(text).split()
-        words = self._words
-        terms: list[str | None] = list(map(words.get, pieces))
-        if None not in terms:
-            return terms, list(range(len(terms)))  # type: ignore[return-value]
-        for piece in {p for p, t in zip(pieces, terms, strict=True) if t is None}:
-            if piece not in self._pieces:
-                self._learn(piece)
-        terms = list(map(words.get, pieces))
-        if None not in terms:  # new words, now known
-            return terms, list(range(len(terms)))  # type: ignore[return-value]
-        return self._with_other_pieces(pieces, terms)
-
-    def _with_other_pieces(
-        self, pieces: list[str], known: list[str | None]
-    ) -> tuple[list[str], list[int]]:
-        """terms() of a text with pieces that are not one term each (none, or several:
-        "1.268", "TP.HCM", "-"): runs of one-term pieces are copied whole."""
-        terms: list[str] = []
-        positions: list[int] = []
-        start = pos = 0
-        for at in [i for i, term in enumerate(known) if term is None]:
-            run = known[start:at]
-            terms += run  # type: ignore[arg-type]
-            positions += range(pos, pos + len(run))
-            pos += len(run)
-            tokens = self._pieces.get(pieces[at])
-            if tokens is None:  # the tables are full
-                tokens = self._learn(pieces[at])
-            for token in tokens:
-                terms += token
-                positions += [pos] * len(token)
-                pos += 1
-            start = at + 1
-        run = known[start:]
-        terms += run  # type: ignore[arg-type]
-        positions += range(pos, pos + len(run))
-        return terms, positions
+    def tokens(self, piece: str) -> tuple[tuple[str, ...], ...]:
+        """The terms of each token of a piece of text."""
+        word = self._words.get(piece)
+        if word is not None:
+            return ((word,),)
+        tokens = self._pieces.get(piece)
+        return self._learn(piece) if tokens is None else tokens
 
     def _learn(self, piece: str) -> tuple[tuple[str, ...], ...]:
         """The terms of each token of a piece of text, remembered while there is room."""

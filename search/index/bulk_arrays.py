@@ -20,8 +20,8 @@ from typing import Any
 import numpy as np
 from whoosh.system import pack_uint
 
-from search.analysis.chains import TermMemo
-from search.index.inlined_postings import PostingArrays, whole
+from search.analysis.chains import TermMemo, spliced, text_pieces
+from search.index.posting_rows import PostingArrays, whole
 
 
 class TermIds(dict[str, int]):
@@ -30,6 +30,10 @@ class TermIds(dict[str, int]):
     def __init__(self) -> None:
         super().__init__()
         self.terms: list[str] = []  # by number
+        # pieces of text (search.analysis.chains.text_pieces) seen: the number of the one
+        # term of each that is one term, each token's numbers for the others
+        self._piece_numbers: dict[str, int] = {}
+        self._piece_tokens: dict[str, tuple[tuple[int, ...], ...]] = {}
         self._order: tuple[int, Any, list[str]] | None = None
         self._folded: tuple[int, Any, TermIds] | None = None
 
@@ -37,6 +41,30 @@ class TermIds(dict[str, int]):
         number = self[term] = len(self.terms)
         self.terms.append(term)
         return number
+
+    def numbers(self, text: str, memo: TermMemo) -> tuple[array[int], array[int]]:
+        """The numbers of a text's terms and their positions: what memo.terms gives, with
+        one dictionary lookup a piece of text instead of one for its term, then one for the
+        term's number."""
+        pieces = text_pieces(text)
+        known = self._piece_numbers
+        numbers: list[int | None] = list(map(known.get, pieces))
+        if None in numbers:
+            for piece in {p for p, n in zip(pieces, numbers, strict=True) if n is None}:
+                if piece not in self._piece_tokens:
+                    self._learn(piece, memo)
+            numbers = list(map(known.get, pieces))
+            if None in numbers:
+                found, positions = spliced(pieces, numbers, self._piece_tokens.__getitem__)
+                return array("i", found), array("i", positions)
+        return array("i", numbers), array("i", range(len(numbers)))  # type: ignore[arg-type]
+
+    def _learn(self, piece: str, memo: TermMemo) -> None:
+        tokens = memo.tokens(piece)
+        if len(tokens) == 1 and len(tokens[0]) == 1:
+            self._piece_numbers[piece] = self[tokens[0][0]]
+        else:
+            self._piece_tokens[piece] = tuple(tuple(map(self.__getitem__, t)) for t in tokens)
 
     def order(self) -> tuple[Any, list[str]]:
         """Each term's rank in term order (by number), and the terms in that order."""

@@ -1,9 +1,11 @@
 """How one document's fields become postings in memory, for search.index.bulk_writer.
 
 The analysed fields of the four Vietnamese chains (search/analysis/chains.py) are read once per
-text by a `TermMemo` (what `index_terms` gives, remembered per piece of text); folded terms and
-syllable pairs are derived from that one pass, as term numbers kept in arrays until commit
-(search/index/bulk_arrays.py). ID fields index their value as the one term.
+text: its terms' numbers in the writer's vocabulary, one lookup a piece of text
+(`TermIds.numbers`; new pieces go through the importer's `TermMemo`, which gives what
+`index_terms` gives). Folded terms and syllable pairs are derived from that one pass, kept as
+term numbers in arrays until commit (search/index/bulk_arrays.py). ID fields index their value
+as the one term.
 Any other field is left to Whoosh (`fast_field` -> None).
 """
 
@@ -28,8 +30,8 @@ from search.analysis.chains import (
 )
 from search.analysis.filters import VietFoldFilter, pair_links
 from search.index.bulk_arrays import TermIds, TokenColumns
-from search.index.inlined_postings import PostingArrays, whole
 from search.index.pair_columns import PairColumns
+from search.index.posting_rows import PostingArrays, whole
 
 # The four chains, and whether each makes syllable pairs (folding is read off the chain).
 _CHAINS = (
@@ -42,33 +44,24 @@ _FREQ_BYTES = [pack_uint(n) for n in range(256)]
 
 
 class Text:
-    """One text's analysis, shared by the fields that index it (title and its twins)."""
+    """One text's analysis, shared by the fields that index it (title and its twins): its
+    terms' numbers in the writer's vocabulary and their positions."""
 
-    __slots__ = ("terms", "positions", "_arrays")
+    __slots__ = ("term_ids", "positions")
 
-    def __init__(self, text: str, memo: TermMemo) -> None:
-        self.terms, self.positions = memo.terms(text)
-        self._arrays: tuple[array[int], array[int]] | None = None
+    def __init__(self, text: str, memo: TermMemo, vocabulary: TermIds) -> None:
+        self.term_ids, self.positions = vocabulary.numbers(text, memo)
 
-    def arrays(self, vocabulary: TermIds) -> tuple[array[int], array[int]]:
-        """The terms' numbers in the vocabulary and the positions, as arrays (made once for
-        the text's exact and folded fields)."""
-        if self._arrays is None:
-            term_ids = array("i", map(vocabulary.__getitem__, self.terms))
-            self._arrays = (term_ids, array("i", self.positions))
-        return self._arrays
-
-    def pair_ids(self, vocabulary: TermIds) -> tuple[array[int], array[int]]:
+    def pair_ids(self) -> tuple[array[int], array[int]]:
         """The syllable pairs of the text: each pair's first and second term number.
 
         A dotted word's groups share its position (search.analysis.pair_links); most texts
         have none, and then every term pairs with the next.
         """
-        term_ids = self.arrays(vocabulary)[0]
-        positions = self.positions
+        term_ids, positions = self.term_ids, self.positions
         if not positions or positions[-1] == len(positions) - 1:  # no dotted word
             return term_ids[:-1], term_ids[1:]
-        links = pair_links(positions)
+        links = pair_links(positions.tolist())
         firsts = array("i", [term_ids[a] for a, _ in links])
         return firsts, array("i", [term_ids[b] for _, b in links])
 
@@ -127,11 +120,11 @@ class FastField:
     def add(self, text: Text, docnum: int, postings: TokenColumns) -> int:
         """Add the tokens of one document's text; returns the field length (token count)."""
         if isinstance(postings, PairColumns):
-            firsts, seconds = text.pair_ids(postings.vocabulary)
+            firsts, seconds = text.pair_ids()
             postings.add_pairs(firsts, seconds, docnum)
             return len(firsts)
-        postings.add(*text.arrays(postings.vocabulary), docnum)
-        return len(text.terms)
+        postings.add(text.term_ids, text.positions, docnum)
+        return len(text.term_ids)
 
 
 class IdField:

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from search.index.block_postings import fits, posting_lists
 from search.index.bulk_arrays import FieldPostings, TokenColumns
 from search.index.bulk_fields import DictPostings
 from search.index.field_merge import FieldMerge
@@ -22,7 +23,7 @@ from search.index.forked_call import fork_call
 from search.index.inlined_postings import inlined_infos
 from search.index.merge import MergedSegment, share_fields
 from search.index.term_spill import FieldChunk, FieldTable, SpillFiles
-from search.index.w3_codec import TermWriter
+from search.index.w3_codec import COMPRESSION, TermWriter
 
 PARALLEL_MIN_DOCUMENTS = 1000  # fewer new documents (and no merge): not worth a fork
 
@@ -115,23 +116,7 @@ class PostingsWriter:
             postfile, lengths, fixedsize, self.inline_limit, self.compress_min, self.block_limit
         )
 
-        inlined = new.arrays() if self.inline_limit else None  # None: one term at a time
-
-        def new_infos(indexes: list[int]) -> list[bytes]:
-            """Term infos of the new terms at indexes; those with inlined postings (most
-            terms) made together (search.index.inlined_postings)."""
-            infos = [b""] * len(indexes)
-            if inlined is not None:
-                at = np.asarray(indexes, dtype=np.int64)
-                small = np.flatnonzero(inlined.counts(at) <= self.inline_limit)
-                made = inlined_infos(inlined, at[small], lengths)
-                for k, info in zip(small.tolist(), made, strict=True):
-                    infos[k] = info
-            for k, index in enumerate(indexes):
-                if not infos[k]:
-                    infos[k] = writer.info(*new.postings(index))
-            return infos
-
+        new_infos = NewTermInfos(new, writer).infos
         keys = new.keys
         if not sources:
             chunk = FieldMerge.chunk
@@ -141,3 +126,38 @@ class PostingsWriter:
             return
         merge = FieldMerge(sources, fieldname, writer)
         yield from merge.run(keys, new_infos, new.postings)
+
+
+class NewTermInfos:
+    """The term infos of a field's new terms, a chunk of terms at a time, their posting
+    lists written meanwhile. With the postings as arrays (search.index.posting_rows), a
+    chunk's infos are made together: the inlined ones (search.index.inlined_postings), then
+    the posting lists (search.index.block_postings). Without inlining (as Whoosh writes), or
+    for postings those cannot write (weights that are not whole, empty values of a format
+    whose values vary in size), TermWriter makes them a term at a time."""
+
+    def __init__(self, new: FieldPostings | DictPostings, writer: TermWriter) -> None:
+        self.new = new
+        self.writer = writer
+        arrays = new.arrays() if writer.inline_limit else None
+        self.arrays = arrays if arrays is not None and fits(arrays, writer.fixedsize) else None
+
+    def infos(self, indexes: list[int]) -> list[bytes]:
+        writer, arrays = self.writer, self.arrays
+        if arrays is None:
+            return [writer.info(*self.new.postings(index)) for index in indexes]
+        infos = [b""] * len(indexes)
+        at = np.asarray(indexes, dtype=np.int64)
+        small = arrays.counts(at) <= writer.inline_limit
+        some = np.flatnonzero(small)
+        made = inlined_infos(arrays, at[some], writer.length_bytes)
+        for k, info in zip(some.tolist(), made, strict=True):
+            infos[k] = info
+        some = np.flatnonzero(~small)
+        lists, heads = posting_lists(
+            arrays, at[some], writer.length_bytes, writer.fixedsize, writer.block_limit,
+            writer.compress_min, COMPRESSION,
+        )  # fmt: skip
+        for k, head, data in zip(some.tolist(), heads, lists, strict=True):
+            infos[k] = writer.posting_list(head, data)
+        return infos

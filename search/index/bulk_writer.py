@@ -184,7 +184,7 @@ class BulkWriter(ForkedHelpers, PostingsWriter, FieldLengths, SegmentWriter):
                     else:
                         text = texts.get(value)
                         if text is None:
-                            text = texts[value] = Text(value, self.term_memo)
+                            text = texts[value] = Text(value, self.term_memo, self._vocabulary)
                         length = fast.add(text, docnum, postings)
                 elif field.indexed:
                     if field.separate_spelling() or field.vector:

@@ -313,6 +313,13 @@ class TermWriter:
         info = terminfo(False, ids, weights, lens)
         return info + pack_long(offset) + pack_int(self.postfile.tell() - offset)
 
+    def posting_list(self, head: bytes, data: bytes) -> bytes:
+        """Write a posting list made elsewhere (search.index.block_postings); its term info,
+        whose fields but the extent are `head`."""
+        offset = self.postfile.tell()
+        self.postfile.write(data)
+        return head + pack_long(offset) + pack_int(len(data))
+
     def blocks(
         self, ids: list[int], weights: list[float], values: list[bytes]
     ) -> tuple[list[Block], Stats]:
