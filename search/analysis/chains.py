@@ -71,9 +71,10 @@ def folded_terms(text: str) -> list[str]:
 
 # The indexer's single pass (search/index/bulk_writer.py). Whoosh runs a chain as a generator
 # per step and per field, and every text is indexed by up to four chains; the indexer instead reads
-# each text once with the function below and derives the folded terms and the syllable pairs
-# from its output. The chains above stay the definition: tests/test_bulkwrite.py holds this
-# function to `ExactAnalyzer()` (terms, positions and offsets) on a table and on generated text.
+# each text once, as the function below does, a piece of text at a time (TermMemo below,
+# search.index.bulk_arrays.TermIds.numbers), and derives the folded terms and the syllable
+# pairs from its output. The chains above stay the definition: tests/test_bulkwrite.py holds
+# these to `ExactAnalyzer()` (terms, positions and offsets) on a table and on generated text.
 
 
 # A memo of a pure text function (its answer depends on no index), bounded: an archive's
