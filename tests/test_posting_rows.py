@@ -14,7 +14,7 @@ import pytest
 from whoosh.filedb.structfile import StructFile
 from whoosh.system import pack_uint
 
-from search.index.block_postings import posting_lists
+from search.index.block_postings import fits, posting_lists
 from search.index.bulk_fields import DOCNUMS, FREQUENCIES, TRIPLES, DictPostings
 from search.index.compact_pickle import positions_value
 from search.index.inlined_postings import inlined_infos
@@ -180,3 +180,24 @@ def test_whole_weights(weights: list[float], expected: list[int] | None) -> None
 
 def test_a_boosted_field_is_written_one_term_at_a_time() -> None:
     assert DictPostings({"a": [1, -3]}, FREQUENCIES, 1.5).arrays() is None
+
+
+@pytest.mark.parametrize(
+    ("fixedsize", "values", "expected"),
+    [
+        (None, [b"\x01", b"\x02"], True),
+        (None, [b"\x01", b""], False),  # TermWriter would drop the empty one from its tuple
+        (-1, [b""], False),
+        (0, [b"", b""], True),  # no values
+        (4, [b"\x00\x00\x00\x01"], True),  # joined
+    ],
+)
+def test_which_postings_posting_lists_writes(
+    fixedsize: int | None, values: list[bytes], expected: bool
+) -> None:
+    sizes = np.array([len(v) for v in values], dtype=np.int64)
+    ends = np.cumsum(sizes)
+    data = np.frombuffer(b"".join(values), dtype=np.uint8)
+    docnums = np.arange(len(values))
+    arrays = PostingArrays(docnums, docnums + 1, data, ends - sizes, ends, np.array([0, 1]))
+    assert fits(arrays, fixedsize) is expected

@@ -43,9 +43,9 @@ class TermIds(dict[str, int]):
         return number
 
     def numbers(self, text: str, memo: TermMemo) -> tuple[array[int], array[int]]:
-        """The numbers of a text's terms and their positions: what memo.terms gives, with
-        one dictionary lookup a piece of text instead of one for its term, then one for the
-        term's number."""
+        """The numbers of a text's terms and their positions (the terms `index_terms`
+        gives): one dictionary lookup a piece of text; a piece seen for the first time is
+        read through the memo."""
         pieces = text_pieces(text)
         known = self._piece_numbers
         numbers: list[int | None] = list(map(known.get, pieces))

@@ -7,10 +7,10 @@ document (its `inlinelimit` path is broken: `set_inline` is misspelt). With syll
 most terms are such terms. `BulkWriter` analyses each text once (search/index/bulk_fields.py,
 with the importer's TermMemo), keeps the word and pair fields' tokens in arrays grouped with
 numpy at commit (search/index/bulk_arrays.py, pair_columns.py), other fields' postings in dicts
-of lists,
-and writes the same W3 files at commit (search/index/w3_codec.py: few-document terms inlined
-in the term table, small blocks left uncompressed, big ones compressed so that a merge can
-renumber them in place: search/index/block_zlib.py).
+of lists, and writes the same W3 files at commit (search/index/w3_codec.py, laid out with numpy
+by inlined_postings.py and block_postings.py: few-document terms inlined in the term table,
+small blocks left uncompressed, big ones compressed so that a merge can renumber them in
+place: search/index/block_zlib.py).
 
 A commit that merges old segments (merge_tiers, or optimize) streams them in without Whoosh's
 pool (search/index/merge.py), a forked helper writing half the fields when there is a core
