@@ -184,7 +184,7 @@ class FieldPostings:
     def _values(self, start: int, end: int) -> list[bytes]:
         if self.values is None:
             freqs = self.freqs[start:end].tolist()
-            return [_FREQ_BYTES[f] if f < 256 else pack_uint(f) for f in freqs]
+            return list(map(freq_bytes, freqs))
         data, starts, ends = self.values
         chosen = map(slice, starts[start:end].tolist(), ends[start:end].tolist())
         return list(map(data.__getitem__, chosen))
@@ -227,6 +227,11 @@ def _run_starts(*columns: Any) -> Any:
 
 
 _FREQ_BYTES = [pack_uint(n) for n in range(256)]
+
+
+def freq_bytes(freq: int) -> bytes:
+    """A Frequency posting's value: the frequency packed as "!I"."""
+    return _FREQ_BYTES[freq] if freq < 256 else pack_uint(freq)
 
 
 VALUES_CHUNK = 1 << 20  # postings whose values are made at a time

@@ -19,7 +19,6 @@ import numpy as np
 from whoosh.analysis import CompositeAnalyzer, IDTokenizer
 from whoosh.fields import ID, TEXT
 from whoosh.formats import Existence, Frequency, Positions
-from whoosh.system import pack_uint
 
 from search.analysis.chains import (
     ExactAnalyzer,
@@ -29,7 +28,7 @@ from search.analysis.chains import (
     TermMemo,
 )
 from search.analysis.filters import VietFoldFilter, pair_links
-from search.index.bulk_arrays import TermIds, TokenColumns
+from search.index.bulk_arrays import TermIds, TokenColumns, freq_bytes
 from search.index.pair_columns import PairColumns
 from search.index.posting_rows import PostingArrays, whole
 
@@ -40,7 +39,6 @@ _CHAINS = (
     (ExactBigramAnalyzer(), True),
     (FoldedBigramAnalyzer(), True),
 )
-_FREQ_BYTES = [pack_uint(n) for n in range(256)]
 
 
 class Text:
@@ -82,7 +80,7 @@ def columns(
     if layout == DOCNUMS:
         return found, [boost] * len(found), [b""] * len(found)
     if found[-1] >= 0 and min(found) >= 0:  # every frequency 1
-        return found, [boost] * len(found), [_FREQ_BYTES[1]] * len(found)
+        return found, [boost] * len(found), [freq_bytes(1)] * len(found)
     ids: list[int] = []
     freqs: list[int] = []
     for n in found:
@@ -91,11 +89,7 @@ def columns(
             freqs.append(1)
         else:
             freqs[-1] = -n
-    return ids, [f * boost for f in freqs], [_freq_bytes(f) for f in freqs]
-
-
-def _freq_bytes(freq: int) -> bytes:
-    return _FREQ_BYTES[freq] if freq < 256 else pack_uint(freq)
+    return ids, [f * boost for f in freqs], [freq_bytes(f) for f in freqs]
 
 
 class FastField:
